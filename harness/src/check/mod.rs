@@ -1,0 +1,538 @@
+//! Checkers (DESIGN §3): pure functions over a [`History`], one module per
+//! checker. [`check`] summarises every message in one pass over the events
+//! ([`summary`]), runs each checker over that summary (or over the gauge
+//! samples and fault windows), and gathers the figures into [`Figures`].
+//!
+//! Every count carries up to [`MAX_EXAMPLES`] example message ids — the
+//! smallest ids (in `MsgId` order) among those counted — so a failure can be
+//! traced.
+
+pub mod dead_letter;
+pub mod duplicates;
+pub mod lag;
+pub mod latency;
+pub mod loss;
+pub mod order;
+pub mod shed;
+pub mod summary;
+pub mod unexpected;
+
+pub use lag::{Lag, LagPoint};
+pub use latency::Latency;
+pub use summary::{Summaries, Summary};
+
+use crate::history::{History, MsgId};
+use crate::scenario::Metric;
+use serde::Serialize;
+
+/// Most example ids kept per count.
+pub const MAX_EXAMPLES: usize = 5;
+
+/// The count metrics, in the order reports list them (the JSON `counts` order).
+pub const COUNTS: [Metric; 12] = [
+    Metric::Sent,
+    Metric::Acked,
+    Metric::Lost,
+    Metric::Stranded,
+    Metric::SilentlyDropped,
+    Metric::Shed,
+    Metric::Recovered,
+    Metric::DuplicateDeliveries,
+    Metric::DuplicateEffects,
+    Metric::Unexpected,
+    Metric::OrderViolations,
+    Metric::DeadLettered,
+];
+
+/// A count and the smallest (at most [`MAX_EXAMPLES`]) ids among those counted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Count {
+    pub n: u64,
+    /// Sorted ascending, no repeats.
+    pub examples: Vec<MsgId>,
+}
+
+impl Count {
+    /// Counts `id` once.
+    pub fn add(&mut self, id: MsgId) {
+        self.add_n(id, 1);
+    }
+
+    /// Adds `n` to the count on behalf of `id` (e.g. its deliveries beyond the
+    /// first) and keeps `id` as an example if it is among the smallest.
+    pub fn add_n(&mut self, id: MsgId, n: u64) {
+        self.n += n;
+        let ex = &mut self.examples;
+        match ex.last() {
+            // Checkers mostly count in id order: the cheap cases first.
+            Some(last) if ex.len() == MAX_EXAMPLES && id >= *last => {}
+            Some(last) if id > *last => ex.push(id),
+            None => ex.push(id),
+            Some(_) => {
+                let pos = ex.partition_point(|e| *e < id);
+                if ex.get(pos) != Some(&id) {
+                    ex.insert(pos, id);
+                    ex.truncate(MAX_EXAMPLES);
+                }
+            }
+        }
+    }
+}
+
+/// Every figure the checkers compute over one History.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Figures {
+    /// Ids with at least one `send`.
+    pub sent: Count,
+    /// Ids with an `ack`.
+    pub acked: Count,
+    pub lost: Count,
+    pub stranded: Count,
+    pub silently_dropped: Count,
+    pub shed: Count,
+    pub recovered: Count,
+    pub duplicate_deliveries: Count,
+    pub duplicate_effects: Count,
+    pub unexpected: Count,
+    pub order_violations: Count,
+    pub dead_lettered: Count,
+    pub lag: Lag,
+    /// Time from the last fault's end until lag is back to its pre-fault
+    /// baseline; `None` = never (a liveness failure); `Some(0)` without faults.
+    pub recovery_ms: Option<u64>,
+    /// End-to-end latency (send → first effect); `None` when nothing had an effect.
+    pub latency_ms: Option<Latency>,
+}
+
+impl Figures {
+    /// The count behind a count metric (`None` for lag, recovery and latency).
+    pub fn count(&self, metric: Metric) -> Option<&Count> {
+        Some(match metric {
+            Metric::Sent => &self.sent,
+            Metric::Acked => &self.acked,
+            Metric::Lost => &self.lost,
+            Metric::Stranded => &self.stranded,
+            Metric::SilentlyDropped => &self.silently_dropped,
+            Metric::Shed => &self.shed,
+            Metric::Recovered => &self.recovered,
+            Metric::DuplicateDeliveries => &self.duplicate_deliveries,
+            Metric::DuplicateEffects => &self.duplicate_effects,
+            Metric::Unexpected => &self.unexpected,
+            Metric::OrderViolations => &self.order_violations,
+            Metric::DeadLettered => &self.dead_lettered,
+            Metric::MaxLag
+            | Metric::MaxLagAgeMs
+            | Metric::RecoveryMs
+            | Metric::LatencyP50Ms
+            | Metric::LatencyP99Ms
+            | Metric::LatencyMaxMs => return None,
+        })
+    }
+
+    /// The figure an expectation tests. `None` only for `recovery_ms` when lag
+    /// never recovered, and for the latency metrics when nothing had an effect.
+    pub fn value(&self, metric: Metric) -> Option<u64> {
+        if let Some(c) = self.count(metric) {
+            return Some(c.n);
+        }
+        match metric {
+            Metric::MaxLag => Some(self.lag.max_messages),
+            Metric::MaxLagAgeMs => Some(self.lag.max_age_ms),
+            Metric::RecoveryMs => self.recovery_ms,
+            Metric::LatencyP50Ms => self.latency_ms.map(|l| l.p50),
+            Metric::LatencyP99Ms => self.latency_ms.map(|l| l.p99),
+            Metric::LatencyMaxMs => self.latency_ms.map(|l| l.max),
+            _ => unreachable!("count metrics are answered above"),
+        }
+    }
+}
+
+/// Runs every checker over `history`.
+pub fn check(history: &History) -> Figures {
+    let summaries = Summaries::build(history);
+    let (sent, acked) = totals(&summaries);
+    let loss = loss::loss(&summaries, &history.inventory.held);
+    Figures {
+        sent,
+        acked,
+        lost: loss.lost,
+        stranded: loss.stranded,
+        silently_dropped: loss.silently_dropped,
+        shed: shed::shed(&summaries),
+        recovered: shed::recovered(&summaries),
+        duplicate_deliveries: duplicates::duplicate_deliveries(&summaries),
+        duplicate_effects: duplicates::duplicate_effects(&summaries),
+        unexpected: unexpected::unexpected(&summaries),
+        order_violations: order::order_violations(&summaries),
+        dead_lettered: dead_letter::dead_lettered(&summaries),
+        lag: lag::lag(history),
+        recovery_ms: lag::recovery_ms(history),
+        latency_ms: latency::latency_ms(&summaries),
+    }
+}
+
+/// Ids sent (at least one `send`) and ids acked.
+fn totals(summaries: &Summaries) -> (Count, Count) {
+    let (mut sent, mut acked) = (Count::default(), Count::default());
+    for (id, s) in summaries.iter() {
+        if s.sent() {
+            sent.add(id);
+        }
+        if s.acked() {
+            acked.add(id);
+        }
+    }
+    (sent, acked)
+}
+
+/// Builders shared by every checker's tests.
+#[cfg(test)]
+pub(crate) mod testkit {
+    use super::Figures;
+    use crate::history::{
+        Event, EventKind, FaultWindow, History, MsgId, PartitionGauge, Reason, Sample,
+    };
+    use crate::scenario::Metric;
+
+    pub(crate) fn m(producer: u32, seq: u32) -> MsgId {
+        MsgId::new(producer, seq)
+    }
+
+    /// A History builder. Events may be added message by message; `build`
+    /// sorts them by time (stably, so events at the same time keep call order).
+    /// Times are in microseconds.
+    #[derive(Default)]
+    pub(crate) struct Hb {
+        h: History,
+    }
+
+    impl Hb {
+        pub(crate) fn new() -> Hb {
+            Hb::default()
+        }
+
+        pub(crate) fn ev(mut self, at_us: u64, id: MsgId, key: u32, kind: EventKind) -> Hb {
+            self.h.events.push(Event {
+                at_us,
+                id,
+                key,
+                kind,
+            });
+            self
+        }
+
+        /// The key of the latest event for `id` (0 if none), so only `send` needs one.
+        fn key_of(&self, id: MsgId) -> u32 {
+            self.h
+                .events
+                .iter()
+                .rev()
+                .find(|e| e.id == id)
+                .map_or(0, |e| e.key)
+        }
+
+        fn same_key(self, at_us: u64, id: MsgId, kind: EventKind) -> Hb {
+            let key = self.key_of(id);
+            self.ev(at_us, id, key, kind)
+        }
+
+        pub(crate) fn send(self, at_us: u64, id: MsgId, key: u32) -> Hb {
+            let attempt = 1 + self
+                .h
+                .events
+                .iter()
+                .filter(|e| e.id == id && matches!(e.kind, EventKind::Send { .. }))
+                .count() as u32;
+            self.ev(at_us, id, key, EventKind::Send { attempt })
+        }
+        pub(crate) fn ack(self, at_us: u64, id: MsgId) -> Hb {
+            self.same_key(at_us, id, EventKind::Ack)
+        }
+        pub(crate) fn reject(self, at_us: u64, id: MsgId) -> Hb {
+            self.same_key(
+                at_us,
+                id,
+                EventKind::Reject {
+                    reason: Reason::BreakerOpen,
+                },
+            )
+        }
+        pub(crate) fn timeout(self, at_us: u64, id: MsgId) -> Hb {
+            self.same_key(at_us, id, EventKind::Timeout)
+        }
+        pub(crate) fn append(self, at_us: u64, id: MsgId) -> Hb {
+            let offset = self
+                .h
+                .events
+                .iter()
+                .filter(|e| matches!(e.kind, EventKind::Append { .. }))
+                .count() as u64;
+            self.same_key(
+                at_us,
+                id,
+                EventKind::Append {
+                    partition: 0,
+                    offset,
+                },
+            )
+        }
+        pub(crate) fn drop_msg(self, at_us: u64, id: MsgId) -> Hb {
+            self.same_key(
+                at_us,
+                id,
+                EventKind::Drop {
+                    reason: Reason::MaxLag,
+                },
+            )
+        }
+        pub(crate) fn deliver(self, at_us: u64, id: MsgId) -> Hb {
+            self.same_key(
+                at_us,
+                id,
+                EventKind::Deliver {
+                    consumer: 0,
+                    attempt: 1,
+                },
+            )
+        }
+        pub(crate) fn effect(self, at_us: u64, id: MsgId) -> Hb {
+            self.same_key(at_us, id, EventKind::Effect { store: 0 })
+        }
+        pub(crate) fn commit(self, at_us: u64, id: MsgId) -> Hb {
+            self.same_key(at_us, id, EventKind::Commit)
+        }
+        pub(crate) fn dead_letter(self, at_us: u64, id: MsgId) -> Hb {
+            self.same_key(at_us, id, EventKind::DeadLetter { attempts: 3 })
+        }
+
+        /// send at `at_us`; ack and append 100us later; deliver at 200us;
+        /// effect `latency_us` after the send (must be > 200); commit 100us later.
+        pub(crate) fn clean(self, at_us: u64, id: MsgId, key: u32, latency_us: u64) -> Hb {
+            assert!(latency_us > 200, "the effect must follow the delivery");
+            self.send(at_us, id, key)
+                .ack(at_us + 100, id)
+                .append(at_us + 100, id)
+                .deliver(at_us + 200, id)
+                .effect(at_us + latency_us, id)
+                .commit(at_us + latency_us + 100, id)
+        }
+
+        /// A sample; `partitions` are `(lag_messages, lag_age_us)` for partitions 0, 1, …
+        pub(crate) fn sample(
+            mut self,
+            at_us: u64,
+            broker_up: bool,
+            partitions: &[(u64, u64)],
+        ) -> Hb {
+            let partitions = partitions
+                .iter()
+                .enumerate()
+                .map(|(i, &(lag_messages, lag_age_us))| PartitionGauge {
+                    partition: i as u32,
+                    depth: lag_messages,
+                    lag_messages,
+                    lag_age_us,
+                })
+                .collect();
+            self.h.samples.push(Sample {
+                at_us,
+                broker_up,
+                partitions,
+            });
+            self
+        }
+
+        /// A sample whose only partition has `lag` messages (age = lag ms).
+        pub(crate) fn lag_at(self, at_us: u64, lag: u64) -> Hb {
+            self.sample(at_us, true, &[(lag, lag * 1_000)])
+        }
+
+        pub(crate) fn fault(mut self, kind: &str, start_us: u64, end_us: u64) -> Hb {
+            let index = self.h.faults.len();
+            self.h.faults.push(FaultWindow {
+                index,
+                kind: kind.to_string(),
+                start_us,
+                end_us,
+            });
+            self
+        }
+
+        pub(crate) fn held(mut self, ids: &[MsgId]) -> Hb {
+            self.h.inventory.held = ids.to_vec();
+            self.h.inventory.held.sort();
+            self
+        }
+
+        pub(crate) fn build(mut self) -> History {
+            self.h.events.sort_by_key(|e| e.at_us);
+            let last = self.h.events.iter().map(|e| e.at_us);
+            let last = last
+                .chain(self.h.samples.iter().map(|s| s.at_us))
+                .max()
+                .unwrap_or(0);
+            self.h.load_end_us = last;
+            self.h.end_us = last;
+            self.h
+        }
+    }
+
+    /// The headline anomaly counts.
+    pub(crate) const ANOMALIES: [Metric; 10] = [
+        Metric::Lost,
+        Metric::Stranded,
+        Metric::SilentlyDropped,
+        Metric::Shed,
+        Metric::Recovered,
+        Metric::DuplicateDeliveries,
+        Metric::DuplicateEffects,
+        Metric::Unexpected,
+        Metric::OrderViolations,
+        Metric::DeadLettered,
+    ];
+
+    /// Asserts that every anomaly count not in `except` is 0.
+    pub(crate) fn assert_other_anomalies_zero(f: &Figures, except: &[Metric]) {
+        for metric in ANOMALIES.into_iter().filter(|m| !except.contains(m)) {
+            assert_eq!(
+                f.value(metric),
+                Some(0),
+                "{} should be 0 in {f:#?}",
+                metric.name()
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testkit::{assert_other_anomalies_zero, m, Hb};
+    use super::*;
+
+    fn clean_history() -> History {
+        Hb::new()
+            .clean(0, m(0, 0), 1, 10_900)
+            .clean(5_000, m(0, 1), 1, 20_700)
+            .clean(2_000, m(1, 0), 2, 30_000)
+            .clean(8_000, m(1, 1), 2, 40_000)
+            .sample(0, true, &[(0, 0), (0, 0)])
+            .sample(10_000, true, &[(2, 7_500), (1, 9_200)])
+            .sample(20_000, true, &[(1, 3_000), (3, 4_000)])
+            .sample(30_000, false, &[])
+            .sample(40_000, true, &[(0, 0), (0, 0)])
+            .build()
+    }
+
+    #[test]
+    fn a_clean_history_has_no_anomaly() {
+        let f = check(&clean_history());
+        let all = vec![m(0, 0), m(0, 1), m(1, 0), m(1, 1)];
+        assert_eq!(
+            f.sent,
+            Count {
+                n: 4,
+                examples: all.clone()
+            }
+        );
+        assert_eq!(
+            f.acked,
+            Count {
+                n: 4,
+                examples: all
+            }
+        );
+        assert_other_anomalies_zero(&f, &[]);
+        for metric in testkit::ANOMALIES {
+            assert_eq!(
+                f.count(metric).unwrap().examples,
+                vec![],
+                "{}",
+                metric.name()
+            );
+        }
+        // Latencies 10.9, 20.7, 30 and 40 ms: whole ms rounded down, nearest rank.
+        assert_eq!(
+            f.latency_ms,
+            Some(Latency {
+                p50: 20,
+                p99: 40,
+                max: 40
+            })
+        );
+        // Lag sums partitions (max 1+3, not 2+3); age is the oldest partition's.
+        assert_eq!(f.lag.max_messages, 4);
+        assert_eq!(f.lag.max_age_ms, 9);
+        assert_eq!(
+            f.lag.timeline,
+            vec![
+                (0, Some(0), Some(0)),
+                (10, Some(3), Some(9)),
+                (20, Some(4), Some(4)),
+                (30, None, None),
+                (40, Some(0), Some(0)),
+            ]
+        );
+        assert_eq!(f.recovery_ms, Some(0));
+    }
+
+    #[test]
+    fn value_answers_every_metric() {
+        let f = check(&clean_history());
+        let expected = [
+            (Metric::Sent, Some(4)),
+            (Metric::Acked, Some(4)),
+            (Metric::Lost, Some(0)),
+            (Metric::Stranded, Some(0)),
+            (Metric::MaxLag, Some(4)),
+            (Metric::MaxLagAgeMs, Some(9)),
+            (Metric::RecoveryMs, Some(0)),
+            (Metric::LatencyP50Ms, Some(20)),
+            (Metric::LatencyP99Ms, Some(40)),
+            (Metric::LatencyMaxMs, Some(40)),
+        ];
+        for (metric, value) in expected {
+            assert_eq!(f.value(metric), value, "{}", metric.name());
+        }
+        for metric in Metric::ALL {
+            assert!(f.value(metric).is_some(), "{}", metric.name());
+        }
+        let empty = check(&History::default());
+        assert_eq!(empty.value(Metric::LatencyP99Ms), None);
+        assert_eq!(empty.value(Metric::RecoveryMs), Some(0));
+        assert_eq!(empty.value(Metric::Sent), Some(0));
+    }
+
+    #[test]
+    fn examples_are_the_five_smallest_ids() {
+        let mut c = Count::default();
+        for id in [
+            m(2, 0),
+            m(0, 9),
+            m(1, 3),
+            m(0, 9),
+            m(3, 1),
+            m(0, 1),
+            m(1, 0),
+            m(0, 5),
+        ] {
+            c.add(id);
+        }
+        assert_eq!(c.n, 8);
+        assert_eq!(
+            c.examples,
+            vec![m(0, 1), m(0, 5), m(0, 9), m(1, 0), m(1, 3)]
+        );
+        c.add_n(m(0, 0), 3);
+        assert_eq!(c.n, 11);
+        assert_eq!(
+            c.examples,
+            vec![m(0, 0), m(0, 1), m(0, 5), m(0, 9), m(1, 0)]
+        );
+    }
+
+    #[test]
+    fn checking_is_deterministic() {
+        let h = clean_history();
+        assert_eq!(check(&h), check(&h.clone()));
+    }
+}

@@ -1,0 +1,196 @@
+//! One pass over the History's events building a per-message summary, which
+//! every message-level checker then reads. Message ids are dense per producer
+//! (`seq` 0..n), so the table is `Vec<Vec<Summary>>` indexed by producer, then
+//! by seq: no hashing, and iteration order is `MsgId`'s order.
+
+use crate::history::{EventKind, History, MsgId};
+
+/// Sentinel for "no such event" in the event-index fields.
+pub const NONE: u64 = u64::MAX;
+
+const SENT: u8 = 1 << 0;
+const ACKED: u8 = 1 << 1;
+const REJECTED: u8 = 1 << 2;
+const TIMED_OUT: u8 = 1 << 3;
+const DROPPED: u8 = 1 << 4;
+const DEAD_LETTERED: u8 = 1 << 5;
+/// Set by every event, so a message seen only in `append` or `commit` counts.
+const SEEN: u8 = 1 << 6;
+
+/// What happened to one message over the whole History.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Summary {
+    /// Event index (position in `history.events`) of the first `send`, or [`NONE`].
+    pub first_send: u64,
+    pub first_send_at_us: u64,
+    /// Event index of the first `effect`, or [`NONE`].
+    pub first_effect: u64,
+    pub first_effect_at_us: u64,
+    /// The key of the first `send` (of the first event seen when never sent).
+    pub key: u32,
+    pub deliveries: u32,
+    pub effects: u32,
+    flags: u8,
+}
+
+impl Summary {
+    /// A message with no event at all (padding between recorded ids).
+    pub const EMPTY: Summary = Summary {
+        first_send: NONE,
+        first_send_at_us: 0,
+        first_effect: NONE,
+        first_effect_at_us: 0,
+        key: 0,
+        deliveries: 0,
+        effects: 0,
+        flags: 0,
+    };
+
+    pub fn sent(&self) -> bool {
+        self.flags & SENT != 0
+    }
+    pub fn acked(&self) -> bool {
+        self.flags & ACKED != 0
+    }
+    pub fn rejected(&self) -> bool {
+        self.flags & REJECTED != 0
+    }
+    pub fn timed_out(&self) -> bool {
+        self.flags & TIMED_OUT != 0
+    }
+    pub fn dropped(&self) -> bool {
+        self.flags & DROPPED != 0
+    }
+    pub fn dead_lettered(&self) -> bool {
+        self.flags & DEAD_LETTERED != 0
+    }
+    pub fn has_effect(&self) -> bool {
+        self.effects > 0
+    }
+    /// Whether any event names this message.
+    fn seen(&self) -> bool {
+        self.flags & SEEN != 0
+    }
+}
+
+/// The per-message summaries of a History, indexed by producer then seq.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summaries {
+    by_producer: Vec<Vec<Summary>>,
+}
+
+impl Summaries {
+    /// Builds the table in one pass over `history.events`.
+    ///
+    /// Memory is proportional to the largest producer index and, per producer,
+    /// to the largest seq: ids are assumed dense (assigned from the load
+    /// schedule), as the History promises.
+    pub fn build(history: &History) -> Summaries {
+        let mut table = Summaries::default();
+        for (index, event) in history.events.iter().enumerate() {
+            let index = index as u64;
+            let s = table.slot(event.id);
+            if s.flags & SEEN == 0 {
+                s.flags |= SEEN;
+                s.key = event.key;
+            }
+            match event.kind {
+                EventKind::Send { .. } => {
+                    if s.flags & SENT == 0 {
+                        s.flags |= SENT;
+                        s.first_send = index;
+                        s.first_send_at_us = event.at_us;
+                        s.key = event.key;
+                    }
+                }
+                EventKind::Ack => s.flags |= ACKED,
+                EventKind::Reject { .. } => s.flags |= REJECTED,
+                EventKind::Timeout => s.flags |= TIMED_OUT,
+                EventKind::Append { .. } | EventKind::Commit => {}
+                EventKind::Drop { .. } => s.flags |= DROPPED,
+                EventKind::Deliver { .. } => s.deliveries = s.deliveries.saturating_add(1),
+                EventKind::Effect { .. } => {
+                    if s.effects == 0 {
+                        s.first_effect = index;
+                        s.first_effect_at_us = event.at_us;
+                    }
+                    s.effects = s.effects.saturating_add(1);
+                }
+                EventKind::DeadLetter { .. } => s.flags |= DEAD_LETTERED,
+            }
+        }
+        table
+    }
+
+    fn slot(&mut self, id: MsgId) -> &mut Summary {
+        let p = id.producer as usize;
+        if p >= self.by_producer.len() {
+            self.by_producer.resize_with(p + 1, Vec::new);
+        }
+        let row = &mut self.by_producer[p];
+        let s = id.seq as usize;
+        if s >= row.len() {
+            // `resize` reserves with amortised growth.
+            row.resize(s + 1, Summary::EMPTY);
+        }
+        &mut row[s]
+    }
+
+    /// The summary of `id`, if any event named it.
+    pub fn get(&self, id: MsgId) -> Option<&Summary> {
+        self.by_producer
+            .get(id.producer as usize)?
+            .get(id.seq as usize)
+            .filter(|s| s.seen())
+    }
+
+    /// Every producer's row (index = producer), padding included.
+    pub fn producers(&self) -> &[Vec<Summary>] {
+        &self.by_producer
+    }
+
+    /// Every message some event named, in `MsgId` order.
+    pub fn iter(&self) -> impl Iterator<Item = (MsgId, &Summary)> + '_ {
+        self.by_producer.iter().enumerate().flat_map(|(p, row)| {
+            row.iter()
+                .enumerate()
+                .filter(|(_, s)| s.seen())
+                .map(move |(seq, s)| (MsgId::new(p as u32, seq as u32), s))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::testkit::{m, Hb};
+
+    #[test]
+    fn one_pass_summarises_each_message() {
+        let h = Hb::new()
+            .send(1_000, m(0, 2), 7)
+            .send(2_000, m(0, 2), 7)
+            .ack(3_000, m(0, 2))
+            .deliver(4_000, m(0, 2))
+            .deliver(5_000, m(0, 2))
+            .effect(6_000, m(0, 2))
+            .effect(7_000, m(0, 2))
+            .timeout(8_000, m(1, 0))
+            .ev(9_000, m(2, 1), 3, EventKind::Commit)
+            .build();
+        let t = Summaries::build(&h);
+        let s = t.get(m(0, 2)).unwrap();
+        assert_eq!((s.first_send, s.first_send_at_us), (0, 1_000));
+        assert_eq!((s.first_effect, s.first_effect_at_us), (5, 6_000));
+        assert_eq!((s.key, s.deliveries, s.effects), (7, 2, 2));
+        assert!(s.sent() && s.acked() && !s.rejected() && !s.timed_out());
+        assert!(!s.dropped() && !s.dead_lettered() && s.has_effect());
+        // Padding below a recorded seq is not a message.
+        assert_eq!(t.get(m(0, 0)), None);
+        assert_eq!(t.get(m(5, 0)), None);
+        let ids: Vec<MsgId> = t.iter().map(|(id, _)| id).collect();
+        assert_eq!(ids, vec![m(0, 2), m(1, 0), m(2, 1)]);
+        assert_eq!(t.get(m(2, 1)).unwrap().key, 3);
+        assert!(t.get(m(1, 0)).unwrap().timed_out());
+    }
+}

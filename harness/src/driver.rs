@@ -1,0 +1,318 @@
+//! The driver: the only code that touches the turmoil `Sim`. It derives every
+//! actor's seed from the run's seed, steps simulated time, applies and heals
+//! faults at exact simulated times, samples gauges on a fixed interval, and
+//! runs the three phases of DESIGN §5 (load, heal-and-drain, then hands the
+//! History to the checkers).
+
+use crate::history::{FaultWindow, History};
+use crate::model::{Env, Model};
+use crate::scenario::{Fault, FaultKind, Host, LatencyRange, Scenario};
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+use std::time::{Duration, UNIX_EPOCH};
+
+/// Why a run did not produce a History (verdict 3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SimFailure {
+    /// A model panicked (in a host's task or in the driver's calls into it).
+    Panic(String),
+    /// turmoil reported an error (a host's software returned one).
+    Sim(String),
+    /// A limit was reached (History size).
+    Limit(String),
+}
+
+impl fmt::Display for SimFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SimFailure::Panic(m) => write!(f, "a model panicked: {m}"),
+            SimFailure::Sim(m) => write!(f, "the simulation failed: {m}"),
+            SimFailure::Limit(m) => write!(f, "a limit was reached: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for SimFailure {}
+
+/// A fixed epoch, so nothing a host sees depends on the real date.
+const EPOCH_SECS: u64 = 1_700_000_000;
+
+/// Runs `scenario` with `seed` against `model` and returns the History.
+pub fn run(scenario: &Scenario, seed: u64, model: &dyn Model) -> Result<History, SimFailure> {
+    let outcome = catch_unwind(AssertUnwindSafe(|| run_inner(scenario, seed, model)));
+    match outcome {
+        Ok(r) => r,
+        Err(payload) => Err(SimFailure::Panic(panic_message(payload.as_ref()))),
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_string()
+    }
+}
+
+/// One scheduled change to the world.
+#[derive(Debug)]
+enum Action {
+    Start(usize),
+    End(usize),
+    /// Load ends: heal everything, restart crashed hosts.
+    HealAll,
+}
+
+fn run_inner(scenario: &Scenario, seed: u64, model: &dyn Model) -> Result<History, SimFailure> {
+    // Seeds are drawn in a fixed order: turmoil's world first, then each host
+    // in `Scenario::hosts` order. Adding a host changes only later seeds.
+    let mut root = ChaCha8Rng::seed_from_u64(seed);
+    let turmoil_seed = root.next_u64();
+    let seeds = scenario
+        .hosts()
+        .into_iter()
+        .map(|h| (h, root.next_u64()))
+        .collect();
+
+    let load_end = scenario.duration;
+    let end = scenario.duration + scenario.drain;
+    let net = scenario.network.latency;
+
+    let mut sim = turmoil::Builder::new()
+        .rng_seed(turmoil_seed)
+        .epoch(UNIX_EPOCH + Duration::from_secs(EPOCH_SECS))
+        // The driver owns the end of the run; turmoil's bound is a backstop.
+        .simulation_duration(end + Duration::from_secs(60))
+        .tick_duration(scenario.tick)
+        .min_message_latency(net.min)
+        .max_message_latency(net.max)
+        .build();
+
+    let env = Env::new(Rc::new(scenario.clone()), seeds);
+    model.install(&mut sim, &env);
+
+    let mut plan: Vec<(Duration, Action)> = Vec::new();
+    for (i, f) in scenario.faults.iter().enumerate() {
+        plan.push((f.at, Action::Start(i)));
+        if let Some(until) = f.until {
+            plan.push((until, Action::End(i)));
+        }
+    }
+    plan.push((load_end, Action::HealAll));
+    // Stable: at equal times, faults keep file order and ends precede HealAll.
+    plan.sort_by_key(|(at, _)| *at);
+    let mut plan = plan.into_iter().peekable();
+
+    let mut world = World {
+        scenario,
+        env: &env,
+        active: BTreeSet::new(),
+        crashed: BTreeSet::new(),
+        windows: Vec::new(),
+    };
+    let mut samples = Vec::new();
+    let mut next_sample = Duration::ZERO;
+
+    loop {
+        let now = sim.elapsed();
+        while let Some((_, action)) = plan.next_if(|(at, _)| *at <= now) {
+            world.apply(&mut sim, action, now);
+        }
+        if now >= next_sample {
+            samples.push(model.sample(now.as_micros() as u64));
+            next_sample += scenario.sample_interval;
+        }
+        if now >= end {
+            break;
+        }
+        sim.step().map_err(|e| SimFailure::Sim(e.to_string()))?;
+        if env.recorder.overflowed() {
+            return Err(SimFailure::Limit(format!(
+                "the History passed {} events; shorten the scenario or lower its rate",
+                crate::model::MAX_EVENTS
+            )));
+        }
+    }
+
+    let mut events = env.recorder.take();
+    // Hosts record in step order; a stable sort by time keeps that order for
+    // events of the same microsecond, which keeps the History canonical.
+    events.sort_by_key(|e| e.at_us);
+    world.windows.sort_by_key(|w| (w.start_us, w.index));
+    Ok(History {
+        events,
+        samples,
+        faults: world.windows,
+        inventory: model.inventory(),
+        load_end_us: load_end.as_micros() as u64,
+        end_us: end.as_micros() as u64,
+    })
+}
+
+/// Fault bookkeeping while the simulation runs.
+struct World<'s> {
+    scenario: &'s Scenario,
+    env: &'s Env,
+    /// Faults started and not yet ended.
+    active: BTreeSet<usize>,
+    crashed: BTreeSet<Host>,
+    windows: Vec<FaultWindow>,
+}
+
+impl World<'_> {
+    fn apply(&mut self, sim: &mut turmoil::Sim<'_>, action: Action, now: Duration) {
+        match action {
+            Action::Start(i) => {
+                let fault = &self.scenario.faults[i];
+                self.start(sim, fault);
+                if fault.kind.has_window() {
+                    self.active.insert(i);
+                    self.windows.push(FaultWindow {
+                        index: i,
+                        kind: fault.kind.name().to_string(),
+                        start_us: now.as_micros() as u64,
+                        end_us: u64::MAX,
+                    });
+                }
+            }
+            Action::End(i) => self.end(sim, i, now),
+            Action::HealAll => {
+                let active: Vec<usize> = self.active.iter().copied().collect();
+                for i in active {
+                    self.end(sim, i, now);
+                }
+                // One-shot faults (heal, release) have no window, and a fault
+                // may have been cut short by a later `heal`: leave nothing
+                // behind for the drain.
+                let all = self.scenario.hosts();
+                for_pairs(&all, &all, |a, b| {
+                    sim.repair(a.to_string(), b.to_string());
+                    sim.release(a.to_string(), b.to_string());
+                });
+                self.restart_crashed(sim);
+            }
+        }
+    }
+
+    fn start(&mut self, sim: &mut turmoil::Sim<'_>, fault: &Fault) {
+        match &fault.kind {
+            FaultKind::Partition { a, b, oneway } => for_pairs(a, b, |x, y| {
+                if *oneway {
+                    sim.partition_oneway(x.to_string(), y.to_string());
+                } else {
+                    sim.partition(x.to_string(), y.to_string());
+                }
+            }),
+            FaultKind::Heal { a, b } => {
+                for_pairs(a, b, |x, y| sim.repair(x.to_string(), y.to_string()))
+            }
+            FaultKind::Hold { a, b } => {
+                for_pairs(a, b, |x, y| sim.hold(x.to_string(), y.to_string()))
+            }
+            FaultKind::Release { a, b } => {
+                for_pairs(a, b, |x, y| sim.release(x.to_string(), y.to_string()))
+            }
+            FaultKind::Latency { a, b, latency } => set_latency(sim, a, b, *latency),
+            FaultKind::Loss { a, b, rate } => for_pairs(a, b, |x, y| {
+                sim.set_link_fail_rate(x.to_string(), y.to_string(), *rate)
+            }),
+            FaultKind::Crash { targets } => {
+                for h in targets {
+                    if self.crashed.insert(*h) {
+                        sim.crash(h.to_string());
+                    }
+                }
+            }
+            FaultKind::Pause { targets } => {
+                for h in targets {
+                    self.env.control(*h).set_paused(true);
+                }
+            }
+            FaultKind::SlowStorage { targets, latency } => {
+                for h in targets {
+                    self.env.control(*h).set_slow_storage(Some(*latency));
+                }
+            }
+        }
+    }
+
+    fn end(&mut self, sim: &mut turmoil::Sim<'_>, i: usize, now: Duration) {
+        if !self.active.remove(&i) {
+            return;
+        }
+        if let Some(w) = self.windows.iter_mut().rev().find(|w| w.index == i) {
+            w.end_us = now.as_micros() as u64;
+        }
+        match &self.scenario.faults[i].kind {
+            FaultKind::Partition { a, b, oneway } => for_pairs(a, b, |x, y| {
+                if *oneway {
+                    sim.repair_oneway(x.to_string(), y.to_string());
+                } else {
+                    sim.repair(x.to_string(), y.to_string());
+                }
+            }),
+            FaultKind::Hold { a, b } => {
+                for_pairs(a, b, |x, y| sim.release(x.to_string(), y.to_string()))
+            }
+            FaultKind::Latency { a, b, .. } => {
+                set_latency(sim, a, b, self.scenario.network.latency)
+            }
+            FaultKind::Loss { a, b, .. } => for_pairs(a, b, |x, y| {
+                sim.set_link_fail_rate(x.to_string(), y.to_string(), 0.0);
+                // A link the loss left randomly partitioned is healed too.
+                sim.repair(x.to_string(), y.to_string());
+            }),
+            FaultKind::Crash { targets } => {
+                for h in targets {
+                    if self.crashed.remove(h) {
+                        sim.bounce(h.to_string());
+                    }
+                }
+            }
+            FaultKind::Pause { targets } => {
+                for h in targets {
+                    self.env.control(*h).set_paused(false);
+                }
+            }
+            FaultKind::SlowStorage { targets, .. } => {
+                for h in targets {
+                    self.env.control(*h).set_slow_storage(None);
+                }
+            }
+            FaultKind::Heal { .. } | FaultKind::Release { .. } => {}
+        }
+    }
+
+    fn restart_crashed(&mut self, sim: &mut turmoil::Sim<'_>) {
+        for h in std::mem::take(&mut self.crashed) {
+            sim.bounce(h.to_string());
+        }
+    }
+}
+
+fn set_latency(sim: &turmoil::Sim<'_>, a: &[Host], b: &[Host], latency: LatencyRange) {
+    for_pairs(a, b, |x, y| {
+        // Sets min and max to one value, then widens max.
+        sim.set_link_latency(x.to_string(), y.to_string(), latency.min);
+        sim.set_link_max_message_latency(x.to_string(), y.to_string(), latency.max);
+    });
+}
+
+/// Every pair of distinct hosts across the two sides, each unordered pair once
+/// when the sides overlap (turmoil has no link from a host to itself).
+fn for_pairs(a: &[Host], b: &[Host], mut f: impl FnMut(&Host, &Host)) {
+    for x in a {
+        for y in b {
+            if x == y || (a.contains(y) && b.contains(x) && y < x) {
+                continue;
+            }
+            f(x, y);
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! The History: an append-only record of every message's lifecycle (DESIGN §2),
+//! gauge samples taken on a fixed simulated interval, and the broker's final
+//! inventory. Checkers see nothing else, so anything a figure needs must be
+//! recorded here.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A message's identity: the producer that created it and its sequence number
+/// within that producer. Ids are assigned from the load schedule, not from a
+/// counter in the producer's memory, so a restarted producer never reuses one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct MsgId {
+    pub producer: u32,
+    pub seq: u32,
+}
+
+impl MsgId {
+    pub fn new(producer: u32, seq: u32) -> Self {
+        MsgId { producer, seq }
+    }
+}
+
+impl fmt::Display for MsgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "p{}-{}", self.producer, self.seq)
+    }
+}
+
+/// Why a policy or the broker discarded a message (`drop`) or refused it (`reject`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// A lag policy skipped past the message (Discord's max-lag drop).
+    MaxLag,
+    /// A bounded queue or buffer was full.
+    Overflow,
+    /// Retention removed the message before it was consumed.
+    Retention,
+    /// The producer's local buffer was full: refused before it reached the broker.
+    ProducerBufferFull,
+    /// The broker refused the write (not enough in-sync replicas, not leader, …).
+    BrokerRefused,
+    /// A circuit breaker was open.
+    BreakerOpen,
+}
+
+/// One lifecycle step. The variants are the verbs of DESIGN §2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The producer attempted to publish (attempt 1, 2, …).
+    Send { attempt: u32 },
+    /// The broker confirmed the message: definite success.
+    Ack,
+    /// Refused explicitly: the producer knows it failed.
+    Reject { reason: Reason },
+    /// The producer gave up without an answer: outcome indeterminate.
+    Timeout,
+    /// Written to a partition at an offset.
+    Append { partition: u32, offset: u64 },
+    /// Discarded by a recorded policy, with the reason.
+    Drop { reason: Reason },
+    /// Handed to a consumer worker (delivery attempt n as that worker counts it).
+    Deliver { consumer: u32, attempt: u32 },
+    /// The side effect was applied to a store node.
+    Effect { store: u32 },
+    /// The consumer committed the offset covering this message.
+    Commit,
+    /// Moved to the dead-letter queue after n attempts.
+    DeadLetter { attempts: u32 },
+}
+
+/// A lifecycle event at a simulated time (microseconds since the run started).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub at_us: u64,
+    pub id: MsgId,
+    pub key: u32,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// Gauges of one partition for one consumer group at one sample time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionGauge {
+    pub partition: u32,
+    /// Messages held: log end minus log start.
+    pub depth: u64,
+    /// Log end minus the group's committed offset.
+    pub lag_messages: u64,
+    /// Age of the oldest message not yet committed by the group (0 when lag is 0).
+    pub lag_age_us: u64,
+}
+
+/// Every gauge at one sample time. `broker_up = false` means the broker could
+/// not be observed (crashed): the sample carries no partition figures.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sample {
+    pub at_us: u64,
+    pub broker_up: bool,
+    pub partitions: Vec<PartitionGauge>,
+}
+
+impl Sample {
+    pub fn lag_messages(&self) -> u64 {
+        self.partitions.iter().map(|p| p.lag_messages).sum()
+    }
+    pub fn lag_age_us(&self) -> u64 {
+        self.partitions
+            .iter()
+            .map(|p| p.lag_age_us)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// What the broker still holds at the end of the drain; tells a stranded
+/// message (still there, not yet consumed) from a lost one (gone).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inventory {
+    pub partitions: Vec<PartitionInventory>,
+    /// Ids held by the broker that the group has not committed past, sorted.
+    pub held: Vec<MsgId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionInventory {
+    pub partition: u32,
+    pub log_start: u64,
+    pub log_end: u64,
+    pub committed: u64,
+}
+
+/// A fault window as the driver applied it, so checkers can measure recovery.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultWindow {
+    /// The fault's index in the scenario (`fault[i]`).
+    pub index: usize,
+    pub kind: String,
+    pub start_us: u64,
+    /// When it healed (by itself after `for`, by `restart_after`, or at drain start).
+    pub end_us: u64,
+}
+
+/// The whole record of a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct History {
+    pub events: Vec<Event>,
+    pub samples: Vec<Sample>,
+    pub faults: Vec<FaultWindow>,
+    pub inventory: Inventory,
+    /// End of the load phase (drain start), microseconds.
+    pub load_end_us: u64,
+    /// End of the run (drain end), microseconds.
+    pub end_us: u64,
+}
+
+impl History {
+    /// Hash over a canonical encoding (fixed-width little-endian fields in
+    /// record order), so it is independent of serde's formatting choices.
+    pub fn hash(&self) -> String {
+        let mut h = blake3::Hasher::new();
+        let put = |h: &mut blake3::Hasher, v: u64| {
+            h.update(&v.to_le_bytes());
+        };
+        put(&mut h, self.events.len() as u64);
+        for e in &self.events {
+            put(&mut h, e.at_us);
+            put(&mut h, ((e.id.producer as u64) << 32) | e.id.seq as u64);
+            put(&mut h, e.key as u64);
+            let (tag, a, b) = match e.kind {
+                EventKind::Send { attempt } => (0, attempt as u64, 0),
+                EventKind::Ack => (1, 0, 0),
+                EventKind::Reject { reason } => (2, reason as u64, 0),
+                EventKind::Timeout => (3, 0, 0),
+                EventKind::Append { partition, offset } => (4, partition as u64, offset),
+                EventKind::Drop { reason } => (5, reason as u64, 0),
+                EventKind::Deliver { consumer, attempt } => (6, consumer as u64, attempt as u64),
+                EventKind::Effect { store } => (7, store as u64, 0),
+                EventKind::Commit => (8, 0, 0),
+                EventKind::DeadLetter { attempts } => (9, attempts as u64, 0),
+            };
+            put(&mut h, tag);
+            put(&mut h, a);
+            put(&mut h, b);
+        }
+        put(&mut h, self.samples.len() as u64);
+        for s in &self.samples {
+            put(&mut h, s.at_us);
+            put(&mut h, s.broker_up as u64);
+            put(&mut h, s.partitions.len() as u64);
+            for p in &s.partitions {
+                put(&mut h, p.partition as u64);
+                put(&mut h, p.depth);
+                put(&mut h, p.lag_messages);
+                put(&mut h, p.lag_age_us);
+            }
+        }
+        put(&mut h, self.faults.len() as u64);
+        for f in &self.faults {
+            put(&mut h, f.index as u64);
+            put(&mut h, f.start_us);
+            put(&mut h, f.end_us);
+            h.update(f.kind.as_bytes());
+        }
+        put(&mut h, self.inventory.partitions.len() as u64);
+        for p in &self.inventory.partitions {
+            put(&mut h, p.partition as u64);
+            put(&mut h, p.log_start);
+            put(&mut h, p.log_end);
+            put(&mut h, p.committed);
+        }
+        put(&mut h, self.inventory.held.len() as u64);
+        for id in &self.inventory.held {
+            put(&mut h, ((id.producer as u64) << 32) | id.seq as u64);
+        }
+        put(&mut h, self.load_end_us);
+        put(&mut h, self.end_us);
+        h.finalize().to_hex()[..16].to_string()
+    }
+}

@@ -1,0 +1,143 @@
+//! The seam between the engine and a system under test. A model installs its
+//! hosts on the turmoil `Sim`, records lifecycle events through the
+//! [`Recorder`], obeys the per-host [`Control`] knobs the driver turns (pause,
+//! slow storage), and answers gauge samples and the final inventory. It never
+//! touches time, faults or the seed beyond what [`Env`] hands it.
+
+use crate::history::{Event, EventKind, Inventory, MsgId, Sample};
+use crate::scenario::{Host, LatencyRange, Scenario};
+use rand::Rng;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// Most events one run may record. Beyond it the run stops with a
+/// simulation failure instead of exhausting memory (about 32 bytes an event).
+pub const MAX_EVENTS: usize = 50_000_000;
+
+/// A system under test.
+pub trait Model {
+    /// Registers every host of `env.scenario.hosts()` on the simulation, named
+    /// as `Host`'s `Display` names them.
+    fn install(&self, sim: &mut turmoil::Sim<'_>, env: &Env);
+    /// Gauges now. Called by the driver between steps.
+    fn sample(&self, at_us: u64) -> Sample;
+    /// What the broker still holds (called once, after the drain).
+    fn inventory(&self) -> Inventory;
+}
+
+/// Everything a model receives from the driver.
+pub struct Env {
+    pub scenario: Rc<Scenario>,
+    pub recorder: Recorder,
+    controls: BTreeMap<Host, Rc<Control>>,
+    seeds: BTreeMap<Host, u64>,
+}
+
+impl Env {
+    pub(crate) fn new(scenario: Rc<Scenario>, seeds: BTreeMap<Host, u64>) -> Env {
+        let controls = scenario
+            .hosts()
+            .into_iter()
+            .map(|h| (h, Rc::new(Control::default())))
+            .collect();
+        Env {
+            scenario,
+            recorder: Recorder::default(),
+            controls,
+            seeds,
+        }
+    }
+
+    /// The seed of one actor, derived from the run's seed in a fixed order.
+    /// A restarted host should mix in its incarnation number.
+    pub fn seed(&self, host: Host) -> u64 {
+        self.seeds[&host]
+    }
+
+    pub fn control(&self, host: Host) -> Rc<Control> {
+        self.controls[&host].clone()
+    }
+}
+
+/// Appends lifecycle events with the current simulated time of the host that
+/// records them. Cheap to clone; every actor holds one.
+#[derive(Clone, Default)]
+pub struct Recorder {
+    events: Rc<RefCell<Vec<Event>>>,
+    overflowed: Rc<Cell<bool>>,
+}
+
+impl Recorder {
+    pub fn record(&self, id: MsgId, key: u32, kind: EventKind) {
+        let at_us = turmoil::sim_elapsed().unwrap_or_default().as_micros() as u64;
+        let mut events = self.events.borrow_mut();
+        if events.len() >= MAX_EVENTS {
+            self.overflowed.set(true);
+            return;
+        }
+        events.push(Event {
+            at_us,
+            id,
+            key,
+            kind,
+        });
+    }
+
+    pub(crate) fn overflowed(&self) -> bool {
+        self.overflowed.get()
+    }
+
+    pub(crate) fn take(&self) -> Vec<Event> {
+        std::mem::take(&mut self.events.borrow_mut())
+    }
+}
+
+/// Knobs the driver turns on one host between steps; the host's code reads
+/// them. They model faults inside a process, which turmoil has no notion of.
+#[derive(Default)]
+pub struct Control {
+    paused: Cell<bool>,
+    slow_storage: Cell<Option<LatencyRange>>,
+}
+
+impl Control {
+    pub(crate) fn set_paused(&self, paused: bool) {
+        self.paused.set(paused);
+    }
+
+    pub(crate) fn set_slow_storage(&self, extra: Option<LatencyRange>) {
+        self.slow_storage.set(extra);
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused.get()
+    }
+
+    /// Waits while the host is paused. Actors call it before each unit of
+    /// work, so a pause stops processing but keeps state and connections.
+    pub async fn gate(&self) {
+        while self.paused.get() {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// The extra latency a disk write or store operation suffers now (zero
+    /// outside a `slow_storage` window), drawn from the actor's own RNG.
+    pub fn storage_delay(&self, rng: &mut impl Rng) -> Duration {
+        match self.slow_storage.get() {
+            None => Duration::ZERO,
+            Some(r) => draw(r, rng),
+        }
+    }
+}
+
+/// A latency drawn uniformly from the range (whole microseconds).
+pub fn draw(range: LatencyRange, rng: &mut impl Rng) -> Duration {
+    if range.min == range.max {
+        return range.min;
+    }
+    let (min, max) = (range.min.as_micros() as u64, range.max.as_micros() as u64);
+    Duration::from_micros(rng.random_range(min..=max))
+}

@@ -1,0 +1,634 @@
+//! The outcome of one run: the figures the checkers computed, the scenario's
+//! expectations evaluated against them, and the verdict. Every report (text,
+//! JSON, Markdown, HTML, JUnit) is a render of one `Outcome`.
+//!
+//! The JSON form ([`Outcome::to_json`]) is a contract for CI users: its keys
+//! and their order are the field order of the serde structs below.
+
+use crate::check::{Figures, LagPoint, COUNTS, MAX_EXAMPLES};
+use crate::history::{FaultWindow, History, MsgId};
+use crate::scenario::{Cmp, Expectation, Metric, Scenario};
+use crate::units::format_duration;
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// Whether every expectation held. Also the exit code of `mqsim run` (DESIGN §5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+}
+
+impl Verdict {
+    /// 0 = every expectation held, 1 = an expectation failed.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Verdict::Pass => 0,
+            Verdict::Fail => 1,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+        }
+    }
+}
+
+/// The count figures, in report order (see [`crate::check::COUNTS`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub sent: u64,
+    pub acked: u64,
+    pub lost: u64,
+    pub stranded: u64,
+    pub silently_dropped: u64,
+    pub shed: u64,
+    pub recovered: u64,
+    pub duplicate_deliveries: u64,
+    pub duplicate_effects: u64,
+    pub unexpected: u64,
+    pub order_violations: u64,
+    pub dead_lettered: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LagFigures {
+    pub max_messages: u64,
+    pub max_age_ms: u64,
+}
+
+/// End-to-end latency in whole ms; all `None` when no message had an effect.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LatencyFigures {
+    pub p50: Option<u64>,
+    pub p99: Option<u64>,
+    pub max: Option<u64>,
+}
+
+/// One `[expect]` line and how it fared.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExpectationResult {
+    /// As written in reports, e.g. `lost = 0`.
+    pub expr: String,
+    /// The figure; `None` for a recovery that never happened or a latency
+    /// without any effect.
+    pub actual: Option<u64>,
+    pub passed: bool,
+    #[serde(skip)]
+    pub expectation: Expectation,
+    /// Up to five ids behind the figure (count metrics only).
+    #[serde(skip)]
+    pub examples: Vec<MsgId>,
+}
+
+/// Example ids per count metric, for the counts above 0, in count order.
+/// Serialised as a JSON object of metric name → ids as text (`"p0-12"`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Examples(pub Vec<(Metric, Vec<MsgId>)>);
+
+impl Serialize for Examples {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct Ids<'a>(&'a [MsgId]);
+        impl Serialize for Ids<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+                for id in self.0 {
+                    seq.serialize_element(&id.to_string())?;
+                }
+                seq.end()
+            }
+        }
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (metric, ids) in &self.0 {
+            map.serialize_entry(metric.name(), &Ids(ids))?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Outcome {
+    /// The scenario's name.
+    pub scenario: String,
+    pub seed: u64,
+    pub history_hash: String,
+    pub verdict: Verdict,
+    pub counts: Counts,
+    pub lag: LagFigures,
+    /// `None` = never recovered.
+    pub recovery_ms: Option<u64>,
+    pub latency_ms: LatencyFigures,
+    pub expectations: Vec<ExpectationResult>,
+    pub examples: Examples,
+    /// Number of History events.
+    pub events: u64,
+    /// Number of gauge samples.
+    pub samples: u64,
+    /// The fault windows as applied (for reports; not in the JSON).
+    #[serde(skip)]
+    pub faults: Vec<FaultWindow>,
+    /// The lag timeline (for reports; not in the JSON).
+    #[serde(skip)]
+    pub lag_timeline: Vec<LagPoint>,
+}
+
+impl Outcome {
+    /// Evaluates `scenario.expect` against `figures` (computed from `history`)
+    /// and hashes the History once.
+    pub fn new(scenario: &Scenario, seed: u64, history: &History, figures: &Figures) -> Outcome {
+        Outcome::evaluate(&scenario.name, &scenario.expect, seed, history, figures)
+    }
+
+    /// [`Outcome::new`] from a name and expectations (e.g. to compare policies
+    /// under the same expectations).
+    pub fn evaluate(
+        name: &str,
+        expect: &[Expectation],
+        seed: u64,
+        history: &History,
+        figures: &Figures,
+    ) -> Outcome {
+        let value = |m: Metric| figures.count(m).map_or(0, |c| c.n);
+        let counts = Counts {
+            sent: value(Metric::Sent),
+            acked: value(Metric::Acked),
+            lost: value(Metric::Lost),
+            stranded: value(Metric::Stranded),
+            silently_dropped: value(Metric::SilentlyDropped),
+            shed: value(Metric::Shed),
+            recovered: value(Metric::Recovered),
+            duplicate_deliveries: value(Metric::DuplicateDeliveries),
+            duplicate_effects: value(Metric::DuplicateEffects),
+            unexpected: value(Metric::Unexpected),
+            order_violations: value(Metric::OrderViolations),
+            dead_lettered: value(Metric::DeadLettered),
+        };
+        let expectations: Vec<ExpectationResult> = expect
+            .iter()
+            .map(|&e| {
+                let actual = figures.value(e.metric);
+                ExpectationResult {
+                    expr: e.to_string(),
+                    actual,
+                    passed: holds(e, actual),
+                    expectation: e,
+                    examples: figures
+                        .count(e.metric)
+                        .map(|c| c.examples.clone())
+                        .unwrap_or_default(),
+                }
+            })
+            .collect();
+        let verdict = if expectations.iter().all(|e| e.passed) {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        };
+        // `sent` and `acked` are volumes, not anomalies: no examples for them.
+        let examples = COUNTS
+            .iter()
+            .filter(|&&m| !matches!(m, Metric::Sent | Metric::Acked))
+            .filter_map(|&m| {
+                figures
+                    .count(m)
+                    .filter(|c| c.n > 0)
+                    .map(|c| (m, c.examples.clone()))
+            })
+            .collect();
+        Outcome {
+            scenario: name.to_string(),
+            seed,
+            history_hash: history.hash(),
+            verdict,
+            counts,
+            lag: LagFigures {
+                max_messages: figures.lag.max_messages,
+                max_age_ms: figures.lag.max_age_ms,
+            },
+            recovery_ms: figures.recovery_ms,
+            latency_ms: LatencyFigures {
+                p50: figures.latency_ms.map(|l| l.p50),
+                p99: figures.latency_ms.map(|l| l.p99),
+                max: figures.latency_ms.map(|l| l.max),
+            },
+            expectations,
+            examples: Examples(examples),
+            events: history.events.len() as u64,
+            samples: history.samples.len() as u64,
+            faults: history.faults.clone(),
+            lag_timeline: figures.lag.timeline.clone(),
+        }
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        self.verdict.exit_code()
+    }
+
+    /// Pretty JSON, keys in a fixed order, with a trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("an Outcome always serialises");
+        s.push('\n');
+        s
+    }
+
+    /// The plain-text report: seed and scenario first, the command that
+    /// reproduces the run last. ASCII, no colours, deterministic.
+    pub fn render_text(&self, reproduce: &str) -> String {
+        let mut out = String::new();
+        let o = &mut out;
+        let _ = writeln!(o, "seed={} scenario={}", self.seed, self.scenario);
+
+        if self.faults.is_empty() {
+            let _ = writeln!(o, "faults: none");
+        } else {
+            let _ = writeln!(o, "faults:");
+            let rows: Vec<(String, &str, String)> = self
+                .faults
+                .iter()
+                .map(|f| (us(f.start_us), f.kind.as_str(), us(f.end_us)))
+                .collect();
+            let w_at = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+            let w_kind = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
+            for (at, kind, end) in &rows {
+                let _ = writeln!(o, "  at {at:<w_at$}  {kind:<w_kind$}  until {end}");
+            }
+        }
+
+        let _ = writeln!(o, "counts:");
+        let counts = self.count_values();
+        let w_name = counts
+            .iter()
+            .map(|(m, _)| m.name().len())
+            .max()
+            .unwrap_or(0);
+        let w_n = counts
+            .iter()
+            .map(|(_, n)| n.to_string().len())
+            .max()
+            .unwrap_or(0);
+        for (m, n) in counts {
+            let _ = writeln!(o, "  {:<w_name$}  {n:>w_n$}", m.name());
+        }
+
+        let label = |o: &mut String, l: &str| {
+            let _ = write!(o, "{:<14}", format!("{l}:"));
+        };
+        label(o, "lag");
+        let _ = writeln!(
+            o,
+            "max {} messages / {}",
+            self.lag.max_messages,
+            ms(self.lag.max_age_ms)
+        );
+        label(o, "recovered_in");
+        let _ = writeln!(o, "{}", self.recovery_ms.map_or("never".to_string(), ms));
+        label(o, "latency");
+        match (
+            self.latency_ms.p50,
+            self.latency_ms.p99,
+            self.latency_ms.max,
+        ) {
+            (Some(p50), Some(p99), Some(max)) => {
+                let _ = writeln!(o, "p50 {}  p99 {}  max {}", ms(p50), ms(p99), ms(max));
+            }
+            _ => {
+                let _ = writeln!(o, "none (no message had an effect)");
+            }
+        }
+
+        if self.expectations.is_empty() {
+            let _ = writeln!(o, "expectations: none");
+        } else {
+            let _ = writeln!(o, "expectations:");
+            let w_expr = self
+                .expectations
+                .iter()
+                .map(|e| e.expr.len())
+                .max()
+                .unwrap_or(0);
+            for e in &self.expectations {
+                let _ = write!(
+                    o,
+                    "  {}  {:<w_expr$}  actual {}",
+                    if e.passed { "PASS" } else { "FAIL" },
+                    e.expr,
+                    actual_text(e.expectation.metric, e.actual)
+                );
+                if !e.passed && !e.examples.is_empty() {
+                    let ids: Vec<String> = e
+                        .examples
+                        .iter()
+                        .take(MAX_EXAMPLES)
+                        .map(|id| id.to_string())
+                        .collect();
+                    let more = e.actual.is_some_and(|n| n > ids.len() as u64);
+                    let _ = write!(
+                        o,
+                        "  examples: {}{}",
+                        ids.join(" "),
+                        if more { " ..." } else { "" }
+                    );
+                }
+                let _ = writeln!(o);
+            }
+        }
+        let failed = self.expectations.iter().filter(|e| !e.passed).count();
+        let _ = writeln!(
+            o,
+            "verdict: {} ({} of {} expectations failed)",
+            self.verdict.name(),
+            failed,
+            self.expectations.len()
+        );
+        let _ = writeln!(o, "history_hash: {}", self.history_hash);
+        let _ = writeln!(o, "reproduce: {reproduce}");
+        out
+    }
+
+    /// `(metric, count)` in report order.
+    pub fn count_values(&self) -> [(Metric, u64); 12] {
+        let c = &self.counts;
+        let values = [
+            c.sent,
+            c.acked,
+            c.lost,
+            c.stranded,
+            c.silently_dropped,
+            c.shed,
+            c.recovered,
+            c.duplicate_deliveries,
+            c.duplicate_effects,
+            c.unexpected,
+            c.order_violations,
+            c.dead_lettered,
+        ];
+        std::array::from_fn(|i| (COUNTS[i], values[i]))
+    }
+}
+
+/// Whether `e` holds for `actual`. A recovery that never happened compares as
+/// larger than any number; a missing latency fails every comparison.
+fn holds(e: Expectation, actual: Option<u64>) -> bool {
+    match actual {
+        Some(v) => e.cmp.holds(v, e.value),
+        None if e.metric == Metric::RecoveryMs => matches!(e.cmp, Cmp::Gt | Cmp::Ge),
+        None => false,
+    }
+}
+
+fn actual_text(metric: Metric, actual: Option<u64>) -> String {
+    match actual {
+        Some(v) => v.to_string(),
+        None if metric == Metric::RecoveryMs => "never".to_string(),
+        None => "none".to_string(),
+    }
+}
+
+fn us(t: u64) -> String {
+    format_duration(Duration::from_micros(t))
+}
+
+fn ms(t: u64) -> String {
+    format_duration(Duration::from_millis(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::check;
+    use crate::check::testkit::{m, Hb};
+
+    fn exp(metric: Metric, cmp: Cmp, value: u64) -> Expectation {
+        Expectation { metric, cmp, value }
+    }
+
+    /// Three messages: p0-0 clean (12.5 ms), p0-1 acked then lost, p1-0 clean
+    /// (4 ms); a crash from 1 s to 2 s after which lag never returns to its
+    /// baseline of 1.
+    fn never_recovers() -> History {
+        Hb::new()
+            .clean(0, m(0, 0), 0, 12_500)
+            .send(1_000, m(0, 1), 0)
+            .ack(1_100, m(0, 1))
+            .clean(2_000, m(1, 0), 1, 4_000)
+            .lag_at(500_000, 1)
+            .fault("crash", 1_000_000, 2_000_000)
+            .lag_at(2_000_000, 30)
+            .lag_at(2_500_000, 2)
+            .build()
+    }
+
+    fn outcome(expect: &[Expectation]) -> Outcome {
+        let h = never_recovers();
+        Outcome::evaluate("demo", expect, 7, &h, &check(&h))
+    }
+
+    #[test]
+    fn expectations_pass_and_fail() {
+        let o = outcome(&[
+            exp(Metric::Lost, Cmp::Eq, 1),
+            exp(Metric::Sent, Cmp::Ge, 3),
+            exp(Metric::MaxLag, Cmp::Gt, 30),
+            exp(Metric::LatencyP99Ms, Cmp::Lt, 13),
+        ]);
+        let got: Vec<(&str, Option<u64>, bool)> = o
+            .expectations
+            .iter()
+            .map(|e| (e.expr.as_str(), e.actual, e.passed))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("lost = 1", Some(1), true),
+                ("sent >= 3", Some(3), true),
+                ("max_lag > 30", Some(30), false),
+                ("latency_p99_ms < 13", Some(12), true),
+            ]
+        );
+        assert_eq!(o.verdict, Verdict::Fail);
+        assert_eq!(o.exit_code(), 1);
+        assert_eq!(o.expectations[0].examples, vec![m(0, 1)]);
+
+        let o = outcome(&[exp(Metric::Lost, Cmp::Eq, 1)]);
+        assert_eq!((o.verdict, o.exit_code()), (Verdict::Pass, 0));
+        // No expectation: nothing can fail.
+        assert_eq!(outcome(&[]).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn never_recovering_compares_as_larger_than_any_number() {
+        let cases = [
+            (Cmp::Gt, true),
+            (Cmp::Ge, true),
+            (Cmp::Eq, false),
+            (Cmp::Lt, false),
+            (Cmp::Le, false),
+        ];
+        for (cmp, passed) in cases {
+            let o = outcome(&[exp(Metric::RecoveryMs, cmp, u64::MAX)]);
+            assert_eq!(o.recovery_ms, None);
+            assert_eq!(o.expectations[0].actual, None);
+            assert_eq!(o.expectations[0].passed, passed, "{cmp:?}");
+        }
+    }
+
+    #[test]
+    fn a_missing_latency_fails_every_comparison() {
+        let h = Hb::new().send(0, m(0, 0), 0).build();
+        for cmp in [Cmp::Gt, Cmp::Ge, Cmp::Eq, Cmp::Lt, Cmp::Le] {
+            let e = exp(Metric::LatencyMaxMs, cmp, 0);
+            let o = Outcome::evaluate("x", &[e], 1, &h, &check(&h));
+            assert_eq!(
+                (o.expectations[0].actual, o.expectations[0].passed),
+                (None, false)
+            );
+        }
+    }
+
+    #[test]
+    fn json_has_the_contract_keys() {
+        let o = outcome(&[exp(Metric::RecoveryMs, Cmp::Lt, 1_000)]);
+        let json = o.to_json();
+        assert!(json.ends_with("}\n"));
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            v.as_object().unwrap().keys().cloned().collect()
+        };
+        // serde_json without preserve_order sorts keys: compare as sets here,
+        // and check the textual order below.
+        let mut top = vec![
+            "scenario",
+            "seed",
+            "history_hash",
+            "verdict",
+            "counts",
+            "lag",
+            "recovery_ms",
+            "latency_ms",
+            "expectations",
+            "examples",
+            "events",
+            "samples",
+        ];
+        let mut counts = vec![
+            "sent",
+            "acked",
+            "lost",
+            "stranded",
+            "silently_dropped",
+            "shed",
+            "recovered",
+            "duplicate_deliveries",
+            "duplicate_effects",
+            "unexpected",
+            "order_violations",
+            "dead_lettered",
+        ];
+        let in_text_order = |names: &[&str]| {
+            let pos: Vec<usize> = names
+                .iter()
+                .map(|n| json.find(&format!("\"{n}\":")).unwrap())
+                .collect();
+            assert!(
+                pos.windows(2).all(|w| w[0] < w[1]),
+                "{names:?} out of order"
+            );
+        };
+        in_text_order(&top);
+        in_text_order(&counts);
+        top.sort();
+        counts.sort();
+        let mut got_top = keys(&v);
+        got_top.sort();
+        let mut got_counts = keys(&v["counts"]);
+        got_counts.sort();
+        assert_eq!(got_top, top);
+        assert_eq!(got_counts, counts);
+        assert_eq!(keys(&v["lag"]).len(), 2);
+        assert_eq!(v["lag"]["max_messages"], 30);
+        assert_eq!(v["lag"]["max_age_ms"], 30);
+        assert_eq!(v["scenario"], "demo");
+        assert_eq!(v["seed"], 7);
+        assert_eq!(v["history_hash"], never_recovers().hash());
+        assert_eq!(v["verdict"], "fail");
+        assert_eq!(v["counts"]["sent"], 3);
+        assert_eq!(v["counts"]["lost"], 1);
+        assert_eq!(v["recovery_ms"], serde_json::Value::Null);
+        assert_eq!(
+            v["latency_ms"],
+            serde_json::json!({"p50": 4, "p99": 12, "max": 12})
+        );
+        assert_eq!(
+            v["expectations"],
+            serde_json::json!([{"expr": "recovery_ms < 1000", "actual": null, "passed": false}])
+        );
+        assert_eq!(
+            v["examples"],
+            serde_json::json!({
+                "lost": ["p0-1"],
+            })
+        );
+        assert_eq!(v["events"], 14);
+        assert_eq!(v["samples"], 3);
+    }
+
+    #[test]
+    fn text_report() {
+        let h = never_recovers();
+        let mut o = Outcome::evaluate(
+            "demo",
+            &[
+                exp(Metric::Lost, Cmp::Eq, 0),
+                exp(Metric::RecoveryMs, Cmp::Gt, 0),
+            ],
+            7,
+            &h,
+            &check(&h),
+        );
+        o.faults.push(crate::history::FaultWindow {
+            index: 1,
+            kind: "slow_storage".to_string(),
+            start_us: 90_000_000,
+            end_us: 150_500_000,
+        });
+        let text = o.render_text("mqsim run scenarios/demo.toml --seed 7");
+        let expected = format!(
+            "\
+seed=7 scenario=demo
+faults:
+  at 1s     crash         until 2s
+  at 1m30s  slow_storage  until 2m30s500ms
+counts:
+  sent                  3
+  acked                 3
+  lost                  1
+  stranded              0
+  silently_dropped      0
+  shed                  0
+  recovered             0
+  duplicate_deliveries  0
+  duplicate_effects     0
+  unexpected            0
+  order_violations      0
+  dead_lettered         0
+lag:          max 30 messages / 30ms
+recovered_in: never
+latency:      p50 4ms  p99 12ms  max 12ms
+expectations:
+  FAIL  lost = 0         actual 1  examples: p0-1
+  PASS  recovery_ms > 0  actual never
+verdict: fail (1 of 2 expectations failed)
+history_hash: {}
+reproduce: mqsim run scenarios/demo.toml --seed 7
+",
+            h.hash()
+        );
+        assert_eq!(text, expected);
+        assert!(text.is_ascii());
+    }
+}

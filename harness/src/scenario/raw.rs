@@ -1,0 +1,423 @@
+//! The scenario file as written: serde types mirroring the TOML schema
+//! (DESIGN §4). Every field carries its meaning, default and unit; this file
+//! is the documented schema, and the README's "Scenario format reference"
+//! repeats it for users.
+//!
+//! `validate.rs` does not deserialise through these types: serde stops at the
+//! first error, while the validator must report every error of a file at once.
+//! It walks the parsed `toml::Table` instead, accepting exactly the keys listed
+//! in each type's [`Schema::FIELDS`]. Unit tests in `validate.rs` keep the three
+//! in step: `FIELDS` equals the serde field names of each type, the validator
+//! rejects any other key, and valid example files deserialise through these
+//! types as well (`deny_unknown_fields`).
+//!
+//! Units: durations are strings with units (`"250ms"`, `"30s"`, `"2m"`,
+//! `"1h30m"`); rates are strings `"800/s"` or `"30000/m"` (messages per second
+//! or minute); latency ranges are strings `"200ms..800ms"` (inclusive) or one
+//! duration for a fixed latency.
+
+// The types are the schema of record and are exercised by the tests; the
+// validator reads the TOML tree directly (see above), so outside tests nothing
+// constructs them.
+#![cfg_attr(not(test), allow(dead_code))]
+
+use serde::{Deserialize, Serialize};
+
+/// The key names a table accepts, in schema order (equal to the serde field
+/// names of the type; a unit test checks it).
+pub trait Schema {
+    const FIELDS: &'static [&'static str];
+}
+
+/// A whole scenario file.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    /// Required. The scenario's name: lowercase letters, digits and `-`
+    /// (e.g. `"broker-crash"`); used in reports and file names.
+    pub name: Option<String>,
+    /// Required. One non-empty line saying what the scenario shows.
+    pub summary: Option<String>,
+    /// Required. Duration (> 0): length of the load phase, during which
+    /// producers publish and faults fire.
+    pub duration: Option<String>,
+    /// Duration, default `"30s"`: length of the heal-and-drain phase that
+    /// follows the load phase (producers stop, faults heal, crashed hosts
+    /// restart, consumers work off the backlog). `duration + drain` is at most
+    /// 24h.
+    pub drain: Option<String>,
+    /// Non-negative integer, default `1`: the seed used when the command line
+    /// gives none.
+    pub seed: Option<u64>,
+    /// Duration, default `"1s"`: simulated time between gauge samples (queue
+    /// depth, lag); at least `tick`, at most `duration`.
+    pub sample_interval: Option<String>,
+    /// Duration, default `"1ms"`: the resolution of simulated time (turmoil's
+    /// tick); a whole number of milliseconds from 1ms to 100ms.
+    pub tick: Option<String>,
+    /// `[topology]`: how many hosts of each server role.
+    pub topology: Option<RawTopology>,
+    /// `[network]`: the default links.
+    pub network: Option<RawNetwork>,
+    /// `[workload]`: producers and the load they publish.
+    pub workload: Option<RawWorkload>,
+    /// `[broker]`: the broker model and its durability settings.
+    pub broker: Option<RawBroker>,
+    /// `[consumer]`: the consumer group and its workers.
+    pub consumer: Option<RawConsumer>,
+    /// `[store]`: the downstream store consumers apply effects to.
+    pub store: Option<RawStore>,
+    /// `[[fault]]`, zero or more, in time order: the fault schedule.
+    pub fault: Option<Vec<RawFault>>,
+    /// `[expect]`: assertions on the run's figures; the run fails if any is
+    /// false.
+    pub expect: Option<RawExpect>,
+}
+
+impl Schema for RawScenario {
+    const FIELDS: &'static [&'static str] = &[
+        "name",
+        "summary",
+        "duration",
+        "drain",
+        "seed",
+        "sample_interval",
+        "tick",
+        "topology",
+        "network",
+        "workload",
+        "broker",
+        "consumer",
+        "store",
+        "fault",
+        "expect",
+    ];
+}
+
+/// `[topology]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTopology {
+    /// Integer, default `1`: broker nodes (`broker-0` ...). Must be 1 for now:
+    /// a replicated cluster comes with the log-based broker model and is not
+    /// available yet.
+    pub brokers: Option<u32>,
+    /// Integer from 1 to 1024, default `4`: partitions; a message's key picks
+    /// its partition.
+    pub partitions: Option<u32>,
+    /// Integer from 1 to 64, default `1`: store nodes (`store-0` ...).
+    pub stores: Option<u32>,
+}
+
+impl Schema for RawTopology {
+    const FIELDS: &'static [&'static str] = &["brokers", "partitions", "stores"];
+}
+
+/// `[network]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetwork {
+    /// Latency range, default `"1ms..5ms"`: one-way latency of every link
+    /// (max at most 10s).
+    pub latency: Option<String>,
+}
+
+impl Schema for RawNetwork {
+    const FIELDS: &'static [&'static str] = &["latency"];
+}
+
+/// `[workload]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkload {
+    /// Integer from 1 to 64, default `1`: producer clients (`producer-0` ...).
+    pub producers: Option<u32>,
+    /// Rate, default `"100/s"`: total publish rate across all producers outside
+    /// bursts; at most 1000000/s.
+    pub rate: Option<String>,
+    /// Integer >= 1, default `100`: distinct message keys; a key picks the
+    /// partition, and order is checked per key.
+    pub keys: Option<u32>,
+    /// Array of inline tables `{ at, rate, for }`, default `[]`: periods of a
+    /// different rate, inside the load phase, in time order, not overlapping.
+    pub bursts: Option<Vec<RawBurst>>,
+    /// Integer from 0 to 100, default `3`: retries of a failed or unanswered
+    /// produce request.
+    pub retries: Option<u32>,
+    /// Duration > 0, default `"1s"`: how long a producer waits for an answer
+    /// before giving up on an attempt.
+    pub request_timeout: Option<String>,
+    /// Duration, default `"5ms"`: how long a producer gathers messages into one
+    /// request.
+    pub linger: Option<String>,
+    /// Integer >= 1, default `10000`: messages a producer buffers; beyond it
+    /// new messages are rejected locally.
+    pub buffer_max: Option<u32>,
+    /// Integer >= 1, default `500`: most messages in one produce request.
+    pub batch_max: Option<u32>,
+}
+
+impl Schema for RawWorkload {
+    const FIELDS: &'static [&'static str] = &[
+        "producers",
+        "rate",
+        "keys",
+        "bursts",
+        "retries",
+        "request_timeout",
+        "linger",
+        "buffer_max",
+        "batch_max",
+    ];
+}
+
+/// One element of `workload.bursts`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBurst {
+    /// Required duration: when the burst starts, from the start of the run.
+    pub at: Option<String>,
+    /// Required rate (at most 1000000/s): the total publish rate during the
+    /// burst, replacing `workload.rate`.
+    pub rate: Option<String>,
+    /// Required duration > 0: how long the burst lasts; it must end by the end
+    /// of the load phase.
+    #[serde(rename = "for")]
+    pub for_: Option<String>,
+}
+
+impl Schema for RawBurst {
+    const FIELDS: &'static [&'static str] = &["at", "rate", "for"];
+}
+
+/// `[broker]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBroker {
+    /// String, default `"log"`: the broker model. Only `"log"` (a partitioned
+    /// log with consumer offsets) exists; the classic queue model (`"queue"`)
+    /// is not available yet.
+    pub kind: Option<String>,
+    /// String, default `"per_batch"`: when the broker fsyncs its log.
+    /// `"per_batch"`: before acknowledging each produce request;
+    /// `"interval:<duration>"` (e.g. `"interval:100ms"`, > 0): on a timer, acks
+    /// do not wait; `"never"`: only the OS writeback makes data durable.
+    pub fsync: Option<String>,
+    /// Duration > 0, default `"30s"`: period of the simulated OS page-cache
+    /// flush (writeback); what survives a crash under `fsync = "never"`.
+    pub writeback: Option<String>,
+}
+
+impl Schema for RawBroker {
+    const FIELDS: &'static [&'static str] = &["kind", "fsync", "writeback"];
+}
+
+/// `[consumer]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConsumer {
+    /// Non-empty string, default `"main"`: the consumer group's name.
+    pub group: Option<String>,
+    /// Integer from 1 to 64, default `1`: consumer workers (`consumer-0` ...).
+    pub workers: Option<u32>,
+    /// String, default `"after_effect"`: when a worker commits a message.
+    /// `"after_effect"`: after applying its effect to the store
+    /// (at-least-once); `"before_effect"`: before (at-most-once).
+    pub commit: Option<String>,
+    /// Boolean, default `false`: the store ignores an effect whose message id
+    /// it has already applied.
+    pub idempotent: Option<bool>,
+    /// Duration > 0, default `"500ms"`: how long a worker waits for the store
+    /// to apply an effect.
+    pub store_timeout: Option<String>,
+    /// Duration > 0, default `"1s"`: how long a worker waits for a fetch or
+    /// commit answer from the broker.
+    pub request_timeout: Option<String>,
+    /// Integer from 1 to 10000, default `500`: most records per fetch.
+    pub fetch_max: Option<u32>,
+}
+
+impl Schema for RawConsumer {
+    const FIELDS: &'static [&'static str] = &[
+        "group",
+        "workers",
+        "commit",
+        "idempotent",
+        "store_timeout",
+        "request_timeout",
+        "fetch_max",
+    ];
+}
+
+/// `[store]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// Latency range, default `"1ms..3ms"`: time to apply one effect on a
+    /// healthy store node (max at most 10s).
+    pub latency: Option<String>,
+}
+
+impl Schema for RawStore {
+    const FIELDS: &'static [&'static str] = &["latency"];
+}
+
+/// A host selector: one name or a list. Each name is a host (`broker-0`,
+/// `store-1`, `producer-2`, `consumer-3`, with the index below the count of
+/// the role), a role (`brokers`, `stores`, `producers`, `consumers`) or `all`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RawHosts {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// One `[[fault]]`. Which fields apply depends on `kind` (see
+/// [`FAULT_KIND_FIELDS`]); a field that does not apply is an error.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFault {
+    /// Required duration: when the fault fires, from the start of the run;
+    /// before the end of the load phase and not before the previous fault.
+    pub at: Option<String>,
+    /// Required string: `partition`, `heal`, `hold`, `release`, `latency`,
+    /// `loss`, `crash`, `pause` or `slow_storage`.
+    pub kind: Option<String>,
+    /// Duration > 0, optional (partition, hold, latency, loss, pause,
+    /// slow_storage): the fault's window; it heals by itself at `at + for`,
+    /// which must be by the end of the load phase. Without it the fault lasts
+    /// until the drain starts.
+    #[serde(rename = "for")]
+    pub for_: Option<String>,
+    /// Host selector, one side of a network fault (partition, hold: required;
+    /// heal, release, latency, loss: optional, default every host; give both
+    /// `a` and `b` or neither). No host may be on both sides.
+    pub a: Option<RawHosts>,
+    /// Host selector, the other side of a network fault (see `a`).
+    pub b: Option<RawHosts>,
+    /// Boolean, default `false` (partition only): cut only the `a → b`
+    /// direction.
+    pub oneway: Option<bool>,
+    /// Latency range (latency: the links' one-way latency during the window;
+    /// slow_storage: the EXTRA latency of every disk write / store operation).
+    /// Required for those kinds; max at most 10s.
+    pub latency: Option<String>,
+    /// Float, 0 < rate <= 1 (loss only, required): per-step probability that a
+    /// link between `a` and `b` fails to deliver.
+    pub rate: Option<f64>,
+    /// Host selector (crash, pause, slow_storage: required): the hosts the
+    /// fault hits; slow_storage accepts brokers and stores only.
+    pub target: Option<RawHosts>,
+    /// Duration > 0, optional (crash only): restart the hosts at
+    /// `at + restart_after`, which must be by the end of the load phase.
+    /// Without it they restart when the drain starts.
+    pub restart_after: Option<String>,
+}
+
+impl Schema for RawFault {
+    const FIELDS: &'static [&'static str] = &[
+        "at",
+        "kind",
+        "for",
+        "a",
+        "b",
+        "oneway",
+        "latency",
+        "rate",
+        "target",
+        "restart_after",
+    ];
+}
+
+/// For each fault kind, the fields it accepts besides `at` and `kind`.
+pub const FAULT_KIND_FIELDS: &[(&str, &[&str])] = &[
+    ("partition", &["for", "a", "b", "oneway"]),
+    ("heal", &["a", "b"]),
+    ("hold", &["for", "a", "b"]),
+    ("release", &["a", "b"]),
+    ("latency", &["for", "a", "b", "latency"]),
+    ("loss", &["for", "a", "b", "rate"]),
+    ("crash", &["target", "restart_after"]),
+    ("pause", &["for", "target"]),
+    ("slow_storage", &["for", "target", "latency"]),
+];
+
+/// An expectation's bound: an integer `N` (meaning `= N`) or a string
+/// `"OP N"` with OP one of `=`, `>`, `<`, `<=`, `>=` (spaces optional).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RawBound {
+    Exactly(u64),
+    Compare(String),
+}
+
+/// `[expect]`: one optional bound per metric, named as in the JSON report.
+/// Counts are numbers of messages; `_ms` figures are milliseconds of
+/// simulated time. The file's order is kept when checking.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpect {
+    /// Messages producers attempted to publish (first attempts).
+    pub sent: Option<RawBound>,
+    /// Messages the broker acknowledged.
+    pub acked: Option<RawBound>,
+    /// Acked messages that never produced an effect, were not dropped by a
+    /// recorded policy, not dead-lettered, and are no longer held by the
+    /// broker: a durability or delivery bug.
+    pub lost: Option<RawBound>,
+    /// Acked messages without an effect still held by the broker at the end of
+    /// the drain (a liveness failure, not loss).
+    pub stranded: Option<RawBound>,
+    /// Acked messages later discarded by a policy without telling the producer.
+    pub silently_dropped: Option<RawBound>,
+    /// Messages refused with an explicit reject (the producer knew).
+    pub shed: Option<RawBound>,
+    /// Messages whose publish timed out (indeterminate) but were delivered.
+    pub recovered: Option<RawBound>,
+    /// Deliveries beyond the first.
+    pub duplicate_deliveries: Option<RawBound>,
+    /// Effects beyond the first (an idempotency failure).
+    pub duplicate_effects: Option<RawBound>,
+    /// Effects for messages never sent.
+    pub unexpected: Option<RawBound>,
+    /// Keys whose first effects are not in send order.
+    pub order_violations: Option<RawBound>,
+    /// Messages moved to the dead-letter queue.
+    pub dead_lettered: Option<RawBound>,
+    /// Largest consumer lag in messages.
+    pub max_lag: Option<RawBound>,
+    /// Largest age of the oldest unprocessed message, in ms.
+    pub max_lag_age_ms: Option<RawBound>,
+    /// Time from the last fault's end until lag is back under its pre-fault
+    /// baseline, in ms; "never" compares as larger than any number.
+    pub recovery_ms: Option<RawBound>,
+    /// Median end-to-end latency (send to first effect), in ms.
+    pub latency_p50_ms: Option<RawBound>,
+    /// 99th percentile end-to-end latency, in ms.
+    pub latency_p99_ms: Option<RawBound>,
+    /// Largest end-to-end latency, in ms.
+    pub latency_max_ms: Option<RawBound>,
+}
+
+impl Schema for RawExpect {
+    const FIELDS: &'static [&'static str] = &[
+        "sent",
+        "acked",
+        "lost",
+        "stranded",
+        "silently_dropped",
+        "shed",
+        "recovered",
+        "duplicate_deliveries",
+        "duplicate_effects",
+        "unexpected",
+        "order_violations",
+        "dead_lettered",
+        "max_lag",
+        "max_lag_age_ms",
+        "recovery_ms",
+        "latency_p50_ms",
+        "latency_p99_ms",
+        "latency_max_ms",
+    ];
+}

@@ -1,0 +1,396 @@
+//! Validated scenario: the engine's internal form. Built once from the serde
+//! types in `raw.rs` by `validate.rs`; everything here has already been checked
+//! (hosts exist, windows lie inside the load phase, ranges are ordered), so the
+//! driver and the models never re-validate and never panic on input.
+
+use std::fmt;
+use std::time::Duration;
+
+/// A host's role; its derived names are `broker-0`, `store-1`, `producer-2`, `consumer-3`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    Broker,
+    Store,
+    Producer,
+    Consumer,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Broker, Role::Store, Role::Producer, Role::Consumer];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Broker => "broker",
+            Role::Store => "store",
+            Role::Producer => "producer",
+            Role::Consumer => "consumer",
+        }
+    }
+
+    /// The plural used to target every host of the role in a fault.
+    pub fn plural(self) -> &'static str {
+        match self {
+            Role::Broker => "brokers",
+            Role::Store => "stores",
+            Role::Producer => "producers",
+            Role::Consumer => "consumers",
+        }
+    }
+}
+
+/// One simulated host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Host {
+    pub role: Role,
+    pub index: u32,
+}
+
+impl Host {
+    pub fn new(role: Role, index: u32) -> Self {
+        Host { role, index }
+    }
+}
+
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.role.name(), self.index)
+    }
+}
+
+/// A latency range `min..max`, both inclusive; `min == max` is a fixed latency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LatencyRange {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+impl fmt::Display for LatencyRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}..{}",
+            crate::units::format_duration(self.min),
+            crate::units::format_duration(self.max)
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub summary: String,
+    /// Length of the load phase.
+    pub duration: Duration,
+    /// Length of the heal-and-drain phase that follows it.
+    pub drain: Duration,
+    /// Seed used when the command line gives none.
+    pub seed: u64,
+    /// Simulated time between gauge samples.
+    pub sample_interval: Duration,
+    /// turmoil's tick: the resolution of simulated time.
+    pub tick: Duration,
+    pub topology: Topology,
+    pub network: Network,
+    pub workload: Workload,
+    pub broker: Broker,
+    pub consumer: Consumer,
+    pub store: Store,
+    /// In time order.
+    pub faults: Vec<Fault>,
+    pub expect: Vec<Expectation>,
+}
+
+impl Scenario {
+    /// Every host in the fixed order used to derive actor seeds.
+    pub fn hosts(&self) -> Vec<Host> {
+        let t = &self.topology;
+        let mut v = Vec::new();
+        for (role, n) in [
+            (Role::Broker, t.brokers),
+            (Role::Store, t.stores),
+            (Role::Producer, self.workload.producers),
+            (Role::Consumer, self.consumer.workers),
+        ] {
+            v.extend((0..n).map(|i| Host::new(role, i)));
+        }
+        v
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Topology {
+    pub brokers: u32,
+    pub partitions: u32,
+    pub stores: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Network {
+    /// Default one-way latency of every link.
+    pub latency: LatencyRange,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Burst {
+    pub at: Duration,
+    pub rate_per_s: u64,
+    pub duration: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Workload {
+    pub producers: u32,
+    /// Total publish rate across all producers, outside bursts.
+    pub rate_per_s: u64,
+    /// Number of distinct keys; a message's key picks its partition.
+    pub keys: u32,
+    pub bursts: Vec<Burst>,
+    /// Retries of a failed or unanswered produce request.
+    pub retries: u32,
+    /// How long a producer waits for an answer before giving up on an attempt.
+    pub request_timeout: Duration,
+    /// How long a producer gathers messages into one request.
+    pub linger: Duration,
+    /// Messages a producer buffers; beyond it new messages are rejected locally.
+    pub buffer_max: u32,
+    /// Most messages in one produce request.
+    pub batch_max: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BrokerKind {
+    Log,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fsync {
+    /// fsync before acknowledging each produce request.
+    PerBatch,
+    /// fsync on a timer; acks do not wait for it.
+    Interval(Duration),
+    /// Never fsync; only the simulated OS's periodic writeback makes data durable.
+    Never,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Broker {
+    pub kind: BrokerKind,
+    pub fsync: Fsync,
+    /// Period of the simulated OS page-cache writeback (Linux flushes dirty
+    /// pages older than 30 s by default); what survives a crash under `never`.
+    pub writeback: Duration,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommitMode {
+    AfterEffect,
+    BeforeEffect,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Consumer {
+    pub group: String,
+    pub workers: u32,
+    pub commit: CommitMode,
+    /// The store ignores an effect whose message id it has already applied.
+    pub idempotent: bool,
+    pub store_timeout: Duration,
+    /// How long a worker waits for a fetch or commit answer.
+    pub request_timeout: Duration,
+    /// Most records per fetch.
+    pub fetch_max: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Store {
+    /// Latency of applying one effect on a healthy node.
+    pub latency: LatencyRange,
+}
+
+/// One side of a network fault, or a fault's target: resolved host list.
+pub type Hosts = Vec<Host>;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fault {
+    pub at: Duration,
+    /// When the fault heals by itself (`at + for`, or `at + restart_after` for a
+    /// crash); `None` = it lasts until the drain starts.
+    pub until: Option<Duration>,
+    pub kind: FaultKind,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum FaultKind {
+    /// Cut the links between `a` and `b` (only `a → b` when `oneway`).
+    Partition { a: Hosts, b: Hosts, oneway: bool },
+    /// Repair the links between `a` and `b` (both directions).
+    Heal { a: Hosts, b: Hosts },
+    /// Hold every message between `a` and `b` until released.
+    Hold { a: Hosts, b: Hosts },
+    /// Deliver everything held between `a` and `b`.
+    Release { a: Hosts, b: Hosts },
+    /// Set link latency between `a` and `b` for the window.
+    Latency {
+        a: Hosts,
+        b: Hosts,
+        latency: LatencyRange,
+    },
+    /// Per-step link failure probability between `a` and `b` for the window.
+    Loss { a: Hosts, b: Hosts, rate: f64 },
+    /// Power loss: unsynced writes are gone; restarted at `until`.
+    Crash { targets: Hosts },
+    /// The host stops processing (a GC pause, SIGSTOP) but keeps its state.
+    Pause { targets: Hosts },
+    /// Extra latency on every disk write / store operation of the targets.
+    SlowStorage {
+        targets: Hosts,
+        latency: LatencyRange,
+    },
+}
+
+impl FaultKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultKind::Partition { .. } => "partition",
+            FaultKind::Heal { .. } => "heal",
+            FaultKind::Hold { .. } => "hold",
+            FaultKind::Release { .. } => "release",
+            FaultKind::Latency { .. } => "latency",
+            FaultKind::Loss { .. } => "loss",
+            FaultKind::Crash { .. } => "crash",
+            FaultKind::Pause { .. } => "pause",
+            FaultKind::SlowStorage { .. } => "slow_storage",
+        }
+    }
+
+    /// Whether the fault is a state with a window (as opposed to a one-shot
+    /// action such as `heal` or `release`).
+    pub fn has_window(&self) -> bool {
+        !matches!(self, FaultKind::Heal { .. } | FaultKind::Release { .. })
+    }
+}
+
+/// A figure an expectation can test; names equal the JSON keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Metric {
+    Sent,
+    Acked,
+    Lost,
+    Stranded,
+    SilentlyDropped,
+    Shed,
+    Recovered,
+    DuplicateDeliveries,
+    DuplicateEffects,
+    Unexpected,
+    OrderViolations,
+    DeadLettered,
+    MaxLag,
+    MaxLagAgeMs,
+    /// Time to recover in ms; "never" compares as larger than any number.
+    RecoveryMs,
+    LatencyP50Ms,
+    LatencyP99Ms,
+    LatencyMaxMs,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 18] = [
+        Metric::Sent,
+        Metric::Acked,
+        Metric::Lost,
+        Metric::Stranded,
+        Metric::SilentlyDropped,
+        Metric::Shed,
+        Metric::Recovered,
+        Metric::DuplicateDeliveries,
+        Metric::DuplicateEffects,
+        Metric::Unexpected,
+        Metric::OrderViolations,
+        Metric::DeadLettered,
+        Metric::MaxLag,
+        Metric::MaxLagAgeMs,
+        Metric::RecoveryMs,
+        Metric::LatencyP50Ms,
+        Metric::LatencyP99Ms,
+        Metric::LatencyMaxMs,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Sent => "sent",
+            Metric::Acked => "acked",
+            Metric::Lost => "lost",
+            Metric::Stranded => "stranded",
+            Metric::SilentlyDropped => "silently_dropped",
+            Metric::Shed => "shed",
+            Metric::Recovered => "recovered",
+            Metric::DuplicateDeliveries => "duplicate_deliveries",
+            Metric::DuplicateEffects => "duplicate_effects",
+            Metric::Unexpected => "unexpected",
+            Metric::OrderViolations => "order_violations",
+            Metric::DeadLettered => "dead_lettered",
+            Metric::MaxLag => "max_lag",
+            Metric::MaxLagAgeMs => "max_lag_age_ms",
+            Metric::RecoveryMs => "recovery_ms",
+            Metric::LatencyP50Ms => "latency_p50_ms",
+            Metric::LatencyP99Ms => "latency_p99_ms",
+            Metric::LatencyMaxMs => "latency_max_ms",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Metric> {
+        Metric::ALL.into_iter().find(|m| m.name() == s)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    Eq,
+    Gt,
+    Lt,
+    Le,
+    Ge,
+}
+
+impl Cmp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Cmp::Eq => "=",
+            Cmp::Gt => ">",
+            Cmp::Lt => "<",
+            Cmp::Le => "<=",
+            Cmp::Ge => ">=",
+        }
+    }
+
+    pub fn holds(self, actual: u64, bound: u64) -> bool {
+        match self {
+            Cmp::Eq => actual == bound,
+            Cmp::Gt => actual > bound,
+            Cmp::Lt => actual < bound,
+            Cmp::Le => actual <= bound,
+            Cmp::Ge => actual >= bound,
+        }
+    }
+}
+
+/// `metric op value`, e.g. `lost = 0`, `max_lag > 5000`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expectation {
+    pub metric: Metric,
+    pub cmp: Cmp,
+    pub value: u64,
+}
+
+impl fmt::Display for Expectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} {}",
+            self.metric.name(),
+            self.cmp.symbol(),
+            self.value
+        )
+    }
+}

@@ -1,0 +1,2601 @@
+//! Scenario text → validated [`Scenario`].
+//!
+//! The text is parsed into a `toml::Table` (a syntax error is reported with its
+//! line and column), then walked against the schema of `raw.rs`, collecting
+//! every error of the file (every unknown field, every bad value, across all
+//! tables) before giving up; only a file without errors is converted. The walk
+//! never panics on any input.
+
+use super::raw::{
+    RawBroker, RawBurst, RawConsumer, RawFault, RawNetwork, RawScenario, RawStore, RawTopology,
+    RawWorkload, Schema, FAULT_KIND_FIELDS,
+};
+use super::types::*;
+use crate::units::{format_duration, parse_duration, parse_latency_range, parse_rate};
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::{Table, Value};
+
+/// Most partitions (`topology.partitions`).
+pub const MAX_PARTITIONS: u32 = 1024;
+/// Most producers (`workload.producers`).
+pub const MAX_PRODUCERS: u32 = 64;
+/// Most consumer workers (`consumer.workers`).
+pub const MAX_WORKERS: u32 = 64;
+/// Most store nodes (`topology.stores`).
+pub const MAX_STORES: u32 = 64;
+/// Highest publish rate, in messages per second (`workload.rate`, burst rates).
+pub const MAX_RATE_PER_S: u64 = 1_000_000;
+/// Longest simulated time of a run: `duration + drain`.
+pub const MAX_SIM_TIME: Duration = Duration::from_secs(24 * 3600);
+/// Most retries of a produce request (`workload.retries`).
+pub const MAX_RETRIES: u32 = 100;
+/// Most records per fetch (`consumer.fetch_max`).
+pub const MAX_FETCH: u32 = 10_000;
+/// Largest max of any latency range (network, store, faults).
+pub const MAX_LATENCY: Duration = Duration::from_secs(10);
+/// Finest tick.
+pub const MIN_TICK: Duration = Duration::from_millis(1);
+/// Coarsest tick.
+pub const MAX_TICK: Duration = Duration::from_millis(100);
+
+/// One problem in a scenario file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// Where: a field path such as `topology.partitions`,
+    /// `workload.bursts[1].rate` or `fault[2].target`; `line:col` (1-based)
+    /// for a TOML syntax error; empty when the file could not be read.
+    pub path: String,
+    /// What was expected and what was found, on one line.
+    pub message: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+/// Every problem found in one scenario file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    pub file: PathBuf,
+    pub errors: Vec<FieldError>,
+}
+
+impl fmt::Display for ScenarioError {
+    /// One line per error: `{file}: {path}: {message}`, or
+    /// `{file}:{line}:{col}: {message}` for a syntax error.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self.file.display();
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            if e.path.is_empty() {
+                write!(f, "{file}: {}", e.message)?;
+            } else if is_position(&e.path) {
+                write!(f, "{file}:{}: {}", e.path, e.message)?;
+            } else {
+                write!(f, "{file}: {}: {}", e.path, e.message)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// `line:col`; field paths never look like this (odd keys are quoted).
+fn is_position(path: &str) -> bool {
+    match path.split_once(':') {
+        Some((l, c)) => {
+            !l.is_empty()
+                && !c.is_empty()
+                && l.bytes().all(|b| b.is_ascii_digit())
+                && c.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
+/// Reads and validates the scenario file at `path`.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let fail = |message: String| ScenarioError {
+        file: path.to_path_buf(),
+        errors: vec![FieldError {
+            path: String::new(),
+            message,
+        }],
+    };
+    if path.is_dir() {
+        return Err(fail("cannot read: is a directory".to_string()));
+    }
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(path, &text),
+        Err(e) => Err(fail(match e.kind() {
+            std::io::ErrorKind::NotFound => "cannot read: no such file".to_string(),
+            std::io::ErrorKind::InvalidData => {
+                "cannot read: the file is not UTF-8 text".to_string()
+            }
+            _ => format!("cannot read: {e}"),
+        })),
+    }
+}
+
+/// Parses and validates scenario `text`; `file` is only used in messages.
+pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    let fail = |errors: Vec<FieldError>| ScenarioError {
+        file: file.to_path_buf(),
+        errors,
+    };
+    let root = match text.parse::<Table>() {
+        Ok(t) => t,
+        Err(e) => return Err(fail(vec![syntax_error(text, &e)])),
+    };
+    let mut c = Check::default();
+    let scenario = c.scenario(&root);
+    if !c.errors.is_empty() {
+        return Err(fail(c.errors));
+    }
+    scenario.ok_or_else(|| {
+        fail(vec![FieldError {
+            path: String::new(),
+            message: "internal error: the scenario was rejected without a reason".to_string(),
+        }])
+    })
+}
+
+fn syntax_error(text: &str, e: &toml::de::Error) -> FieldError {
+    let lines: Vec<&str> = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let message = if lines.is_empty() {
+        "invalid TOML syntax".to_string()
+    } else {
+        format!("invalid TOML: {}", lines.join("; "))
+    };
+    let path = match e.span() {
+        Some(span) => {
+            let (line, col) = line_col(text, span.start);
+            format!("{line}:{col}")
+        }
+        None => String::new(),
+    };
+    FieldError { path, message }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let (mut line, mut col) = (1, 1);
+    for (i, ch) in text.char_indices() {
+        if i >= offset {
+            break;
+        }
+        if ch == '\n' {
+            line += 1;
+            col = 1;
+        } else {
+            col += 1;
+        }
+    }
+    (line, col)
+}
+
+// ---------------------------------------------------------------------------
+// Messages
+
+/// A found value as quoted in messages: strings in quotes (escaped, so the
+/// message stays on one line, and shortened), other values by their kind.
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => quote(s),
+        Value::Integer(i) => i.to_string(),
+        Value::Float(x) => x.to_string(),
+        Value::Boolean(b) => b.to_string(),
+        Value::Datetime(d) => format!("the date-time {d}"),
+        Value::Array(_) => "an array".to_string(),
+        Value::Table(_) => "a table".to_string(),
+    }
+}
+
+fn quote(s: &str) -> String {
+    const MAX: usize = 60;
+    if s.chars().count() > MAX {
+        let short: String = s.chars().take(MAX - 3).collect();
+        format!("{:?}", short + "...")
+    } else {
+        format!("{s:?}")
+    }
+}
+
+/// A key as it appears in a path: bare if it is a TOML bare key, else quoted.
+fn key_repr(key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare {
+        key.to_string()
+    } else {
+        quote(key)
+    }
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key_repr(key)
+    } else {
+        format!("{prefix}.{}", key_repr(key))
+    }
+}
+
+/// Levenshtein distance in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The closest candidate within edit distance 2 (and closer than its own
+/// length, so one-letter names do not match everything).
+fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    if word.chars().count() > 64 {
+        return None;
+    }
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        let d = edit_distance(word, c);
+        if d <= 2 && d < c.chars().count() && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    match suggest(word, candidates) {
+        Some(s) => format!(" (did you mean \"{s}\"?)"),
+        None => String::new(),
+    }
+}
+
+fn unknown(what: &str, word: &str, allowed: &[&str]) -> String {
+    format!(
+        "unknown {what} {}, expected one of: {}{}",
+        quote(word),
+        allowed.join(", "),
+        did_you_mean(word, allowed.iter().copied())
+    )
+}
+
+fn plural(n: u32, role: Role) -> String {
+    if n == 1 {
+        format!("there is 1 {}", role.name())
+    } else {
+        format!(
+            "there are {n} {}, {}-0 to {}-{}",
+            role.plural(),
+            role.name(),
+            role.name(),
+            n.saturating_sub(1)
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Value converters: `Err` is the whole message.
+
+const DURATION_EXPECTED: &str = "a duration string with units such as \"250ms\", \"30s\" or \"2m\"";
+
+fn duration(v: &Value) -> Result<Duration, String> {
+    match v {
+        Value::String(s) => {
+            parse_duration(s).map_err(|e| format!("expected {e}, found {}", show(v)))
+        }
+        _ => Err(format!("expected {DURATION_EXPECTED}, found {}", show(v))),
+    }
+}
+
+fn positive_duration(v: &Value) -> Result<Duration, String> {
+    let d = duration(v)?;
+    if d.is_zero() {
+        return Err(format!("expected a duration above 0, found {}", show(v)));
+    }
+    Ok(d)
+}
+
+fn tick(v: &Value) -> Result<Duration, String> {
+    let d = duration(v)?;
+    if d < MIN_TICK || d > MAX_TICK || d.as_micros() % 1000 != 0 {
+        return Err(format!(
+            "expected a whole number of milliseconds from {} to {}, found {}",
+            format_duration(MIN_TICK),
+            format_duration(MAX_TICK),
+            show(v)
+        ));
+    }
+    Ok(d)
+}
+
+fn rate(v: &Value) -> Result<u64, String> {
+    let r = match v {
+        Value::String(s) => {
+            parse_rate(s).map_err(|e| format!("expected {e}, found {}", show(v)))?
+        }
+        Value::Integer(i) if *i < 0 => {
+            return Err(format!(
+                "expected a rate that is not negative, such as \"800/s\", found {i}"
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "expected a rate string such as \"800/s\" or \"30000/m\", found {}",
+                show(v)
+            ))
+        }
+    };
+    if r > MAX_RATE_PER_S {
+        return Err(format!(
+            "expected a rate of at most {MAX_RATE_PER_S}/s, found {}",
+            show(v)
+        ));
+    }
+    Ok(r)
+}
+
+fn latency(v: &Value) -> Result<LatencyRange, String> {
+    let (min, max) = match v {
+        Value::String(s) => {
+            parse_latency_range(s).map_err(|e| format!("expected {e}, found {}", show(v)))?
+        }
+        _ => {
+            return Err(format!(
+                "expected a latency range string such as \"200ms..800ms\" or \"5ms\", found {}",
+                show(v)
+            ))
+        }
+    };
+    if max > MAX_LATENCY {
+        return Err(format!(
+            "expected a latency range whose max is at most {}, found {}",
+            format_duration(MAX_LATENCY),
+            show(v)
+        ));
+    }
+    Ok(LatencyRange { min, max })
+}
+
+fn integer(v: &Value, min: u32, max: u32) -> Result<u32, String> {
+    let range = if max == u32::MAX {
+        format!("an integer of at least {min}")
+    } else {
+        format!("an integer from {min} to {max}")
+    };
+    match v {
+        Value::Integer(i) if *i >= i64::from(min) && *i <= i64::from(max) => Ok(*i as u32),
+        _ => Err(format!("expected {range}, found {}", show(v))),
+    }
+}
+
+fn int_range(min: u32, max: u32) -> impl Fn(&Value) -> Result<u32, String> {
+    move |v| integer(v, min, max)
+}
+
+fn boolean(v: &Value) -> Result<bool, String> {
+    match v {
+        Value::Boolean(b) => Ok(*b),
+        _ => Err(format!("expected true or false, found {}", show(v))),
+    }
+}
+
+fn string(v: &Value) -> Result<&str, String> {
+    match v {
+        Value::String(s) => Ok(s),
+        _ => Err(format!("expected a string, found {}", show(v))),
+    }
+}
+
+fn one_of<T: Copy>(v: &Value, options: &[(&str, T)]) -> Result<T, String> {
+    let names: Vec<String> = options.iter().map(|(n, _)| format!("\"{n}\"")).collect();
+    let s = string(v).map_err(|_| format!("expected {}, found {}", names.join(" or "), show(v)))?;
+    match options.iter().find(|(n, _)| *n == s) {
+        Some((_, t)) => Ok(*t),
+        None => Err(format!(
+            "expected {}, found {}{}",
+            names.join(" or "),
+            show(v),
+            did_you_mean(s, options.iter().map(|(n, _)| *n))
+        )),
+    }
+}
+
+fn name(v: &Value) -> Result<String, String> {
+    let s = string(v);
+    match s {
+        Ok(s)
+            if !s.is_empty()
+                && s
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') =>
+        {
+            Ok(s.to_string())
+        }
+        _ => Err(format!(
+            "expected a name of lowercase letters, digits and '-' such as \"broker-crash\", found {}",
+            show(v)
+        )),
+    }
+}
+
+fn one_line(v: &Value) -> Result<String, String> {
+    match string(v) {
+        Ok(s) if !s.trim().is_empty() && !s.contains(['\n', '\r']) => Ok(s.to_string()),
+        _ => Err(format!("expected one non-empty line, found {}", show(v))),
+    }
+}
+
+fn non_empty(v: &Value) -> Result<String, String> {
+    match string(v) {
+        Ok(s) if !s.trim().is_empty() && !s.contains(['\n', '\r']) => Ok(s.to_string()),
+        _ => Err(format!(
+            "expected a non-empty name on one line, found {}",
+            show(v)
+        )),
+    }
+}
+
+fn seed(v: &Value) -> Result<u64, String> {
+    match v {
+        Value::Integer(i) if *i >= 0 => Ok(*i as u64),
+        _ => Err(format!(
+            "expected a non-negative integer, found {}",
+            show(v)
+        )),
+    }
+}
+
+fn brokers(v: &Value) -> Result<u32, String> {
+    match v {
+        Value::Integer(1) => Ok(1),
+        Value::Integer(i) if *i > 1 => Err(format!(
+            "expected 1, found {i}: a replicated cluster comes with the log-based broker model and is not available yet"
+        )),
+        _ => Err(format!("expected 1, found {}", show(v))),
+    }
+}
+
+fn broker_kind(v: &Value) -> Result<BrokerKind, String> {
+    match v {
+        Value::String(s) if s == "log" => Ok(BrokerKind::Log),
+        Value::String(s) if s == "queue" => Err(
+            "expected \"log\", found \"queue\": the classic queue model is not available yet"
+                .to_string(),
+        ),
+        _ => one_of(v, &[("log", BrokerKind::Log)]),
+    }
+}
+
+fn fsync(v: &Value) -> Result<Fsync, String> {
+    const EXPECTED: &str =
+        "expected \"per_batch\", \"never\" or \"interval:<duration>\" such as \"interval:100ms\"";
+    let s = string(v).map_err(|_| format!("{EXPECTED}, found {}", show(v)))?;
+    match s {
+        "per_batch" => Ok(Fsync::PerBatch),
+        "never" => Ok(Fsync::Never),
+        _ => match s.strip_prefix("interval:") {
+            Some(d) => match parse_duration(d) {
+                Ok(d) if !d.is_zero() => Ok(Fsync::Interval(d)),
+                Ok(_) => Err(format!(
+                    "expected an interval above 0 such as \"interval:100ms\", found {}",
+                    show(v)
+                )),
+                Err(e) => Err(format!(
+                    "expected \"interval:<duration>\" with {e}, found {}",
+                    show(v)
+                )),
+            },
+            None => Err(format!(
+                "{EXPECTED}, found {}{}",
+                show(v),
+                did_you_mean(s, ["per_batch", "never"])
+            )),
+        },
+    }
+}
+
+fn commit(v: &Value) -> Result<CommitMode, String> {
+    one_of(
+        v,
+        &[
+            ("after_effect", CommitMode::AfterEffect),
+            ("before_effect", CommitMode::BeforeEffect),
+        ],
+    )
+}
+
+fn probability(v: &Value) -> Result<f64, String> {
+    let x = match v {
+        Value::Float(x) => *x,
+        Value::Integer(i) => *i as f64,
+        _ => f64::NAN,
+    };
+    if x > 0.0 && x <= 1.0 {
+        Ok(x)
+    } else {
+        Err(format!(
+            "expected a probability above 0 and at most 1 such as 0.1, found {}",
+            show(v)
+        ))
+    }
+}
+
+const FAULT_KINDS: [&str; 9] = [
+    "partition",
+    "heal",
+    "hold",
+    "release",
+    "latency",
+    "loss",
+    "crash",
+    "pause",
+    "slow_storage",
+];
+
+fn fault_kind(v: &Value) -> Result<&'static str, String> {
+    match v {
+        Value::String(s) => FAULT_KINDS
+            .iter()
+            .find(|k| **k == s.as_str())
+            .copied()
+            .ok_or_else(|| unknown("fault kind", s, &FAULT_KINDS)),
+        _ => Err(format!(
+            "expected a fault kind, one of: {}, found {}",
+            FAULT_KINDS.join(", "),
+            show(v)
+        )),
+    }
+}
+
+/// `N` (= N) or `"OP N"`.
+fn bound(v: &Value) -> Result<(Cmp, u64), String> {
+    const EXPECTED: &str =
+        "expected a non-negative integer or a comparison such as \"> 0\" or \"<= 5000\" (operators =, >, <, <=, >=)";
+    match v {
+        Value::Integer(i) if *i >= 0 => Ok((Cmp::Eq, *i as u64)),
+        Value::String(s) => {
+            let t = s.trim();
+            let ops = [
+                ("<=", Cmp::Le),
+                (">=", Cmp::Ge),
+                ("=", Cmp::Eq),
+                (">", Cmp::Gt),
+                ("<", Cmp::Lt),
+            ];
+            let parsed = ops.iter().find_map(|(sym, cmp)| {
+                let rest = t.strip_prefix(sym)?.trim();
+                if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                Some((*cmp, rest.parse::<u64>().ok()?))
+            });
+            parsed.ok_or_else(|| format!("{EXPECTED}, found {}", show(v)))
+        }
+        _ => Err(format!("{EXPECTED}, found {}", show(v))),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The walk
+
+/// One table of the file being walked.
+struct Fields<'a> {
+    /// Its path ("" for the top level).
+    path: String,
+    /// Which schema it follows (for the read bookkeeping the tests check).
+    schema: &'static str,
+    /// `None` when the table is absent (or was not a table): every field
+    /// takes its default.
+    table: Option<&'a Table>,
+}
+
+impl Fields<'_> {
+    fn at(&self, key: &str) -> String {
+        join(&self.path, key)
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.table.is_some_and(|t| t.contains_key(key))
+    }
+}
+
+/// A field's value after conversion.
+enum Got<T> {
+    Absent,
+    Bad,
+    Ok(T),
+}
+
+/// Host counts per role (`None` when the count itself was invalid: indices of
+/// that role are then not range-checked, the file is rejected anyway).
+struct Counts {
+    brokers: Option<u32>,
+    stores: Option<u32>,
+    producers: Option<u32>,
+    consumers: Option<u32>,
+}
+
+impl Counts {
+    fn of(&self, role: Role) -> Option<u32> {
+        match role {
+            Role::Broker => self.brokers,
+            Role::Store => self.stores,
+            Role::Producer => self.producers,
+            Role::Consumer => self.consumers,
+        }
+    }
+
+    fn role(&self, role: Role) -> Vec<Host> {
+        (0..self.of(role).unwrap_or(0))
+            .map(|i| Host::new(role, i))
+            .collect()
+    }
+
+    fn all(&self) -> Vec<Host> {
+        Role::ALL.iter().flat_map(|r| self.role(*r)).collect()
+    }
+
+    fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = vec!["all".to_string()];
+        v.extend(Role::ALL.iter().map(|r| r.plural().to_string()));
+        v.extend(self.all().iter().map(Host::to_string));
+        v
+    }
+}
+
+#[derive(Default)]
+struct Check {
+    errors: Vec<FieldError>,
+    /// `(schema, key)` of every field the walk read.
+    read: BTreeSet<(&'static str, String)>,
+}
+
+impl Check {
+    fn err(&mut self, path: String, message: String) {
+        self.errors.push(FieldError { path, message });
+    }
+
+    fn value<'a>(&mut self, f: &Fields<'a>, key: &str) -> Option<&'a Value> {
+        self.read.insert((f.schema, key.to_string()));
+        f.table.and_then(|t| t.get(key))
+    }
+
+    fn unknown_keys(&mut self, f: &Fields, allowed: &[&str]) {
+        let Some(t) = f.table else { return };
+        for key in t.keys() {
+            if !allowed.contains(&key.as_str()) {
+                self.err(f.at(key), unknown("field", key, allowed));
+            }
+        }
+    }
+
+    /// `[key]` of `parent`; unknown keys in it are reported.
+    fn table<'a>(
+        &mut self,
+        parent: &Fields<'a>,
+        key: &str,
+        schema: &'static str,
+        allowed: &[&str],
+    ) -> Fields<'a> {
+        let path = parent.at(key);
+        let table = match self.value(parent, key) {
+            None => None,
+            Some(Value::Table(t)) => Some(t),
+            Some(v) => {
+                self.err(
+                    path.clone(),
+                    format!("expected a table [{key}], found {}", show(v)),
+                );
+                None
+            }
+        };
+        let f = Fields {
+            path,
+            schema,
+            table,
+        };
+        self.unknown_keys(&f, allowed);
+        f
+    }
+
+    fn get<'a, T>(
+        &mut self,
+        f: &Fields<'a>,
+        key: &str,
+        conv: impl FnOnce(&'a Value) -> Result<T, String>,
+    ) -> Got<T> {
+        match self.value(f, key) {
+            None => Got::Absent,
+            Some(v) => match conv(v) {
+                Ok(t) => Got::Ok(t),
+                Err(m) => {
+                    self.err(f.at(key), m);
+                    Got::Bad
+                }
+            },
+        }
+    }
+
+    fn or_default<'a, T>(
+        &mut self,
+        f: &Fields<'a>,
+        key: &str,
+        default: T,
+        conv: impl FnOnce(&'a Value) -> Result<T, String>,
+    ) -> Option<T> {
+        match self.get(f, key, conv) {
+            Got::Absent => Some(default),
+            Got::Bad => None,
+            Got::Ok(t) => Some(t),
+        }
+    }
+
+    fn required<'a, T>(
+        &mut self,
+        f: &Fields<'a>,
+        key: &str,
+        missing: &str,
+        conv: impl FnOnce(&'a Value) -> Result<T, String>,
+    ) -> Option<T> {
+        match self.get(f, key, conv) {
+            Got::Absent => {
+                self.err(f.at(key), missing.to_string());
+                None
+            }
+            Got::Bad => None,
+            Got::Ok(t) => Some(t),
+        }
+    }
+
+    /// `Some(None)` when absent.
+    fn optional<'a, T>(
+        &mut self,
+        f: &Fields<'a>,
+        key: &str,
+        conv: impl FnOnce(&'a Value) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        match self.get(f, key, conv) {
+            Got::Absent => Some(None),
+            Got::Bad => None,
+            Got::Ok(t) => Some(Some(t)),
+        }
+    }
+
+    fn scenario(&mut self, root: &Table) -> Option<Scenario> {
+        let top = Fields {
+            path: String::new(),
+            schema: "scenario",
+            table: Some(root),
+        };
+        self.unknown_keys(&top, RawScenario::FIELDS);
+        const REQUIRED: &str = "missing required field";
+        let name = self.required(&top, "name", REQUIRED, name);
+        let summary = self.required(&top, "summary", REQUIRED, one_line);
+        let duration = self.required(&top, "duration", REQUIRED, positive_duration);
+        let drain = self.or_default(&top, "drain", Duration::from_secs(30), self::duration);
+        let seed = self.or_default(&top, "seed", 1, seed);
+        let tick = self.or_default(&top, "tick", MIN_TICK, tick);
+        let mut sample_interval = self.or_default(
+            &top,
+            "sample_interval",
+            Duration::from_secs(1),
+            positive_duration,
+        );
+        if let Some(s) = sample_interval {
+            let default = if top.has("sample_interval") {
+                ""
+            } else {
+                " (the default)"
+            };
+            if let Some(t) = tick.filter(|t| s < *t) {
+                self.err(
+                    top.at("sample_interval"),
+                    format!(
+                        "expected at least tick ({}), found {}{default}",
+                        format_duration(t),
+                        format_duration(s)
+                    ),
+                );
+                sample_interval = None;
+            } else if let Some(d) = duration.filter(|d| s > *d) {
+                self.err(
+                    top.at("sample_interval"),
+                    format!(
+                        "expected at most duration ({}), found {}{default}",
+                        format_duration(d),
+                        format_duration(s)
+                    ),
+                );
+                sample_interval = None;
+            }
+        }
+        if let Some(d) = duration {
+            if d > MAX_SIM_TIME {
+                self.err(
+                    top.at("duration"),
+                    format!(
+                        "expected at most {} of simulated time, found {}",
+                        format_duration(MAX_SIM_TIME),
+                        format_duration(d)
+                    ),
+                );
+            } else if let Some(dr) = drain.filter(|dr| d.saturating_add(*dr) > MAX_SIM_TIME) {
+                self.err(
+                    top.at("drain"),
+                    format!(
+                        "duration + drain is {}, above the limit of {} of simulated time",
+                        format_duration(d.saturating_add(dr)),
+                        format_duration(MAX_SIM_TIME)
+                    ),
+                );
+            }
+        }
+
+        // [topology]
+        let t = self.table(&top, "topology", "topology", RawTopology::FIELDS);
+        let n_brokers = self.or_default(&t, "brokers", 1, brokers);
+        let partitions = self.or_default(&t, "partitions", 4, int_range(1, MAX_PARTITIONS));
+        let n_stores = self.or_default(&t, "stores", 1, int_range(1, MAX_STORES));
+
+        // [network]
+        let n = self.table(&top, "network", "network", RawNetwork::FIELDS);
+        let net_latency = self.or_default(&n, "latency", ms_range(1, 5), latency);
+
+        // [workload]
+        let w = self.table(&top, "workload", "workload", RawWorkload::FIELDS);
+        let producers = self.or_default(&w, "producers", 1, int_range(1, MAX_PRODUCERS));
+        let rate_per_s = self.or_default(&w, "rate", 100, rate);
+        let keys = self.or_default(&w, "keys", 100, int_range(1, u32::MAX));
+        let bursts = self.bursts(&w, duration);
+        let retries = self.or_default(&w, "retries", 3, int_range(0, MAX_RETRIES));
+        let w_timeout = self.or_default(
+            &w,
+            "request_timeout",
+            Duration::from_secs(1),
+            positive_duration,
+        );
+        let linger = self.or_default(&w, "linger", Duration::from_millis(5), self::duration);
+        let buffer_max = self.or_default(&w, "buffer_max", 10_000, int_range(1, u32::MAX));
+        let batch_max = self.or_default(&w, "batch_max", 500, int_range(1, u32::MAX));
+
+        // [broker]
+        let b = self.table(&top, "broker", "broker", RawBroker::FIELDS);
+        let kind = self.or_default(&b, "kind", BrokerKind::Log, broker_kind);
+        let fsync = self.or_default(&b, "fsync", Fsync::PerBatch, fsync);
+        let writeback =
+            self.or_default(&b, "writeback", Duration::from_secs(30), positive_duration);
+
+        // [consumer]
+        let c = self.table(&top, "consumer", "consumer", RawConsumer::FIELDS);
+        let group = self.or_default(&c, "group", "main".to_string(), non_empty);
+        let workers = self.or_default(&c, "workers", 1, int_range(1, MAX_WORKERS));
+        let commit = self.or_default(&c, "commit", CommitMode::AfterEffect, commit);
+        let idempotent = self.or_default(&c, "idempotent", false, boolean);
+        let store_timeout = self.or_default(
+            &c,
+            "store_timeout",
+            Duration::from_millis(500),
+            positive_duration,
+        );
+        let c_timeout = self.or_default(
+            &c,
+            "request_timeout",
+            Duration::from_secs(1),
+            positive_duration,
+        );
+        let fetch_max = self.or_default(&c, "fetch_max", 500, int_range(1, MAX_FETCH));
+
+        // [store]
+        let s = self.table(&top, "store", "store", RawStore::FIELDS);
+        let store_latency = self.or_default(&s, "latency", ms_range(1, 3), latency);
+
+        let counts = Counts {
+            brokers: n_brokers,
+            stores: n_stores,
+            producers,
+            consumers: workers,
+        };
+        let faults = self.faults(&top, duration, &counts);
+        let expect = self.expect(&top);
+
+        Some(Scenario {
+            name: name?,
+            summary: summary?,
+            duration: duration?,
+            drain: drain?,
+            seed: seed?,
+            sample_interval: sample_interval?,
+            tick: tick?,
+            topology: Topology {
+                brokers: n_brokers?,
+                partitions: partitions?,
+                stores: n_stores?,
+            },
+            network: Network {
+                latency: net_latency?,
+            },
+            workload: Workload {
+                producers: producers?,
+                rate_per_s: rate_per_s?,
+                keys: keys?,
+                bursts: bursts?,
+                retries: retries?,
+                request_timeout: w_timeout?,
+                linger: linger?,
+                buffer_max: buffer_max?,
+                batch_max: batch_max?,
+            },
+            broker: Broker {
+                kind: kind?,
+                fsync: fsync?,
+                writeback: writeback?,
+            },
+            consumer: Consumer {
+                group: group?,
+                workers: workers?,
+                commit: commit?,
+                idempotent: idempotent?,
+                store_timeout: store_timeout?,
+                request_timeout: c_timeout?,
+                fetch_max: fetch_max?,
+            },
+            store: Store {
+                latency: store_latency?,
+            },
+            faults: faults?,
+            expect: expect?,
+        })
+    }
+
+    /// `workload.bursts`: inside the load phase, in time order, not overlapping.
+    fn bursts(&mut self, w: &Fields, duration: Option<Duration>) -> Option<Vec<Burst>> {
+        let path = w.at("bursts");
+        let items = match self.value(w, "bursts") {
+            None => return Some(Vec::new()),
+            Some(Value::Array(a)) => a,
+            Some(v) => {
+                self.err(
+                    path,
+                    format!(
+                        "expected an array of {{ at, rate, for }} tables, found {}",
+                        show(v)
+                    ),
+                );
+                return None;
+            }
+        };
+        let mut out = Some(Vec::new());
+        // (index, end) of the previous valid burst.
+        let mut prev: Option<(usize, Duration)> = None;
+        for (i, item) in items.iter().enumerate() {
+            let ipath = format!("{path}[{i}]");
+            let Value::Table(t) = item else {
+                self.err(
+                    ipath,
+                    format!("expected a table {{ at, rate, for }}, found {}", show(item)),
+                );
+                out = None;
+                continue;
+            };
+            let f = Fields {
+                path: ipath,
+                schema: "burst",
+                table: Some(t),
+            };
+            self.unknown_keys(&f, RawBurst::FIELDS);
+            const REQUIRED: &str = "missing required field of a burst";
+            let mut at = self.required(&f, "at", REQUIRED, self::duration);
+            let rate = self.required(&f, "rate", REQUIRED, rate);
+            let mut len = self.required(&f, "for", REQUIRED, positive_duration);
+            if let (Some(a), Some(d)) = (at, duration) {
+                if a >= d {
+                    self.err(
+                        f.at("at"),
+                        format!(
+                            "expected a time before the end of the load phase (duration = {}), found {}",
+                            format_duration(d),
+                            format_duration(a)
+                        ),
+                    );
+                    at = None;
+                } else if let Some(l) = len.filter(|l| a.saturating_add(*l) > d) {
+                    self.err(
+                        f.at("for"),
+                        format!(
+                            "the burst ends at {} (at {} + for {}), after the load phase ends at {} (duration)",
+                            format_duration(a.saturating_add(l)),
+                            format_duration(a),
+                            format_duration(l),
+                            format_duration(d)
+                        ),
+                    );
+                    len = None;
+                }
+            }
+            if let (Some(a), Some((j, end))) = (at, prev) {
+                if a < end {
+                    self.err(
+                        f.at("at"),
+                        format!(
+                            "bursts must be in time order and not overlap: this one starts at {}, before {path}[{j}] ends at {}",
+                            format_duration(a),
+                            format_duration(end)
+                        ),
+                    );
+                }
+            }
+            if let (Some(a), Some(l)) = (at, len) {
+                prev = Some((i, a.saturating_add(l)));
+            }
+            match (at, rate, len, &mut out) {
+                (Some(at), Some(rate_per_s), Some(duration), Some(v)) => v.push(Burst {
+                    at,
+                    rate_per_s,
+                    duration,
+                }),
+                _ => out = None,
+            }
+        }
+        out
+    }
+
+    fn faults(
+        &mut self,
+        top: &Fields,
+        duration: Option<Duration>,
+        counts: &Counts,
+    ) -> Option<Vec<Fault>> {
+        let items = match self.value(top, "fault") {
+            None => return Some(Vec::new()),
+            Some(Value::Array(a)) => a,
+            Some(v) => {
+                self.err(
+                    top.at("fault"),
+                    format!(
+                        "expected an array of tables written [[fault]], found {}",
+                        show(v)
+                    ),
+                );
+                return None;
+            }
+        };
+        let mut out = Some(Vec::new());
+        let mut prev: Option<(usize, Duration)> = None;
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("fault[{i}]");
+            let Value::Table(t) = item else {
+                self.err(
+                    path,
+                    format!("expected a table written [[fault]], found {}", show(item)),
+                );
+                out = None;
+                continue;
+            };
+            let f = Fields {
+                path,
+                schema: "fault",
+                table: Some(t),
+            };
+            let (at, fault) = self.fault(&f, duration, counts);
+            if let (Some(a), Some((j, p))) = (at, prev) {
+                if a < p {
+                    self.err(
+                        f.at("at"),
+                        format!(
+                            "faults must be in time order: this one is at {}, before fault[{j}].at = {}",
+                            format_duration(a),
+                            format_duration(p)
+                        ),
+                    );
+                }
+            }
+            if at.is_some() {
+                prev = at.map(|a| (i, a));
+            }
+            match (fault, &mut out) {
+                (Some(fault), Some(v)) => v.push(fault),
+                _ => out = None,
+            }
+        }
+        out
+    }
+
+    /// One `[[fault]]`: its `at` (for the order check) and the fault.
+    fn fault(
+        &mut self,
+        f: &Fields,
+        duration: Option<Duration>,
+        counts: &Counts,
+    ) -> (Option<Duration>, Option<Fault>) {
+        self.unknown_keys(f, RawFault::FIELDS);
+        let at = self.required(f, "at", "missing required field", self::duration);
+        let mut at_ok = at;
+        if let (Some(a), Some(d)) = (at, duration) {
+            if a >= d {
+                self.err(
+                    f.at("at"),
+                    format!(
+                        "expected a time before the end of the load phase (duration = {}), found {}",
+                        format_duration(d),
+                        format_duration(a)
+                    ),
+                );
+                at_ok = None;
+            }
+        }
+        let missing_kind = format!(
+            "missing required field, expected a fault kind, one of: {}",
+            FAULT_KINDS.join(", ")
+        );
+        let Some(kind) = self.required(f, "kind", &missing_kind, fault_kind) else {
+            return (at, None);
+        };
+        let allowed: &[&str] = FAULT_KIND_FIELDS
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, fields)| *fields)
+            .unwrap_or(&[]);
+        if let Some(t) = f.table {
+            for key in t.keys() {
+                let key = key.as_str();
+                if key == "at"
+                    || key == "kind"
+                    || allowed.contains(&key)
+                    || !RawFault::FIELDS.contains(&key)
+                {
+                    continue;
+                }
+                let hint = match (key, kind) {
+                    ("for", "crash") => " (use restart_after)",
+                    ("for", _) => " (it is a one-shot action)",
+                    ("restart_after", _) => " (only crash restarts hosts)",
+                    _ => "",
+                };
+                self.err(
+                    f.at(key),
+                    format!("field \"{key}\" does not apply to kind \"{kind}\"{hint}"),
+                );
+            }
+        }
+        let missing = format!("missing required field for kind \"{kind}\"");
+        // `Some(until)` when the window is valid.
+        let until = if allowed.contains(&"for") {
+            self.window(f, "for", at_ok, duration)
+        } else if allowed.contains(&"restart_after") {
+            self.window(f, "restart_after", at_ok, duration)
+        } else {
+            Some(None)
+        };
+        let fk = match kind {
+            "partition" => {
+                let ab = self.pair(f, true, counts);
+                let oneway = self.or_default(f, "oneway", false, boolean);
+                ab.zip(oneway)
+                    .map(|((a, b), oneway)| FaultKind::Partition { a, b, oneway })
+            }
+            "heal" => self
+                .pair(f, false, counts)
+                .map(|(a, b)| FaultKind::Heal { a, b }),
+            "hold" => self
+                .pair(f, true, counts)
+                .map(|(a, b)| FaultKind::Hold { a, b }),
+            "release" => self
+                .pair(f, false, counts)
+                .map(|(a, b)| FaultKind::Release { a, b }),
+            "latency" => {
+                let ab = self.pair(f, false, counts);
+                let l = self.required(f, "latency", &missing, latency);
+                ab.zip(l)
+                    .map(|((a, b), latency)| FaultKind::Latency { a, b, latency })
+            }
+            "loss" => {
+                let ab = self.pair(f, false, counts);
+                let r = self.required(f, "rate", &missing, probability);
+                ab.zip(r)
+                    .map(|((a, b), rate)| FaultKind::Loss { a, b, rate })
+            }
+            "crash" => self
+                .targets(f, &missing, counts)
+                .map(|targets| FaultKind::Crash { targets }),
+            "pause" => self
+                .targets(f, &missing, counts)
+                .map(|targets| FaultKind::Pause { targets }),
+            "slow_storage" => {
+                let targets = self.targets(f, &missing, counts).filter(|targets| {
+                    let wrong: Vec<String> = targets
+                        .iter()
+                        .filter(|h| !matches!(h.role, Role::Broker | Role::Store))
+                        .map(Host::to_string)
+                        .collect();
+                    if wrong.is_empty() {
+                        return true;
+                    }
+                    self.err(
+                        f.at("target"),
+                        format!(
+                            "slow_storage applies to brokers and stores only, found {}",
+                            wrong.join(", ")
+                        ),
+                    );
+                    false
+                });
+                let l = self.required(f, "latency", &missing, latency);
+                targets
+                    .zip(l)
+                    .map(|(targets, latency)| FaultKind::SlowStorage { targets, latency })
+            }
+            _ => None,
+        };
+        let fault = match (at_ok, until, fk) {
+            (Some(at), Some(until), Some(kind)) => Some(Fault { at, until, kind }),
+            _ => None,
+        };
+        (at, fault)
+    }
+
+    /// An optional window field (`for`, `restart_after`): `Some(until)` when
+    /// valid, `until = at + window`, which must be by the end of the load phase.
+    fn window(
+        &mut self,
+        f: &Fields,
+        key: &str,
+        at: Option<Duration>,
+        duration: Option<Duration>,
+    ) -> Option<Option<Duration>> {
+        let w = self.optional(f, key, positive_duration)?;
+        let Some(w) = w else { return Some(None) };
+        let at = at?;
+        let end = at.saturating_add(w);
+        if let Some(d) = duration.filter(|d| end > *d) {
+            self.err(
+                f.at(key),
+                format!(
+                    "the fault ends at {} (at {} + {key} {}), after the load phase ends at {} (duration)",
+                    format_duration(end),
+                    format_duration(at),
+                    format_duration(w),
+                    format_duration(d)
+                ),
+            );
+            return None;
+        }
+        Some(Some(end))
+    }
+
+    /// `a` and `b` of a network fault. When not `required`, both may be left
+    /// out (every host on both sides), but not only one.
+    fn pair(&mut self, f: &Fields, required: bool, counts: &Counts) -> Option<(Hosts, Hosts)> {
+        let a = self.hosts(f, "a", counts);
+        let b = self.hosts(f, "b", counts);
+        match (a, b) {
+            (Got::Absent, Got::Absent) if !required => Some((counts.all(), counts.all())),
+            (Got::Ok(a), Got::Ok(b)) => {
+                let both: Vec<String> = a
+                    .iter()
+                    .filter(|h| b.contains(h))
+                    .map(Host::to_string)
+                    .collect();
+                if both.is_empty() {
+                    Some((a, b))
+                } else {
+                    self.err(
+                        f.at("b"),
+                        format!(
+                            "a host cannot be on both sides (in a and in b), found {}",
+                            both.join(", ")
+                        ),
+                    );
+                    None
+                }
+            }
+            (a, b) => {
+                for (key, got) in [("a", &a), ("b", &b)] {
+                    if matches!(got, Got::Absent) {
+                        let msg = if required {
+                            "missing required field (give both a and b)"
+                        } else {
+                            "give both a and b, or neither (neither means every host)"
+                        };
+                        self.err(f.at(key), msg.to_string());
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    fn targets(&mut self, f: &Fields, missing: &str, counts: &Counts) -> Option<Hosts> {
+        match self.hosts(f, "target", counts) {
+            Got::Absent => {
+                self.err(f.at("target"), missing.to_string());
+                None
+            }
+            Got::Bad => None,
+            Got::Ok(h) => Some(h),
+        }
+    }
+
+    /// A host selector: a name or a list of names, resolved into a sorted,
+    /// de-duplicated list of hosts.
+    fn hosts(&mut self, f: &Fields, key: &str, counts: &Counts) -> Got<Hosts> {
+        let path = f.at(key);
+        let names: Vec<(String, &Value)> = match self.value(f, key) {
+            None => return Got::Absent,
+            Some(v @ Value::String(_)) => vec![(path.clone(), v)],
+            Some(Value::Array(items)) if items.is_empty() => {
+                self.err(
+                    path,
+                    "expected at least one host, found an empty list".to_string(),
+                );
+                return Got::Bad;
+            }
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(j, v)| (format!("{path}[{j}]"), v))
+                .collect(),
+            Some(v) => {
+                self.err(
+                    path,
+                    format!(
+                        "expected a host, a role or a list of them, such as \"broker-0\", \"stores\" or [\"producer-0\", \"consumer-1\"], found {}",
+                        show(v)
+                    ),
+                );
+                return Got::Bad;
+            }
+        };
+        let mut hosts = Vec::new();
+        let mut ok = true;
+        for (p, v) in names {
+            let resolved = match v {
+                Value::String(s) => resolve_host(s, counts),
+                _ => Err(format!(
+                    "expected a host name such as \"broker-0\", found {}",
+                    show(v)
+                )),
+            };
+            match resolved {
+                Ok(h) => hosts.extend(h),
+                Err(m) => {
+                    self.err(p, m);
+                    ok = false;
+                }
+            }
+        }
+        if !ok {
+            return Got::Bad;
+        }
+        hosts.sort();
+        hosts.dedup();
+        Got::Ok(hosts)
+    }
+
+    fn expect(&mut self, top: &Fields) -> Option<Vec<Expectation>> {
+        let path = top.at("expect");
+        let t = match self.value(top, "expect") {
+            None => return Some(Vec::new()),
+            Some(Value::Table(t)) => t,
+            Some(v) => {
+                self.err(
+                    path,
+                    format!("expected a table [expect], found {}", show(v)),
+                );
+                return None;
+            }
+        };
+        let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+        let mut out = Some(Vec::new());
+        for (key, v) in t {
+            self.read.insert(("expect", key.clone()));
+            let path = join(&path, key);
+            let metric = Metric::from_name(key);
+            if metric.is_none() {
+                self.err(path.clone(), unknown("metric", key, &names));
+            }
+            let b = bound(v);
+            if let Err(m) = &b {
+                self.err(path, m.clone());
+            }
+            match (metric, b, &mut out) {
+                (Some(metric), Ok((cmp, value)), Some(v)) => {
+                    v.push(Expectation { metric, cmp, value })
+                }
+                _ => out = None,
+            }
+        }
+        out
+    }
+}
+
+fn ms_range(min: u64, max: u64) -> LatencyRange {
+    LatencyRange {
+        min: Duration::from_millis(min),
+        max: Duration::from_millis(max),
+    }
+}
+
+/// One host name, role plural or `all`.
+fn resolve_host(name: &str, counts: &Counts) -> Result<Vec<Host>, String> {
+    if name == "all" {
+        return Ok(counts.all());
+    }
+    if let Some(role) = Role::ALL.into_iter().find(|r| r.plural() == name) {
+        return Ok(counts.role(role));
+    }
+    if let Some((prefix, idx)) = name.split_once('-') {
+        let canonical = !idx.is_empty()
+            && idx.bytes().all(|b| b.is_ascii_digit())
+            && (idx == "0" || !idx.starts_with('0'));
+        if let Some(role) = Role::ALL.into_iter().find(|r| r.name() == prefix) {
+            if canonical {
+                let n = idx.parse::<u32>().ok();
+                return match (n, counts.of(role)) {
+                    (Some(n), Some(c)) if n < c => Ok(vec![Host::new(role, n)]),
+                    (Some(n), None) => Ok(vec![Host::new(role, n)]),
+                    (_, Some(c)) => Err(format!(
+                        "expected a host such as {}-0 ({}), found {}",
+                        role.name(),
+                        plural(c, role),
+                        quote(name)
+                    )),
+                    (None, None) => Err(format!("host index out of range, found {}", quote(name))),
+                };
+            }
+        }
+    }
+    let candidates = counts.names();
+    Err(format!(
+        "unknown host {}, expected a host name such as broker-0, a role (brokers, stores, producers, consumers) or all{}",
+        quote(name),
+        did_you_mean(name, candidates.iter().map(String::as_str))
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::raw::RawScenario;
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// Sets every field of every table and every fault kind.
+    const FULL: &str = r#"
+name = "full-example"
+summary = "Every table and field set"
+duration = "5m"
+drain = "1m"
+seed = 42
+sample_interval = "500ms"
+tick = "2ms"
+
+[topology]
+brokers = 1
+partitions = 8
+stores = 2
+
+[network]
+latency = "2ms..10ms"
+
+[workload]
+producers = 3
+rate = "600/m"
+keys = 50
+bursts = [
+  { at = "1m", rate = "500/s", for = "30s" },
+  { at = "2m", rate = "1000/s", for = "10s" },
+]
+retries = 5
+request_timeout = "2s"
+linger = "10ms"
+buffer_max = 2000
+batch_max = 100
+
+[broker]
+kind = "log"
+fsync = "interval:100ms"
+writeback = "10s"
+
+[consumer]
+group = "fanout"
+workers = 4
+commit = "before_effect"
+idempotent = true
+store_timeout = "250ms"
+request_timeout = "750ms"
+fetch_max = 50
+
+[store]
+latency = "5ms"
+
+[[fault]]
+at = "30s"
+kind = "partition"
+a = "brokers"
+b = ["consumer-1", "consumer-0", "consumer-1"]
+oneway = true
+for = "20s"
+
+[[fault]]
+at = "1m"
+kind = "heal"
+
+[[fault]]
+at = "1m"
+kind = "hold"
+a = "producers"
+b = "broker-0"
+
+[[fault]]
+at = "1m10s"
+kind = "release"
+a = "producers"
+b = "broker-0"
+
+[[fault]]
+at = "1m30s"
+kind = "latency"
+a = "store-0"
+b = "consumers"
+latency = "100ms..200ms"
+for = "1m"
+
+[[fault]]
+at = "2m"
+kind = "loss"
+rate = 0.25
+for = "10s"
+
+[[fault]]
+at = "3m"
+kind = "crash"
+target = "broker-0"
+restart_after = "30s"
+
+[[fault]]
+at = "3m"
+kind = "pause"
+target = ["consumer-3", "store-1"]
+for = "5s"
+
+[[fault]]
+at = "4m"
+kind = "slow_storage"
+target = "stores"
+latency = "200ms..800ms"
+for = "30s"
+
+[expect]
+lost = 0
+silently_dropped = "> 0"
+max_lag = ">=5000"
+recovery_ms = "< 60000"
+duplicate_effects = "<=3"
+sent = "= 100"
+"#;
+
+    const MINIMAL: &str = r#"
+name = "minimal"
+summary = "Only the required fields"
+duration = "2m"
+"#;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn secs(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    fn ok(text: &str) -> Scenario {
+        match parse(Path::new("t.toml"), text) {
+            Ok(s) => s,
+            Err(e) => panic!("unexpected errors:\n{e}"),
+        }
+    }
+
+    fn errs(text: &str) -> Vec<FieldError> {
+        match parse(Path::new("t.toml"), text) {
+            Ok(s) => panic!("expected errors, parsed {s:?}"),
+            Err(e) => e.errors,
+        }
+    }
+
+    /// The minimal file plus `extra` (tables go after the top-level keys).
+    fn with(extra: &str) -> String {
+        format!("{MINIMAL}\n{extra}")
+    }
+
+    /// The single error of `text`; it must mention every part of `needles`.
+    fn one_error(text: &str, path: &str, needles: &[&str]) {
+        let e = errs(text);
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(e[0].path, path, "{e:#?}");
+        for n in needles {
+            assert!(e[0].message.contains(n), "{:?} lacks {n:?}", e[0].message);
+        }
+    }
+
+    fn h(role: Role, i: u32) -> Host {
+        Host::new(role, i)
+    }
+
+    #[test]
+    fn full_example() {
+        let s = ok(FULL);
+        assert_eq!(s.name, "full-example");
+        assert_eq!(s.duration, secs(300));
+        assert_eq!(s.drain, secs(60));
+        assert_eq!(s.seed, 42);
+        assert_eq!(s.sample_interval, ms(500));
+        assert_eq!(s.tick, ms(2));
+        assert_eq!(
+            s.topology,
+            Topology {
+                brokers: 1,
+                partitions: 8,
+                stores: 2
+            }
+        );
+        assert_eq!(
+            s.network.latency,
+            LatencyRange {
+                min: ms(2),
+                max: ms(10)
+            }
+        );
+        assert_eq!(s.workload.producers, 3);
+        assert_eq!(s.workload.rate_per_s, 10);
+        assert_eq!(
+            s.workload.bursts,
+            vec![
+                Burst {
+                    at: secs(60),
+                    rate_per_s: 500,
+                    duration: secs(30)
+                },
+                Burst {
+                    at: secs(120),
+                    rate_per_s: 1000,
+                    duration: secs(10)
+                },
+            ]
+        );
+        assert_eq!(s.workload.linger, ms(10));
+        assert_eq!(s.broker.fsync, Fsync::Interval(ms(100)));
+        assert_eq!(s.broker.writeback, secs(10));
+        assert_eq!(s.consumer.group, "fanout");
+        assert_eq!(s.consumer.commit, CommitMode::BeforeEffect);
+        assert!(s.consumer.idempotent);
+        assert_eq!(s.consumer.fetch_max, 50);
+        assert_eq!(
+            s.store.latency,
+            LatencyRange {
+                min: ms(5),
+                max: ms(5)
+            }
+        );
+
+        assert_eq!(s.faults.len(), 9);
+        let kinds: Vec<&str> = s.faults.iter().map(|f| f.kind.name()).collect();
+        assert_eq!(kinds, FAULT_KINDS);
+        assert_eq!(
+            s.faults[0],
+            Fault {
+                at: secs(30),
+                until: Some(secs(50)),
+                kind: FaultKind::Partition {
+                    a: vec![h(Role::Broker, 0)],
+                    b: vec![h(Role::Consumer, 0), h(Role::Consumer, 1)],
+                    oneway: true,
+                },
+            }
+        );
+        // heal without a and b: every host on both sides.
+        match &s.faults[1].kind {
+            FaultKind::Heal { a, b } => {
+                assert_eq!(a, &s.hosts());
+                assert_eq!(b, &s.hosts());
+            }
+            k => panic!("{k:?}"),
+        }
+        assert_eq!(s.faults[1].until, None);
+        assert_eq!(s.faults[4].until, Some(secs(150)));
+        assert_eq!(
+            s.faults[5].kind,
+            FaultKind::Loss {
+                a: s.hosts(),
+                b: s.hosts(),
+                rate: 0.25
+            }
+        );
+        assert_eq!(
+            s.faults[6],
+            Fault {
+                at: secs(180),
+                until: Some(secs(210)),
+                kind: FaultKind::Crash {
+                    targets: vec![h(Role::Broker, 0)]
+                },
+            }
+        );
+        assert_eq!(
+            s.faults[7].kind,
+            FaultKind::Pause {
+                targets: vec![h(Role::Store, 1), h(Role::Consumer, 3)]
+            }
+        );
+        assert_eq!(
+            s.faults[8].kind,
+            FaultKind::SlowStorage {
+                targets: vec![h(Role::Store, 0), h(Role::Store, 1)],
+                latency: LatencyRange {
+                    min: ms(200),
+                    max: ms(800)
+                },
+            }
+        );
+
+        let expect: Vec<String> = s.expect.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            expect,
+            [
+                "lost = 0",
+                "silently_dropped > 0",
+                "max_lag >= 5000",
+                "recovery_ms < 60000",
+                "duplicate_effects <= 3",
+                "sent = 100",
+            ]
+        );
+    }
+
+    #[test]
+    fn minimal_file_gets_defaults() {
+        let s = ok(MINIMAL);
+        let expected = Scenario {
+            name: "minimal".to_string(),
+            summary: "Only the required fields".to_string(),
+            duration: secs(120),
+            drain: secs(30),
+            seed: 1,
+            sample_interval: secs(1),
+            tick: ms(1),
+            topology: Topology {
+                brokers: 1,
+                partitions: 4,
+                stores: 1,
+            },
+            network: Network {
+                latency: LatencyRange {
+                    min: ms(1),
+                    max: ms(5),
+                },
+            },
+            workload: Workload {
+                producers: 1,
+                rate_per_s: 100,
+                keys: 100,
+                bursts: vec![],
+                retries: 3,
+                request_timeout: secs(1),
+                linger: ms(5),
+                buffer_max: 10_000,
+                batch_max: 500,
+            },
+            broker: Broker {
+                kind: BrokerKind::Log,
+                fsync: Fsync::PerBatch,
+                writeback: secs(30),
+            },
+            consumer: Consumer {
+                group: "main".to_string(),
+                workers: 1,
+                commit: CommitMode::AfterEffect,
+                idempotent: false,
+                store_timeout: ms(500),
+                request_timeout: secs(1),
+                fetch_max: 500,
+            },
+            store: Store {
+                latency: LatencyRange {
+                    min: ms(1),
+                    max: ms(3),
+                },
+            },
+            faults: vec![],
+            expect: vec![],
+        };
+        assert_eq!(s, expected);
+    }
+
+    #[test]
+    fn required_fields() {
+        let e = errs("seed = 3\n");
+        let paths: Vec<&str> = e.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["name", "summary", "duration"]);
+        assert!(e.iter().all(|e| e.message == "missing required field"));
+    }
+
+    #[test]
+    fn malformed_toml_has_line_and_column() {
+        let text = "name = \"x\"\nsummary = \"y\"\nduration = \"1m\n";
+        let err = parse(Path::new("bad.toml"), text).unwrap_err();
+        assert_eq!(err.errors.len(), 1);
+        assert_eq!(err.errors[0].path, "3:15");
+        let shown = err.to_string();
+        assert!(shown.starts_with("bad.toml:3:15: invalid TOML"), "{shown}");
+        assert!(!shown.contains('\n'));
+
+        let err = parse(Path::new("bad.toml"), "a = 1\n[topology\n").unwrap_err();
+        assert_eq!(err.errors[0].path, "2:10");
+        let err = parse(Path::new("bad.toml"), "x = ").unwrap_err();
+        assert_eq!(err.errors[0].path, "1:5");
+        assert_eq!(err.errors[0].message, "invalid TOML syntax");
+    }
+
+    #[test]
+    fn display_is_one_line_per_error() {
+        let err = parse(
+            Path::new("s/x.toml"),
+            &with("[topology]\npartitons = 3\n[workload]\nrate = 5\n"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "s/x.toml: topology.partitons: unknown field \"partitons\", expected one of: brokers, partitions, stores (did you mean \"partitions\"?)\n\
+             s/x.toml: workload.rate: expected a rate string such as \"800/s\" or \"30000/m\", found 5"
+        );
+    }
+
+    #[test]
+    fn unknown_top_level_field() {
+        one_error(
+            &format!("{MINIMAL}durration = \"5m\"\n"),
+            "durration",
+            &[
+                "unknown field \"durration\"",
+                "expected one of: name, summary, duration",
+                "did you mean \"duration\"?",
+            ],
+        );
+        one_error(
+            &format!("{MINIMAL}zzz = 1\n"),
+            "zzz",
+            &["unknown field \"zzz\""],
+        );
+        let e = errs(&format!("{MINIMAL}zzz = 1\n"));
+        assert!(!e[0].message.contains("did you mean"));
+    }
+
+    #[test]
+    fn unknown_nested_field_with_suggestion() {
+        one_error(
+            &with("[topology]\npartitons = 3\n"),
+            "topology.partitons",
+            &[
+                "unknown field \"partitons\", expected one of: brokers, partitions, stores",
+                "(did you mean \"partitions\"?)",
+            ],
+        );
+        one_error(
+            &with("[consumer]\nworkerz = 3\n"),
+            "consumer.workerz",
+            &["did you mean \"workers\"?"],
+        );
+        one_error(
+            &with(
+                "[workload]\nbursts = [{ at = \"1m\", rate = \"5/s\", for = \"1s\", fro = 1 }]\n",
+            ),
+            "workload.bursts[0].fro",
+            &["unknown field \"fro\"", "did you mean \"for\"?"],
+        );
+        one_error(
+            &with("[[fault]]\nat = \"1s\"\nkind = \"crash\"\ntarget = \"all\"\ntargte = 1\n"),
+            "fault[0].targte",
+            &["did you mean \"target\"?"],
+        );
+        // Odd keys are quoted in paths.
+        one_error(
+            &with("[store]\n\"a b\" = 1\n"),
+            "store.\"a b\"",
+            &["unknown field \"a b\""],
+        );
+    }
+
+    #[test]
+    fn bad_duration() {
+        one_error(
+            "name = \"x\"\nsummary = \"y\"\nduration = \"5 minutes\"\n",
+            "duration",
+            &[
+                "expected a duration with units such as \"250ms\"",
+                "found \"5 minutes\"",
+            ],
+        );
+        one_error(
+            &with("[consumer]\nstore_timeout = 500\n"),
+            "consumer.store_timeout",
+            &["expected a duration string with units", "found 500"],
+        );
+        one_error(
+            &with("[broker]\nwriteback = \"0s\"\n"),
+            "broker.writeback",
+            &["above 0"],
+        );
+        one_error(
+            &with("tick = \"500us\"\n"),
+            "tick",
+            &["whole number of milliseconds from 1ms to 100ms"],
+        );
+        one_error(
+            &with("sample_interval = \"3m\"\n"),
+            "sample_interval",
+            &["at most duration (2m)"],
+        );
+        one_error(
+            "name = \"x\"\nsummary = \"y\"\nduration = \"500ms\"\n",
+            "sample_interval",
+            &["at most duration (500ms), found 1s (the default)"],
+        );
+        one_error(
+            &with("drain = \"23h59m\"\n"),
+            "drain",
+            &["above the limit of 24h"],
+        );
+    }
+
+    #[test]
+    fn negative_rate() {
+        one_error(
+            &with("[workload]\nrate = \"-5/s\"\n"),
+            "workload.rate",
+            &["expected a rate that is not negative", "found \"-5/s\""],
+        );
+        one_error(
+            &with("[workload]\nrate = -5\n"),
+            "workload.rate",
+            &["not negative", "found -5"],
+        );
+        one_error(
+            &with("[workload]\nrate = \"2000000/s\"\n"),
+            "workload.rate",
+            &["at most 1000000/s"],
+        );
+    }
+
+    #[test]
+    fn limits_and_integers() {
+        one_error(
+            &with("[topology]\npartitions = 2000\n"),
+            "topology.partitions",
+            &["from 1 to 1024", "found 2000"],
+        );
+        one_error(
+            &with("[topology]\nstores = 0\n"),
+            "topology.stores",
+            &["from 1 to 64", "found 0"],
+        );
+        one_error(
+            &with("[workload]\nproducers = 65\n"),
+            "workload.producers",
+            &["from 1 to 64"],
+        );
+        one_error(
+            &with("[consumer]\nworkers = \"2\"\n"),
+            "consumer.workers",
+            &["found \"2\""],
+        );
+        one_error(
+            &with("[workload]\nretries = 101\n"),
+            "workload.retries",
+            &["from 0 to 100"],
+        );
+        one_error(
+            &with("[topology]\nbrokers = 3\n"),
+            "topology.brokers",
+            &[
+                "expected 1, found 3",
+                "replicated cluster",
+                "not available yet",
+            ],
+        );
+        one_error(&with("seed = -1\n"), "seed", &["non-negative integer"]);
+        one_error(
+            &with("[network]\nlatency = \"1ms..20s\"\n"),
+            "network.latency",
+            &["at most 10s"],
+        );
+        one_error(
+            &with("[store]\nlatency = \"9ms..3ms\"\n"),
+            "store.latency",
+            &["min is not above its max"],
+        );
+    }
+
+    #[test]
+    fn enums() {
+        one_error(
+            &with("[broker]\nkind = \"queue\"\n"),
+            "broker.kind",
+            &["classic queue model is not available yet"],
+        );
+        one_error(
+            &with("[broker]\nkind = \"lgo\"\n"),
+            "broker.kind",
+            &["expected \"log\"", "found \"lgo\""],
+        );
+        one_error(
+            &with("[broker]\nfsync = \"interval:0s\"\n"),
+            "broker.fsync",
+            &["above 0"],
+        );
+        one_error(
+            &with("[broker]\nfsync = \"sometimes\"\n"),
+            "broker.fsync",
+            &["\"per_batch\", \"never\""],
+        );
+        one_error(
+            &with("[consumer]\ncommit = \"after_efect\"\n"),
+            "consumer.commit",
+            &["did you mean \"after_effect\"?"],
+        );
+        one_error(
+            "name = \"Big Name\"\nsummary = \"y\"\nduration = \"1m\"\n",
+            "name",
+            &["lowercase"],
+        );
+        one_error(
+            "name = \"x\"\nsummary = \"\"\"a\nb\"\"\"\nduration = \"1m\"\n",
+            "summary",
+            &["one non-empty line"],
+        );
+        one_error(
+            &with("topology = 3\n"),
+            "topology",
+            &["expected a table [topology], found 3"],
+        );
+    }
+
+    #[test]
+    fn bursts_in_order_inside_load() {
+        one_error(
+            &with("[workload]\nbursts = [{ at = \"1m\", rate = \"5/s\", for = \"2m\" }]\n"),
+            "workload.bursts[0].for",
+            &["ends at 3m", "after the load phase ends at 2m"],
+        );
+        one_error(
+            &with("[workload]\nbursts = [{ at = \"10s\", rate = \"5/s\", for = \"20s\" }, { at = \"20s\", rate = \"7/s\", for = \"1s\" }]\n"),
+            "workload.bursts[1].at",
+            &["not overlap", "starts at 20s, before workload.bursts[0] ends at 30s"],
+        );
+        one_error(
+            &with("[workload]\nbursts = [{ at = \"10s\", rate = \"5/z\", for = \"20s\" }]\n"),
+            "workload.bursts[1].rate".replace("[1]", "[0]").as_str(),
+            &["expected a rate"],
+        );
+        one_error(
+            &with("[workload]\nbursts = [{ at = \"10s\", rate = \"5/s\" }]\n"),
+            "workload.bursts[0].for",
+            &["missing"],
+        );
+    }
+
+    fn fault(body: &str) -> String {
+        with(&format!("[[fault]]\n{body}\n"))
+    }
+
+    #[test]
+    fn unknown_host() {
+        one_error(
+            &fault("at = \"1s\"\nkind = \"crash\"\ntarget = \"brokr-0\""),
+            "fault[0].target",
+            &["unknown host \"brokr-0\"", "(did you mean \"broker-0\"?)"],
+        );
+        one_error(
+            &fault("at = \"1s\"\nkind = \"pause\"\ntarget = [\"store-0\", \"storez\"]"),
+            "fault[0].target[1]",
+            &["unknown host \"storez\"", "did you mean \"stores\"?"],
+        );
+        one_error(
+            &fault("at = \"1s\"\nkind = \"pause\"\ntarget = []"),
+            "fault[0].target",
+            &["at least one host"],
+        );
+    }
+
+    #[test]
+    fn host_index_out_of_range() {
+        one_error(
+            &fault("at = \"1s\"\nkind = \"crash\"\ntarget = \"broker-3\""),
+            "fault[0].target",
+            &["expected a host such as broker-0 (there is 1 broker), found \"broker-3\""],
+        );
+        one_error(
+            &with("[consumer]\nworkers = 4\n[[fault]]\nat = \"1s\"\nkind = \"pause\"\ntarget = \"consumer-4\"\n"),
+            "fault[0].target",
+            &["there are 4 consumers, consumer-0 to consumer-3", "found \"consumer-4\""],
+        );
+        one_error(
+            &fault("at = \"1s\"\nkind = \"pause\"\ntarget = \"producer-99999999999999\""),
+            "fault[0].target",
+            &["there is 1 producer"],
+        );
+    }
+
+    #[test]
+    fn fault_past_the_end() {
+        one_error(
+            &fault("at = \"3m\"\nkind = \"crash\"\ntarget = \"broker-0\""),
+            "fault[0].at",
+            &["before the end of the load phase (duration = 2m), found 3m"],
+        );
+        one_error(
+            &fault("at = \"90s\"\nkind = \"pause\"\ntarget = \"broker-0\"\nfor = \"1m\""),
+            "fault[0].for",
+            &["ends at 2m30s (at 1m30s + for 1m), after the load phase ends at 2m"],
+        );
+        one_error(
+            &fault(
+                "at = \"90s\"\nkind = \"crash\"\ntarget = \"broker-0\"\nrestart_after = \"31s\"",
+            ),
+            "fault[0].restart_after",
+            &["ends at 2m1s", "restart_after 31s"],
+        );
+        let s = ok(&fault(
+            "at = \"90s\"\nkind = \"crash\"\ntarget = \"broker-0\"\nrestart_after = \"30s\"",
+        ));
+        assert_eq!(s.faults[0].until, Some(secs(120)));
+        let s = ok(&fault(
+            "at = \"90s\"\nkind = \"crash\"\ntarget = \"broker-0\"",
+        ));
+        assert_eq!(s.faults[0].until, None);
+    }
+
+    #[test]
+    fn faults_out_of_order() {
+        one_error(
+            &with("[[fault]]\nat = \"1m\"\nkind = \"pause\"\ntarget = \"broker-0\"\n[[fault]]\nat = \"30s\"\nkind = \"heal\"\n"),
+            "fault[1].at",
+            &["time order", "at 30s, before fault[0].at = 1m"],
+        );
+    }
+
+    #[test]
+    fn for_on_crash() {
+        one_error(
+            &fault("at = \"1s\"\nkind = \"crash\"\ntarget = \"broker-0\"\nfor = \"10s\""),
+            "fault[0].for",
+            &[
+                "field \"for\" does not apply to kind \"crash\"",
+                "use restart_after",
+            ],
+        );
+        one_error(
+            &fault("at = \"1s\"\nkind = \"heal\"\nfor = \"10s\""),
+            "fault[0].for",
+            &["does not apply to kind \"heal\""],
+        );
+    }
+
+    #[test]
+    fn field_not_applying_to_kind() {
+        one_error(
+            &fault("at = \"1s\"\nkind = \"crash\"\ntarget = \"broker-0\"\noneway = true"),
+            "fault[0].oneway",
+            &["field \"oneway\" does not apply to kind \"crash\""],
+        );
+        one_error(
+            &fault("at = \"1s\"\nkind = \"partition\"\na = \"brokers\"\nb = \"stores\"\nlatency = \"5ms\""),
+            "fault[0].latency",
+            &["field \"latency\" does not apply to kind \"partition\""],
+        );
+    }
+
+    #[test]
+    fn unknown_fault_kind_and_missing_fields() {
+        one_error(
+            &fault("at = \"1s\"\nkind = \"crsh\"\ntarget = \"broker-0\""),
+            "fault[0].kind",
+            &[
+                "unknown fault kind \"crsh\"",
+                "expected one of: partition, heal",
+                "did you mean \"crash\"?",
+            ],
+        );
+        one_error(
+            &fault("at = \"1s\"\nkind = \"partition\"\na = \"brokers\""),
+            "fault[0].b",
+            &["missing required field"],
+        );
+        one_error(
+            &fault("at = \"1s\"\nkind = \"heal\"\na = \"brokers\""),
+            "fault[0].b",
+            &["both a and b, or neither"],
+        );
+        one_error(
+            &fault("at = \"1s\"\nkind = \"loss\"\nrate = 1.5"),
+            "fault[0].rate",
+            &["at most 1"],
+        );
+        one_error(
+            &fault("at = \"1s\"\nkind = \"loss\""),
+            "fault[0].rate",
+            &["missing required field for kind \"loss\""],
+        );
+        one_error(
+            &fault("at = \"1s\"\nkind = \"latency\""),
+            "fault[0].latency",
+            &["missing"],
+        );
+        one_error(
+            &fault("kind = \"pause\"\ntarget = \"all\""),
+            "fault[0].at",
+            &["missing"],
+        );
+        one_error(&with("[fault]\nat = \"1s\"\n"), "fault", &["[[fault]]"]);
+        let s = ok(&fault("at = \"1s\"\nkind = \"loss\"\nrate = 1"));
+        assert!(matches!(s.faults[0].kind, FaultKind::Loss { rate, .. } if rate == 1.0));
+    }
+
+    #[test]
+    fn a_b_overlap() {
+        one_error(
+            &fault("at = \"1s\"\nkind = \"partition\"\na = \"brokers\"\nb = [\"all\"]"),
+            "fault[0].b",
+            &["both sides", "broker-0"],
+        );
+    }
+
+    #[test]
+    fn slow_storage_on_a_producer() {
+        one_error(
+            &fault("at = \"1s\"\nkind = \"slow_storage\"\ntarget = [\"store-0\", \"producer-0\"]\nlatency = \"10ms\""),
+            "fault[0].target",
+            &["slow_storage applies to brokers and stores only, found producer-0"],
+        );
+    }
+
+    #[test]
+    fn bad_expectation_operator() {
+        one_error(
+            &with("[expect]\nlost = \"~ 5\"\n"),
+            "expect.lost",
+            &[
+                "comparison such as \"> 0\"",
+                "operators =, >, <, <=, >=",
+                "found \"~ 5\"",
+            ],
+        );
+        one_error(
+            &with("[expect]\nlost = \"== 5\"\n"),
+            "expect.lost",
+            &["found \"== 5\""],
+        );
+        one_error(
+            &with("[expect]\nlost = -1\n"),
+            "expect.lost",
+            &["non-negative integer"],
+        );
+        one_error(
+            &with("[expect]\nlost = \">\"\n"),
+            "expect.lost",
+            &["comparison"],
+        );
+    }
+
+    #[test]
+    fn unknown_metric() {
+        one_error(
+            &with("[expect]\nlots = 0\n"),
+            "expect.lots",
+            &[
+                "unknown metric \"lots\"",
+                "expected one of: sent, acked, lost",
+                "latency_max_ms",
+                "(did you mean \"lost\"?)",
+            ],
+        );
+    }
+
+    #[test]
+    fn several_errors_in_one_file_are_all_reported() {
+        let text = r#"
+name = "several"
+summary = "many mistakes"
+duration = "5 minutes"
+colour = "red"
+
+[topology]
+partitons = 3
+
+[workload]
+rate = "-5/s"
+bursts = [{ at = "1s", rate = "10/s", for = "1s" }, { at = "x", rate = "10/s", for = "1s" }]
+
+[[fault]]
+at = "1s"
+kind = "crash"
+target = "broker-7"
+for = "3s"
+
+[[fault]]
+at = "2s"
+kind = "slow_storage"
+target = "producers"
+latency = "5ms"
+
+[expect]
+lots = "> 0"
+"#;
+        let e = errs(text);
+        assert!(e.len() >= 3, "{e:#?}");
+        for path in [
+            "duration",
+            "colour",
+            "topology.partitons",
+            "workload.rate",
+            "workload.bursts[1].at",
+            "fault[0].target",
+            "fault[0].for",
+            "fault[1].target",
+            "expect.lots",
+        ] {
+            assert!(
+                e.iter().any(|e| e.path == path),
+                "{path} missing from {e:#?}"
+            );
+        }
+        assert_eq!(e.len(), 9, "{e:#?}");
+    }
+
+    #[test]
+    fn load_reports_unreadable_files() {
+        let dir = std::env::temp_dir();
+        let e = load(&dir).unwrap_err();
+        assert_eq!(e.errors[0].path, "");
+        assert_eq!(e.errors[0].message, "cannot read: is a directory");
+        assert_eq!(
+            e.to_string(),
+            format!("{}: cannot read: is a directory", dir.display())
+        );
+        let e = load(Path::new("/nonexistent/mqsim/x.toml")).unwrap_err();
+        assert_eq!(e.errors[0].message, "cannot read: no such file");
+    }
+
+    #[test]
+    fn never_panics_on_mutations() {
+        let base = FULL.as_bytes();
+        let mut inputs: Vec<Vec<u8>> = Vec::new();
+        // Truncations at every byte boundary.
+        for n in 0..=base.len() {
+            inputs.push(base[..n].to_vec());
+        }
+        // Deterministic byte substitutions (a small LCG picks place and byte).
+        const BYTES: &[u8] = b"\"[]{}=.,-#0 9\nxa\\'";
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..400 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let at = (x >> 33) as usize % base.len();
+            let b = BYTES[(x >> 17) as usize % BYTES.len()];
+            let mut v = base.to_vec();
+            v[at] = b;
+            inputs.push(v);
+        }
+        for input in inputs {
+            let text = String::from_utf8_lossy(&input);
+            if let Err(e) = parse(Path::new("m.toml"), &text) {
+                assert!(!e.errors.is_empty());
+                for fe in &e.errors {
+                    assert!(!fe.message.is_empty());
+                    assert!(!fe.message.contains('\n'), "{fe:?}");
+                }
+            }
+        }
+    }
+
+    /// The keys the walker accepts equal the raw types' serde fields.
+    #[test]
+    fn walker_and_raw_types_agree() {
+        fn serde_keys<T: Default + serde::Serialize>() -> BTreeSet<String> {
+            match serde_json::to_value(T::default()) {
+                Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
+                other => panic!("{other:?}"),
+            }
+        }
+        fn fields<T: Schema>() -> BTreeSet<String> {
+            T::FIELDS.iter().map(|s| s.to_string()).collect()
+        }
+        use super::super::raw::*;
+        let schemas: [(&str, BTreeSet<String>, BTreeSet<String>); 11] = [
+            (
+                "scenario",
+                serde_keys::<RawScenario>(),
+                fields::<RawScenario>(),
+            ),
+            (
+                "topology",
+                serde_keys::<RawTopology>(),
+                fields::<RawTopology>(),
+            ),
+            (
+                "network",
+                serde_keys::<RawNetwork>(),
+                fields::<RawNetwork>(),
+            ),
+            (
+                "workload",
+                serde_keys::<RawWorkload>(),
+                fields::<RawWorkload>(),
+            ),
+            ("burst", serde_keys::<RawBurst>(), fields::<RawBurst>()),
+            ("broker", serde_keys::<RawBroker>(), fields::<RawBroker>()),
+            (
+                "consumer",
+                serde_keys::<RawConsumer>(),
+                fields::<RawConsumer>(),
+            ),
+            ("store", serde_keys::<RawStore>(), fields::<RawStore>()),
+            ("fault", serde_keys::<RawFault>(), fields::<RawFault>()),
+            ("expect", serde_keys::<RawExpect>(), fields::<RawExpect>()),
+            (
+                "metrics",
+                Metric::ALL.iter().map(|m| m.name().to_string()).collect(),
+                fields::<RawExpect>(),
+            ),
+        ];
+        for (name, serde, fields) in &schemas {
+            assert_eq!(serde, fields, "schema {name}");
+        }
+
+        // Walking the full example reads exactly every schema field.
+        let root: Table = FULL.parse().unwrap();
+        let mut c = Check::default();
+        assert!(c.scenario(&root).is_some(), "{:#?}", c.errors);
+        for (name, _, fields) in &schemas[..10] {
+            let read: BTreeSet<String> = c
+                .read
+                .iter()
+                .filter(|(s, _)| s == name)
+                .map(|(_, k)| k.clone())
+                .collect();
+            if *name == "expect" {
+                assert!(read.is_subset(fields), "{read:?}");
+            } else {
+                assert_eq!(&read, fields, "fields read by the walker for {name}");
+            }
+        }
+
+        // The fault kind table covers the kinds, and names only fault fields.
+        let kinds: Vec<&str> = FAULT_KIND_FIELDS.iter().map(|(k, _)| *k).collect();
+        assert_eq!(kinds, FAULT_KINDS);
+        for (_, fs) in FAULT_KIND_FIELDS {
+            assert!(fs
+                .iter()
+                .all(|f| RawFault::FIELDS.contains(f) && *f != "at" && *f != "kind"));
+        }
+
+        // Every other key is rejected in every table.
+        let text = format!(
+            "{MINIMAL}bogus = 1\n[topology]\nbogus = 1\n[network]\nbogus = 1\n[workload]\nbogus = 1\n\
+             bursts = [{{ at = \"1s\", rate = \"1/s\", for = \"1s\", bogus = 1 }}]\n[broker]\nbogus = 1\n\
+             [consumer]\nbogus = 1\n[store]\nbogus = 1\n[[fault]]\nat = \"1s\"\nkind = \"heal\"\nbogus = 1\n\
+             [expect]\nbogus = 1\n"
+        );
+        assert_eq!(errs(&text).len(), 10);
+    }
+
+    /// Valid files also deserialise through the serde raw types.
+    #[test]
+    fn valid_files_fit_the_raw_types() {
+        for text in [FULL, MINIMAL, readme_example().as_str()] {
+            let raw: RawScenario = toml::from_str(text).unwrap();
+            assert!(raw.name.is_some());
+        }
+    }
+
+    fn readme_section() -> String {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+            .expect("README.md");
+        let start = readme
+            .find("<!-- scenario-reference:start -->")
+            .expect("start marker");
+        let end = readme
+            .find("<!-- scenario-reference:end -->")
+            .expect("end marker");
+        readme[start..end].to_string()
+    }
+
+    fn readme_example() -> String {
+        let section = readme_section();
+        let start = section.find("```toml\n").expect("a ```toml example") + "```toml\n".len();
+        let len = section[start..].find("```").expect("end of the example");
+        section[start..start + len].to_string()
+    }
+
+    #[test]
+    fn readme_documents_every_key() {
+        use super::super::raw::*;
+        let section = readme_section();
+        let mut keys: Vec<&str> = Vec::new();
+        for fs in [
+            RawScenario::FIELDS,
+            RawTopology::FIELDS,
+            RawNetwork::FIELDS,
+            RawWorkload::FIELDS,
+            RawBurst::FIELDS,
+            RawBroker::FIELDS,
+            RawConsumer::FIELDS,
+            RawStore::FIELDS,
+            RawFault::FIELDS,
+            RawExpect::FIELDS,
+        ] {
+            keys.extend(fs);
+        }
+        keys.extend(Metric::ALL.iter().map(|m| m.name()));
+        keys.extend(FAULT_KINDS);
+        keys.extend(["per_batch", "never", "after_effect", "before_effect", "all"]);
+        keys.extend(Role::ALL.iter().map(|r| r.plural()));
+        let missing: Vec<&str> = keys
+            .into_iter()
+            .filter(|k| {
+                // Tables may be written as their header: `[topology]`, `[[fault]]`.
+                [format!("`{k}`"), format!("`[{k}]`"), format!("`[[{k}]]`")]
+                    .iter()
+                    .all(|quoted| !section.contains(quoted.as_str()))
+            })
+            .collect();
+        assert!(missing.is_empty(), "README section lacks: {missing:?}");
+    }
+
+    #[test]
+    fn readme_example_is_valid() {
+        let s = ok(&readme_example());
+        assert!(!s.faults.is_empty());
+        assert!(!s.expect.is_empty());
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(
+            suggest("partitons", ["brokers", "partitions"]),
+            Some("partitions")
+        );
+        assert_eq!(suggest("x", ["a", "b"]), None);
+        assert_eq!(suggest("crash", ["crash"]), Some("crash"));
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert!(is_position("3:12"));
+        assert!(!is_position("fault[0].a"));
+        assert!(!is_position("\"3:4\""));
+    }
+}

@@ -1,0 +1,66 @@
+//! A downstream store node (the consumer's side effects land here). It applies
+//! an effect after its latency profile plus any `slow_storage` extra, and
+//! records the `effect`. Its contents are durable and survive a crash (a
+//! database, not a cache); an idempotent store ignores an id it already has.
+
+use crate::wire::{read_frame, write_frame, Request, Response, STORE_PORT};
+use harness::model::{draw, Control, Recorder};
+use harness::scenario::Scenario;
+use harness::{EventKind, MsgId};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr};
+use std::rc::Rc;
+use std::time::Duration;
+use turmoil::net::{TcpListener, TcpStream};
+
+pub struct Store {
+    pub index: u32,
+    pub scenario: Rc<Scenario>,
+    pub recorder: Recorder,
+    pub control: Rc<Control>,
+    pub seed: u64,
+    /// Ids applied so far: outlives incarnations, like a database's data.
+    pub applied: Rc<RefCell<BTreeSet<MsgId>>>,
+}
+
+impl Store {
+    pub async fn run(self: Rc<Self>, incarnation: u64) -> turmoil::Result {
+        let rng = Rc::new(RefCell::new(ChaCha8Rng::seed_from_u64(
+            self.seed ^ incarnation.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        )));
+        let listener = TcpListener::bind((IpAddr::V4(Ipv4Addr::UNSPECIFIED), STORE_PORT)).await?;
+        loop {
+            let (stream, _) = listener.accept().await?;
+            tokio::task::spawn_local(self.clone().serve(stream, rng.clone()));
+        }
+    }
+
+    async fn serve(self: Rc<Self>, mut stream: TcpStream, rng: Rc<RefCell<ChaCha8Rng>>) {
+        let profile = self.scenario.store.latency;
+        while let Ok(req) = read_frame::<Request>(&mut stream).await {
+            self.control.gate().await;
+            let Request::Apply { id, key } = req else {
+                return;
+            };
+            let delay = {
+                let rng = &mut *rng.borrow_mut();
+                draw(profile, rng) + self.control.storage_delay(rng)
+            };
+            if delay > Duration::ZERO {
+                tokio::time::sleep(delay).await;
+            }
+            let idempotent = self.scenario.consumer.idempotent;
+            let new = self.applied.borrow_mut().insert(id);
+            if new || !idempotent {
+                self.recorder
+                    .record(id, key, EventKind::Effect { store: self.index });
+            }
+            if write_frame(&mut stream, &Response::Applied).await.is_err() {
+                return;
+            }
+        }
+    }
+}
