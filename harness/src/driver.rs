@@ -171,6 +171,21 @@ impl World<'_> {
             Action::Start(i) => {
                 let fault = &self.scenario.faults[i];
                 self.start(sim, fault);
+                // `heal` ends the partitions it covers and `release` the holds,
+                // so their windows (and the recovery measured from the last
+                // fault's end) close when the network really came back.
+                let covered: Vec<usize> = (self.active.iter().copied())
+                    .filter(|&j| match (&fault.kind, &self.scenario.faults[j].kind) {
+                        (FaultKind::Heal { a, b }, FaultKind::Partition { a: pa, b: pb, .. })
+                        | (FaultKind::Release { a, b }, FaultKind::Hold { a: pa, b: pb }) => {
+                            covers(a, b, pa, pb)
+                        }
+                        _ => false,
+                    })
+                    .collect();
+                for j in covered {
+                    self.end(sim, j, now);
+                }
                 if fault.kind.has_window() {
                     self.active.insert(i);
                     self.windows.push(FaultWindow {
@@ -302,6 +317,14 @@ fn set_latency(sim: &turmoil::Sim<'_>, a: &[Host], b: &[Host], latency: LatencyR
         sim.set_link_latency(x.to_string(), y.to_string(), latency.min);
         sim.set_link_max_message_latency(x.to_string(), y.to_string(), latency.max);
     });
+}
+
+/// Whether every link between `pa` and `pb` is also a link between `a` and `b`.
+fn covers(a: &[Host], b: &[Host], pa: &[Host], pb: &[Host]) -> bool {
+    pa.iter().all(|x| {
+        pb.iter()
+            .all(|y| x == y || (a.contains(x) && b.contains(y)) || (a.contains(y) && b.contains(x)))
+    })
 }
 
 /// Every pair of distinct hosts across the two sides, each unordered pair once

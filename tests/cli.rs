@@ -1,0 +1,291 @@
+//! The command line as a user meets it: exit codes, error messages that name
+//! the file and the field, reports written whole, quiet exit on a closed pipe.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn mqsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mqsim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .expect("mqsim runs")
+}
+
+/// A scratch directory unique to this test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mqsim-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const VALID: &str = r#"
+name = "tiny"
+summary = "a small valid scenario"
+duration = "5s"
+drain = "5s"
+[workload]
+rate = "100/s"
+[[fault]]
+at = "1s"
+kind = "pause"
+target = "consumer-0"
+for = "1s"
+[expect]
+lost = 0
+"#;
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// Runs `mqsim run` on a broken variant of VALID and returns stderr, after
+/// checking exit status 2, no panic, and nothing on stdout.
+fn bad(name: &str, text: &str) -> String {
+    let dir = scratch(name);
+    let file = write(&dir, "s.toml", text);
+    let out_dir = dir.join("out");
+    let out = mqsim(&["run", &file, "--out", out_dir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+    assert!(out.stdout.is_empty(), "{name}: wrote to stdout");
+    assert!(!out_dir.exists(), "{name}: --out was written for bad input");
+    assert!(
+        stderr.contains(&file),
+        "{name}: the message does not name the file: {stderr}"
+    );
+    stderr
+}
+
+#[test]
+fn unknown_field_is_named() {
+    let e = bad(
+        "unknown",
+        &VALID.replace("[workload]", "[workload]\nproducerz = 2"),
+    );
+    assert!(e.contains("workload.producerz"), "{e}");
+    assert!(e.contains("producers"), "the near miss is suggested: {e}");
+}
+
+#[test]
+fn bad_duration_is_named() {
+    let e = bad(
+        "duration",
+        &VALID.replace("duration = \"5s\"", "duration = \"5 seconds\""),
+    );
+    assert!(e.contains("duration") && e.contains("5 seconds"), "{e}");
+}
+
+#[test]
+fn unknown_host_is_named() {
+    let e = bad("host", &VALID.replace("consumer-0", "consumer-7"));
+    assert!(
+        e.contains("fault[0].target") && e.contains("consumer-7"),
+        "{e}"
+    );
+}
+
+#[test]
+fn fault_past_the_end_is_named() {
+    let e = bad("past", &VALID.replace("at = \"1s\"", "at = \"9s\""));
+    assert!(e.contains("fault[0].at"), "{e}");
+}
+
+#[test]
+fn negative_rate_is_named() {
+    let e = bad("rate", &VALID.replace("100/s", "-100/s"));
+    assert!(e.contains("workload.rate"), "{e}");
+}
+
+#[test]
+fn malformed_toml_gives_a_position() {
+    let e = bad("syntax", &VALID.replace("[workload]", "[workload"));
+    // VALID opens with a newline, so `[workload` is on line 6.
+    assert!(
+        e.contains("s.toml:6:"),
+        "the line of the error is given: {e}"
+    );
+}
+
+#[test]
+fn all_errors_are_reported_at_once() {
+    let text = VALID
+        .replace("[workload]", "[workload]\nproducerz = 2")
+        .replace("consumer-0", "consumer-7")
+        .replace("lost = 0", "lsot = 0");
+    let e = bad("many", &text);
+    for field in ["workload.producerz", "fault[0].target", "expect.lsot"] {
+        assert!(e.contains(field), "{field} missing from: {e}");
+    }
+}
+
+#[test]
+fn unreadable_inputs_and_bad_flags_exit_2() {
+    let dir = scratch("unreadable");
+    for args in [
+        vec!["run", "no/such/file.toml"],
+        vec!["run", dir.to_str().unwrap()],
+        vec!["run", "scenarios/smoke.toml", "--seed", "minus-one"],
+        vec!["run", "scenarios/smoke.toml", "--format", "yaml"],
+        vec!["frobnicate"],
+    ] {
+        let out = mqsim(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_failed_expectation_exits_1_and_names_it() {
+    let dir = scratch("fail");
+    let file = write(
+        &dir,
+        "s.toml",
+        &VALID.replace("lost = 0", "lost = 0\nsent = \"> 100000\""),
+    );
+    let out = mqsim(&["run", &file, "--seed", "5"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.starts_with("seed=5 scenario=tiny\n"), "{stdout}");
+    assert!(stdout.contains("FAIL  sent > 100000"), "{stdout}");
+    let last = stdout.trim_end().lines().last().unwrap();
+    assert_eq!(last, format!("reproduce: mqsim run {file} --seed 5"));
+}
+
+#[test]
+fn out_writes_whole_reports() {
+    let dir = scratch("out");
+    let file = write(&dir, "s.toml", VALID);
+    let out_dir = dir.join("reports/tiny");
+    let out = mqsim(&[
+        "run",
+        &file,
+        "--format",
+        "json",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = std::fs::read(out_dir.join("report.json")).unwrap();
+    assert_eq!(written, out.stdout, "report.json equals what was printed");
+    assert!(out_dir.join("report.txt").exists());
+    let mut names: Vec<_> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["report.json", "report.txt"],
+        "no temporary files remain"
+    );
+}
+
+#[test]
+fn unwritable_out_exits_2() {
+    let dir = scratch("unwritable");
+    let file = write(&dir, "s.toml", VALID);
+    // A regular file where the directory should be.
+    let blocker = write(&dir, "blocker", "");
+    let out = mqsim(&["run", &file, "--out", &format!("{blocker}/sub")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--out"), "{stderr}");
+}
+
+#[test]
+fn json_contract_keys() {
+    let out = mqsim(&[
+        "run",
+        "scenarios/smoke.toml",
+        "--format",
+        "json",
+        "--seed",
+        "2",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "scenario",
+        "seed",
+        "history_hash",
+        "verdict",
+        "counts",
+        "lag",
+        "recovery_ms",
+        "latency_ms",
+        "expectations",
+        "examples",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    for key in [
+        "sent",
+        "acked",
+        "lost",
+        "silently_dropped",
+        "shed",
+        "recovered",
+        "duplicate_deliveries",
+        "duplicate_effects",
+        "unexpected",
+        "order_violations",
+        "dead_lettered",
+    ] {
+        assert!(v["counts"][key].is_u64(), "counts.{key}");
+    }
+    assert_eq!(v["seed"], 2);
+    assert_eq!(v["verdict"], "pass");
+}
+
+#[test]
+fn validate_and_list() {
+    let out = mqsim(&[
+        "validate",
+        "scenarios/smoke.toml",
+        "scenarios/consumer-partition.toml",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let dir = scratch("list");
+    write(&dir, "a.toml", VALID);
+    write(&dir, "b.toml", &VALID.replace("tiny", "Not A Name"));
+    let out = mqsim(&["list", dir.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("tiny  a small valid scenario"), "{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an invalid file in the list is bad input"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("b.toml: name"));
+    let out = mqsim(&["list"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout.contains("smoke "), "{stdout}");
+}
+
+#[test]
+fn closed_stdout_exits_quietly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mqsim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["list"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
