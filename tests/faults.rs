@@ -7,7 +7,8 @@ use harness::scenario::parse;
 use harness::Outcome;
 use std::path::Path;
 
-/// A 20 s load at 200 msg/s, one of each actor, fsync per batch.
+/// A 20 s load at 200 msg/s, one of each actor, fsync per batch; the
+/// consumer has headroom (4 effect lanes) to drain a backlog.
 fn scenario(consumer: &str, faults: &str) -> String {
     format!(
         r#"
@@ -21,6 +22,7 @@ partitions = 2
 rate = "200/s"
 keys = 50
 [consumer]
+concurrency = 4
 {consumer}
 {faults}
 "#

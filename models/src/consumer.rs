@@ -10,11 +10,39 @@ use crate::wire::{Fetched, Request, Response, BROKER_PORT, STORE_PORT};
 use harness::model::{Control, Recorder};
 use harness::scenario::{CommitMode, Host, Role, Scenario};
 use harness::EventKind;
-use rand::SeedableRng;
+use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
+
+/// One sequence of effects, with its own store connections.
+struct Lane {
+    rng: ChaCha8Rng,
+    stores: Vec<Link>,
+}
+
+impl Lane {
+    /// Applies effects in order, retrying a store until it answers: an
+    /// unanswered apply may still have taken effect, so a retry can duplicate
+    /// it unless the store is idempotent.
+    async fn apply(&mut self, c: &Consumer, records: impl Iterator<Item = &Fetched>) {
+        let stores = self.stores.len() as u32;
+        for r in records {
+            let req = Request::Apply {
+                id: r.id,
+                key: r.key,
+            };
+            let store = &mut self.stores[(r.key % stores) as usize];
+            loop {
+                c.control.gate().await;
+                if let Ok(Response::Applied) = store.call(&mut self.rng, &req).await {
+                    break;
+                }
+            }
+        }
+    }
+}
 
 /// Wait between fetches that returned nothing (a fetch is not a long poll).
 const IDLE_POLL: Duration = Duration::from_millis(5);
@@ -36,24 +64,31 @@ impl Consumer {
             let seed = self.seed
                 ^ incarnation.wrapping_mul(0x9e37_79b9_7f4a_7c15)
                 ^ (partition as u64).wrapping_mul(0xc2b2_ae3d_27d4_eb4f);
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let lanes = (0..sc.consumer.concurrency)
+                .map(|_| Lane {
+                    rng: ChaCha8Rng::seed_from_u64(rng.next_u64()),
+                    stores: (0..sc.topology.stores)
+                        .map(|s| {
+                            Link::new(
+                                Host::new(Role::Store, s).to_string(),
+                                STORE_PORT,
+                                sc.consumer.store_timeout,
+                            )
+                        })
+                        .collect(),
+                })
+                .collect();
             let worker = PartitionWorker {
                 consumer: self.clone(),
                 partition,
-                rng: ChaCha8Rng::seed_from_u64(seed),
+                rng,
                 broker: Link::new(
                     Host::new(Role::Broker, 0).to_string(),
                     BROKER_PORT,
                     sc.consumer.request_timeout,
                 ),
-                stores: (0..sc.topology.stores)
-                    .map(|s| {
-                        Link::new(
-                            Host::new(Role::Store, s).to_string(),
-                            STORE_PORT,
-                            sc.consumer.store_timeout,
-                        )
-                    })
-                    .collect(),
+                lanes,
                 attempts: BTreeMap::new(),
             };
             tasks.push(tokio::task::spawn_local(worker.run()));
@@ -70,7 +105,9 @@ struct PartitionWorker {
     partition: u32,
     rng: ChaCha8Rng,
     broker: Link,
-    stores: Vec<Link>,
+    /// Effect lanes: a record goes to lane `key % lanes`, so effects of one
+    /// key stay in offset order while different keys proceed in parallel.
+    lanes: Vec<Lane>,
     /// Deliveries so far per offset not yet committed, for the `attempt` field.
     attempts: BTreeMap<u64, u32>,
 }
@@ -137,25 +174,16 @@ impl PartitionWorker {
         }
     }
 
-    /// Applies each effect in offset order, retrying a store until it answers:
-    /// an unanswered apply may still have taken effect, so a retry can
-    /// duplicate it unless the store is idempotent.
+    /// Applies every record's effect: lanes run concurrently, each applying
+    /// its records in offset order. Returns when all are applied.
     async fn apply_all(&mut self, records: &[Fetched]) {
-        let c = self.consumer.clone();
-        let stores = self.stores.len() as u32;
-        for r in records {
-            let req = Request::Apply {
-                id: r.id,
-                key: r.key,
-            };
-            let store = &mut self.stores[(r.key % stores) as usize];
-            loop {
-                c.control.gate().await;
-                if let Ok(Response::Applied) = store.call(&mut self.rng, &req).await {
-                    break;
-                }
-            }
-        }
+        let n = self.lanes.len() as u32;
+        let c = &self.consumer;
+        let work = self.lanes.iter_mut().enumerate().map(|(i, lane)| {
+            let mine = records.iter().filter(move |r| r.key % n == i as u32);
+            lane.apply(c, mine)
+        });
+        futures::future::join_all(work).await;
     }
 
     /// Commits `offset` (the next to read), retrying until the broker answers.

@@ -235,6 +235,9 @@ pub struct RawConsumer {
     pub request_timeout: Option<String>,
     /// Integer from 1 to 10000, default `500`: most records per fetch.
     pub fetch_max: Option<u32>,
+    /// Integer from 1 to 64, default `1`: effects a partition's worker applies
+    /// at once. Records are split into lanes by key, so order per key holds.
+    pub concurrency: Option<u32>,
 }
 
 impl Schema for RawConsumer {
@@ -246,6 +249,7 @@ impl Schema for RawConsumer {
         "store_timeout",
         "request_timeout",
         "fetch_max",
+        "concurrency",
     ];
 }
 

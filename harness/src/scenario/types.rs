@@ -199,6 +199,8 @@ pub struct Consumer {
     pub request_timeout: Duration,
     /// Most records per fetch.
     pub fetch_max: u32,
+    /// Effects a partition's worker applies at once, in lanes by key.
+    pub concurrency: u32,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -34,6 +34,8 @@ pub const MAX_SIM_TIME: Duration = Duration::from_secs(24 * 3600);
 pub const MAX_RETRIES: u32 = 100;
 /// Most records per fetch (`consumer.fetch_max`).
 pub const MAX_FETCH: u32 = 10_000;
+/// Most effects a partition's worker applies at once (`consumer.concurrency`).
+pub const MAX_CONCURRENCY: u32 = 64;
 /// Largest max of any latency range (network, store, faults).
 pub const MAX_LATENCY: Duration = Duration::from_secs(10);
 /// Finest tick.
@@ -912,6 +914,7 @@ impl Check {
             positive_duration,
         );
         let fetch_max = self.or_default(&c, "fetch_max", 500, int_range(1, MAX_FETCH));
+        let concurrency = self.or_default(&c, "concurrency", 1, int_range(1, MAX_CONCURRENCY));
 
         // [store]
         let s = self.table(&top, "store", "store", RawStore::FIELDS);
@@ -966,6 +969,7 @@ impl Check {
                 store_timeout: store_timeout?,
                 request_timeout: c_timeout?,
                 fetch_max: fetch_max?,
+                concurrency: concurrency?,
             },
             store: Store {
                 latency: store_latency?,
@@ -1531,6 +1535,7 @@ idempotent = true
 store_timeout = "250ms"
 request_timeout = "750ms"
 fetch_max = 50
+concurrency = 4
 
 [store]
 latency = "5ms"
@@ -1696,6 +1701,7 @@ duration = "2m"
         assert_eq!(s.consumer.commit, CommitMode::BeforeEffect);
         assert!(s.consumer.idempotent);
         assert_eq!(s.consumer.fetch_max, 50);
+        assert_eq!(s.consumer.concurrency, 4);
         assert_eq!(
             s.store.latency,
             LatencyRange {
@@ -1824,6 +1830,7 @@ duration = "2m"
                 store_timeout: ms(500),
                 request_timeout: secs(1),
                 fetch_max: 500,
+                concurrency: 1,
             },
             store: Store {
                 latency: LatencyRange {
