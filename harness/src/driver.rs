@@ -6,13 +6,15 @@
 
 use crate::history::{FaultWindow, History};
 use crate::model::{Env, Model};
-use crate::scenario::{Fault, FaultKind, Host, LatencyRange, Scenario};
+use crate::scenario::{covers, Fault, FaultKind, Host, LatencyRange, Scenario};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
+use std::sync::Once;
 use std::time::{Duration, UNIX_EPOCH};
 
 /// Why a run did not produce a History (verdict 3).
@@ -43,11 +45,56 @@ const EPOCH_SECS: u64 = 1_700_000_000;
 
 /// Runs `scenario` with `seed` against `model` and returns the History.
 pub fn run(scenario: &Scenario, seed: u64, model: &dyn Model) -> Result<History, SimFailure> {
+    install_panic_capture();
+    PANICS.with(|p| *p.borrow_mut() = Some(Vec::new()));
     let outcome = catch_unwind(AssertUnwindSafe(|| run_inner(scenario, seed, model)));
+    let panics = PANICS.with(|p| p.borrow_mut().take()).unwrap_or_default();
+    // A panic in a task a host spawned reaches us as tokio's generic "a
+    // spawned task panicked"; the first captured panic is the model's own.
+    let first = || panics.first().cloned();
     match outcome {
+        Ok(Err(SimFailure::Sim(m))) => Err(first().map_or(SimFailure::Sim(m), SimFailure::Panic)),
         Ok(r) => r,
-        Err(payload) => Err(SimFailure::Panic(panic_message(payload.as_ref()))),
+        Err(payload) => Err(SimFailure::Panic(
+            first().unwrap_or_else(|| panic_message(payload.as_ref())),
+        )),
     }
+}
+
+thread_local! {
+    /// Panics raised on this thread while a run is in progress (None: not running).
+    static PANICS: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+}
+
+/// Routes panics raised during a run into `PANICS` (message and location)
+/// instead of printing them; other panics go to the previous hook. Runs are
+/// one per thread, so parallel seeds never mix their panics.
+fn install_panic_capture() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let message = match info.location() {
+                Some(l) => format!(
+                    "{} (at {}:{})",
+                    panic_message(info.payload()),
+                    l.file(),
+                    l.line()
+                ),
+                None => panic_message(info.payload()),
+            };
+            let captured = PANICS.with(|p| match p.borrow_mut().as_mut() {
+                Some(v) => {
+                    v.push(message);
+                    true
+                }
+                None => false,
+            });
+            if !captured {
+                previous(info);
+            }
+        }));
+    });
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -92,6 +139,10 @@ fn run_inner(scenario: &Scenario, seed: u64, model: &dyn Model) -> Result<Histor
         .tick_duration(scenario.tick)
         .min_message_latency(net.min)
         .max_message_latency(net.max)
+        .tcp_capacity(model.max_connections_per_host(scenario).max(64))
+        // Every failed connect leaks a port in turmoil; the default range
+        // (16k) runs out in long outages.
+        .ephemeral_ports(1024..=65535)
         .build();
 
     let env = Env::new(Rc::new(scenario.clone()), seeds);
@@ -117,7 +168,9 @@ fn run_inner(scenario: &Scenario, seed: u64, model: &dyn Model) -> Result<Histor
         windows: Vec::new(),
     };
     let mut samples = Vec::new();
-    let mut next_sample = Duration::ZERO;
+    // The first sample comes one interval in: at time zero no host has run
+    // yet, and a "broker down" sample there would be noise in every timeline.
+    let mut next_sample = scenario.sample_interval;
 
     loop {
         let now = sim.elapsed();
@@ -317,14 +370,6 @@ fn set_latency(sim: &turmoil::Sim<'_>, a: &[Host], b: &[Host], latency: LatencyR
         sim.set_link_latency(x.to_string(), y.to_string(), latency.min);
         sim.set_link_max_message_latency(x.to_string(), y.to_string(), latency.max);
     });
-}
-
-/// Whether every link between `pa` and `pb` is also a link between `a` and `b`.
-fn covers(a: &[Host], b: &[Host], pa: &[Host], pb: &[Host]) -> bool {
-    pa.iter().all(|x| {
-        pb.iter()
-            .all(|y| x == y || (a.contains(x) && b.contains(y)) || (a.contains(y) && b.contains(x)))
-    })
 }
 
 /// Every pair of distinct hosts across the two sides, each unordered pair once

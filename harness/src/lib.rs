@@ -2,6 +2,16 @@
 //! the turmoil driver and fault schedule, the History, checkers and the run
 //! outcome. Models plug in through [`model::Model`].
 
+// turmoil seeds each host's tokio runtime from the run's seed only under this
+// cfg (set in .cargo/config.toml); without it task scheduling, and so every
+// run, is nondeterministic, and panics in spawned tasks are swallowed. An
+// environment RUSTFLAGS silently replaces the config file's flags.
+#[cfg(not(tokio_unstable))]
+compile_error!(
+    "mqsim must be built with `--cfg tokio_unstable` (see .cargo/config.toml); \
+     if you set RUSTFLAGS, add `--cfg tokio_unstable` to it"
+);
+
 pub mod check;
 pub mod driver;
 pub mod history;

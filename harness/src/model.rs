@@ -13,8 +13,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 /// Most events one run may record. Beyond it the run stops with a
-/// simulation failure instead of exhausting memory (about 32 bytes an event).
-pub const MAX_EVENTS: usize = 50_000_000;
+/// simulation failure instead of exhausting memory (an event takes 40 bytes,
+/// so this is about 1 GB).
+pub const MAX_EVENTS: usize = 25_000_000;
 
 /// A system under test.
 pub trait Model {
@@ -25,6 +26,13 @@ pub trait Model {
     fn sample(&self, at_us: u64) -> Sample;
     /// What the broker still holds (called once, after the drain).
     fn inventory(&self) -> Inventory;
+    /// The most connection requests one host may receive at once: turmoil
+    /// panics when more than its `tcp_capacity` wait to be accepted, so the
+    /// driver sizes it from this (never below turmoil's default of 64).
+    fn max_connections_per_host(&self, scenario: &Scenario) -> usize {
+        let _ = scenario;
+        64
+    }
 }
 
 /// Everything a model receives from the driver.

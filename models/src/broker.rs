@@ -39,6 +39,10 @@ pub struct BrokerState {
     partitions: Vec<Partition>,
     /// Committed offset per partition for the scenario's one consumer group.
     committed: Vec<Option<u64>>,
+    /// Generation of the last commit applied per partition; older ones are
+    /// stale retries and are ignored. Not durable: a restarted broker has no
+    /// connection that could still deliver a stale commit.
+    generations: Vec<u64>,
     group: String,
     offsets: OffsetsFile,
 }
@@ -58,6 +62,7 @@ impl BrokerState {
         let (offsets, committed) = OffsetsFile::recover(n)?;
         Ok(BrokerState {
             partitions,
+            generations: vec![0; committed.len()],
             committed,
             group: scenario.consumer.group.clone(),
             offsets,
@@ -273,10 +278,13 @@ impl Conn {
                 group,
                 partition,
                 offset,
+                generation,
             } => {
                 self.disk_delay().await;
                 let mut st = self.state.borrow_mut();
-                if group == st.group {
+                let p = partition as usize;
+                if group == st.group && generation > st.generations[p] {
+                    st.generations[p] = generation;
                     st.committed[partition as usize] = Some(offset);
                     st.offsets.append(partition, offset);
                     if per_batch {

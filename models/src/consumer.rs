@@ -5,7 +5,7 @@
 //! applies each record's effect to the store that owns its key, and commits
 //! after (at-least-once) or before (at-most-once) the effects.
 
-use crate::link::Link;
+use crate::link::{Link, Route};
 use crate::wire::{Fetched, Request, Response, BROKER_PORT, STORE_PORT};
 use harness::model::{Control, Recorder};
 use harness::scenario::{CommitMode, Host, Role, Scenario};
@@ -59,6 +59,9 @@ impl Consumer {
     pub async fn run(self: Rc<Self>, incarnation: u64) -> turmoil::Result {
         let sc = &self.scenario;
         let workers = sc.consumer.workers;
+        // One route per destination, shared by every link of this host to it.
+        let broker_route = Route::new();
+        let store_routes: Vec<Rc<Route>> = (0..sc.topology.stores).map(|_| Route::new()).collect();
         let mut tasks = Vec::new();
         for partition in (0..sc.topology.partitions).filter(|p| p % workers == self.index) {
             let seed = self.seed
@@ -73,6 +76,7 @@ impl Consumer {
                             Link::new(
                                 Host::new(Role::Store, s).to_string(),
                                 STORE_PORT,
+                                store_routes[s as usize].clone(),
                                 sc.consumer.store_timeout,
                             )
                         })
@@ -86,10 +90,12 @@ impl Consumer {
                 broker: Link::new(
                     Host::new(Role::Broker, 0).to_string(),
                     BROKER_PORT,
+                    broker_route.clone(),
                     sc.consumer.request_timeout,
                 ),
                 lanes,
                 attempts: BTreeMap::new(),
+                commits: incarnation << 32,
             };
             tasks.push(tokio::task::spawn_local(worker.run()));
         }
@@ -110,6 +116,11 @@ struct PartitionWorker {
     lanes: Vec<Lane>,
     /// Deliveries so far per offset not yet committed, for the `attempt` field.
     attempts: BTreeMap<u64, u32>,
+    /// Generation of the last commit sent: incarnation in the high half, a
+    /// counter in the low half. The broker ignores a commit older than one it
+    /// applied, so a timed-out commit it processes late cannot move the
+    /// committed offset backwards.
+    commits: u64,
 }
 
 impl PartitionWorker {
@@ -189,10 +200,12 @@ impl PartitionWorker {
     /// Commits `offset` (the next to read), retrying until the broker answers.
     async fn commit(&mut self, group: &str, offset: u64, records: &[Fetched]) {
         let c = self.consumer.clone();
+        self.commits += 1;
         let req = Request::Commit {
             group: group.to_string(),
             partition: self.partition,
             offset,
+            generation: self.commits,
         };
         loop {
             c.control.gate().await;

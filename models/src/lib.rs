@@ -120,6 +120,16 @@ impl Model for Pipeline {
         }
     }
 
+    /// Every effect lane may connect to one store at once, every partition
+    /// worker and producer to the broker.
+    fn max_connections_per_host(&self, sc: &Scenario) -> usize {
+        let partitions = sc.topology.partitions as usize;
+        partitions * sc.consumer.concurrency as usize
+            + partitions
+            + sc.workload.producers as usize
+            + 16
+    }
+
     fn inventory(&self) -> Inventory {
         match self.broker.borrow().upgrade() {
             Some(state) => state.borrow().inventory(),

@@ -1,19 +1,75 @@
 //! A client's connection to one server, made for turmoil's TCP, which never
 //! retransmits: a lost segment hangs a stream forever and a connect to a
 //! crashed host hangs too. So every connect and every request has a timeout,
-//! a failed connection is dropped, and reconnects back off with jitter and a
-//! bound (each failed connect leaks a socket in turmoil; unbounded retries
-//! would exhaust its ports).
+//! and a failed connection is dropped and re-established with a jittered,
+//! capped backoff.
+//!
+//! Every failed or timed-out connect leaks a port in turmoil (about 16k per
+//! host by default; the driver widens the range to 64k). So the links of one
+//! host to one destination share a [`Route`]: after a failure only one of
+//! them probes the destination at a time while the others wait, which keeps
+//! failed connects to about one per backoff period per destination, however
+//! many links a host holds.
 
 use crate::wire::{read_frame, write_frame, Request, Response};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::Duration;
 use tokio::time::{sleep, timeout};
 use turmoil::net::TcpStream;
 
 const BACKOFF_MIN: Duration = Duration::from_millis(50);
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
+/// How often a link waiting for another's probe looks again.
+const PROBE_POLL: Duration = Duration::from_millis(10);
+
+/// Reachability of one destination as one host sees it; shared by that
+/// host's links to it (one incarnation's worth: a restart starts afresh).
+#[derive(Default)]
+pub struct Route {
+    /// Consecutive failures; 0 = healthy, connect freely.
+    failures: Cell<u32>,
+    /// Host time before which nobody connects.
+    retry_at: Cell<Duration>,
+    /// A link is connecting after a failure; the others wait for it.
+    probing: Cell<bool>,
+}
+
+impl Route {
+    pub fn new() -> Rc<Route> {
+        Rc::new(Route::default())
+    }
+
+    /// Waits until this link may connect; true if it connects as the probe.
+    async fn admit(&self) -> bool {
+        loop {
+            if self.failures.get() == 0 {
+                return false;
+            }
+            let now = turmoil::elapsed();
+            if now < self.retry_at.get() {
+                sleep(self.retry_at.get() - now).await;
+            } else if self.probing.get() {
+                sleep(PROBE_POLL).await;
+            } else {
+                self.probing.set(true);
+                return true;
+            }
+        }
+    }
+
+    fn succeeded(&self) {
+        self.failures.set(0);
+    }
+
+    fn failed(&self, rng: &mut ChaCha8Rng) {
+        let n = self.failures.get().saturating_add(1);
+        self.failures.set(n);
+        self.retry_at.set(turmoil::elapsed() + backoff(n, rng));
+    }
+}
 
 /// Why a call got no answer. Either way the outcome on the server is unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,35 +82,40 @@ pub enum CallError {
 
 pub struct Link {
     addr: String,
+    route: Rc<Route>,
     stream: Option<TcpStream>,
     timeout: Duration,
-    failures: u32,
 }
 
 impl Link {
-    pub fn new(host: String, port: u16, timeout: Duration) -> Link {
+    pub fn new(host: String, port: u16, route: Rc<Route>, timeout: Duration) -> Link {
         Link {
             addr: format!("{host}:{port}"),
+            route,
             stream: None,
             timeout,
-            failures: 0,
         }
     }
 
-    /// Sends one request and waits for its answer. After a failure the next
-    /// call first waits out a jittered exponential backoff.
+    /// Sends one request and waits for its answer. After a failure on the
+    /// route, connecting first waits out a jittered exponential backoff.
     pub async fn call(
         &mut self,
         rng: &mut ChaCha8Rng,
         req: &Request,
     ) -> Result<Response, CallError> {
-        if self.failures > 0 {
-            sleep(backoff(self.failures, rng)).await;
-        }
         if self.stream.is_none() {
-            match timeout(self.timeout, TcpStream::connect(self.addr.as_str())).await {
-                Ok(Ok(s)) => self.stream = Some(s),
-                _ => return Err(self.fail(CallError::Unreachable)),
+            let probe = self.route.admit().await;
+            let connected = timeout(self.timeout, TcpStream::connect(self.addr.as_str())).await;
+            if probe {
+                self.route.probing.set(false);
+            }
+            match connected {
+                Ok(Ok(s)) => {
+                    self.route.succeeded();
+                    self.stream = Some(s);
+                }
+                _ => return Err(self.fail(rng, CallError::Unreachable)),
             }
         }
         let stream = self.stream.as_mut().expect("connected above");
@@ -64,16 +125,16 @@ impl Link {
         };
         match timeout(self.timeout, exchange).await {
             Ok(Ok(resp)) => {
-                self.failures = 0;
+                self.route.succeeded();
                 Ok(resp)
             }
-            _ => Err(self.fail(CallError::NoAnswer)),
+            _ => Err(self.fail(rng, CallError::NoAnswer)),
         }
     }
 
-    fn fail(&mut self, e: CallError) -> CallError {
+    fn fail(&mut self, rng: &mut ChaCha8Rng, e: CallError) -> CallError {
         self.stream = None;
-        self.failures = self.failures.saturating_add(1);
+        self.route.failed(rng);
         e
     }
 }

@@ -4,7 +4,7 @@
 //! `reject` (refused: its buffer was full), or `timeout` (no answer after every
 //! retry: indeterminate — the broker may well have appended it).
 
-use crate::link::Link;
+use crate::link::{Link, Route};
 use crate::schedule::{key_of, Schedule};
 use crate::wire::{Record, Request, Response, BROKER_PORT};
 use harness::model::{Control, Recorder};
@@ -31,7 +31,7 @@ impl Producer {
         let mut rng =
             ChaCha8Rng::seed_from_u64(self.seed ^ incarnation.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let broker = Host::new(Role::Broker, 0).to_string();
-        let mut link = Link::new(broker, BROKER_PORT, w.request_timeout);
+        let mut link = Link::new(broker, BROKER_PORT, Route::new(), w.request_timeout);
         let mut buffer: VecDeque<Record> = VecDeque::new();
         // A restarted producer resumes at the schedule's present: messages
         // due while it was down were never created.

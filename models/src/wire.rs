@@ -41,10 +41,12 @@ pub enum Request {
         offset: u64,
         max: u32,
     },
+    /// `generation` orders one partition's commits (see the consumer).
     Commit {
         group: String,
         partition: u32,
         offset: u64,
+        generation: u64,
     },
     OffsetFetch {
         group: String,

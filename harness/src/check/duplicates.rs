@@ -28,14 +28,8 @@ pub fn duplicate_effects(summaries: &Summaries) -> Count {
 #[cfg(test)]
 mod tests {
     use crate::check::check;
-    use crate::check::testkit::{assert_other_anomalies_zero, m, Hb};
+    use crate::check::testkit::{assert_other_anomalies_zero, background, m};
     use crate::scenario::Metric;
-
-    fn background() -> Hb {
-        Hb::new()
-            .clean(0, m(0, 0), 1, 1_000)
-            .clean(1_000, m(1, 0), 2, 1_000)
-    }
 
     #[test]
     fn a_message_delivered_three_times_counts_two_duplicate_deliveries() {

@@ -41,8 +41,9 @@ pub fn lag(history: &History) -> Lag {
 ///
 /// Without faults: `Some(0)`. Otherwise the baseline is the largest lag of the
 /// samples (broker up) taken before the first fault started (0 if none); the
-/// answer is the time from the last fault's end to the first sample at or
-/// after it, broker up, whose lag is at most the baseline.
+/// answer is the time from the last fault's end to the first sample of the
+/// final stretch of samples (broker up) whose lag stays at most the baseline
+/// until the run ends.
 pub fn recovery_ms(history: &History) -> Option<u64> {
     let Some(first_start) = history.faults.iter().map(|f| f.start_us).min() else {
         return Some(0);
@@ -55,12 +56,17 @@ pub fn recovery_ms(history: &History) -> Option<u64> {
         .map(|s| s.lag_messages())
         .max()
         .unwrap_or(0);
-    history
-        .samples
-        .iter()
-        .filter(|s| s.at_us >= last_end && s.broker_up && s.lag_messages() <= baseline)
-        .map(|s| (s.at_us - last_end) / 1_000)
-        .min()
+    // The start of the last stretch of samples at or under the baseline
+    // that lasts to the end: a dip that rises again is not recovery.
+    let mut since = None;
+    for s in history.samples.iter().filter(|s| s.at_us >= last_end) {
+        if s.broker_up && s.lag_messages() <= baseline {
+            since.get_or_insert(s.at_us);
+        } else {
+            since = None;
+        }
+    }
+    since.map(|t| (t - last_end) / 1_000)
 }
 
 #[cfg(test)]
@@ -100,6 +106,20 @@ mod tests {
         assert_eq!(f.lag.timeline[3], (150, None, None));
         assert_eq!(f.lag.timeline[4], (200, Some(40), Some(40)));
         assert_other_anomalies_zero(&f, &[]);
+    }
+
+    #[test]
+    fn a_dip_that_rises_again_is_not_recovery() {
+        let h = faulted()
+            .lag_at(200_000, 3)
+            .lag_at(250_000, 40)
+            .lag_at(300_000, 2)
+            .lag_at(350_000, 0)
+            .build();
+        assert_eq!(recovery_ms(&h), Some(100));
+        // Still above the baseline at the end: never.
+        let h = faulted().lag_at(200_000, 3).lag_at(250_000, 40).build();
+        assert_eq!(recovery_ms(&h), None);
     }
 
     #[test]

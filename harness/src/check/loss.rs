@@ -40,15 +40,8 @@ pub fn loss(summaries: &Summaries, held: &[MsgId]) -> Loss {
 #[cfg(test)]
 mod tests {
     use crate::check::check;
-    use crate::check::testkit::{assert_other_anomalies_zero, m, Hb};
+    use crate::check::testkit::{assert_other_anomalies_zero, background, m};
     use crate::scenario::Metric;
-
-    /// Two clean messages, applied (at 1 ms and 2 ms) before any anomaly.
-    fn background() -> Hb {
-        Hb::new()
-            .clean(0, m(0, 0), 1, 1_000)
-            .clean(1_000, m(1, 0), 2, 1_000)
-    }
 
     #[test]
     fn an_acked_message_that_vanished_is_lost() {

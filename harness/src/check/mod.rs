@@ -198,6 +198,13 @@ pub(crate) mod testkit {
         MsgId::new(producer, seq)
     }
 
+    /// Two clean messages, applied (at 1 ms and 2 ms) before any anomaly.
+    pub(crate) fn background() -> Hb {
+        Hb::new()
+            .clean(0, m(0, 0), 1, 1_000)
+            .clean(1_000, m(1, 0), 2, 1_000)
+    }
+
     /// A History builder. Events may be added message by message; `build`
     /// sorts them by time (stably, so events at the same time keep call order).
     /// Times are in microseconds.

@@ -272,6 +272,40 @@ impl FaultKind {
     }
 }
 
+/// Whether every link between `pa` and `pb` is also a link between `a` and `b`
+/// (so a `heal` of `a`/`b` ends a partition of `pa`/`pb`).
+pub fn covers(a: &[Host], b: &[Host], pa: &[Host], pb: &[Host]) -> bool {
+    pa.iter().all(|x| {
+        pb.iter()
+            .all(|y| x == y || (a.contains(x) && b.contains(y)) || (a.contains(y) && b.contains(x)))
+    })
+}
+
+/// When each fault's window really ends: at `until`, at the first later
+/// `heal` (for a partition) or `release` (for a hold) that covers it, or at
+/// the end of the load phase — whichever comes first. One-shot faults end
+/// where they start.
+pub fn window_ends(faults: &[Fault], load_end: Duration) -> Vec<Duration> {
+    faults
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            if !f.kind.has_window() {
+                return f.at;
+            }
+            let cut = faults[i + 1..].iter().find(|g| match (&g.kind, &f.kind) {
+                (FaultKind::Heal { a, b }, FaultKind::Partition { a: pa, b: pb, .. })
+                | (FaultKind::Release { a, b }, FaultKind::Hold { a: pa, b: pb }) => {
+                    covers(a, b, pa, pb)
+                }
+                _ => false,
+            });
+            let end = f.until.unwrap_or(load_end);
+            cut.map_or(end, |g| g.at.min(end))
+        })
+        .collect()
+}
+
 /// A figure an expectation can test; names equal the JSON keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Metric {

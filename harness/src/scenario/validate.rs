@@ -36,6 +36,11 @@ pub const MAX_RETRIES: u32 = 100;
 pub const MAX_FETCH: u32 = 10_000;
 /// Most effects a partition's worker applies at once (`consumer.concurrency`).
 pub const MAX_CONCURRENCY: u32 = 64;
+/// Most effect lanes in all (`topology.partitions × consumer.concurrency`):
+/// each lane holds its own connection to every store.
+pub const MAX_EFFECT_LANES: u32 = 4096;
+/// Shortest drain.
+pub const MIN_DRAIN: Duration = Duration::from_secs(1);
 /// Largest max of any latency range (network, store, faults).
 pub const MAX_LATENCY: Duration = Duration::from_secs(10);
 /// Finest tick.
@@ -321,6 +326,20 @@ fn positive_duration(v: &Value) -> Result<Duration, String> {
     let d = duration(v)?;
     if d.is_zero() {
         return Err(format!("expected a duration above 0, found {}", show(v)));
+    }
+    Ok(d)
+}
+
+/// The drain is when crashed hosts restart and the backlog is read; without
+/// it the broker's final inventory cannot be observed.
+fn drain(v: &Value) -> Result<Duration, String> {
+    let d = duration(v)?;
+    if d < MIN_DRAIN {
+        return Err(format!(
+            "expected a drain of at least {} (crashed hosts restart and the backlog is read then), found {}",
+            format_duration(MIN_DRAIN),
+            show(v)
+        ));
     }
     Ok(d)
 }
@@ -802,7 +821,7 @@ impl Check {
         let name = self.required(&top, "name", REQUIRED, name);
         let summary = self.required(&top, "summary", REQUIRED, one_line);
         let duration = self.required(&top, "duration", REQUIRED, positive_duration);
-        let drain = self.or_default(&top, "drain", Duration::from_secs(30), self::duration);
+        let drain = self.or_default(&top, "drain", Duration::from_secs(30), drain);
         let seed = self.or_default(&top, "seed", 1, seed);
         let tick = self.or_default(&top, "tick", MIN_TICK, tick);
         let mut sample_interval = self.or_default(
@@ -884,7 +903,7 @@ impl Check {
             Duration::from_secs(1),
             positive_duration,
         );
-        let linger = self.or_default(&w, "linger", Duration::from_millis(5), self::duration);
+        let linger = self.or_default(&w, "linger", Duration::from_millis(5), positive_duration);
         let buffer_max = self.or_default(&w, "buffer_max", 10_000, int_range(1, u32::MAX));
         let batch_max = self.or_default(&w, "batch_max", 500, int_range(1, u32::MAX));
 
@@ -926,7 +945,23 @@ impl Check {
             producers,
             consumers: workers,
         };
+        if let (Some(p), Some(c)) = (partitions, concurrency) {
+            if p * c > MAX_EFFECT_LANES {
+                self.err(
+                    "consumer.concurrency".to_string(),
+                    format!(
+                        "expected topology.partitions × consumer.concurrency at most {MAX_EFFECT_LANES} (each effect lane holds a connection to every store), found {p} × {c} = {}",
+                        p * c
+                    ),
+                );
+            }
+        }
         let faults = self.faults(&top, duration, &counts);
+        if let Some(faults) = &faults {
+            for (path, message) in overlaps(faults, duration) {
+                self.err(path, message);
+            }
+        }
         let expect = self.expect(&top);
 
         Some(Scenario {
@@ -1482,6 +1517,95 @@ fn resolve_host(name: &str, counts: &Counts) -> Result<Vec<Host>, String> {
         quote(name),
         did_you_mean(name, candidates.iter().map(String::as_str))
     ))
+}
+
+/// Faults whose windows overlap on a shared host (the same kind of host
+/// fault) or a shared link (link faults that share state) are rejected: turmoil keeps one
+/// state per link and the driver one per host, so the first to end would
+/// silently end the other too.
+fn overlaps(faults: &[Fault], duration: Option<Duration>) -> Vec<(String, String)> {
+    let Some(load_end) = duration else {
+        return Vec::new();
+    };
+    let ends = window_ends(faults, load_end);
+    let mut out = Vec::new();
+    for (j, g) in faults.iter().enumerate() {
+        for (i, f) in faults.iter().enumerate().take(j) {
+            if !f.kind.has_window() || !g.kind.has_window() {
+                continue;
+            }
+            let ((fs, fe), (gs, ge)) = ((f.at, ends[i]), (g.at, ends[j]));
+            if !(gs < fe && fs < ge) {
+                continue;
+            }
+            let shared = match (host_targets(&f.kind), host_targets(&g.kind)) {
+                (Some(a), Some(b)) if f.kind.name() == g.kind.name() => {
+                    a.iter().find(|h| b.contains(h)).map(|h| h.to_string())
+                }
+                (None, None) if links_conflict(&f.kind, &g.kind) => shared_link(&f.kind, &g.kind),
+                _ => None,
+            };
+            if let Some(on) = shared {
+                out.push((
+                    format!("fault[{j}]"),
+                    format!(
+                        "overlaps fault[{i}] ({} {}..{}) on {on}: faults on the same host or link must not overlap; end the first before the second starts",
+                        f.kind.name(),
+                        format_duration(fs),
+                        format_duration(fe)
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn host_targets(k: &FaultKind) -> Option<&[Host]> {
+    match k {
+        FaultKind::Crash { targets }
+        | FaultKind::Pause { targets }
+        | FaultKind::SlowStorage { targets, .. } => Some(targets),
+        _ => None,
+    }
+}
+
+fn link_sides(k: &FaultKind) -> Option<(&[Host], &[Host])> {
+    match k {
+        FaultKind::Partition { a, b, .. }
+        | FaultKind::Hold { a, b }
+        | FaultKind::Latency { a, b, .. }
+        | FaultKind::Loss { a, b, .. } => Some((a, b)),
+        _ => None,
+    }
+}
+
+/// Link faults that share turmoil state: two of one kind (the first to end
+/// resets the link), and any two of partition, hold and loss (ending one
+/// repairs or releases the link under the other). Latency is independent of
+/// the others.
+fn links_conflict(f: &FaultKind, g: &FaultKind) -> bool {
+    let state = |k: &FaultKind| {
+        matches!(
+            k,
+            FaultKind::Partition { .. } | FaultKind::Hold { .. } | FaultKind::Loss { .. }
+        )
+    };
+    f.name() == g.name() || (state(f) && state(g))
+}
+
+/// The first link (as "x <-> y") both faults touch, if any.
+fn shared_link(f: &FaultKind, g: &FaultKind) -> Option<String> {
+    let ((fa, fb), (ga, gb)) = (link_sides(f)?, link_sides(g)?);
+    for x in fa {
+        for y in fb.iter().filter(|y| *y != x) {
+            let both = |p: &[Host], q: &[Host]| p.contains(x) && q.contains(y);
+            if both(ga, gb) || both(gb, ga) {
+                return Some(format!("the link {x} <-> {y}"));
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -2155,6 +2279,45 @@ duration = "2m"
             &fault("at = \"1s\"\nkind = \"pause\"\ntarget = \"producer-99999999999999\""),
             "fault[0].target",
             &["there is 1 producer"],
+        );
+    }
+
+    #[test]
+    fn overlapping_faults_on_a_shared_host_or_link() {
+        // Two crashes of broker-0: the first restart would end the second.
+        one_error(
+            &with("[[fault]]\nat = \"10s\"\nkind = \"crash\"\ntarget = \"broker-0\"\nrestart_after = \"10s\"\n[[fault]]\nat = \"15s\"\nkind = \"crash\"\ntarget = \"brokers\"\nrestart_after = \"30s\"\n"),
+            "fault[1]",
+            &["overlaps fault[0] (crash 10s..20s) on broker-0"],
+        );
+        // Loss ending would repair a partition still open on the same link.
+        one_error(
+            &with("[[fault]]\nat = \"10s\"\nkind = \"partition\"\na = \"consumers\"\nb = \"brokers\"\n[[fault]]\nat = \"20s\"\nkind = \"loss\"\na = \"broker-0\"\nb = \"consumer-0\"\nrate = 0.1\nfor = \"5s\"\n"),
+            "fault[1]",
+            &["overlaps fault[0] (partition 10s..2m)", "consumer-0 <-> broker-0"],
+        );
+        // Back to back, different hosts, or different kinds on one host: fine.
+        for text in [
+            "[[fault]]\nat = \"10s\"\nkind = \"pause\"\ntarget = \"consumer-0\"\nfor = \"5s\"\n[[fault]]\nat = \"15s\"\nkind = \"pause\"\ntarget = \"consumer-0\"\nfor = \"5s\"\n",
+            "[[fault]]\nat = \"10s\"\nkind = \"pause\"\ntarget = \"consumer-0\"\nfor = \"5s\"\n[[fault]]\nat = \"11s\"\nkind = \"pause\"\ntarget = \"producer-0\"\nfor = \"5s\"\n",
+            "[[fault]]\nat = \"10s\"\nkind = \"pause\"\ntarget = \"broker-0\"\nfor = \"5s\"\n[[fault]]\nat = \"11s\"\nkind = \"slow_storage\"\ntarget = \"broker-0\"\nlatency = \"5ms\"\nfor = \"5s\"\n",
+        ] {
+            assert_eq!(ok(&with(text)).faults.len(), 2, "{text}");
+        }
+    }
+
+    #[test]
+    fn zero_drain_zero_linger_and_too_many_lanes() {
+        one_error(&with("drain = \"0\""), "drain", &["at least 1s"]);
+        one_error(
+            &with("[workload]\nlinger = \"0\""),
+            "workload.linger",
+            &["above 0"],
+        );
+        one_error(
+            &with("[topology]\npartitions = 1000\n[consumer]\nconcurrency = 8"),
+            "consumer.concurrency",
+            &["1000 × 8 = 8000"],
         );
     }
 

@@ -1,0 +1,87 @@
+//! A model that panics fails its run with a simulation failure (verdict 3)
+//! carrying the panic message, instead of taking the process down — whether
+//! the panic is in a host's main task or in a task it spawned. Also shows that
+//! `harness::model::Model` is the whole interface a custom system needs.
+
+use harness::driver::SimFailure;
+use harness::history::{Inventory, Sample};
+use harness::model::{Env, Model};
+use harness::scenario::parse;
+use std::path::Path;
+use std::time::Duration;
+
+struct Panicky {
+    in_spawned_task: bool,
+}
+
+impl Model for Panicky {
+    fn install(&self, sim: &mut turmoil::Sim<'_>, env: &Env) {
+        for h in env.scenario.hosts() {
+            let spawned = self.in_spawned_task;
+            sim.host(h.to_string(), move || async move {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if spawned {
+                    let task = tokio::task::spawn_local(async { panic!("model bug in a task") });
+                    let _ = task.await;
+                    // Keep the host alive: the failure must come from the task.
+                    std::future::pending::<()>().await;
+                }
+                panic!("model bug in the main task");
+            });
+        }
+    }
+
+    fn sample(&self, at_us: u64) -> Sample {
+        Sample {
+            at_us,
+            broker_up: false,
+            partitions: Vec::new(),
+        }
+    }
+
+    fn inventory(&self) -> Inventory {
+        Inventory::default()
+    }
+}
+
+fn scenario() -> harness::Scenario {
+    let text = "name = \"p\"\nsummary = \"s\"\nduration = \"5s\"\ndrain = \"1s\"\n";
+    parse(Path::new("p.toml"), text).unwrap()
+}
+
+#[test]
+fn a_panic_in_a_host_fails_the_run_with_its_message() {
+    let err = harness::run(
+        &scenario(),
+        1,
+        &Panicky {
+            in_spawned_task: false,
+        },
+    )
+    .err()
+    .expect("the run must fail");
+    match err {
+        SimFailure::Panic(m) => {
+            assert!(m.contains("model bug in the main task"), "{m}");
+            assert!(m.contains("model_failure.rs"), "the location is given: {m}");
+        }
+        other => panic!("unexpected failure: {other}"),
+    }
+}
+
+#[test]
+fn a_panic_in_a_spawned_task_is_not_swallowed() {
+    let err = harness::run(
+        &scenario(),
+        1,
+        &Panicky {
+            in_spawned_task: true,
+        },
+    )
+    .err()
+    .expect("the run must fail");
+    assert!(
+        matches!(&err, SimFailure::Panic(m) if m.contains("model bug in a task")),
+        "{err}"
+    );
+}
