@@ -1,12 +1,16 @@
-//! `mqsim`: run, validate and list scenarios. Exit codes (DESIGN §5): 0 every
-//! expectation held, 1 an expectation failed, 2 bad input, 3 the simulation
-//! itself failed.
+//! `mqsim`: run, explore, validate and list scenarios. Exit codes (DESIGN
+//! §5): 0 every expectation held, 1 an expectation failed, 2 bad input, 3 the
+//! simulation itself failed; 130 a sweep interrupted by Ctrl-C.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use harness::explore::{SeedResult, SeedVerdict, Shard, Sweep};
 use harness::scenario::{self, ScenarioError};
-use std::io::{self, Write};
+use harness::shrink::{describe, ShrinkError};
+use std::io::{self, IsTerminal, Write};
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 const EXIT_BAD_INPUT: u8 = 2;
 const EXIT_SIM_FAILED: u8 = 3;
@@ -37,6 +41,49 @@ enum Command {
         /// Also write report.json and report.txt into this directory.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Run one scenario over a range of seeds, in parallel, and summarise.
+    Explore {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// Seeds to run, inclusive: `A..B` or one seed.
+        #[arg(long, value_parser = harness::explore::parse_seeds)]
+        seeds: RangeInclusive<u64>,
+        /// Threads, one simulation each (default: the machine's cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run only the K-th of N disjoint slices of the seeds (`K/N`).
+        #[arg(long, value_parser = harness::explore::Shard::parse)]
+        shard: Option<harness::explore::Shard>,
+        /// What to print on standard output.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Also write sweep.json into this directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Combine the JSON outputs of `explore --shard` runs into one summary.
+    Merge {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Minimise a failing run: drop faults, shorten and move windows, lower
+    /// load and duration while the same expectation keeps failing.
+    Shrink {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// The failing seed.
+        #[arg(long)]
+        seed: u64,
+        /// Where to write the minimal scenario (default: beside FILE, as
+        /// `<name>-seed-<N>.min.toml`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Most simulations to spend.
+        #[arg(long, default_value_t = 150)]
+        max_runs: u32,
     },
     /// Check scenario files without running them.
     Validate {
@@ -72,6 +119,21 @@ fn main() -> ExitCode {
             format,
             out,
         } => run(&file, seed, format, out.as_deref()),
+        Command::Explore {
+            file,
+            seeds,
+            jobs,
+            shard,
+            format,
+            out,
+        } => explore(&file, seeds, jobs, shard, format, out.as_deref()),
+        Command::Merge { files, format } => merge(&files, format),
+        Command::Shrink {
+            file,
+            seed,
+            out,
+            max_runs,
+        } => shrink(&file, seed, out, max_runs),
         Command::Validate { files } => validate(&files),
         Command::List { dir } => list(&dir),
     }
@@ -107,6 +169,284 @@ fn run(file: &Path, seed: Option<u64>, format: Format, out: Option<&Path>) -> Ex
     };
     print(&text);
     ExitCode::from(outcome.exit_code() as u8)
+}
+
+/// Set by Ctrl-C: running seeds finish, no new seed starts.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Exit code of a sweep cut short by Ctrl-C (128 + SIGINT, as shells do).
+const EXIT_INTERRUPTED: u8 = 130;
+
+fn explore(
+    file: &Path,
+    range: RangeInclusive<u64>,
+    jobs: Option<usize>,
+    shard: Option<Shard>,
+    format: Format,
+    out: Option<&Path>,
+) -> ExitCode {
+    let scenario = match scenario::load(file) {
+        Ok(s) => s,
+        Err(e) => return bad_scenario(&e),
+    };
+    let seeds = match shard {
+        Some(s) => s.seeds(&range),
+        None => range.clone().collect(),
+    };
+    let jobs = jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    // A second Ctrl-C leaves at once.
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(EXIT_INTERRUPTED as i32);
+        }
+    });
+    let mut progress = Progress::new(seeds.len() as u64);
+    let (results, partial) = harness::explore::sweep(
+        &scenario,
+        &seeds,
+        jobs,
+        &|| Box::new(models::Pipeline::new()),
+        &INTERRUPTED,
+        |r| progress.seed_done(r),
+    );
+    progress.finish();
+    let file_name = file.display().to_string();
+    let sweep = Sweep::new(&scenario.name, &file_name, &range, shard, partial, results);
+    let mut files = Vec::new();
+    if out.is_some() {
+        files.push(("sweep.json".to_string(), sweep.to_json()));
+    }
+    // Every failing seed of a swarm becomes a plain, replayable scenario file.
+    if scenario.swarm.is_some() {
+        for r in sweep
+            .results
+            .iter()
+            .filter(|r| r.verdict != SeedVerdict::Pass)
+        {
+            let drawn = harness::swarm::instantiate(&scenario, r.seed);
+            let why = match &r.error {
+                Some(e) => format!("simulation failed: {e}"),
+                None => format!("failed: {}", r.failed.join("; ")),
+            };
+            let header = vec![
+                format!("Drawn by the [swarm] of {file_name} for seed {}.", r.seed),
+                why,
+                format!("Replay: mqsim run <this file> --seed {}", r.seed),
+            ];
+            let name = format!("{}-seed-{}.toml", scenario.name, r.seed);
+            files.push((name, scenario::render(&drawn, &header)));
+        }
+    }
+    let dir = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name).join("swarm"));
+    if !files.is_empty() {
+        let named: Vec<(&str, String)> =
+            files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
+        if let Err(e) = harness::report::write_files(&dir, &named) {
+            eprintln!("error: cannot write to {}: {e}", dir.display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    }
+    let mut text = match format {
+        Format::Text => sweep.render_text(),
+        Format::Json => sweep.to_json(),
+    };
+    let drawn: Vec<&String> = files
+        .iter()
+        .map(|(n, _)| n)
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
+    if !drawn.is_empty() && matches!(format, Format::Text) {
+        text += &format!(
+            "schedules of failing seeds, as scenario files, in {}:\n",
+            dir.display()
+        );
+        for n in drawn {
+            text += &format!("  {n}\n");
+        }
+    }
+    print(&text);
+    if partial {
+        eprintln!(
+            "interrupted: the summary covers the {} seeds that finished",
+            sweep.results.len()
+        );
+        return ExitCode::from(EXIT_INTERRUPTED);
+    }
+    ExitCode::from(sweep.exit_code() as u8)
+}
+
+fn merge(files: &[PathBuf], format: Format) -> ExitCode {
+    let mut parts = Vec::new();
+    for f in files {
+        let text = match std::fs::read_to_string(f) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("{}: cannot read: {e}", f.display());
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+        };
+        match serde_json::from_str::<Sweep>(&text) {
+            Ok(s) => parts.push(s),
+            Err(e) => {
+                eprintln!("{}: not the JSON of `mqsim explore`: {e}", f.display());
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+        }
+    }
+    let merged = match Sweep::merge(&parts) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    print(&match format {
+        Format::Text => merged.render_text(),
+        Format::Json => merged.to_json(),
+    });
+    if merged.partial {
+        eprintln!(
+            "partial: {} of {} seeds present",
+            merged.results.len(),
+            merged.seeds_to - merged.seeds_from + 1
+        );
+    }
+    ExitCode::from(merged.exit_code() as u8)
+}
+
+/// Progress on stderr: a bar on a terminal, a plain line every ~5% otherwise
+/// (CI logs). Wall-clock time appears only here, never in a summary.
+struct Progress {
+    total: u64,
+    done: u64,
+    failed: u64,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    fn new(total: u64) -> Progress {
+        let bar = io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(total);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} seeds  {msg}  [{elapsed_precise}, eta {eta}]",
+                )
+                .expect("a valid template"),
+            );
+            bar
+        });
+        Progress {
+            total,
+            done: 0,
+            failed: 0,
+            bar,
+        }
+    }
+
+    fn seed_done(&mut self, r: &SeedResult) {
+        self.done += 1;
+        if r.verdict != SeedVerdict::Pass {
+            self.failed += 1;
+        }
+        match &self.bar {
+            Some(bar) => {
+                bar.set_message(format!("{} failing", self.failed));
+                bar.inc(1);
+            }
+            None => {
+                let step = (self.total / 20).max(1);
+                if self.done % step == 0 || self.done == self.total {
+                    eprintln!(
+                        "explore: {}/{} seeds, {} failing",
+                        self.done, self.total, self.failed
+                    );
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn shrink(file: &Path, seed: u64, out: Option<PathBuf>, max_runs: u32) -> ExitCode {
+    let scenario = match scenario::load(file) {
+        Ok(s) => s,
+        Err(e) => return bad_scenario(&e),
+    };
+    let out = out
+        .unwrap_or_else(|| file.with_file_name(format!("{}-seed-{seed}.min.toml", scenario.name)));
+    eprintln!("seed={seed} scenario={}", scenario.name);
+    let result = harness::shrink::shrink(
+        &scenario,
+        seed,
+        &|| Box::new(models::Pipeline::new()),
+        max_runs,
+        |step| eprintln!("  {step}"),
+    );
+    let shrunk = match result {
+        Ok(s) => s,
+        Err(ShrinkError::Passes) => {
+            eprintln!("error: {}", ShrinkError::Passes);
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("reproduce: mqsim run {} --seed {seed}", file.display());
+            return ExitCode::from(EXIT_SIM_FAILED);
+        }
+    };
+    let actual = |a: Option<u64>| a.map_or("none".to_string(), |v| v.to_string());
+    // For a swarm scenario, "before" is the schedule this seed drew.
+    let before = harness::swarm::instantiate(&scenario, seed).into_owned();
+    let header = vec![
+        format!("Shrunk by `mqsim shrink {} --seed {seed}`:", file.display()),
+        format!(
+            "`{}` still fails (actual {}; before: {}).",
+            shrunk.target,
+            actual(shrunk.actual_after),
+            actual(shrunk.actual_before)
+        ),
+        format!("Before: {}", describe(&before)),
+        format!("After:  {}", describe(&shrunk.minimal)),
+    ];
+    let text = scenario::render(&shrunk.minimal, &header);
+    let (dir, name) = match (out.parent(), out.file_name()) {
+        (Some(d), Some(n)) => (
+            if d.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                d
+            },
+            n,
+        ),
+        _ => {
+            eprintln!("error: --out {} is not a file path", out.display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let name = name.to_string_lossy().into_owned();
+    if let Err(e) = harness::report::write_files(dir, &[(&name, text)]) {
+        eprintln!("error: cannot write the minimal scenario: {e}");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    print(&format!(
+        "failing: {}\nbefore:  {}\nafter:   {}\nruns:    {}\nwritten: {}\nreproduce: mqsim run {} --seed {seed}\n",
+        shrunk.target,
+        describe(&before),
+        describe(&shrunk.minimal),
+        shrunk.runs,
+        out.display(),
+        out.display()
+    ));
+    ExitCode::SUCCESS
 }
 
 fn validate(files: &[PathBuf]) -> ExitCode {

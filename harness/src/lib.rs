@@ -14,11 +14,14 @@ compile_error!(
 
 pub mod check;
 pub mod driver;
+pub mod explore;
 pub mod history;
 pub mod model;
 pub mod outcome;
 pub mod report;
 pub mod scenario;
+pub mod shrink;
+pub mod swarm;
 pub mod units;
 
 pub use history::{Event, EventKind, History, MsgId, Reason};
@@ -31,14 +34,16 @@ pub struct Run {
     pub outcome: Outcome,
 }
 
-/// Runs the three phases (load, heal-and-drain, check) of one seed.
+/// Runs the three phases (load, heal-and-drain, check) of one seed. A
+/// `[swarm]` scenario first draws the seed's own fault schedule.
 pub fn run(
     scenario: &Scenario,
     seed: u64,
     model: &dyn model::Model,
 ) -> Result<Run, driver::SimFailure> {
-    let history = driver::run(scenario, seed, model)?;
+    let scenario = swarm::instantiate(scenario, seed);
+    let history = driver::run(&scenario, seed, model)?;
     let figures = check::check(&history);
-    let outcome = Outcome::new(scenario, seed, &history, &figures);
+    let outcome = Outcome::new(&scenario, seed, &history, &figures);
     Ok(Run { history, outcome })
 }

@@ -37,13 +37,18 @@ pub fn lag(history: &History) -> Lag {
     out
 }
 
+/// Lag (messages) above the baseline that still counts as noise, not relapse,
+/// when the baseline is small.
+pub const RELAPSE_SLACK: u64 = 10;
+
 /// Time to recover in whole ms; `None` = never (a liveness failure).
 ///
 /// Without faults: `Some(0)`. Otherwise the baseline is the largest lag of the
 /// samples (broker up) taken before the first fault started (0 if none); the
-/// answer is the time from the last fault's end to the first sample of the
-/// final stretch of samples (broker up) whose lag stays at most the baseline
-/// until the run ends.
+/// answer is the time from the last fault's end to the first sample (broker
+/// up) whose lag is at most the baseline and after which no sample exceeds
+/// the relapse bound, `max(2 × baseline, baseline + RELAPSE_SLACK)`, or has
+/// the broker down.
 pub fn recovery_ms(history: &History) -> Option<u64> {
     let Some(first_start) = history.faults.iter().map(|f| f.start_us).min() else {
         return Some(0);
@@ -56,13 +61,17 @@ pub fn recovery_ms(history: &History) -> Option<u64> {
         .map(|s| s.lag_messages())
         .max()
         .unwrap_or(0);
-    // The start of the last stretch of samples at or under the baseline
-    // that lasts to the end: a dip that rises again is not recovery.
+    // Recovered at the first sample at or under the baseline after which lag
+    // never relapses: excursions up to the relapse bound are steady-state
+    // noise (more samples after the fault than before it will see a few
+    // above the pre-fault maximum); anything above it is a backlog again.
+    let relapse = (2 * baseline).max(baseline + RELAPSE_SLACK);
     let mut since = None;
     for s in history.samples.iter().filter(|s| s.at_us >= last_end) {
-        if s.broker_up && s.lag_messages() <= baseline {
+        let lag = s.lag_messages();
+        if s.broker_up && lag <= baseline {
             since.get_or_insert(s.at_us);
-        } else {
+        } else if !s.broker_up || lag > relapse {
             since = None;
         }
     }
@@ -110,6 +119,7 @@ mod tests {
 
     #[test]
     fn a_dip_that_rises_again_is_not_recovery() {
+        // Baseline 5, relapse bound 15.
         let h = faulted()
             .lag_at(200_000, 3)
             .lag_at(250_000, 40)
@@ -117,9 +127,21 @@ mod tests {
             .lag_at(350_000, 0)
             .build();
         assert_eq!(recovery_ms(&h), Some(100));
-        // Still above the baseline at the end: never.
+        // Back in a backlog at the end: never.
         let h = faulted().lag_at(200_000, 3).lag_at(250_000, 40).build();
         assert_eq!(recovery_ms(&h), None);
+    }
+
+    #[test]
+    fn steady_state_noise_above_the_baseline_is_not_relapse() {
+        let h = faulted()
+            .lag_at(200_000, 30)
+            .lag_at(250_000, 4)
+            .lag_at(300_000, 7)
+            .lag_at(350_000, 15)
+            .lag_at(400_000, 3)
+            .build();
+        assert_eq!(recovery_ms(&h), Some(50));
     }
 
     #[test]

@@ -1,9 +1,13 @@
 //! Scenario files: serde types (`raw`), validation into internal types
-//! (`validate`), and the internal types themselves (`types`).
+//! (`validate`), the internal types themselves (`types`), and writing them
+//! back out as a file (`render`).
 
 mod raw;
+mod render;
 mod types;
 mod validate;
 
+pub use render::render;
 pub use types::*;
+pub(crate) use validate::overlaps;
 pub use validate::{load, parse, FieldError, ScenarioError};

@@ -72,6 +72,32 @@ pub struct RawScenario {
     /// `[expect]`: assertions on the run's figures; the run fails if any is
     /// false.
     pub expect: Option<RawExpect>,
+    /// `[swarm]`: each seed draws its own fault schedule (and load level)
+    /// instead of a fixed `[[fault]]` list.
+    pub swarm: Option<RawSwarm>,
+}
+
+/// `[swarm]`: what each seed may draw. A scenario with `[swarm]` has no
+/// `[[fault]]`: the seed picks the faults.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSwarm {
+    /// Count range `"A..B"` (inclusive) or an integer, default `"1..3"`: how
+    /// many faults each seed draws (at most 16).
+    pub faults: Option<toml::Value>,
+    /// Array of fault kinds, default every windowed kind: `crash`, `pause`,
+    /// `slow_storage`, `partition`, `hold`, `latency`, `loss`.
+    pub kinds: Option<Vec<String>>,
+    /// Duration range, default `"1s..10s"`: each drawn fault's window
+    /// (a crash's `restart_after`); at most the load phase.
+    pub window: Option<String>,
+    /// Rate range such as `"100/s..400/s"`, default none (the workload's
+    /// rate): the total load each seed draws.
+    pub rate: Option<String>,
+}
+
+impl Schema for RawSwarm {
+    const FIELDS: &'static [&'static str] = &["faults", "kinds", "window", "rate"];
 }
 
 impl Schema for RawScenario {
@@ -91,6 +117,7 @@ impl Schema for RawScenario {
         "store",
         "fault",
         "expect",
+        "swarm",
     ];
 }
 

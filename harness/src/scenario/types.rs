@@ -98,7 +98,33 @@ pub struct Scenario {
     /// In time order.
     pub faults: Vec<Fault>,
     pub expect: Vec<Expectation>,
+    /// When set, each seed draws its own faults (`crate::swarm`); `faults` is empty.
+    pub swarm: Option<Swarm>,
 }
+
+/// What a seed may draw in a swarm scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Swarm {
+    /// How many faults, inclusive.
+    pub faults: (u32, u32),
+    /// Fault kinds to draw from (names as in `FaultKind::name`).
+    pub kinds: Vec<String>,
+    /// Each fault's window, inclusive.
+    pub window: (Duration, Duration),
+    /// The total load, inclusive; None = the workload's rate.
+    pub rate: Option<(u64, u64)>,
+}
+
+/// The fault kinds a swarm may draw: those with a window.
+pub const SWARM_KINDS: [&str; 7] = [
+    "crash",
+    "pause",
+    "slow_storage",
+    "partition",
+    "hold",
+    "latency",
+    "loss",
+];
 
 impl Scenario {
     /// Every host in the fixed order used to derive actor seeds.

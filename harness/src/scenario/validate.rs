@@ -7,8 +7,8 @@
 //! never panics on any input.
 
 use super::raw::{
-    RawBroker, RawBurst, RawConsumer, RawFault, RawNetwork, RawScenario, RawStore, RawTopology,
-    RawWorkload, Schema, FAULT_KIND_FIELDS,
+    RawBroker, RawBurst, RawConsumer, RawFault, RawNetwork, RawScenario, RawStore, RawSwarm,
+    RawTopology, RawWorkload, Schema, FAULT_KIND_FIELDS,
 };
 use super::types::*;
 use crate::units::{format_duration, parse_duration, parse_latency_range, parse_rate};
@@ -342,6 +342,96 @@ fn drain(v: &Value) -> Result<Duration, String> {
         ));
     }
     Ok(d)
+}
+
+/// `"A..B"` (inclusive) or an integer: how many faults a swarm seed draws.
+fn count_range(v: &Value) -> Result<(u32, u32), String> {
+    let expected = || {
+        format!("expected a count range such as \"1..3\" (inclusive, at most 16) or an integer, found {}", show(v))
+    };
+    let (a, b) = match v {
+        Value::Integer(n) if (0..=16).contains(n) => (*n as u32, *n as u32),
+        Value::String(s) => {
+            let (a, b) = s.split_once("..").ok_or_else(expected)?;
+            (
+                a.trim().parse::<u32>().map_err(|_| expected())?,
+                b.trim().parse::<u32>().map_err(|_| expected())?,
+            )
+        }
+        _ => return Err(expected()),
+    };
+    if a > b || b > 16 {
+        return Err(expected());
+    }
+    Ok((a, b))
+}
+
+fn swarm_kinds(v: &Value) -> Result<Vec<String>, String> {
+    let items = match v {
+        Value::Array(a) if !a.is_empty() => a,
+        _ => {
+            return Err(format!(
+                "expected a non-empty array of fault kinds from {}, found {}",
+                SWARM_KINDS.join(", "),
+                show(v)
+            ))
+        }
+    };
+    let mut out = Vec::new();
+    for item in items {
+        match item {
+            Value::String(k) if SWARM_KINDS.contains(&k.as_str()) => out.push(k.clone()),
+            _ => {
+                return Err(format!(
+                    "expected fault kinds with a window ({}), found {}",
+                    SWARM_KINDS.join(", "),
+                    show(item)
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `"1s..10s"`: inclusive, min above 0.
+fn duration_range(v: &Value) -> Result<(Duration, Duration), String> {
+    let expected = || {
+        format!(
+            "expected a duration range such as \"1s..10s\" (min above 0, min <= max), found {}",
+            show(v)
+        )
+    };
+    let Value::String(s) = v else {
+        return Err(expected());
+    };
+    let (a, b) = s.split_once("..").ok_or_else(expected)?;
+    let (a, b) = (
+        parse_duration(a).map_err(|_| expected())?,
+        parse_duration(b).map_err(|_| expected())?,
+    );
+    if a.is_zero() || a > b {
+        return Err(expected());
+    }
+    Ok((a, b))
+}
+
+/// `"100/s..400/s"`: inclusive.
+fn rate_range(v: &Value) -> Result<(u64, u64), String> {
+    let expected = || {
+        format!("expected a rate range such as \"100/s..400/s\" (min <= max, at most {MAX_RATE_PER_S}/s), found {}", show(v))
+    };
+    let Value::String(s) = v else {
+        return Err(expected());
+    };
+    let (a, b) = s.split_once("..").ok_or_else(expected)?;
+    let (a, b) = (
+        parse_rate(a).map_err(|_| expected())?,
+        parse_rate(b).map_err(|_| expected())?,
+    );
+    if a > b || b > MAX_RATE_PER_S {
+        return Err(expected());
+    }
+    Ok((a, b))
 }
 
 fn tick(v: &Value) -> Result<Duration, String> {
@@ -963,6 +1053,15 @@ impl Check {
             }
         }
         let expect = self.expect(&top);
+        let swarm = self.swarm(&top, duration);
+        if let (Some(Some(_)), Some(f)) = (&swarm, &faults) {
+            if !f.is_empty() {
+                self.err(
+                    "swarm".to_string(),
+                    "a scenario with [swarm] draws its faults per seed: remove its [[fault]] entries, or remove [swarm]".to_string(),
+                );
+            }
+        }
 
         Some(Scenario {
             name: name?,
@@ -1011,6 +1110,7 @@ impl Check {
             },
             faults: faults?,
             expect: expect?,
+            swarm: swarm?,
         })
     }
 
@@ -1438,6 +1538,48 @@ impl Check {
         Got::Ok(hosts)
     }
 
+    /// `[swarm]`: `Some(None)` when absent, `None` when invalid.
+    fn swarm(&mut self, top: &Fields, duration: Option<Duration>) -> Option<Option<Swarm>> {
+        if !top.has("swarm") {
+            let _ = self.value(top, "swarm");
+            return Some(None);
+        }
+        let t = self.table(top, "swarm", "swarm", RawSwarm::FIELDS);
+        let faults = self.or_default(&t, "faults", (1, 3), count_range);
+        let kinds = self.or_default(
+            &t,
+            "kinds",
+            SWARM_KINDS.iter().map(|k| k.to_string()).collect(),
+            swarm_kinds,
+        );
+        let window = self.or_default(
+            &t,
+            "window",
+            (Duration::from_secs(1), Duration::from_secs(10)),
+            duration_range,
+        );
+        let drawn_rate = self.or_default(&t, "rate", None, |v| rate_range(v).map(Some));
+        if let (Some((_, max)), Some(d)) = (window, duration) {
+            if max > d {
+                self.err(
+                    t.at("window"),
+                    format!(
+                        "expected windows no longer than the load phase ({}), found a max of {}",
+                        format_duration(d),
+                        format_duration(max)
+                    ),
+                );
+                return None;
+            }
+        }
+        Some(Some(Swarm {
+            faults: faults?,
+            kinds: kinds?,
+            window: window?,
+            rate: drawn_rate?,
+        }))
+    }
+
     fn expect(&mut self, top: &Fields) -> Option<Vec<Expectation>> {
         let path = top.at("expect");
         let t = match self.value(top, "expect") {
@@ -1523,7 +1665,7 @@ fn resolve_host(name: &str, counts: &Counts) -> Result<Vec<Host>, String> {
 /// fault) or a shared link (link faults that share state) are rejected: turmoil keeps one
 /// state per link and the driver one per host, so the first to end would
 /// silently end the other too.
-fn overlaps(faults: &[Fault], duration: Option<Duration>) -> Vec<(String, String)> {
+pub(crate) fn overlaps(faults: &[Fault], duration: Option<Duration>) -> Vec<(String, String)> {
     let Some(load_end) = duration else {
         return Vec::new();
     };
@@ -1964,6 +2106,7 @@ duration = "2m"
             },
             faults: vec![],
             expect: vec![],
+            swarm: None,
         };
         assert_eq!(s, expected);
     }
@@ -2729,6 +2872,7 @@ lots = "> 0"
             RawStore::FIELDS,
             RawFault::FIELDS,
             RawExpect::FIELDS,
+            RawSwarm::FIELDS,
         ] {
             keys.extend(fs);
         }

@@ -1,0 +1,454 @@
+//! Seed sweeps: one scenario over many seeds, on several threads (one
+//! simulation per thread: turmoil's `Sim` is not `Send`), with a summary per
+//! figure and the failing seeds. A sweep can be one shard of a larger range;
+//! shard outputs merge into the summary a single run would give, because a
+//! summary is a function of its per-seed results only (no wall time, no order
+//! of completion).
+
+use crate::model::Model;
+use crate::outcome::{Outcome, Verdict};
+use crate::scenario::{Metric, Scenario};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+/// `K/N`: the K-th (1-based) of N disjoint slices of a seed range. Seeds are
+/// dealt round robin, so each shard gets a fair mix of the range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let err = || format!("expected K/N with 1 <= K <= N, such as 1/4, found {s:?}");
+        let (k, n) = s.split_once('/').ok_or_else(err)?;
+        let (index, count) = (
+            k.trim().parse::<u32>().map_err(|_| err())?,
+            n.trim().parse::<u32>().map_err(|_| err())?,
+        );
+        if index == 0 || index > count {
+            return Err(err());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// The seeds of `range` in this shard.
+    pub fn seeds(&self, range: &RangeInclusive<u64>) -> Vec<u64> {
+        let (k, n) = (self.index as u64 - 1, self.count as u64);
+        range
+            .clone()
+            .filter(|s| (s - range.start()) % n == k)
+            .collect()
+    }
+}
+
+/// Parses `A..B` (inclusive) or a single seed.
+pub fn parse_seeds(s: &str) -> Result<RangeInclusive<u64>, String> {
+    let err =
+        || format!("expected a seed range A..B (inclusive, A <= B), such as 1..200, found {s:?}");
+    let (a, b) = match s.split_once("..") {
+        Some((a, b)) => (a, b),
+        None => (s, s),
+    };
+    let (a, b) = (
+        a.trim().parse::<u64>().map_err(|_| err())?,
+        b.trim().parse::<u64>().map_err(|_| err())?,
+    );
+    if a > b {
+        return Err(err());
+    }
+    Ok(a..=b)
+}
+
+/// The verdict of one seed, including the simulation failing (exit code 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeedVerdict {
+    Pass,
+    Fail,
+    SimFailure,
+}
+
+/// What a sweep keeps of one seed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeedResult {
+    pub seed: u64,
+    pub verdict: SeedVerdict,
+    /// Empty when the simulation failed.
+    pub history_hash: String,
+    /// Every metric's value; `None` where the figure does not exist (recovery
+    /// never happened, no latency, or the simulation failed).
+    pub values: BTreeMap<String, Option<u64>>,
+    /// The expectations that failed, as `"lost = 0 (actual 12)"`.
+    pub failed: Vec<String>,
+    /// The simulation failure, when there was one.
+    pub error: Option<String>,
+}
+
+impl SeedResult {
+    pub fn from_outcome(o: &Outcome) -> SeedResult {
+        SeedResult {
+            seed: o.seed,
+            verdict: match o.verdict {
+                Verdict::Pass => SeedVerdict::Pass,
+                Verdict::Fail => SeedVerdict::Fail,
+            },
+            history_hash: o.history_hash.clone(),
+            values: Metric::ALL
+                .iter()
+                .map(|m| (m.name().to_string(), metric_value(o, *m)))
+                .collect(),
+            failed: o
+                .expectations
+                .iter()
+                .filter(|e| !e.passed)
+                .map(|e| match e.actual {
+                    Some(a) => format!("{} (actual {a})", e.expr),
+                    None => format!("{} (actual none)", e.expr),
+                })
+                .collect(),
+            error: None,
+        }
+    }
+
+    pub fn sim_failure(seed: u64, error: String) -> SeedResult {
+        SeedResult {
+            seed,
+            verdict: SeedVerdict::SimFailure,
+            history_hash: String::new(),
+            values: BTreeMap::new(),
+            failed: Vec::new(),
+            error: Some(error),
+        }
+    }
+}
+
+/// A figure of an outcome by metric (the same figures expectations test).
+pub fn metric_value(o: &Outcome, m: Metric) -> Option<u64> {
+    if let Some((_, v)) = o.count_values().into_iter().find(|(c, _)| *c == m) {
+        return Some(v);
+    }
+    match m {
+        Metric::MaxLag => Some(o.lag.max_messages),
+        Metric::MaxLagAgeMs => Some(o.lag.max_age_ms),
+        Metric::RecoveryMs => o.recovery_ms,
+        Metric::LatencyP50Ms => o.latency_ms.p50,
+        Metric::LatencyP99Ms => o.latency_ms.p99,
+        Metric::LatencyMaxMs => o.latency_ms.max,
+        _ => None,
+    }
+}
+
+/// min / median / max of one figure over the seeds where it exists.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spread {
+    pub min: u64,
+    pub median: u64,
+    pub max: u64,
+    /// Seeds where the figure exists.
+    pub seeds: u64,
+}
+
+/// The JSON contract of `mqsim explore` and `mqsim merge`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sweep {
+    pub scenario: String,
+    /// The scenario file as given on the command line.
+    pub file: String,
+    /// The whole range asked for, inclusive.
+    pub seeds_from: u64,
+    pub seeds_to: u64,
+    /// `None` for a whole range (also after `merge`).
+    pub shard: Option<Shard>,
+    /// True when the sweep was interrupted or shards are missing.
+    pub partial: bool,
+    pub verdicts: BTreeMap<SeedVerdict, u64>,
+    pub figures: BTreeMap<String, Spread>,
+    /// Every seed's result, by seed.
+    pub results: Vec<SeedResult>,
+}
+
+impl Sweep {
+    /// Builds the summary from per-seed results (in any order).
+    pub fn new(
+        scenario: &str,
+        file: &str,
+        range: &RangeInclusive<u64>,
+        shard: Option<Shard>,
+        partial: bool,
+        mut results: Vec<SeedResult>,
+    ) -> Sweep {
+        results.sort_by_key(|r| r.seed);
+        results.dedup_by_key(|r| r.seed);
+        let mut verdicts = BTreeMap::new();
+        for r in &results {
+            *verdicts.entry(r.verdict).or_insert(0) += 1;
+        }
+        let mut figures = BTreeMap::new();
+        for m in Metric::ALL {
+            let mut v: Vec<u64> = results
+                .iter()
+                .filter_map(|r| r.values.get(m.name()).copied().flatten())
+                .collect();
+            if v.is_empty() {
+                continue;
+            }
+            v.sort_unstable();
+            figures.insert(
+                m.name().to_string(),
+                Spread {
+                    min: v[0],
+                    median: v[(v.len() - 1) / 2],
+                    max: v[v.len() - 1],
+                    seeds: v.len() as u64,
+                },
+            );
+        }
+        Sweep {
+            scenario: scenario.to_string(),
+            file: file.to_string(),
+            seeds_from: *range.start(),
+            seeds_to: *range.end(),
+            shard,
+            partial,
+            verdicts,
+            figures,
+            results,
+        }
+    }
+
+    /// Combines shard outputs of one sweep into the summary of the whole range.
+    pub fn merge(parts: &[Sweep]) -> Result<Sweep, String> {
+        let first = parts.first().ok_or("nothing to merge")?;
+        for p in parts {
+            if (p.scenario.as_str(), p.seeds_from, p.seeds_to)
+                != (first.scenario.as_str(), first.seeds_from, first.seeds_to)
+            {
+                return Err(format!(
+                    "cannot merge a sweep of {} seeds {}..{} with one of {} seeds {}..{}",
+                    p.scenario,
+                    p.seeds_from,
+                    p.seeds_to,
+                    first.scenario,
+                    first.seeds_from,
+                    first.seeds_to
+                ));
+            }
+        }
+        let range = first.seeds_from..=first.seeds_to;
+        let results: Vec<SeedResult> = parts.iter().flat_map(|p| p.results.clone()).collect();
+        let mut merged = Sweep::new(&first.scenario, &first.file, &range, None, false, results);
+        let expected = range.end() - range.start() + 1;
+        merged.partial = parts.iter().any(|p| p.partial) || merged.results.len() as u64 != expected;
+        Ok(merged)
+    }
+
+    pub fn count(&self, v: SeedVerdict) -> u64 {
+        self.verdicts.get(&v).copied().unwrap_or(0)
+    }
+
+    /// 0 all seeds passed; 1 a seed failed an expectation; 3 a simulation
+    /// failed (it takes precedence: the harness or a model is broken).
+    pub fn exit_code(&self) -> i32 {
+        if self.count(SeedVerdict::SimFailure) > 0 {
+            3
+        } else if self.count(SeedVerdict::Fail) > 0 {
+            1
+        } else {
+            0
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("a Sweep always serialises");
+        s.push('\n');
+        s
+    }
+
+    /// The command that reproduces one seed of this sweep.
+    pub fn reproduce(&self, seed: u64) -> String {
+        format!("mqsim run {} --seed {seed}", self.file)
+    }
+
+    pub fn render_text(&self) -> String {
+        let mut out = format!(
+            "scenario={} seeds={}..{}{}{}\n",
+            self.scenario,
+            self.seeds_from,
+            self.seeds_to,
+            self.shard
+                .map(|s| format!(" shard={}/{}", s.index, s.count))
+                .unwrap_or_default(),
+            if self.partial { " (partial)" } else { "" }
+        );
+        out += &format!(
+            "seeds run: {}  pass: {}  fail: {}  sim_failure: {}\n",
+            self.results.len(),
+            self.count(SeedVerdict::Pass),
+            self.count(SeedVerdict::Fail),
+            self.count(SeedVerdict::SimFailure)
+        );
+        out += "figure                      min     median        max\n";
+        for m in Metric::ALL {
+            if let Some(s) = self.figures.get(m.name()) {
+                out += &format!(
+                    "{:<22} {:>10} {:>10} {:>10}\n",
+                    m.name(),
+                    s.min,
+                    s.median,
+                    s.max
+                );
+            }
+        }
+        let failing: Vec<&SeedResult> = (self.results.iter())
+            .filter(|r| r.verdict != SeedVerdict::Pass)
+            .collect();
+        if !failing.is_empty() {
+            out += "failing seeds:\n";
+            for r in failing {
+                let why = match &r.error {
+                    Some(e) => format!("simulation failed: {e}"),
+                    None => r.failed.join("; "),
+                };
+                out += &format!(
+                    "  seed {}: {why}\n    reproduce: {}\n",
+                    r.seed,
+                    self.reproduce(r.seed)
+                );
+            }
+        }
+        out
+    }
+}
+
+/// Runs `scenario` for every seed on `jobs` threads. `model` builds a fresh
+/// model per seed on the thread that runs it. `stop` ends the sweep early:
+/// running seeds finish, no new one starts. `progress` is called on the
+/// caller's thread after each seed.
+pub fn sweep(
+    scenario: &Scenario,
+    seeds: &[u64],
+    jobs: usize,
+    model: &(dyn Fn() -> Box<dyn Model> + Sync),
+    stop: &AtomicBool,
+    mut progress: impl FnMut(&SeedResult),
+) -> (Vec<SeedResult>, bool) {
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel();
+    let mut results = Vec::with_capacity(seeds.len());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            let tx = tx.clone();
+            let next = &next;
+            scope.spawn(move || loop {
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(&seed) = seeds.get(i) else {
+                    return;
+                };
+                let model = model();
+                let result = match crate::run(scenario, seed, model.as_ref()) {
+                    Ok(run) => SeedResult::from_outcome(&run.outcome),
+                    Err(failure) => SeedResult::sim_failure(seed, failure.to_string()),
+                };
+                if tx.send(result).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(tx);
+        for r in rx {
+            progress(&r);
+            results.push(r);
+        }
+    });
+    let complete = results.len() == seeds.len();
+    results.sort_by_key(|r| r.seed);
+    (results, !complete)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_are_disjoint_and_cover_the_range() {
+        let range = 3..=12;
+        let a = Shard::parse("1/3").unwrap().seeds(&range);
+        let b = Shard::parse("2/3").unwrap().seeds(&range);
+        let c = Shard::parse("3/3").unwrap().seeds(&range);
+        assert_eq!(a, vec![3, 6, 9, 12]);
+        assert_eq!(b, vec![4, 7, 10]);
+        assert_eq!(c, vec![5, 8, 11]);
+        assert!(Shard::parse("0/3").is_err());
+        assert!(Shard::parse("4/3").is_err());
+        assert!(Shard::parse("x").is_err());
+    }
+
+    #[test]
+    fn seed_ranges() {
+        assert_eq!(parse_seeds("1..200"), Ok(1..=200));
+        assert_eq!(parse_seeds("7"), Ok(7..=7));
+        assert!(parse_seeds("5..1").is_err());
+        assert!(parse_seeds("-1..3").is_err());
+    }
+
+    fn result(seed: u64, verdict: SeedVerdict, lost: Option<u64>) -> SeedResult {
+        SeedResult {
+            seed,
+            verdict,
+            history_hash: format!("h{seed}"),
+            values: [("lost".to_string(), lost)].into_iter().collect(),
+            failed: Vec::new(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn summary_and_merge() {
+        let range = 1..=4;
+        let all = vec![
+            result(4, SeedVerdict::Fail, Some(9)),
+            result(1, SeedVerdict::Pass, Some(0)),
+            result(3, SeedVerdict::SimFailure, None),
+            result(2, SeedVerdict::Pass, Some(1)),
+        ];
+        let whole = Sweep::new("s", "s.toml", &range, None, false, all.clone());
+        assert_eq!(
+            whole.results.iter().map(|r| r.seed).collect::<Vec<_>>(),
+            [1, 2, 3, 4]
+        );
+        assert_eq!(whole.count(SeedVerdict::Pass), 2);
+        assert_eq!(
+            whole.figures["lost"],
+            Spread {
+                min: 0,
+                median: 1,
+                max: 9,
+                seeds: 3
+            }
+        );
+        assert_eq!(whole.exit_code(), 3);
+        let (s1, s2) = (Shard::parse("1/2").unwrap(), Shard::parse("2/2").unwrap());
+        let part = |s: Shard| {
+            let seeds = s.seeds(&range);
+            let rs = all
+                .iter()
+                .filter(|r| seeds.contains(&r.seed))
+                .cloned()
+                .collect();
+            Sweep::new("s", "s.toml", &range, Some(s), false, rs)
+        };
+        assert_eq!(Sweep::merge(&[part(s2), part(s1)]).unwrap(), whole);
+        // A missing shard leaves the merge partial.
+        assert!(Sweep::merge(&[part(s1)]).unwrap().partial);
+        let other = Sweep::new("t", "t.toml", &range, None, false, Vec::new());
+        assert!(Sweep::merge(&[whole, other]).is_err());
+    }
+}

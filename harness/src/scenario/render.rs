@@ -1,0 +1,271 @@
+//! Writes a validated scenario back out as a scenario file, every field
+//! explicit, so a drawn (swarm) or shrunk schedule becomes a plain file a
+//! person can read, edit and replay. `parse(render(s)) == s`.
+
+use super::types::*;
+use crate::units::format_duration;
+use std::fmt::Write as _;
+
+fn quote(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+fn dur(d: std::time::Duration) -> String {
+    quote(&format_duration(d))
+}
+
+fn hosts(h: &[Host]) -> String {
+    let names: Vec<String> = h.iter().map(|h| quote(&h.to_string())).collect();
+    format!("[{}]", names.join(", "))
+}
+
+/// `a` and `b` of a network fault; both sides equal means the default
+/// (every host on both sides), which can only be written by leaving them out.
+fn sides(a: &[Host], b: &[Host]) -> String {
+    if a == b {
+        String::new()
+    } else {
+        format!("a = {}\nb = {}\n", hosts(a), hosts(b))
+    }
+}
+
+/// The scenario as TOML. `header` lines are written first as comments.
+pub fn render(s: &Scenario, header: &[String]) -> String {
+    let mut o = String::new();
+    for line in header {
+        let _ = writeln!(o, "# {line}");
+    }
+    let _ = writeln!(o, "name = {}", quote(&s.name));
+    let _ = writeln!(o, "summary = {}", quote(&s.summary));
+    let _ = writeln!(o, "duration = {}", dur(s.duration));
+    let _ = writeln!(o, "drain = {}", dur(s.drain));
+    let _ = writeln!(o, "seed = {}", s.seed);
+    let _ = writeln!(o, "sample_interval = {}", dur(s.sample_interval));
+    let _ = writeln!(o, "tick = {}", dur(s.tick));
+
+    let t = &s.topology;
+    let _ = writeln!(o, "\n[topology]");
+    let _ = writeln!(o, "brokers = {}", t.brokers);
+    let _ = writeln!(o, "partitions = {}", t.partitions);
+    let _ = writeln!(o, "stores = {}", t.stores);
+
+    let _ = writeln!(o, "\n[network]");
+    let _ = writeln!(o, "latency = {}", quote(&s.network.latency.to_string()));
+
+    let w = &s.workload;
+    let _ = writeln!(o, "\n[workload]");
+    let _ = writeln!(o, "producers = {}", w.producers);
+    let _ = writeln!(o, "rate = \"{}/s\"", w.rate_per_s);
+    let _ = writeln!(o, "keys = {}", w.keys);
+    let bursts: Vec<String> = (w.bursts.iter())
+        .map(|b| {
+            format!(
+                "{{ at = {}, rate = \"{}/s\", for = {} }}",
+                dur(b.at),
+                b.rate_per_s,
+                dur(b.duration)
+            )
+        })
+        .collect();
+    let _ = writeln!(o, "bursts = [{}]", bursts.join(", "));
+    let _ = writeln!(o, "retries = {}", w.retries);
+    let _ = writeln!(o, "request_timeout = {}", dur(w.request_timeout));
+    let _ = writeln!(o, "linger = {}", dur(w.linger));
+    let _ = writeln!(o, "buffer_max = {}", w.buffer_max);
+    let _ = writeln!(o, "batch_max = {}", w.batch_max);
+
+    let b = &s.broker;
+    let _ = writeln!(o, "\n[broker]");
+    let _ = writeln!(o, "kind = \"log\"");
+    let fsync = match b.fsync {
+        Fsync::PerBatch => "per_batch".to_string(),
+        Fsync::Never => "never".to_string(),
+        Fsync::Interval(d) => format!("interval:{}", format_duration(d)),
+    };
+    let _ = writeln!(o, "fsync = {}", quote(&fsync));
+    let _ = writeln!(o, "writeback = {}", dur(b.writeback));
+
+    let c = &s.consumer;
+    let _ = writeln!(o, "\n[consumer]");
+    let _ = writeln!(o, "group = {}", quote(&c.group));
+    let _ = writeln!(o, "workers = {}", c.workers);
+    let commit = match c.commit {
+        CommitMode::AfterEffect => "after_effect",
+        CommitMode::BeforeEffect => "before_effect",
+    };
+    let _ = writeln!(o, "commit = \"{commit}\"");
+    let _ = writeln!(o, "idempotent = {}", c.idempotent);
+    let _ = writeln!(o, "store_timeout = {}", dur(c.store_timeout));
+    let _ = writeln!(o, "request_timeout = {}", dur(c.request_timeout));
+    let _ = writeln!(o, "fetch_max = {}", c.fetch_max);
+    let _ = writeln!(o, "concurrency = {}", c.concurrency);
+
+    let _ = writeln!(o, "\n[store]");
+    let _ = writeln!(o, "latency = {}", quote(&s.store.latency.to_string()));
+
+    for f in &s.faults {
+        let _ = writeln!(o, "\n[[fault]]");
+        let _ = writeln!(o, "at = {}", dur(f.at));
+        let _ = writeln!(o, "kind = \"{}\"", f.kind.name());
+        let window = f.until.map(|u| dur(u - f.at));
+        match &f.kind {
+            FaultKind::Crash { .. } => {
+                if let Some(w) = &window {
+                    let _ = writeln!(o, "restart_after = {w}");
+                }
+            }
+            _ => {
+                if let Some(w) = &window {
+                    let _ = writeln!(o, "for = {w}");
+                }
+            }
+        }
+        match &f.kind {
+            FaultKind::Partition { a, b, oneway } => {
+                let _ = writeln!(o, "{}oneway = {oneway}", sides(a, b));
+            }
+            FaultKind::Heal { a, b } | FaultKind::Hold { a, b } | FaultKind::Release { a, b } => {
+                o += &sides(a, b);
+            }
+            FaultKind::Latency { a, b, latency } => {
+                o += &sides(a, b);
+                let _ = writeln!(o, "latency = {}", quote(&latency.to_string()));
+            }
+            FaultKind::Loss { a, b, rate } => {
+                let _ = writeln!(o, "{}rate = {rate:?}", sides(a, b));
+            }
+            FaultKind::Crash { targets } | FaultKind::Pause { targets } => {
+                let _ = writeln!(o, "target = {}", hosts(targets));
+            }
+            FaultKind::SlowStorage { targets, latency } => {
+                let _ = writeln!(o, "target = {}", hosts(targets));
+                let _ = writeln!(o, "latency = {}", quote(&latency.to_string()));
+            }
+        }
+    }
+
+    if let Some(sw) = &s.swarm {
+        let _ = writeln!(o, "\n[swarm]");
+        let _ = writeln!(o, "faults = \"{}..{}\"", sw.faults.0, sw.faults.1);
+        let kinds: Vec<String> = sw.kinds.iter().map(|k| quote(k)).collect();
+        let _ = writeln!(o, "kinds = [{}]", kinds.join(", "));
+        let _ = writeln!(
+            o,
+            "window = \"{}..{}\"",
+            format_duration(sw.window.0),
+            format_duration(sw.window.1)
+        );
+        if let Some((lo, hi)) = sw.rate {
+            let _ = writeln!(o, "rate = \"{lo}/s..{hi}/s\"");
+        }
+    }
+
+    if !s.expect.is_empty() {
+        let _ = writeln!(o, "\n[expect]");
+        for e in &s.expect {
+            let _ = writeln!(
+                o,
+                "{} = \"{} {}\"",
+                e.metric.name(),
+                e.cmp.symbol(),
+                e.value
+            );
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::parse;
+    use std::path::Path;
+
+    #[test]
+    fn every_shipped_scenario_round_trips() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+        let mut n = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|x| x != "toml") {
+                continue;
+            }
+            let s = crate::scenario::load(&path).unwrap();
+            let text = render(&s, &["a header".to_string()]);
+            assert!(text.starts_with("# a header\n"));
+            let back = parse(Path::new("rendered.toml"), &text)
+                .unwrap_or_else(|e| panic!("{}: {e}\n{text}", path.display()));
+            assert_eq!(back, s, "{}", path.display());
+            n += 1;
+        }
+        assert!(n >= 4);
+    }
+
+    #[test]
+    fn every_fault_kind_round_trips() {
+        let text = r#"
+name = "all-faults"
+summary = "one of each"
+duration = "2m"
+[workload]
+bursts = [{ at = "5s", rate = "300/s", for = "5s" }]
+[broker]
+fsync = "interval:100ms"
+[consumer]
+commit = "before_effect"
+[[fault]]
+at = "1s"
+kind = "partition"
+a = "consumers"
+b = "brokers"
+oneway = true
+for = "2s"
+[[fault]]
+at = "4s"
+kind = "heal"
+[[fault]]
+at = "5s"
+kind = "hold"
+a = "producers"
+b = "brokers"
+[[fault]]
+at = "6s"
+kind = "release"
+a = "producers"
+b = "brokers"
+[[fault]]
+at = "7s"
+kind = "latency"
+latency = "10ms..50ms"
+for = "1s"
+[[fault]]
+at = "9s"
+kind = "loss"
+a = "stores"
+b = "consumers"
+rate = 1
+for = "1s"
+[[fault]]
+at = "11s"
+kind = "crash"
+target = "broker-0"
+restart_after = "3s"
+[[fault]]
+at = "12s"
+kind = "pause"
+target = "all"
+[[fault]]
+at = "13s"
+kind = "slow_storage"
+target = "stores"
+latency = "5ms"
+for = "10s"
+[expect]
+lost = 0
+max_lag = "> 10"
+"#;
+        let s = parse(Path::new("a.toml"), text).unwrap();
+        let back = parse(Path::new("b.toml"), &render(&s, &[])).unwrap();
+        assert_eq!(back, s);
+    }
+}

@@ -1,0 +1,275 @@
+//! Seed sweeps: the same hashes as single runs, shards that merge into the
+//! whole, isolation of a panicking model, shrinking to the cause, and swarm
+//! schedules written out as replayable files.
+
+use harness::explore::{sweep, SeedVerdict, Shard, Sweep};
+use harness::history::{Inventory, Sample};
+use harness::model::{Env, Model};
+use harness::scenario::parse;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+
+const SMALL: &str = r#"
+name = "small"
+summary = "a short crash scenario"
+duration = "8s"
+drain = "4s"
+[workload]
+rate = "100/s"
+[[fault]]
+at = "3s"
+kind = "crash"
+target = "broker-0"
+restart_after = "1s"
+[expect]
+lost = 0
+"#;
+
+fn small() -> harness::Scenario {
+    parse(Path::new("small.toml"), SMALL).unwrap()
+}
+
+fn pipeline() -> Box<dyn Model> {
+    Box::new(models::Pipeline::new())
+}
+
+#[test]
+fn a_sweep_gives_the_hashes_of_single_runs() {
+    let sc = small();
+    let seeds: Vec<u64> = (1..=20).collect();
+    let (results, partial) = sweep(&sc, &seeds, 2, &pipeline, &AtomicBool::new(false), |_| {});
+    assert!(!partial);
+    assert_eq!(results.len(), 20);
+    for r in &results {
+        let single = harness::run(&sc, r.seed, &models::Pipeline::new()).unwrap();
+        assert_eq!(
+            r.history_hash, single.outcome.history_hash,
+            "seed {}",
+            r.seed
+        );
+    }
+}
+
+/// Panics in every host for seed 3 only.
+struct PanicsOnSeed3 {
+    seed: u64,
+    inner: models::Pipeline,
+}
+
+impl Model for PanicsOnSeed3 {
+    fn install(&self, sim: &mut turmoil::Sim<'_>, env: &Env) {
+        self.inner.install(sim, env);
+        if self.seed == 3 {
+            sim.host("saboteur", || async {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                panic!("deliberate model bug");
+            });
+        }
+    }
+    fn sample(&self, at_us: u64) -> Sample {
+        self.inner.sample(at_us)
+    }
+    fn inventory(&self) -> Inventory {
+        self.inner.inventory()
+    }
+}
+
+#[test]
+fn a_panicking_model_fails_its_seed_and_the_sweep_goes_on() {
+    let sc = small();
+    let seeds: Vec<u64> = (1..=6).collect();
+    // The factory cannot know the seed; each thread takes seeds in order, so
+    // count calls: the model is built once per seed, for seeds in order of
+    // take-up. One job keeps the order fixed.
+    let n = std::sync::atomic::AtomicU64::new(0);
+    let factory = || -> Box<dyn Model> {
+        let seed = n.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        Box::new(PanicsOnSeed3 {
+            seed,
+            inner: models::Pipeline::new(),
+        })
+    };
+    let (results, _) = sweep(&sc, &seeds, 1, &factory, &AtomicBool::new(false), |_| {});
+    assert_eq!(results.len(), 6, "the sweep went on");
+    for r in &results {
+        if r.seed == 3 {
+            assert_eq!(r.verdict, SeedVerdict::SimFailure);
+            let e = r.error.as_deref().unwrap();
+            assert!(e.contains("deliberate model bug"), "{e}");
+        } else {
+            assert_eq!(r.verdict, SeedVerdict::Pass, "seed {}", r.seed);
+        }
+    }
+    let s = Sweep::new("small", "small.toml", &(1..=6), None, false, results);
+    assert_eq!(s.exit_code(), 3);
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mqsim-explore-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn mqsim(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_mqsim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn shards_merge_into_the_whole_sweep() {
+    let dir = scratch("shards");
+    let file = dir.join("small.toml");
+    std::fs::write(&file, SMALL).unwrap();
+    let f = file.to_str().unwrap();
+    let run = |extra: &[&str], out: &str| {
+        let mut args = vec![
+            "explore", f, "--seeds", "1..7", "--jobs", "2", "--format", "json",
+        ];
+        args.extend(extra);
+        let o = mqsim(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        std::fs::write(dir.join(out), &o.stdout).unwrap();
+        o.stdout
+    };
+    let whole = run(&[], "whole.json");
+    run(&["--shard", "1/2"], "a.json");
+    run(&["--shard", "2/2"], "b.json");
+    let merged = mqsim(&[
+        "merge",
+        dir.join("b.json").to_str().unwrap(),
+        dir.join("a.json").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(merged.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&merged.stdout),
+        String::from_utf8_lossy(&whole)
+    );
+    let s: Sweep = serde_json::from_slice(&whole).unwrap();
+    assert_eq!(s.results.len(), 7);
+    assert_eq!(s.count(SeedVerdict::Pass), 7);
+    // One shard alone is partial.
+    let part = mqsim(&[
+        "merge",
+        dir.join("a.json").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let p: Sweep = serde_json::from_slice(&part.stdout).unwrap();
+    assert!(p.partial);
+    assert_eq!(Shard::parse("2/2").unwrap().seeds(&(1..=7)), vec![2, 4, 6]);
+}
+
+#[test]
+fn shrink_keeps_the_cause_and_drops_the_noise() {
+    let noisy = r#"
+name = "noisy"
+summary = "one cause of loss among irrelevant faults"
+duration = "20s"
+drain = "5s"
+[workload]
+rate = "100/s"
+[broker]
+fsync = "never"
+[consumer]
+concurrency = 4
+[[fault]]
+at = "2s"
+kind = "pause"
+target = "consumer-0"
+for = "2s"
+[[fault]]
+at = "5s"
+kind = "latency"
+a = "producers"
+b = "brokers"
+latency = "20ms..50ms"
+for = "3s"
+[[fault]]
+at = "10s"
+kind = "crash"
+target = "broker-0"
+restart_after = "3s"
+[[fault]]
+at = "14s"
+kind = "slow_storage"
+target = "store-0"
+latency = "10ms..30ms"
+for = "3s"
+[expect]
+lost = 0
+"#;
+    let sc = parse(Path::new("noisy.toml"), noisy).unwrap();
+    let shrunk = harness::shrink::shrink(&sc, 2, &|| pipeline(), 80, |_| {}).unwrap();
+    let kinds: Vec<&str> = shrunk
+        .minimal
+        .faults
+        .iter()
+        .map(|f| f.kind.name())
+        .collect();
+    assert_eq!(kinds, ["crash"], "the cause stays, the noise goes");
+    assert!(shrunk.actual_after.unwrap() > 0);
+    // The minimal scenario still fails on its own.
+    let again = harness::run(&shrunk.minimal, 2, &models::Pipeline::new()).unwrap();
+    assert_eq!(again.outcome.verdict, harness::outcome::Verdict::Fail);
+    assert!(shrunk.minimal.duration < sc.duration);
+}
+
+#[test]
+fn swarm_failures_are_written_as_replayable_scenarios() {
+    let dir = scratch("swarm");
+    let o = mqsim(&[
+        "explore",
+        "scenarios/swarm-fsync-never.toml",
+        "--seeds",
+        "14..16",
+        "--jobs",
+        "2",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "seed 15 fails: {stdout}");
+    assert!(stdout.contains("seed 15: lost = 0"), "{stdout}");
+    let drawn = dir.join("swarm-fsync-never-seed-15.toml");
+    let text = std::fs::read_to_string(&drawn).expect("the failing seed's schedule is written");
+    assert!(text.contains("kind = \"crash\""), "{text}");
+    assert!(
+        !text.lines().any(|l| l == "[swarm]"),
+        "a plain scenario: {text}"
+    );
+    // Replaying the file gives the same run as the swarm seed.
+    let replay = mqsim(&[
+        "run",
+        drawn.to_str().unwrap(),
+        "--seed",
+        "15",
+        "--format",
+        "json",
+    ]);
+    let swarm = mqsim(&[
+        "run",
+        "scenarios/swarm-fsync-never.toml",
+        "--seed",
+        "15",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(replay.status.code(), Some(1));
+    let hash = |out: &[u8]| {
+        serde_json::from_slice::<serde_json::Value>(out).unwrap()["history_hash"].clone()
+    };
+    assert_eq!(hash(&replay.stdout), hash(&swarm.stdout));
+    assert!(dir.join("sweep.json").exists());
+}
