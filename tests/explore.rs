@@ -273,3 +273,42 @@ fn swarm_failures_are_written_as_replayable_scenarios() {
     assert_eq!(hash(&replay.stdout), hash(&swarm.stdout));
     assert!(dir.join("sweep.json").exists());
 }
+
+#[test]
+fn ctrl_c_finishes_running_seeds_and_writes_a_partial_summary() {
+    let dir = scratch("interrupt");
+    let child = Command::new(env!("CARGO_BIN_EXE_mqsim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "explore",
+            "scenarios/smoke.toml",
+            "--seeds",
+            "1..1000",
+            "--jobs",
+            "2",
+        ])
+        .args(["--format", "json", "--out", dir.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: Sweep = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(s.partial);
+    assert!(s.results.len() < 1000);
+    let written: Sweep =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!(written, s, "the partial summary is written too");
+}

@@ -346,24 +346,11 @@ fn drain(v: &Value) -> Result<Duration, String> {
 
 /// `"A..B"` (inclusive) or an integer: how many faults a swarm seed draws.
 fn count_range(v: &Value) -> Result<(u32, u32), String> {
-    let expected = || {
-        format!("expected a count range such as \"1..3\" (inclusive, at most 16) or an integer, found {}", show(v))
-    };
-    let (a, b) = match v {
-        Value::Integer(n) if (0..=16).contains(n) => (*n as u32, *n as u32),
-        Value::String(s) => {
-            let (a, b) = s.split_once("..").ok_or_else(expected)?;
-            (
-                a.trim().parse::<u32>().map_err(|_| expected())?,
-                b.trim().parse::<u32>().map_err(|_| expected())?,
-            )
-        }
-        _ => return Err(expected()),
-    };
-    if a > b || b > 16 {
-        return Err(expected());
+    const EXPECTED: &str = "a count range such as \"1..3\" (inclusive, at most 16) or an integer";
+    match v {
+        Value::Integer(n) if (0..=16).contains(n) => Ok((*n as u32, *n as u32)),
+        _ => string_range(v, EXPECTED, |x| x.trim().parse::<u32>(), |_, b| b <= 16),
     }
-    Ok((a, b))
 }
 
 fn swarm_kinds(v: &Value) -> Result<Vec<String>, String> {
@@ -393,45 +380,43 @@ fn swarm_kinds(v: &Value) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-/// `"1s..10s"`: inclusive, min above 0.
-fn duration_range(v: &Value) -> Result<(Duration, Duration), String> {
-    let expected = || {
-        format!(
-            "expected a duration range such as \"1s..10s\" (min above 0, min <= max), found {}",
-            show(v)
-        )
-    };
+/// An inclusive `"A..B"` string whose ends `parse` reads; `ok` judges the pair.
+fn string_range<T: PartialOrd + Copy, E>(
+    v: &Value,
+    expected: &str,
+    parse: impl Fn(&str) -> Result<T, E>,
+    ok: impl Fn(T, T) -> bool,
+) -> Result<(T, T), String> {
+    let fail = || format!("expected {expected}, found {}", show(v));
     let Value::String(s) = v else {
-        return Err(expected());
+        return Err(fail());
     };
-    let (a, b) = s.split_once("..").ok_or_else(expected)?;
-    let (a, b) = (
-        parse_duration(a).map_err(|_| expected())?,
-        parse_duration(b).map_err(|_| expected())?,
-    );
-    if a.is_zero() || a > b {
-        return Err(expected());
+    let (a, b) = s.split_once("..").ok_or_else(fail)?;
+    let (a, b) = (parse(a).map_err(|_| fail())?, parse(b).map_err(|_| fail())?);
+    if a > b || !ok(a, b) {
+        return Err(fail());
     }
     Ok((a, b))
 }
 
+/// `"1s..10s"`: inclusive, min above 0.
+fn duration_range(v: &Value) -> Result<(Duration, Duration), String> {
+    string_range(
+        v,
+        "a duration range such as \"1s..10s\" (min above 0, min <= max)",
+        parse_duration,
+        |a, _| !a.is_zero(),
+    )
+}
+
 /// `"100/s..400/s"`: inclusive.
 fn rate_range(v: &Value) -> Result<(u64, u64), String> {
-    let expected = || {
-        format!("expected a rate range such as \"100/s..400/s\" (min <= max, at most {MAX_RATE_PER_S}/s), found {}", show(v))
-    };
-    let Value::String(s) = v else {
-        return Err(expected());
-    };
-    let (a, b) = s.split_once("..").ok_or_else(expected)?;
-    let (a, b) = (
-        parse_rate(a).map_err(|_| expected())?,
-        parse_rate(b).map_err(|_| expected())?,
-    );
-    if a > b || b > MAX_RATE_PER_S {
-        return Err(expected());
-    }
-    Ok((a, b))
+    string_range(
+        v,
+        &format!("a rate range such as \"100/s..400/s\" (min <= max, at most {MAX_RATE_PER_S}/s)"),
+        parse_rate,
+        |_, b| b <= MAX_RATE_PER_S,
+    )
 }
 
 fn tick(v: &Value) -> Result<Duration, String> {
@@ -2447,6 +2432,46 @@ duration = "2m"
         ] {
             assert_eq!(ok(&with(text)).faults.len(), 2, "{text}");
         }
+    }
+
+    #[test]
+    fn swarm_section() {
+        let s = ok(&with("[swarm]\nfaults = 2\nkinds = [\"crash\", \"loss\"]\nwindow = \"1s..5s\"\nrate = \"10/s..20/s\""));
+        let sw = s.swarm.unwrap();
+        assert_eq!(sw.faults, (2, 2));
+        assert_eq!(sw.kinds, ["crash", "loss"]);
+        assert_eq!(sw.window, (secs(1), secs(5)));
+        assert_eq!(sw.rate, Some((10, 20)));
+        let d = ok(&with("[swarm]")).swarm.unwrap();
+        assert_eq!(
+            (d.faults, d.window, d.rate),
+            ((1, 3), (secs(1), secs(10)), None)
+        );
+        one_error(
+            &with("[swarm]\nfaults = \"3..1\""),
+            "swarm.faults",
+            &["count range"],
+        );
+        one_error(
+            &with("[swarm]\nkinds = [\"heal\"]"),
+            "swarm.kinds",
+            &["with a window", "\"heal\""],
+        );
+        one_error(
+            &with("[swarm]\nwindow = \"1s..5m\""),
+            "swarm.window",
+            &["no longer than the load phase (2m)"],
+        );
+        one_error(
+            &with("[swarm]\nrate = \"5/s\""),
+            "swarm.rate",
+            &["rate range"],
+        );
+        one_error(
+            &with("[swarm]\n[[fault]]\nat = \"1s\"\nkind = \"pause\"\ntarget = \"broker-0\""),
+            "swarm",
+            &["remove its [[fault]] entries"],
+        );
     }
 
     #[test]
