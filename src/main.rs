@@ -50,8 +50,8 @@ enum Command {
         #[arg(long, value_parser = harness::explore::parse_seeds)]
         seeds: RangeInclusive<u64>,
         /// Threads, one simulation each (default: the machine's cores).
-        #[arg(long)]
-        jobs: Option<usize>,
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..1025))]
+        jobs: Option<u64>,
         /// Run only the K-th of N disjoint slices of the seeds (`K/N`).
         #[arg(long, value_parser = harness::explore::Shard::parse)]
         shard: Option<harness::explore::Shard>,
@@ -77,12 +77,12 @@ enum Command {
         /// The failing seed.
         #[arg(long)]
         seed: u64,
-        /// Where to write the minimal scenario (default: beside FILE, as
-        /// `<name>-seed-<N>.min.toml`).
+        /// Where to write the minimal scenario (default:
+        /// `reports/<name>/shrink/<name>-seed-<N>.min.toml`).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Most simulations to spend.
-        #[arg(long, default_value_t = 150)]
+        #[arg(long, default_value_t = 150, value_parser = clap::value_parser!(u32).range(1..))]
         max_runs: u32,
     },
     /// Check scenario files without running them.
@@ -180,7 +180,7 @@ const EXIT_INTERRUPTED: u8 = 130;
 fn explore(
     file: &Path,
     range: RangeInclusive<u64>,
-    jobs: Option<usize>,
+    jobs: Option<u64>,
     shard: Option<Shard>,
     format: Format,
     out: Option<&Path>,
@@ -193,9 +193,10 @@ fn explore(
         Some(s) => s.seeds(&range),
         None => range.clone().collect(),
     };
-    let jobs = jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let jobs = jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |j| j as usize,
+    );
     // A second Ctrl-C leaves at once.
     let _ = ctrlc::set_handler(|| {
         if INTERRUPTED.swap(true, Ordering::SeqCst) {
@@ -213,7 +214,16 @@ fn explore(
     );
     progress.finish();
     let file_name = file.display().to_string();
-    let sweep = Sweep::new(&scenario.name, &file_name, &range, shard, partial, results);
+    let fingerprint = harness::explore::fingerprint(&scenario);
+    let sweep = Sweep::new(
+        &scenario.name,
+        &fingerprint,
+        &file_name,
+        &range,
+        shard,
+        partial,
+        results,
+    );
     let mut files = Vec::new();
     if out.is_some() {
         files.push(("sweep.json".to_string(), sweep.to_json()));
@@ -242,12 +252,14 @@ fn explore(
     let dir = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name).join("swarm"));
+    // A write failure must not hide the sweep: the summary is printed anyway.
+    let mut write_error = None;
     if !files.is_empty() {
         let named: Vec<(&str, String)> =
             files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
         if let Err(e) = harness::report::write_files(&dir, &named) {
-            eprintln!("error: cannot write to {}: {e}", dir.display());
-            return ExitCode::from(EXIT_BAD_INPUT);
+            write_error = Some(format!("error: cannot write to {}: {e}", dir.display()));
+            files.clear();
         }
     }
     let mut text = match format {
@@ -270,13 +282,25 @@ fn explore(
     }
     print(&text);
     if partial {
-        eprintln!(
+        note(&format!(
             "interrupted: the summary covers the {} seeds that finished",
             sweep.results.len()
-        );
+        ));
         return ExitCode::from(EXIT_INTERRUPTED);
     }
-    ExitCode::from(sweep.exit_code() as u8)
+    let code = sweep.exit_code() as u8;
+    if let Some(e) = write_error {
+        note(&e);
+        // Failing seeds keep their code; an all-green sweep that could not
+        // write what was asked is bad input.
+        return ExitCode::from(code.max(EXIT_BAD_INPUT));
+    }
+    ExitCode::from(code)
+}
+
+/// A line on stderr; a closed stderr is ignored rather than a panic.
+fn note(line: &str) {
+    let _ = writeln!(io::stderr(), "{line}");
 }
 
 fn merge(files: &[PathBuf], format: Format) -> ExitCode {
@@ -308,14 +332,17 @@ fn merge(files: &[PathBuf], format: Format) -> ExitCode {
         Format::Text => merged.render_text(),
         Format::Json => merged.to_json(),
     });
+    let code = merged.exit_code() as u8;
     if merged.partial {
-        eprintln!(
-            "partial: {} of {} seeds present",
+        note(&format!(
+            "partial: {} of {} seeds present (a shard is missing or was interrupted)",
             merged.results.len(),
-            merged.seeds_to - merged.seeds_from + 1
-        );
+            harness::explore::range_len(&(merged.seeds_from..=merged.seeds_to))
+        ));
+        // Missing seeds must not pass as green.
+        return ExitCode::from(code.max(EXIT_BAD_INPUT));
     }
-    ExitCode::from(merged.exit_code() as u8)
+    ExitCode::from(code)
 }
 
 /// Progress on stderr: a bar on a terminal, a plain line every ~5% otherwise
@@ -360,10 +387,10 @@ impl Progress {
             None => {
                 let step = (self.total / 20).max(1);
                 if self.done % step == 0 || self.done == self.total {
-                    eprintln!(
+                    note(&format!(
                         "explore: {}/{} seeds, {} failing",
                         self.done, self.total, self.failed
-                    );
+                    ));
                 }
             }
         }
@@ -381,8 +408,14 @@ fn shrink(file: &Path, seed: u64, out: Option<PathBuf>, max_runs: u32) -> ExitCo
         Ok(s) => s,
         Err(e) => return bad_scenario(&e),
     };
-    let out = out
-        .unwrap_or_else(|| file.with_file_name(format!("{}-seed-{seed}.min.toml", scenario.name)));
+    // Not beside FILE: a deliberately failing scenario in scenarios/ would
+    // join the suite that requires every shipped scenario to pass.
+    let out = out.unwrap_or_else(|| {
+        PathBuf::from("reports")
+            .join(&scenario.name)
+            .join("shrink")
+            .join(format!("{}-seed-{seed}.min.toml", scenario.name))
+    });
     eprintln!("seed={seed} scenario={}", scenario.name);
     let result = harness::shrink::shrink(
         &scenario,

@@ -101,7 +101,7 @@ fn a_panicking_model_fails_its_seed_and_the_sweep_goes_on() {
             assert_eq!(r.verdict, SeedVerdict::Pass, "seed {}", r.seed);
         }
     }
-    let s = Sweep::new("small", "small.toml", &(1..=6), None, false, results);
+    let s = Sweep::new("small", "f", "small.toml", &(1..=6), None, false, results);
     assert_eq!(s.exit_code(), 3);
 }
 
@@ -220,8 +220,10 @@ lost = 0
         .collect();
     assert_eq!(kinds, ["crash"], "the cause stays, the noise goes");
     assert!(shrunk.actual_after.unwrap() > 0);
-    // The minimal scenario still fails on its own.
-    let again = harness::run(&shrunk.minimal, 2, &models::Pipeline::new()).unwrap();
+    // The minimal scenario, written out and read back, still fails on its own.
+    let text = harness::scenario::render(&shrunk.minimal, &["shrunk".to_string()]);
+    let written = parse(Path::new("minimal.toml"), &text).unwrap();
+    let again = harness::run(&written, 2, &models::Pipeline::new()).unwrap();
     assert_eq!(again.outcome.verdict, harness::outcome::Verdict::Fail);
     assert!(shrunk.minimal.duration < sc.duration);
 }
@@ -311,4 +313,66 @@ fn ctrl_c_finishes_running_seeds_and_writes_a_partial_summary() {
     let written: Sweep =
         serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).unwrap()).unwrap();
     assert_eq!(written, s, "the partial summary is written too");
+}
+
+#[test]
+fn sweep_flags_and_partial_merges_are_not_green() {
+    let dir = scratch("flags");
+    let file = dir.join("small.toml");
+    std::fs::write(&file, SMALL).unwrap();
+    let f = file.to_str().unwrap();
+    for bad in [
+        vec!["explore", f, "--seeds", "5..1"],
+        vec!["explore", f, "--seeds", "1..3", "--jobs", "0"],
+        vec!["explore", f, "--seeds", "1..3", "--shard", "3/2"],
+        vec!["explore", f, "--seeds", "0..18446744073709551615"],
+        vec!["shrink", f, "--seed", "1", "--max-runs", "0"],
+    ] {
+        let o = mqsim(&bad);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{bad:?}: {stderr}");
+    }
+    // One shard of two: the merge is partial and exits 2.
+    let a = mqsim(&[
+        "explore", f, "--seeds", "1..4", "--shard", "1/2", "--format", "json",
+    ]);
+    std::fs::write(dir.join("a.json"), &a.stdout).unwrap();
+    let m = mqsim(&["merge", dir.join("a.json").to_str().unwrap()]);
+    assert_eq!(
+        m.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&m.stderr)
+    );
+    assert!(String::from_utf8_lossy(&m.stdout).contains("(partial)"));
+    // A sweep whose --out cannot be written still prints its summary.
+    let blocker = dir.join("blocker");
+    std::fs::write(&blocker, "").unwrap();
+    let out = blocker.join("sub");
+    let o = mqsim(&[
+        "explore",
+        f,
+        "--seeds",
+        "1..2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("seeds run: 2"));
+    // A shrink of a passing seed is bad input, not a crash.
+    let o = mqsim(&[
+        "shrink",
+        f,
+        "--seed",
+        "1",
+        "--out",
+        dir.join("m.toml").to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

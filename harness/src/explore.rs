@@ -46,10 +46,14 @@ impl Shard {
     }
 }
 
+/// Most seeds in one sweep (the range is held in memory).
+pub const MAX_SEEDS: u64 = 10_000_000;
+
 /// Parses `A..B` (inclusive) or a single seed.
 pub fn parse_seeds(s: &str) -> Result<RangeInclusive<u64>, String> {
-    let err =
-        || format!("expected a seed range A..B (inclusive, A <= B), such as 1..200, found {s:?}");
+    let err = || {
+        format!("expected a seed range A..B (inclusive, A <= B, at most {MAX_SEEDS} seeds), such as 1..200, found {s:?}")
+    };
     let (a, b) = match s.split_once("..") {
         Some((a, b)) => (a, b),
         None => (s, s),
@@ -58,10 +62,25 @@ pub fn parse_seeds(s: &str) -> Result<RangeInclusive<u64>, String> {
         a.trim().parse::<u64>().map_err(|_| err())?,
         b.trim().parse::<u64>().map_err(|_| err())?,
     );
-    if a > b {
+    if a > b || b - a >= MAX_SEEDS {
         return Err(err());
     }
     Ok(a..=b)
+}
+
+/// Seeds in a range parsed by [`parse_seeds`] (never overflows: it is capped).
+pub fn range_len(range: &RangeInclusive<u64>) -> u64 {
+    range.end().saturating_sub(*range.start()).saturating_add(1)
+}
+
+/// Identifies what a sweep ran: the scenario as rendered (so an edited file
+/// with the same name differs) and the tool's version.
+pub fn fingerprint(scenario: &Scenario) -> String {
+    let text = crate::scenario::render(scenario, &[]);
+    let mut h = blake3::Hasher::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update(text.as_bytes());
+    h.finalize().to_hex()[..16].to_string()
 }
 
 /// The verdict of one seed, including the simulation failing (exit code 3).
@@ -157,6 +176,8 @@ pub struct Spread {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sweep {
     pub scenario: String,
+    /// [`fingerprint`] of the scenario: shards merge only when it matches.
+    pub fingerprint: String,
     /// The scenario file as given on the command line.
     pub file: String,
     /// The whole range asked for, inclusive.
@@ -176,6 +197,7 @@ impl Sweep {
     /// Builds the summary from per-seed results (in any order).
     pub fn new(
         scenario: &str,
+        fingerprint: &str,
         file: &str,
         range: &RangeInclusive<u64>,
         shard: Option<Shard>,
@@ -210,6 +232,7 @@ impl Sweep {
         }
         Sweep {
             scenario: scenario.to_string(),
+            fingerprint: fingerprint.to_string(),
             file: file.to_string(),
             seeds_from: *range.start(),
             seeds_to: *range.end(),
@@ -221,29 +244,57 @@ impl Sweep {
         }
     }
 
-    /// Combines shard outputs of one sweep into the summary of the whole range.
+    /// Combines shard outputs of one sweep into the summary of the whole
+    /// range. The parts must be of the same scenario (fingerprint) and range;
+    /// every result must lie in its part's shard; a seed present twice must
+    /// have the same result. The output does not depend on argument order.
     pub fn merge(parts: &[Sweep]) -> Result<Sweep, String> {
-        let first = parts.first().ok_or("nothing to merge")?;
-        for p in parts {
-            if (p.scenario.as_str(), p.seeds_from, p.seeds_to)
-                != (first.scenario.as_str(), first.seeds_from, first.seeds_to)
+        let mut parts: Vec<&Sweep> = parts.iter().collect();
+        parts.sort_by_key(|p| (p.shard.map(|s| (s.count, s.index)), p.file.clone()));
+        let first = *parts.first().ok_or("nothing to merge")?;
+        let range = first.seeds_from..=first.seeds_to;
+        let mut results: BTreeMap<u64, SeedResult> = BTreeMap::new();
+        for p in &parts {
+            if (p.fingerprint.as_str(), p.seeds_from, p.seeds_to)
+                != (first.fingerprint.as_str(), first.seeds_from, first.seeds_to)
             {
                 return Err(format!(
-                    "cannot merge a sweep of {} seeds {}..{} with one of {} seeds {}..{}",
-                    p.scenario,
-                    p.seeds_from,
-                    p.seeds_to,
-                    first.scenario,
-                    first.seeds_from,
-                    first.seeds_to
+                    "cannot merge a sweep of {} (fingerprint {}) seeds {}..{} with one of {} (fingerprint {}) seeds {}..{}: not the same scenario, version and range",
+                    p.scenario, p.fingerprint, p.seeds_from, p.seeds_to,
+                    first.scenario, first.fingerprint, first.seeds_from, first.seeds_to
                 ));
             }
+            let allowed = |seed: u64| {
+                range.contains(&seed)
+                    && p.shard.is_none_or(|s| {
+                        (seed - range.start()) % s.count as u64 == s.index as u64 - 1
+                    })
+            };
+            for r in &p.results {
+                if !allowed(r.seed) {
+                    return Err(format!(
+                        "seed {} lies outside its part's range or shard",
+                        r.seed
+                    ));
+                }
+                match results.get(&r.seed) {
+                    Some(prev) if prev != r => {
+                        return Err(format!(
+                            "seed {} appears twice with different results",
+                            r.seed
+                        ))
+                    }
+                    _ => {
+                        results.insert(r.seed, r.clone());
+                    }
+                }
+            }
         }
-        let range = first.seeds_from..=first.seeds_to;
-        let results: Vec<SeedResult> = parts.iter().flat_map(|p| p.results.clone()).collect();
-        let mut merged = Sweep::new(&first.scenario, &first.file, &range, None, false, results);
-        let expected = range.end() - range.start() + 1;
-        merged.partial = parts.iter().any(|p| p.partial) || merged.results.len() as u64 != expected;
+        let results: Vec<SeedResult> = results.into_values().collect();
+        let (name, print, file) = (&first.scenario, &first.fingerprint, &first.file);
+        let mut merged = Sweep::new(name, print, file, &range, None, false, results);
+        merged.partial =
+            parts.iter().any(|p| p.partial) || merged.results.len() as u64 != range_len(&range);
         Ok(merged)
     }
 
@@ -352,11 +403,20 @@ pub fn sweep(
                 let Some(&seed) = seeds.get(i) else {
                     return;
                 };
-                let model = model();
-                let result = match crate::run(scenario, seed, model.as_ref()) {
-                    Ok(run) => SeedResult::from_outcome(&run.outcome),
-                    Err(failure) => SeedResult::sim_failure(seed, failure.to_string()),
-                };
+                // Everything of one seed is isolated: a panic anywhere in it
+                // (building the model, drawing a swarm, checking) fails that
+                // seed only. The driver already captures panics in hosts.
+                let one = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let model = model();
+                    match crate::run(scenario, seed, model.as_ref()) {
+                        Ok(run) => SeedResult::from_outcome(&run.outcome),
+                        Err(failure) => SeedResult::sim_failure(seed, failure.to_string()),
+                    }
+                }));
+                let result = one.unwrap_or_else(|p| {
+                    let m = crate::driver::panic_message(p.as_ref());
+                    SeedResult::sim_failure(seed, format!("panic: {m}"))
+                });
                 if tx.send(result).is_err() {
                     return;
                 }
@@ -419,7 +479,7 @@ mod tests {
             result(3, SeedVerdict::SimFailure, None),
             result(2, SeedVerdict::Pass, Some(1)),
         ];
-        let whole = Sweep::new("s", "s.toml", &range, None, false, all.clone());
+        let whole = Sweep::new("s", "f", "s.toml", &range, None, false, all.clone());
         assert_eq!(
             whole.results.iter().map(|r| r.seed).collect::<Vec<_>>(),
             [1, 2, 3, 4]
@@ -443,12 +503,19 @@ mod tests {
                 .filter(|r| seeds.contains(&r.seed))
                 .cloned()
                 .collect();
-            Sweep::new("s", "s.toml", &range, Some(s), false, rs)
+            Sweep::new("s", "f", "s.toml", &range, Some(s), false, rs)
         };
         assert_eq!(Sweep::merge(&[part(s2), part(s1)]).unwrap(), whole);
         // A missing shard leaves the merge partial.
         assert!(Sweep::merge(&[part(s1)]).unwrap().partial);
-        let other = Sweep::new("t", "t.toml", &range, None, false, Vec::new());
+        // A result outside its shard, or a seed twice with different results.
+        let mut wrong = part(s1);
+        wrong.results.push(result(2, SeedVerdict::Pass, Some(0)));
+        assert!(Sweep::merge(&[wrong, part(s2)]).is_err());
+        let mut other = part(s2);
+        other.results[0].history_hash = "changed".into();
+        assert!(Sweep::merge(&[part(s1), part(s2), other]).is_err());
+        let other = Sweep::new("t", "g", "t.toml", &range, None, false, Vec::new());
         assert!(Sweep::merge(&[whole, other]).is_err());
     }
 }

@@ -145,7 +145,8 @@ impl Shrinker<'_> {
                 progress,
             );
         }
-        // Shorten windows, then move faults earlier.
+        // Shorten windows, then move faults earlier. A kept move may reorder
+        // the faults, so it ends the pass (the next pass starts afresh).
         for i in 0..self.best.faults.len() {
             let f = &self.best.faults[i];
             if let Some(until) = f.until {
@@ -165,7 +166,9 @@ impl Shrinker<'_> {
                 let shift = c.faults[i].at - earlier;
                 c.faults[i].at = earlier;
                 c.faults[i].until = c.faults[i].until.map(|u| u - shift);
-                improved |= self.attempt(c, &format!("fault[{i}] at {}", fmt(earlier)), progress);
+                if self.attempt(c, &format!("fault[{i}] at {}", fmt(earlier)), progress) {
+                    return true;
+                }
             }
         }
         // Lower the load.

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 /// Separates the swarm's stream from the driver's, which also starts from the seed.
 const SWARM_STREAM: u64 = 0x5357_4152_4d5f_0001;
-/// Draws per fault before giving up on a slot that keeps overlapping others.
+/// Draws per fault before leaving it out because it keeps overlapping
+/// others: the drawn count is an upper bound on crowded schedules.
 const ATTEMPTS: u32 = 20;
 
 /// The concrete scenario `seed` runs: the scenario itself without `[swarm]`,
@@ -138,10 +139,13 @@ rate = "50/s..300/s"
     fn each_seed_draws_a_valid_replayable_schedule() {
         let s = parse(Path::new("swarm.toml"), SWARM).unwrap();
         let mut distinct = std::collections::BTreeSet::new();
+        let mut counts = Vec::new();
         for seed in 1..=50 {
             let drawn = instantiate(&s, seed).into_owned();
             assert!(drawn.swarm.is_none());
-            assert!((2..=5).contains(&drawn.faults.len()) || drawn.faults.len() < 2);
+            // Up to the drawn count: a fault that keeps overlapping is left out.
+            assert!(drawn.faults.len() <= 5, "seed {seed}");
+            counts.push(drawn.faults.len());
             assert!((50..=300).contains(&drawn.workload.rate_per_s));
             // The same seed draws the same schedule.
             assert_eq!(instantiate(&s, seed).into_owned(), drawn);
@@ -153,6 +157,9 @@ rate = "50/s..300/s"
             distinct.insert(text);
         }
         assert!(distinct.len() > 40, "seeds draw different schedules");
+        // Most draws fit: overlaps are the exception on a 1-minute load.
+        let full = counts.iter().filter(|&&n| n >= 2).count();
+        assert!(full >= 45, "{counts:?}");
     }
 
     #[test]

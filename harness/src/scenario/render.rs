@@ -32,7 +32,8 @@ fn sides(a: &[Host], b: &[Host]) -> String {
 /// The scenario as TOML. `header` lines are written first as comments.
 pub fn render(s: &Scenario, header: &[String]) -> String {
     let mut o = String::new();
-    for line in header {
+    // Every line of the header is a comment, whatever a message holds.
+    for line in header.iter().flat_map(|h| h.lines()) {
         let _ = writeln!(o, "# {line}");
     }
     let _ = writeln!(o, "name = {}", quote(&s.name));
@@ -191,8 +192,8 @@ mod tests {
                 continue;
             }
             let s = crate::scenario::load(&path).unwrap();
-            let text = render(&s, &["a header".to_string()]);
-            assert!(text.starts_with("# a header\n"));
+            let text = render(&s, &["a header\nover two lines".to_string()]);
+            assert!(text.starts_with("# a header\n# over two lines\n"));
             let back = parse(Path::new("rendered.toml"), &text)
                 .unwrap_or_else(|e| panic!("{}: {e}\n{text}", path.display()));
             assert_eq!(back, s, "{}", path.display());

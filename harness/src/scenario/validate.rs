@@ -399,13 +399,14 @@ fn string_range<T: PartialOrd + Copy, E>(
     Ok((a, b))
 }
 
-/// `"1s..10s"`: inclusive, min above 0.
+/// `"1s..10s"`: inclusive, whole milliseconds (swarm draws whole ms), min above 0.
 fn duration_range(v: &Value) -> Result<(Duration, Duration), String> {
+    let whole_ms = |d: Duration| d.as_micros() % 1000 == 0;
     string_range(
         v,
-        "a duration range such as \"1s..10s\" (min above 0, min <= max)",
+        "a duration range such as \"1s..10s\" (whole milliseconds, min above 0, min <= max)",
         parse_duration,
-        |a, _| !a.is_zero(),
+        |a, b| !a.is_zero() && whole_ms(a) && whole_ms(b),
     )
 }
 
@@ -2466,6 +2467,11 @@ duration = "2m"
             &with("[swarm]\nrate = \"5/s\""),
             "swarm.rate",
             &["rate range"],
+        );
+        one_error(
+            &with("[swarm]\nwindow = \"500us..900us\""),
+            "swarm.window",
+            &["whole milliseconds"],
         );
         one_error(
             &with("[swarm]\n[[fault]]\nat = \"1s\"\nkind = \"pause\"\ntarget = \"broker-0\""),
