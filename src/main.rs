@@ -386,7 +386,7 @@ impl Progress {
             }
             None => {
                 let step = (self.total / 20).max(1);
-                if self.done % step == 0 || self.done == self.total {
+                if self.done.is_multiple_of(step) || self.done == self.total {
                     note(&format!(
                         "explore: {}/{} seeds, {} failing",
                         self.done, self.total, self.failed

@@ -58,7 +58,7 @@ pub fn format_duration(d: Duration) -> String {
     if us == 0 {
         return "0s".to_string();
     }
-    if us % 1_000 != 0 {
+    if !us.is_multiple_of(1_000) {
         return format!("{}us", us);
     }
     let ms = us / 1_000;
@@ -90,7 +90,7 @@ pub fn parse_rate(s: &str) -> Result<u64, String> {
     let n: u64 = n.parse().map_err(|_| EXPECTED.to_string())?;
     match per.trim() {
         "s" => Ok(n),
-        "m" if n % 60 == 0 => Ok(n / 60),
+        "m" if n.is_multiple_of(60) => Ok(n / 60),
         "m" => Err("a per-minute rate divisible by 60 (whole messages per second)".to_string()),
         _ => Err(EXPECTED.to_string()),
     }

@@ -401,7 +401,7 @@ fn string_range<T: PartialOrd + Copy, E>(
 
 /// `"1s..10s"`: inclusive, whole milliseconds (swarm draws whole ms), min above 0.
 fn duration_range(v: &Value) -> Result<(Duration, Duration), String> {
-    let whole_ms = |d: Duration| d.as_micros() % 1000 == 0;
+    let whole_ms = |d: Duration| d.as_micros().is_multiple_of(1000);
     string_range(
         v,
         "a duration range such as \"1s..10s\" (whole milliseconds, min above 0, min <= max)",
