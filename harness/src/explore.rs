@@ -5,6 +5,7 @@
 //! summary is a function of its per-seed results only (no wall time, no order
 //! of completion).
 
+use crate::check::Figures;
 use crate::model::Model;
 use crate::outcome::{Outcome, Verdict};
 use crate::scenario::{Metric, Scenario};
@@ -109,7 +110,7 @@ pub struct SeedResult {
 }
 
 impl SeedResult {
-    pub fn from_outcome(o: &Outcome) -> SeedResult {
+    pub fn from_run(o: &Outcome, figures: &Figures) -> SeedResult {
         SeedResult {
             seed: o.seed,
             verdict: match o.verdict {
@@ -119,7 +120,7 @@ impl SeedResult {
             history_hash: o.history_hash.clone(),
             values: Metric::ALL
                 .iter()
-                .map(|m| (m.name().to_string(), metric_value(o, *m)))
+                .map(|m| (m.name().to_string(), figures.value(*m)))
                 .collect(),
             failed: o
                 .expectations
@@ -143,22 +144,6 @@ impl SeedResult {
             failed: Vec::new(),
             error: Some(error),
         }
-    }
-}
-
-/// A figure of an outcome by metric (the same figures expectations test).
-pub fn metric_value(o: &Outcome, m: Metric) -> Option<u64> {
-    if let Some((_, v)) = o.count_values().into_iter().find(|(c, _)| *c == m) {
-        return Some(v);
-    }
-    match m {
-        Metric::MaxLag => Some(o.lag.max_messages),
-        Metric::MaxLagAgeMs => Some(o.lag.max_age_ms),
-        Metric::RecoveryMs => o.recovery_ms,
-        Metric::LatencyP50Ms => o.latency_ms.p50,
-        Metric::LatencyP99Ms => o.latency_ms.p99,
-        Metric::LatencyMaxMs => o.latency_ms.max,
-        _ => None,
     }
 }
 
@@ -409,7 +394,7 @@ pub fn sweep(
                 let one = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let model = model();
                     match crate::run(scenario, seed, model.as_ref()) {
-                        Ok(run) => SeedResult::from_outcome(&run.outcome),
+                        Ok(run) => SeedResult::from_run(&run.outcome, &run.figures),
                         Err(failure) => SeedResult::sim_failure(seed, failure.to_string()),
                     }
                 }));

@@ -28,9 +28,10 @@ pub use history::{Event, EventKind, History, MsgId, Reason};
 pub use outcome::Outcome;
 pub use scenario::Scenario;
 
-/// A finished run: the History and what the checkers made of it.
+/// A finished run: the History, the checkers' figures, and the outcome.
 pub struct Run {
     pub history: History,
+    pub figures: check::Figures,
     pub outcome: Outcome,
 }
 
@@ -45,5 +46,9 @@ pub fn run(
     let history = driver::run(&scenario, seed, model)?;
     let figures = check::check(&history);
     let outcome = Outcome::new(&scenario, seed, &history, &figures);
-    Ok(Run { history, outcome })
+    Ok(Run {
+        history,
+        figures,
+        outcome,
+    })
 }

@@ -326,6 +326,6 @@ impl Conn {
     }
 }
 
-pub fn now_us() -> u64 {
+fn now_us() -> u64 {
     turmoil::sim_elapsed().unwrap_or_default().as_micros() as u64
 }
