@@ -76,14 +76,30 @@ fn range(rng: &mut ChaCha8Rng, choices: &[(u64, u64)]) -> LatencyRange {
 }
 
 fn draw_kind(kind: &str, rng: &mut ChaCha8Rng, of: &dyn Fn(&[Role]) -> Vec<Host>) -> FaultKind {
-    // Links worth cutting: each side of the pipeline.
+    // Links worth cutting: each side of the pipeline, and in a cluster one
+    // broker from the rest of it (other brokers and the controller): the
+    // cut that shrinks in-sync sets and moves leaders.
     let pairs = [
         (Role::Producer, Role::Broker),
         (Role::Consumer, Role::Broker),
         (Role::Consumer, Role::Store),
+        (Role::Broker, Role::Controller),
     ];
-    let (ra, rb) = pairs[rng.random_range(0..pairs.len())];
-    let (a, b) = (of(&[ra]), of(&[rb]));
+    let brokers = of(&[Role::Broker]);
+    // Single-broker scenarios draw among the first three only, as they
+    // always did, so their seeds keep their schedules.
+    let choices = if brokers.len() > 1 { 4 } else { 3 };
+    let (a, b) = match pairs[rng.random_range(0..choices)] {
+        (Role::Broker, Role::Controller) => {
+            let one = pick(rng, &brokers);
+            let rest = of(&[Role::Broker, Role::Controller])
+                .into_iter()
+                .filter(|h| !one.contains(h))
+                .collect();
+            (one, rest)
+        }
+        (ra, rb) => (of(&[ra]), of(&[rb])),
+    };
     let all = [Role::Broker, Role::Store, Role::Producer, Role::Consumer];
     match kind {
         "crash" => FaultKind::Crash {

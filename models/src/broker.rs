@@ -1,144 +1,190 @@
-//! A single-node log broker (Kafka-like): partitions of offset-addressed
-//! records, committed offsets per group, and an fsync policy. The in-memory
-//! state of one incarnation is rebuilt from disk at start, so what a crash
-//! loses is decided by what was synced, not by the model.
+//! A log broker of the cluster (Kafka-like). It holds a replica of every
+//! partition assigned to it; for each it is, as the controller last told it
+//! in a heartbeat answer, the leader (serving producers, consumers and
+//! followers), a follower (copying from the leader), or neither (offline).
 //!
-//! The replicated cluster (leaders, ISR, elections) grows from this in the
-//! "Log-based broker model" work; here `brokers = 1`.
+//! One incarnation's logs are rebuilt from disk at start, so what a crash
+//! loses is decided by what was synced (`storage.rs`), and a restarted
+//! broker serves nothing until the controller has answered its first
+//! heartbeat. Durability rules (truncation, high watermark, in-sync set)
+//! are pure functions in `replica.rs`.
 
-use crate::storage::{encode_record, LogFile, OffsetsFile, Stored};
-use crate::wire::{read_frame, write_frame, Fetched, Request, Response, BROKER_PORT};
-use harness::history::{Inventory, PartitionGauge, PartitionInventory, Sample};
+use crate::controller::replicas;
+use crate::link::{Link, Route};
+use crate::replica::{Dedup, Leadership, Replica};
+use crate::storage::{OffsetsFile, Stored};
+use crate::wire::{
+    read_frame, write_frame, BatchResult, Fetched, PartitionState, Request, Response, BROKER_PORT,
+    CONTROLLER_PORT,
+};
 use harness::model::{Control, Recorder};
-use harness::scenario::{Fsync, Scenario};
-use harness::EventKind;
-use rand::SeedableRng;
+use harness::scenario::{Acks, Fsync, Host, Role, Scenario};
+use harness::{EventKind, Reason};
+use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::rc::{Rc, Weak};
 use std::time::Duration;
+use tokio::sync::Notify;
 use turmoil::net::{TcpListener, TcpStream};
 
-/// One partition's log in memory; `records[i]` has offset `log_start + i`.
-struct Partition {
-    log_start: u64,
-    records: Vec<Stored>,
-    file: LogFile,
-}
+/// Most records a follower copies per fetch.
+const REPLICA_FETCH_MAX: u32 = 2000;
+/// How long a fetch with nothing to return waits for new data (Kafka's
+/// `fetch.max.wait.ms` / `replica.fetch.wait.max.ms`, shortened).
+pub const LONG_POLL: Duration = Duration::from_millis(100);
+/// Pause of a follower with no leader to fetch from.
+const NO_LEADER_POLL: Duration = Duration::from_millis(20);
+/// How often retention runs.
+const RETENTION_PERIOD: Duration = Duration::from_secs(1);
 
-impl Partition {
-    fn log_end(&self) -> u64 {
-        self.log_start + self.records.len() as u64
-    }
+/// Heartbeat period for a session timeout: a third of it, and at most
+/// 200 ms, because the answer also carries leadership changes (standing
+/// for the controller's LeaderAndIsr push).
+pub fn heartbeat_period(session_timeout: Duration) -> Duration {
+    (session_timeout / 3).min(Duration::from_millis(200))
 }
 
 /// The state of one broker incarnation.
 pub struct BrokerState {
-    partitions: Vec<Partition>,
-    /// Committed offset per partition for the scenario's one consumer group.
+    pub id: u32,
+    /// The partitions this broker replicates.
+    pub replicas: BTreeMap<u32, Replica>,
+    /// The partition table as the controller last answered (None before).
+    pub table: Option<Vec<PartitionState>>,
+    /// The group's committed offsets as the controller last answered.
     committed: Vec<Option<u64>>,
-    /// Generation of the last commit applied per partition; older ones are
-    /// stale retries and are ignored. Not durable: a restarted broker has no
-    /// connection that could still deliver a stale commit.
-    generations: Vec<u64>,
-    group: String,
-    offsets: OffsetsFile,
+    /// Partitions this broker leads in the table's current epoch.
+    pub leading: BTreeMap<u32, Leadership>,
+    log_starts: OffsetsFile,
+    /// Woken at every append (long-polling fetches wait on it).
+    appended: Rc<Notify>,
+    /// Woken when a high watermark moves or leadership changes.
+    advanced: Rc<Notify>,
 }
 
 impl BrokerState {
-    fn recover(scenario: &Scenario) -> io::Result<BrokerState> {
-        let n = scenario.topology.partitions;
-        let mut partitions = Vec::with_capacity(n as usize);
-        for p in 0..n {
-            let (file, records) = LogFile::recover(p)?;
-            partitions.push(Partition {
-                log_start: 0,
-                records,
-                file,
-            });
+    fn recover(id: u32, sc: &Scenario) -> io::Result<BrokerState> {
+        let t = &sc.topology;
+        let (log_starts, starts) = OffsetsFile::recover("/log-start.log", t.partitions)?;
+        let mut replicas_of = BTreeMap::new();
+        for p in 0..t.partitions {
+            if replicas(p, t.brokers, t.replication).contains(&id) {
+                replicas_of.insert(p, Replica::recover(p, starts[p as usize])?);
+            }
         }
-        let (offsets, committed) = OffsetsFile::recover(n)?;
         Ok(BrokerState {
-            partitions,
-            generations: vec![0; committed.len()],
-            committed,
-            group: scenario.consumer.group.clone(),
-            offsets,
+            id,
+            replicas: replicas_of,
+            table: None,
+            committed: vec![None; t.partitions as usize],
+            leading: BTreeMap::new(),
+            log_starts,
+            appended: Rc::new(Notify::new()),
+            advanced: Rc::new(Notify::new()),
         })
     }
 
     fn sync_all(&mut self) -> io::Result<()> {
-        for p in &mut self.partitions {
-            p.file.0.sync()?;
+        for r in self.replicas.values_mut() {
+            r.file().0.sync()?;
         }
-        self.offsets.0.sync()
+        Ok(())
     }
 
-    /// Committed offset, or the log start when the group never committed.
-    fn committed(&self, partition: usize) -> u64 {
-        self.committed[partition].unwrap_or(self.partitions[partition].log_start)
-    }
-
-    pub fn sample(&self, at_us: u64) -> Sample {
-        let partitions = self
-            .partitions
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let committed = self.committed(i).clamp(p.log_start, p.log_end());
-                let lag = p.log_end() - committed;
-                let lag_age_us = if lag > 0 {
-                    let oldest = &p.records[(committed - p.log_start) as usize];
-                    at_us.saturating_sub(oldest.append_us)
-                } else {
-                    0
-                };
-                PartitionGauge {
-                    partition: i as u32,
-                    depth: p.records.len() as u64,
-                    lag_messages: lag,
-                    lag_age_us,
+    /// Takes in the controller's answer: starts leading the partitions it
+    /// now leads (a new epoch), stops leading the others.
+    fn apply_table(&mut self, partitions: Vec<PartitionState>, committed: Vec<Option<u64>>) {
+        let now = turmoil::elapsed();
+        for (p, st) in partitions.iter().enumerate() {
+            let p = p as u32;
+            if !self.replicas.contains_key(&p) {
+                continue;
+            }
+            if st.leader == Some(self.id) {
+                match self.leading.get_mut(&p) {
+                    Some(l) if l.epoch == st.epoch => l.isr = st.isr.clone(),
+                    _ => {
+                        let l =
+                            Leadership::new(self.id, st.epoch, st.isr.clone(), &st.replicas, now);
+                        self.leading.insert(p, l);
+                    }
                 }
-            })
-            .collect();
-        Sample {
-            at_us,
-            broker_up: true,
-            partitions,
+            } else {
+                self.leading.remove(&p);
+            }
+        }
+        self.table = Some(partitions);
+        self.committed = committed;
+        for p in self.leading.keys().copied().collect::<Vec<_>>() {
+            self.advance_hw(p);
+        }
+        self.advanced.notify_waiters();
+    }
+
+    /// Recomputes a led partition's high watermark (never backwards).
+    fn advance_hw(&mut self, p: u32) {
+        let (Some(l), Some(r)) = (self.leading.get(&p), self.replicas.get_mut(&p)) else {
+            return;
+        };
+        let hw = l.high_watermark(self.id, r.log_end()).max(r.hw);
+        if hw != r.hw {
+            r.hw = hw;
+            self.advanced.notify_waiters();
         }
     }
 
-    pub fn inventory(&self) -> Inventory {
-        let mut held = Vec::new();
-        let mut partitions = Vec::new();
-        for (i, p) in self.partitions.iter().enumerate() {
-            let committed = self.committed(i);
-            let from = committed.clamp(p.log_start, p.log_end());
-            held.extend(
-                p.records[(from - p.log_start) as usize..]
-                    .iter()
-                    .map(|r| r.id),
-            );
-            partitions.push(PartitionInventory {
-                partition: i as u32,
-                log_start: p.log_start,
-                log_end: p.log_end(),
-                committed,
-            });
+    /// The epoch this broker leads `p` in, if it does.
+    fn leader_epoch(&self, p: u32) -> Option<u32> {
+        self.leading.get(&p).map(|l| l.epoch)
+    }
+
+    /// (leader, epoch) of `p` in the last table heard.
+    fn leader_of(&self, p: u32) -> Option<(Option<u32>, u32)> {
+        let t = self.table.as_ref()?;
+        t.get(p as usize).map(|s| (s.leader, s.epoch))
+    }
+
+    /// Retention: deletes what size or age limits say, recording a `drop`
+    /// for every deleted record the group had not consumed (leaders only, so
+    /// each message is recorded once).
+    fn retain(&mut self, sc: &Scenario, recorder: &Recorder, now_us: u64) -> io::Result<()> {
+        let (size, age) = (sc.broker.retention_messages, sc.broker.retention_age);
+        for (&p, r) in self.replicas.iter_mut() {
+            let mut cut = r.log_start;
+            if let Some(n) = size {
+                cut = cut.max(r.log_end().saturating_sub(n));
+            }
+            if let Some(age) = age {
+                let oldest = now_us.saturating_sub(age.as_micros() as u64);
+                let young = r.records.partition_point(|s| s.append_us < oldest);
+                cut = cut.max(r.log_start + young as u64);
+            }
+            if cut <= r.log_start {
+                continue;
+            }
+            let gone = r.delete_before(cut);
+            if self.leading.contains_key(&p) {
+                let committed = self.committed[p as usize].unwrap_or(0);
+                for s in gone.iter().filter(|s| s.offset >= committed) {
+                    let reason = Reason::Retention;
+                    recorder.record(s.id, s.key, EventKind::Drop { reason });
+                }
+            }
+            self.log_starts.append(p, r.log_start);
         }
-        held.sort();
-        held.dedup();
-        Inventory { partitions, held }
+        self.log_starts.0.sync()
     }
 }
 
-/// Where the driver's probes find the live incarnation; a `Weak` so that a
-/// crashed incarnation (its runtime dropped) reads as down, not frozen.
+/// Where the model's probes find a broker's live incarnation.
 pub type BrokerSlot = Rc<RefCell<Weak<RefCell<BrokerState>>>>;
 
 pub struct Broker {
+    pub index: u32,
     pub scenario: Rc<Scenario>,
     pub recorder: Recorder,
     pub control: Rc<Control>,
@@ -147,35 +193,48 @@ pub struct Broker {
 }
 
 impl Broker {
+    fn name(&self) -> String {
+        Host::new(Role::Broker, self.index).to_string()
+    }
+
     /// The broker's software; turmoil calls it again on every restart.
     pub async fn run(self: Rc<Self>, incarnation: u64) -> turmoil::Result {
-        let state = Rc::new(RefCell::new(BrokerState::recover(&self.scenario)?));
+        let state = Rc::new(RefCell::new(BrokerState::recover(
+            self.index,
+            &self.scenario,
+        )?));
         *self.slot.borrow_mut() = Rc::downgrade(&state);
-        let rng = Rc::new(RefCell::new(ChaCha8Rng::seed_from_u64(
-            self.seed ^ incarnation.wrapping_mul(0x9e37_79b9_7f4a_7c15),
-        )));
+        let mut root =
+            ChaCha8Rng::seed_from_u64(self.seed ^ incarnation.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut fork = || ChaCha8Rng::seed_from_u64(root.next_u64());
+        let sc = self.scenario.clone();
 
-        let flush_every = match self.scenario.broker.fsync {
+        let flush_every = match sc.broker.fsync {
             Fsync::PerBatch => None,
             Fsync::Interval(d) => Some(d),
-            Fsync::Never => Some(self.scenario.broker.writeback),
+            Fsync::Never => Some(sc.broker.writeback),
         };
         if let Some(period) = flush_every {
-            let state = state.clone();
-            let control = self.control.clone();
-            tokio::task::spawn_local(async move {
-                let mut tick = tokio::time::interval(period);
-                tick.tick().await;
-                loop {
-                    tick.tick().await;
-                    control.gate().await;
-                    if let Err(e) = state.borrow_mut().sync_all() {
-                        panic!("broker-0: periodic sync failed: {e}");
-                    }
-                }
-            });
+            tokio::task::spawn_local(self.clone().flusher(state.clone(), period));
+        }
+        if sc.broker.retention_messages.is_some() || sc.broker.retention_age.is_some() {
+            tokio::task::spawn_local(self.clone().retention(state.clone()));
+        }
+        tokio::task::spawn_local(self.clone().heartbeats(state.clone(), incarnation, fork()));
+        tokio::task::spawn_local(self.clone().isr_keeper(state.clone(), fork()));
+        // One follower task per replicated partition, sharing one route per
+        // destination broker.
+        let routes: Rc<Vec<Rc<Route>>> =
+            Rc::new((0..sc.topology.brokers).map(|_| Route::new()).collect());
+        let partitions: Vec<u32> = state.borrow().replicas.keys().copied().collect();
+        for p in partitions {
+            let f = self
+                .clone()
+                .follow(state.clone(), p, routes.clone(), fork());
+            tokio::task::spawn_local(f);
         }
 
+        let rng = Rc::new(RefCell::new(fork()));
         let listener = TcpListener::bind((IpAddr::V4(Ipv4Addr::UNSPECIFIED), BROKER_PORT)).await?;
         loop {
             let (stream, _) = listener.accept().await?;
@@ -185,6 +244,211 @@ impl Broker {
                 rng: rng.clone(),
             };
             tokio::task::spawn_local(conn.serve(stream));
+        }
+    }
+
+    async fn flusher(self: Rc<Self>, state: Rc<RefCell<BrokerState>>, period: Duration) {
+        let mut tick = tokio::time::interval(period);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            self.control.gate().await;
+            if let Err(e) = state.borrow_mut().sync_all() {
+                panic!("{}: periodic sync failed: {e}", self.name());
+            }
+        }
+    }
+
+    async fn retention(self: Rc<Self>, state: Rc<RefCell<BrokerState>>) {
+        loop {
+            tokio::time::sleep(RETENTION_PERIOD).await;
+            self.control.gate().await;
+            let now = now_us();
+            if let Err(e) = state
+                .borrow_mut()
+                .retain(&self.scenario, &self.recorder, now)
+            {
+                panic!("{}: retention failed: {e}", self.name());
+            }
+        }
+    }
+
+    /// Heartbeats the controller; its answer is the partition table.
+    async fn heartbeats(
+        self: Rc<Self>,
+        state: Rc<RefCell<BrokerState>>,
+        incarnation: u64,
+        mut rng: ChaCha8Rng,
+    ) {
+        let period = heartbeat_period(self.scenario.broker.session_timeout);
+        let controller = Host::new(Role::Controller, 0).to_string();
+        let mut link = Link::new(
+            controller,
+            CONTROLLER_PORT,
+            Route::new(),
+            period.max(LONG_POLL),
+        );
+        let req = Request::BrokerHeartbeat {
+            broker: self.index,
+            incarnation,
+        };
+        loop {
+            self.control.gate().await;
+            if let Ok(Response::Cluster {
+                partitions,
+                committed,
+            }) = link.call(&mut rng, &req).await
+            {
+                state.borrow_mut().apply_table(partitions, committed);
+            }
+            tokio::time::sleep(period).await;
+        }
+    }
+
+    /// As leader: asks the controller to shrink or grow in-sync sets.
+    async fn isr_keeper(self: Rc<Self>, state: Rc<RefCell<BrokerState>>, mut rng: ChaCha8Rng) {
+        let lag_max = self.scenario.broker.replica_lag_max;
+        let period = (lag_max / 2).clamp(Duration::from_millis(1), Duration::from_millis(100));
+        let controller = Host::new(Role::Controller, 0).to_string();
+        let timeout = heartbeat_period(self.scenario.broker.session_timeout).max(LONG_POLL);
+        let mut link = Link::new(controller, CONTROLLER_PORT, Route::new(), timeout);
+        loop {
+            tokio::time::sleep(period).await;
+            self.control.gate().await;
+            let now = turmoil::elapsed();
+            let wanted: Vec<(u32, u32, Vec<u32>)> = {
+                let st = state.borrow();
+                st.leading
+                    .iter()
+                    .filter_map(|(&p, l)| {
+                        let hw = st.replicas[&p].hw;
+                        let isr = l.wanted_isr(st.id, hw, now, lag_max);
+                        (isr != l.isr).then_some((p, l.epoch, isr))
+                    })
+                    .collect()
+            };
+            for (partition, epoch, isr) in wanted {
+                let req = Request::AlterIsr {
+                    partition,
+                    leader: self.index,
+                    epoch,
+                    isr,
+                };
+                if let Ok(Response::Partition { state: ps, .. }) = link.call(&mut rng, &req).await {
+                    let mut st = state.borrow_mut();
+                    if let Some(l) = st.leading.get_mut(&partition) {
+                        if ps.epoch == l.epoch && ps.leader == Some(self.index) {
+                            l.isr = ps.isr;
+                        }
+                    }
+                    st.advance_hw(partition);
+                }
+            }
+        }
+    }
+
+    /// As follower of `partition`: copies the leader's log, cutting a
+    /// divergent suffix first (leader-epoch protocol).
+    async fn follow(
+        self: Rc<Self>,
+        state: Rc<RefCell<BrokerState>>,
+        partition: u32,
+        routes: Rc<Vec<Rc<Route>>>,
+        mut rng: ChaCha8Rng,
+    ) {
+        let sc = self.scenario.clone();
+        let timeout = sc.workload.request_timeout.max(LONG_POLL * 2);
+        let mut links: BTreeMap<u32, Link> = BTreeMap::new();
+        let per_batch = sc.broker.fsync == Fsync::PerBatch;
+        loop {
+            self.control.gate().await;
+            let target = {
+                let st = state.borrow();
+                let r = &st.replicas[&partition];
+                match st.leader_of(partition) {
+                    Some((Some(l), e)) if l != self.index => {
+                        Some((l, e, r.log_end(), r.last_epoch()))
+                    }
+                    _ => None,
+                }
+            };
+            let Some((leader, epoch, offset, last_epoch)) = target else {
+                tokio::time::sleep(NO_LEADER_POLL).await;
+                continue;
+            };
+            let link = links.entry(leader).or_insert_with(|| {
+                let host = Host::new(Role::Broker, leader).to_string();
+                Link::new(host, BROKER_PORT, routes[leader as usize].clone(), timeout)
+            });
+            let req = Request::ReplicaFetch {
+                partition,
+                replica: self.index,
+                leader_epoch: epoch,
+                offset,
+                last_epoch,
+                max: REPLICA_FETCH_MAX,
+            };
+            let resp = link.call(&mut rng, &req).await;
+            let result = {
+                let mut st = state.borrow_mut();
+                // The table may have moved on while the fetch was out.
+                if st.leader_of(partition) != Some((Some(leader), epoch)) {
+                    continue;
+                }
+                let r = st
+                    .replicas
+                    .get_mut(&partition)
+                    .expect("replicated partition");
+                match resp {
+                    Ok(Response::ReplicaRecords {
+                        records,
+                        high_watermark,
+                        ..
+                    }) => {
+                        for x in &records {
+                            if x.offset != r.log_end() {
+                                continue;
+                            }
+                            r.append(Stored {
+                                offset: x.offset,
+                                id: x.id,
+                                key: x.key,
+                                append_us: x.append_us,
+                                epoch: x.epoch,
+                                pid: x.pid,
+                                pseq: x.pseq,
+                            });
+                        }
+                        r.hw = r.hw.max(high_watermark.min(r.log_end()));
+                        if per_batch && !records.is_empty() {
+                            Some(r.file().0.sync())
+                        } else {
+                            Some(Ok(()))
+                        }
+                    }
+                    Ok(Response::Diverged { epoch, end_offset }) => {
+                        let at = r.divergence_point(epoch, end_offset);
+                        Some(r.truncate_to(at))
+                    }
+                    // Outside the leader's log: behind its start (retention), or
+                    // ahead of its end with nothing to compare epochs with.
+                    Ok(Response::OutOfRange { log_start, log_end }) => {
+                        Some(if r.log_end() < log_start {
+                            r.reset_to(log_start)
+                        } else {
+                            r.truncate_to(log_end)
+                        })
+                    }
+                    _ => None,
+                }
+            };
+            let Some(result) = result else {
+                tokio::time::sleep(NO_LEADER_POLL).await;
+                continue;
+            };
+            if let Err(e) = result {
+                panic!("{}: disk error on partition {partition}: {e}", self.name());
+            }
         }
     }
 }
@@ -202,8 +466,9 @@ impl Conn {
         while let Ok(req) = read_frame::<Request>(&mut stream).await {
             self.broker.control.gate().await;
             let resp = match self.handle(req).await {
-                Ok(r) => r,
-                Err(e) => panic!("broker-0: disk error: {e}"),
+                Ok(Some(r)) => r,
+                Ok(None) => continue,
+                Err(e) => panic!("{}: disk error: {e}", self.broker.name()),
             };
             if write_frame(&mut stream, &resp).await.is_err() {
                 return;
@@ -211,106 +476,234 @@ impl Conn {
         }
     }
 
-    async fn handle(&self, req: Request) -> io::Result<Response> {
-        let per_batch = self.broker.scenario.broker.fsync == Fsync::PerBatch;
-        match req {
-            Request::Produce { records } => {
-                self.disk_delay().await;
-                let now = now_us();
-                let mut st = self.state.borrow_mut();
-                let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); st.partitions.len()];
-                for r in &records {
-                    let p = &mut st.partitions[r.partition as usize];
-                    let stored = Stored {
-                        offset: p.log_end(),
-                        id: r.id,
-                        key: r.key,
-                        append_us: now,
-                    };
-                    encode_record(&stored, &mut bufs[r.partition as usize]);
-                    p.records.push(stored);
-                    self.broker.recorder.record(
-                        r.id,
-                        r.key,
-                        EventKind::Append {
-                            partition: r.partition,
-                            offset: stored.offset,
-                        },
-                    );
+    /// The answer to one request; None = no answer (`acks = 0`).
+    async fn handle(&self, req: Request) -> io::Result<Option<Response>> {
+        let sc = &self.broker.scenario;
+        Ok(Some(match req {
+            Request::Produce { batches } => {
+                let results = self.produce(batches).await?;
+                match (sc.broker.acks, results) {
+                    (Acks::None, _) | (_, None) => return Ok(None),
+                    (_, Some(results)) => Response::Produced { results },
                 }
-                for (p, buf) in st.partitions.iter_mut().zip(&bufs) {
-                    p.file.0.append(buf);
-                    if per_batch {
-                        p.file.0.sync()?;
-                    }
-                }
-                Ok(Response::Produced)
             }
             Request::Fetch {
                 partition,
                 offset,
                 max,
-            } => {
-                let st = self.state.borrow();
-                let p = &st.partitions[partition as usize];
-                if offset > p.log_end() {
-                    return Ok(Response::OutOfRange {
-                        log_end: p.log_end(),
-                    });
-                }
-                let from = offset.max(p.log_start);
-                let i = (from - p.log_start) as usize;
-                let j = (i + max as usize).min(p.records.len());
-                let records = p.records[i..j]
-                    .iter()
-                    .map(|r| Fetched {
-                        offset: r.offset,
-                        id: r.id,
-                        key: r.key,
-                    })
-                    .collect();
-                Ok(Response::Records {
-                    records,
-                    log_end: p.log_end(),
-                })
-            }
-            Request::Commit {
-                group,
+            } => self.fetch(partition, offset, max).await,
+            Request::ReplicaFetch {
                 partition,
+                replica,
+                leader_epoch,
                 offset,
-                generation,
+                last_epoch,
+                max,
             } => {
-                self.disk_delay().await;
-                let mut st = self.state.borrow_mut();
-                let p = partition as usize;
-                if group == st.group && generation > st.generations[p] {
-                    st.generations[p] = generation;
-                    st.committed[partition as usize] = Some(offset);
-                    st.offsets.append(partition, offset);
-                    if per_batch {
-                        st.offsets.0.sync()?;
+                self.replica_fetch(partition, replica, leader_epoch, offset, last_epoch, max)
+                    .await
+            }
+            Request::Metadata => Response::Metadata {
+                partitions: self.state.borrow().table.clone().unwrap_or_default(),
+            },
+            _ => return Ok(None),
+        }))
+    }
+
+    /// Appends every batch this broker may take, then waits as `acks` says.
+    /// None: `acks = all` and the high watermark did not pass the batches
+    /// within the producer's timeout (the producer has given up).
+    async fn produce(
+        &self,
+        batches: Vec<crate::wire::Batch>,
+    ) -> io::Result<Option<Vec<BatchResult>>> {
+        let sc = self.broker.scenario.clone();
+        self.disk_delay().await;
+        let now = now_us();
+        let mut results = Vec::with_capacity(batches.len());
+        // (result index, partition, epoch, offset the high watermark must pass)
+        let mut waits = Vec::new();
+        {
+            let mut st = self.state.borrow_mut();
+            let me = st.id;
+            for (i, b) in batches.iter().enumerate() {
+                let Some(epoch) = st.leader_epoch(b.partition) else {
+                    results.push(BatchResult::NotLeader);
+                    continue;
+                };
+                let isr = st.leading[&b.partition].isr.len() as u32;
+                if sc.broker.acks == Acks::All && isr < sc.broker.min_insync {
+                    results.push(BatchResult::NotEnoughReplicas);
+                    continue;
+                }
+                let r = st.replicas.get_mut(&b.partition).expect("led partition");
+                let n = b.records.len() as u32;
+                let target = match r.dedup(b.pid, b.first_seq, n) {
+                    Dedup::Duplicate { last_offset } => last_offset + 1,
+                    Dedup::New => {
+                        for (k, rec) in b.records.iter().enumerate() {
+                            let stored = Stored {
+                                offset: r.log_end(),
+                                id: rec.id,
+                                key: rec.key,
+                                append_us: now,
+                                epoch,
+                                pid: b.pid,
+                                pseq: b.first_seq.wrapping_add(k as u32),
+                            };
+                            r.append(stored);
+                            let event = EventKind::Append {
+                                partition: b.partition,
+                                offset: stored.offset,
+                            };
+                            self.broker.recorder.record(rec.id, rec.key, event);
+                        }
+                        if sc.broker.fsync == Fsync::PerBatch {
+                            r.file().0.sync()?;
+                        }
+                        r.log_end()
+                    }
+                };
+                results.push(BatchResult::Ok);
+                waits.push((i, b.partition, epoch, target));
+            }
+            let _ = me;
+            for &(_, p, _, _) in &waits {
+                st.advance_hw(p);
+            }
+            st.appended.notify_waiters();
+        }
+        if sc.broker.acks != Acks::All {
+            return Ok(Some(results));
+        }
+        let advanced = self.state.borrow().advanced.clone();
+        let deadline = turmoil::elapsed() + sc.workload.request_timeout;
+        loop {
+            let notified = advanced.notified();
+            let mut pending = false;
+            {
+                let st = self.state.borrow();
+                for &(i, p, epoch, target) in &waits {
+                    if st.leader_epoch(p) != Some(epoch) {
+                        results[i] = BatchResult::NotLeader;
+                    } else if st.replicas[&p].hw < target {
+                        pending = true;
                     }
                 }
-                Ok(Response::Committed)
             }
-            Request::OffsetFetch { group, partitions } => {
+            if !pending {
+                return Ok(Some(results));
+            }
+            let now = turmoil::elapsed();
+            if now >= deadline {
+                return Ok(None);
+            }
+            let _ = tokio::time::timeout(deadline - now, notified).await;
+        }
+    }
+
+    /// A consumer's fetch: records below the high watermark, long-polling
+    /// when there are none yet.
+    async fn fetch(&self, partition: u32, offset: u64, max: u32) -> Response {
+        let deadline = turmoil::elapsed() + LONG_POLL;
+        loop {
+            let (appended, advanced) = {
                 let st = self.state.borrow();
-                let offsets = partitions
-                    .iter()
-                    .map(|&p| {
-                        if group == st.group {
-                            st.committed[p as usize]
-                        } else {
-                            None
-                        }
-                    })
-                    .collect();
-                Ok(Response::Offsets { offsets })
-            }
-            Request::Apply { .. } => Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the broker got a store request",
-            )),
+                if st.leader_epoch(partition).is_none() {
+                    return Response::NotLeader;
+                }
+                let r = &st.replicas[&partition];
+                if offset < r.log_start || offset > r.log_end() {
+                    return Response::OutOfRange {
+                        log_start: r.log_start,
+                        log_end: r.log_end(),
+                    };
+                }
+                if offset < r.hw || turmoil::elapsed() >= deadline {
+                    let visible = r.hw.saturating_sub(offset).min(max as u64) as usize;
+                    let records = r
+                        .read(offset, visible)
+                        .iter()
+                        .map(|s| Fetched {
+                            offset: s.offset,
+                            id: s.id,
+                            key: s.key,
+                        })
+                        .collect();
+                    return Response::Records {
+                        records,
+                        high_watermark: r.hw,
+                    };
+                }
+                (st.appended.clone(), st.advanced.clone())
+            };
+            let wait = deadline - turmoil::elapsed();
+            let _ = tokio::time::timeout(wait, async {
+                tokio::select! {
+                    _ = appended.notified() => {},
+                    _ = advanced.notified() => {},
+                }
+            })
+            .await;
+        }
+    }
+
+    /// A follower's fetch: tells it where it diverges, or hands it records
+    /// (long-polling at the log end) and notes its position.
+    async fn replica_fetch(
+        &self,
+        partition: u32,
+        replica: u32,
+        leader_epoch: u32,
+        offset: u64,
+        last_epoch: Option<u32>,
+        max: u32,
+    ) -> Response {
+        let deadline = turmoil::elapsed() + LONG_POLL;
+        let mut noted = false;
+        loop {
+            let appended = {
+                let mut st = self.state.borrow_mut();
+                if st.leader_epoch(partition) != Some(leader_epoch) {
+                    return Response::NotLeader;
+                }
+                let r = &st.replicas[&partition];
+                if let Some(e) = last_epoch {
+                    let (found, end) = r.epoch_end(e);
+                    if found != Some(e) || end < offset {
+                        return Response::Diverged {
+                            epoch: found,
+                            end_offset: end,
+                        };
+                    }
+                }
+                if offset < r.log_start || offset > r.log_end() {
+                    return Response::OutOfRange {
+                        log_start: r.log_start,
+                        log_end: r.log_end(),
+                    };
+                }
+                let leo = r.log_end();
+                if !noted {
+                    let now = turmoil::elapsed();
+                    let l = st.leading.get_mut(&partition).expect("led partition");
+                    l.on_fetch(replica, offset, leo, now);
+                    st.advance_hw(partition);
+                    noted = true;
+                }
+                let r = &st.replicas[&partition];
+                if offset < leo || turmoil::elapsed() >= deadline {
+                    let records = r.read(offset, max as usize).to_vec();
+                    return Response::ReplicaRecords {
+                        records,
+                        high_watermark: r.hw,
+                        log_start: r.log_start,
+                    };
+                }
+                st.appended.clone()
+            };
+            let wait = deadline - turmoil::elapsed();
+            let _ = tokio::time::timeout(wait, appended.notified()).await;
         }
     }
 

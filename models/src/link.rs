@@ -97,27 +97,34 @@ impl Link {
         }
     }
 
-    /// Sends one request and waits for its answer. After a failure on the
-    /// route, connecting first waits out a jittered exponential backoff.
+    /// Connects if needed: after a failure on the route, first waits out a
+    /// jittered exponential backoff.
+    async fn connect(&mut self, rng: &mut ChaCha8Rng) -> Result<(), CallError> {
+        if self.stream.is_some() {
+            return Ok(());
+        }
+        let probe = self.route.admit().await;
+        let connected = timeout(self.timeout, TcpStream::connect(self.addr.as_str())).await;
+        if probe {
+            self.route.probing.set(false);
+        }
+        match connected {
+            Ok(Ok(s)) => {
+                self.route.succeeded();
+                self.stream = Some(s);
+                Ok(())
+            }
+            _ => Err(self.fail(rng, CallError::Unreachable)),
+        }
+    }
+
+    /// Sends one request and waits for its answer.
     pub async fn call(
         &mut self,
         rng: &mut ChaCha8Rng,
         req: &Request,
     ) -> Result<Response, CallError> {
-        if self.stream.is_none() {
-            let probe = self.route.admit().await;
-            let connected = timeout(self.timeout, TcpStream::connect(self.addr.as_str())).await;
-            if probe {
-                self.route.probing.set(false);
-            }
-            match connected {
-                Ok(Ok(s)) => {
-                    self.route.succeeded();
-                    self.stream = Some(s);
-                }
-                _ => return Err(self.fail(rng, CallError::Unreachable)),
-            }
-        }
+        self.connect(rng).await?;
         let stream = self.stream.as_mut().expect("connected above");
         let exchange = async {
             write_frame(stream, req).await?;
@@ -128,6 +135,17 @@ impl Link {
                 self.route.succeeded();
                 Ok(resp)
             }
+            _ => Err(self.fail(rng, CallError::NoAnswer)),
+        }
+    }
+
+    /// Sends one request that gets no answer (`acks = 0`): success means
+    /// only that the bytes left this host.
+    pub async fn send(&mut self, rng: &mut ChaCha8Rng, req: &Request) -> Result<(), CallError> {
+        self.connect(rng).await?;
+        let stream = self.stream.as_mut().expect("connected above");
+        match timeout(self.timeout, write_frame(stream, req)).await {
+            Ok(Ok(())) => Ok(()),
             _ => Err(self.fail(rng, CallError::NoAnswer)),
         }
     }

@@ -1,19 +1,60 @@
-//! A producer: generates its share of the load schedule, buffers it (bounded),
-//! and publishes batches with one request in flight, retrying with backoff.
-//! A message's fate as the producer knows it is recorded: `ack` (confirmed),
-//! `reject` (refused: its buffer was full), or `timeout` (no answer after every
-//! retry: indeterminate — the broker may well have appended it).
+//! A producer: generates its share of the load schedule into per-partition
+//! buffers (bounded in total) and publishes batches to each partition's
+//! leader, one batch in flight per partition so order per key holds.
+//! A sender per broker sends every ready batch of the partitions that
+//! broker leads in one request; a failed batch is retried unchanged with a
+//! backoff, wherever its partition's leader is by then.
+//!
+//! A message's fate as the producer knows it is recorded: `ack`
+//! (confirmed), `reject` (refused: its buffer was full, or every attempt was
+//! refused explicitly, so it was never appended), or `timeout` (retries
+//! exhausted and some attempt went unanswered: indeterminate — the broker
+//! may well have appended it).
+//!
+//! The idempotent producer numbers each partition's records; the leader
+//! drops a re-sent batch it already has. Its producer id is per
+//! incarnation, so (as in Kafka without transactions) a restarted producer
+//! is a new producer.
 
 use crate::link::{Link, Route};
+use crate::metadata::Metadata;
 use crate::schedule::{key_of, Schedule};
-use crate::wire::{Record, Request, Response, BROKER_PORT};
+use crate::wire::{Batch, BatchResult, Record, Request, Response, BROKER_PORT};
 use harness::model::{Control, Recorder};
-use harness::scenario::{Host, Role, Scenario};
+use harness::scenario::{Acks, Host, Role, Scenario};
 use harness::{EventKind, MsgId, Reason};
-use rand::SeedableRng;
+use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
+use std::time::Duration;
+
+/// Pause before a failed batch is re-sent (Kafka's `retry.backoff.ms`).
+const RETRY_BACKOFF: Duration = Duration::from_millis(100);
+
+/// A batch created from a partition's buffer, until it is settled.
+struct Pending {
+    batch: Batch,
+    attempts: u32,
+    retry_at: Duration,
+    /// Some attempt got no answer: the batch may have been appended.
+    maybe_appended: bool,
+    in_flight: bool,
+}
+
+#[derive(Default)]
+struct Partition {
+    buffer: VecDeque<Record>,
+    pending: Option<Pending>,
+    next_seq: u32,
+}
+
+struct State {
+    partitions: Vec<Partition>,
+    /// Messages buffered or pending, for `buffer_max`.
+    held: usize,
+}
 
 pub struct Producer {
     pub index: u32,
@@ -26,68 +67,215 @@ pub struct Producer {
 
 impl Producer {
     pub async fn run(self: Rc<Self>, incarnation: u64) -> turmoil::Result {
-        let sc = &self.scenario;
+        let sc = self.scenario.clone();
         let w = &sc.workload;
-        let mut rng =
+        let mut root =
             ChaCha8Rng::seed_from_u64(self.seed ^ incarnation.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        let broker = Host::new(Role::Broker, 0).to_string();
-        let mut link = Link::new(broker, BROKER_PORT, Route::new(), w.request_timeout);
-        let mut buffer: VecDeque<Record> = VecDeque::new();
+        let pid = if w.idempotent {
+            ((self.index as u64 + 1) << 32) | (incarnation & 0xffff_ffff)
+        } else {
+            0
+        };
+        let state = Rc::new(RefCell::new(State {
+            partitions: (0..sc.topology.partitions)
+                .map(|_| Partition::default())
+                .collect(),
+            held: 0,
+        }));
+        let meta = Metadata::new(sc.topology.partitions);
+        let routes: Rc<Vec<Rc<Route>>> =
+            Rc::new((0..sc.topology.brokers).map(|_| Route::new()).collect());
+        let refresh = meta.clone().refresher(
+            sc.clone(),
+            self.control.clone(),
+            routes.clone(),
+            w.request_timeout,
+            ChaCha8Rng::seed_from_u64(root.next_u64()),
+        );
+        tokio::task::spawn_local(refresh);
+        for b in 0..sc.topology.brokers {
+            let rng = ChaCha8Rng::seed_from_u64(root.next_u64());
+            let host = Host::new(Role::Broker, b).to_string();
+            let link = Link::new(
+                host,
+                BROKER_PORT,
+                routes[b as usize].clone(),
+                w.request_timeout,
+            );
+            let sender = self
+                .clone()
+                .sender(b, link, state.clone(), meta.clone(), pid, rng);
+            tokio::task::spawn_local(sender);
+        }
+
         // A restarted producer resumes at the schedule's present: messages
         // due while it was down were never created.
         let mut next_seq = self.schedule.due_for(self.index, turmoil::elapsed());
-
         loop {
             self.control.gate().await;
             let now = turmoil::elapsed();
             let due = self.schedule.due_for(self.index, now);
-            for seq in next_seq..due {
-                let id = MsgId::new(self.index, seq);
-                let key = key_of(self.seed, seq, w.keys);
-                if buffer.len() >= w.buffer_max as usize {
-                    let reason = Reason::ProducerBufferFull;
-                    self.recorder.record(id, key, EventKind::Reject { reason });
-                    continue;
+            {
+                let mut st = state.borrow_mut();
+                for seq in next_seq..due {
+                    let id = MsgId::new(self.index, seq);
+                    let key = key_of(self.seed, seq, w.keys);
+                    if st.held >= w.buffer_max as usize {
+                        let reason = Reason::ProducerBufferFull;
+                        self.recorder.record(id, key, EventKind::Reject { reason });
+                        continue;
+                    }
+                    let partition = key % sc.topology.partitions;
+                    st.partitions[partition as usize].buffer.push_back(Record {
+                        id,
+                        key,
+                        partition,
+                    });
+                    st.held += 1;
                 }
-                let partition = key % sc.topology.partitions;
-                buffer.push_back(Record { id, key, partition });
             }
             next_seq = next_seq.max(due);
+            if now >= sc.duration && state.borrow().held == 0 {
+                return Ok(());
+            }
+            tokio::time::sleep(w.linger).await;
+        }
+    }
 
-            if buffer.is_empty() {
-                if now >= sc.duration {
-                    return Ok(());
-                }
+    /// Sends the ready batches of the partitions `broker` leads, forever.
+    async fn sender(
+        self: Rc<Self>,
+        broker: u32,
+        mut link: Link,
+        state: Rc<RefCell<State>>,
+        meta: Rc<Metadata>,
+        pid: u64,
+        mut rng: ChaCha8Rng,
+    ) {
+        let sc = self.scenario.clone();
+        let w = &sc.workload;
+        loop {
+            self.control.gate().await;
+            let batches = self.ready_batches(broker, &state, &meta, pid);
+            if batches.is_empty() {
                 tokio::time::sleep(w.linger).await;
                 continue;
             }
-
-            let n = buffer.len().min(w.batch_max as usize);
-            let records: Vec<Record> = buffer.drain(..n).collect();
             let req = Request::Produce {
-                records: records.clone(),
+                batches: batches.clone(),
             };
-            let mut acked = false;
-            for attempt in 1..=w.retries + 1 {
-                for r in &records {
-                    self.recorder
-                        .record(r.id, r.key, EventKind::Send { attempt });
-                }
-                if let Ok(Response::Produced) = link.call(&mut rng, &req).await {
-                    acked = true;
-                    break;
-                }
-                self.control.gate().await;
-            }
-            let kind = if acked {
-                EventKind::Ack
+            let results: Vec<Option<BatchResult>> = if sc.broker.acks == Acks::None {
+                let sent = link.send(&mut rng, &req).await.is_ok();
+                vec![sent.then_some(BatchResult::Ok); batches.len()]
             } else {
-                EventKind::Timeout
+                match link.call(&mut rng, &req).await {
+                    Ok(Response::Produced { results }) if results.len() == batches.len() => {
+                        results.into_iter().map(Some).collect()
+                    }
+                    _ => vec![None; batches.len()],
+                }
             };
-            for r in &records {
+            self.settle(&batches, &results, &state, &meta);
+            tokio::time::sleep(w.linger).await;
+        }
+    }
+
+    /// Batches ready to go to `broker`: each partition it leads with no
+    /// batch in flight re-sends its pending batch (once its backoff is
+    /// over) or makes a new one from its buffer. Records `send` for each.
+    fn ready_batches(
+        &self,
+        broker: u32,
+        state: &RefCell<State>,
+        meta: &Metadata,
+        pid: u64,
+    ) -> Vec<Batch> {
+        let now = turmoil::elapsed();
+        let batch_max = self.scenario.workload.batch_max as usize;
+        let mut st = state.borrow_mut();
+        let mut out = Vec::new();
+        for (p, part) in st.partitions.iter_mut().enumerate() {
+            if meta.leader(p as u32) != Some(broker) {
+                continue;
+            }
+            if part.pending.is_none() && !part.buffer.is_empty() {
+                let n = part.buffer.len().min(batch_max);
+                let records: Vec<Record> = part.buffer.drain(..n).collect();
+                let first_seq = part.next_seq;
+                part.next_seq = part.next_seq.wrapping_add(n as u32);
+                part.pending = Some(Pending {
+                    batch: Batch {
+                        partition: p as u32,
+                        records,
+                        pid,
+                        first_seq,
+                    },
+                    attempts: 0,
+                    retry_at: Duration::ZERO,
+                    maybe_appended: false,
+                    in_flight: false,
+                });
+            }
+            let Some(pending) = part.pending.as_mut() else {
+                continue;
+            };
+            if pending.in_flight || pending.retry_at > now {
+                continue;
+            }
+            pending.in_flight = true;
+            pending.attempts += 1;
+            let attempt = pending.attempts;
+            for r in &pending.batch.records {
+                self.recorder
+                    .record(r.id, r.key, EventKind::Send { attempt });
+            }
+            out.push(pending.batch.clone());
+        }
+        out
+    }
+
+    /// Records each batch's outcome, or schedules its retry.
+    fn settle(
+        &self,
+        batches: &[Batch],
+        results: &[Option<BatchResult>],
+        state: &RefCell<State>,
+        meta: &Metadata,
+    ) {
+        let retries = self.scenario.workload.retries;
+        let now = turmoil::elapsed();
+        let mut st = state.borrow_mut();
+        for (b, result) in batches.iter().zip(results) {
+            let part = &mut st.partitions[b.partition as usize];
+            let pending = part.pending.as_mut().expect("a sent batch is pending");
+            pending.in_flight = false;
+            let kind = match result {
+                Some(BatchResult::Ok) => EventKind::Ack,
+                failure => {
+                    if failure.is_none() {
+                        pending.maybe_appended = true;
+                    }
+                    if !matches!(failure, Some(BatchResult::NotEnoughReplicas)) {
+                        meta.mark_stale();
+                    }
+                    if pending.attempts <= retries {
+                        pending.retry_at = now + RETRY_BACKOFF;
+                        continue;
+                    }
+                    if pending.maybe_appended {
+                        EventKind::Timeout
+                    } else {
+                        EventKind::Reject {
+                            reason: Reason::BrokerRefused,
+                        }
+                    }
+                }
+            };
+            for r in &b.records {
                 self.recorder.record(r.id, r.key, kind);
             }
-            tokio::time::sleep(w.linger).await;
+            part.pending = None;
+            st.held -= b.records.len();
         }
     }
 }

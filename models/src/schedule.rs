@@ -82,6 +82,7 @@ mod tests {
             linger: Duration::from_millis(5),
             buffer_max: 100,
             batch_max: 10,
+            idempotent: false,
         }
     }
 

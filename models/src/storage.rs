@@ -17,25 +17,34 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use turmoil::fs::shim::std::fs::{self, File, OpenOptions};
 
-/// A log record on disk: offset 8 | id 8 | key 4 | append time 8 | crc 4.
-pub const LOG_RECORD: usize = 32;
+/// A log record on disk: offset 8 | id 8 | key 4 | append time 8 |
+/// leader epoch 4 | producer id 8 | producer sequence 4 | crc 4.
+pub const LOG_RECORD: usize = 48;
 /// An offsets record: partition 4 | offset 8 | crc 4.
 const OFFSET_RECORD: usize = 16;
 
-/// A record as the broker holds it in memory.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A record as a broker holds it in memory, and as a follower copies it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Stored {
     pub offset: u64,
     pub id: MsgId,
     pub key: u32,
     pub append_us: u64,
+    /// Leader epoch under which the record was first appended; how replicas
+    /// find where their logs diverge after a leader change.
+    pub epoch: u32,
+    /// Idempotent producer id (0 = a plain producer) and its per-partition
+    /// sequence number: what a new leader rebuilds de-duplication from.
+    pub pid: u64,
+    pub pseq: u32,
 }
 
 /// An append-only file with the length already written, so an append needs
 /// no metadata lookup.
 pub struct AppendFile {
     path: String,
-    file: File,
+    /// None only for a detached file in unit tests (no simulation running).
+    file: Option<File>,
     /// Bytes on disk (synced).
     synced_len: u64,
     /// Appended bytes not yet synced: the page cache.
@@ -63,7 +72,7 @@ impl AppendFile {
         Ok((
             AppendFile {
                 path: path.to_string(),
-                file,
+                file: Some(file),
                 synced_len: len,
                 dirty: Vec::new(),
             },
@@ -71,17 +80,24 @@ impl AppendFile {
         ))
     }
 
-    /// Cuts a torn or corrupt tail and makes the cut durable.
-    fn truncate(&mut self, len: u64) -> io::Result<()> {
-        if len < self.synced_len {
-            self.file
-                .set_len(len)
-                .map_err(|e| ctx(e, "truncate", &self.path))?;
-            self.file
-                .sync_all()
-                .map_err(|e| ctx(e, "sync", &self.path))?;
-            self.synced_len = len;
+    /// Cuts the file to `len` bytes (page cache included) and makes the cut
+    /// durable: a torn tail at recovery, or a follower's divergent suffix.
+    pub fn truncate(&mut self, len: u64) -> io::Result<()> {
+        let cached_end = self.synced_len + self.dirty.len() as u64;
+        if len >= cached_end {
+            return Ok(());
         }
+        if len >= self.synced_len {
+            self.dirty.truncate((len - self.synced_len) as usize);
+            return Ok(());
+        }
+        self.dirty.clear();
+        if let Some(file) = &self.file {
+            file.set_len(len)
+                .map_err(|e| ctx(e, "truncate", &self.path))?;
+            file.sync_all().map_err(|e| ctx(e, "sync", &self.path))?;
+        }
+        self.synced_len = len;
         Ok(())
     }
 
@@ -95,12 +111,11 @@ impl AppendFile {
         if self.dirty.is_empty() {
             return Ok(());
         }
-        self.file
-            .write_all_at(&self.dirty, self.synced_len)
-            .map_err(|e| ctx(e, "write", &self.path))?;
-        self.file
-            .sync_all()
-            .map_err(|e| ctx(e, "sync", &self.path))?;
+        if let Some(file) = &self.file {
+            file.write_all_at(&self.dirty, self.synced_len)
+                .map_err(|e| ctx(e, "write", &self.path))?;
+            file.sync_all().map_err(|e| ctx(e, "sync", &self.path))?;
+        }
         self.synced_len += self.dirty.len() as u64;
         self.dirty.clear();
         Ok(())
@@ -122,6 +137,9 @@ pub fn encode_record(r: &Stored, out: &mut Vec<u8>) {
     out.extend_from_slice(&r.id.seq.to_le_bytes());
     out.extend_from_slice(&r.key.to_le_bytes());
     out.extend_from_slice(&r.append_us.to_le_bytes());
+    out.extend_from_slice(&r.epoch.to_le_bytes());
+    out.extend_from_slice(&r.pid.to_le_bytes());
+    out.extend_from_slice(&r.pseq.to_le_bytes());
     let c = crc(&out[start..]);
     out.extend_from_slice(&c.to_le_bytes());
 }
@@ -134,12 +152,13 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }
 
-/// Decodes the longest valid prefix: records with good CRCs and contiguous
-/// offsets from 0. Returns the records and the byte length they cover.
+/// Decodes the longest valid prefix: records with good CRCs and increasing
+/// offsets (a follower that restarted from its leader's log start leaves a
+/// gap). Returns the records and the byte length they cover.
 pub fn decode_log(bytes: &[u8]) -> (Vec<Stored>, u64) {
     let mut out = Vec::with_capacity(bytes.len() / LOG_RECORD);
     for chunk in bytes.chunks_exact(LOG_RECORD) {
-        if crc(&chunk[..28]) != u32_at(chunk, 28) {
+        if crc(&chunk[..44]) != u32_at(chunk, 44) {
             break;
         }
         let r = Stored {
@@ -147,8 +166,11 @@ pub fn decode_log(bytes: &[u8]) -> (Vec<Stored>, u64) {
             id: MsgId::new(u32_at(chunk, 8), u32_at(chunk, 12)),
             key: u32_at(chunk, 16),
             append_us: u64_at(chunk, 20),
+            epoch: u32_at(chunk, 28),
+            pid: u64_at(chunk, 32),
+            pseq: u32_at(chunk, 40),
         };
-        if r.offset != out.len() as u64 {
+        if out.last().is_some_and(|p: &Stored| r.offset <= p.offset) {
             break;
         }
         out.push(r);
@@ -168,14 +190,36 @@ impl LogFile {
         f.truncate(valid)?;
         Ok((LogFile(f), records))
     }
+
+    /// Keeps the first `records` records of the file, dropping the rest.
+    pub fn keep(&mut self, records: u64) -> io::Result<()> {
+        self.0.truncate(records * LOG_RECORD as u64)
+    }
+
+    /// A file with no disk behind it, for unit tests of in-memory logic.
+    #[cfg(test)]
+    pub fn detached() -> LogFile {
+        LogFile(AppendFile {
+            path: "(detached)".to_string(),
+            file: None,
+            synced_len: 0,
+            dirty: Vec::new(),
+        })
+    }
+
+    /// Records in the file, page cache included.
+    pub fn records(&self) -> u64 {
+        (self.0.synced_len + self.0.dirty.len() as u64) / LOG_RECORD as u64
+    }
 }
 
-/// The committed-offsets log: the last record per partition wins.
+/// A log of (partition, offset) pairs where the last record per partition
+/// wins: committed offsets on the controller, log starts on a broker.
 pub struct OffsetsFile(pub AppendFile);
 
 impl OffsetsFile {
-    pub fn recover(partitions: u32) -> io::Result<(OffsetsFile, Vec<Option<u64>>)> {
-        let (mut f, bytes) = AppendFile::open("/offsets.log")?;
+    pub fn recover(path: &str, partitions: u32) -> io::Result<(OffsetsFile, Vec<Option<u64>>)> {
+        let (mut f, bytes) = AppendFile::open(path)?;
         let mut committed = vec![None; partitions as usize];
         let mut valid = 0u64;
         for chunk in bytes.chunks_exact(OFFSET_RECORD) {
@@ -203,6 +247,38 @@ impl OffsetsFile {
     }
 }
 
+/// Snapshots of a small state (the controller's partition table): each a
+/// frame `len 4 | crc 4 | bytes`; recovery keeps the last whole one.
+pub struct StateFile(AppendFile);
+
+impl StateFile {
+    pub fn recover(path: &str) -> io::Result<(StateFile, Option<Vec<u8>>)> {
+        let (mut f, bytes) = AppendFile::open(path)?;
+        let (mut at, mut last) = (0usize, None);
+        while bytes.len() >= at + 8 {
+            let len = u32_at(&bytes, at) as usize;
+            let end = at + 8 + len;
+            if end > bytes.len() || crc(&bytes[at + 8..end]) != u32_at(&bytes, at + 4) {
+                break;
+            }
+            last = Some(bytes[at + 8..end].to_vec());
+            at = end;
+        }
+        f.truncate(at as u64)?;
+        Ok((StateFile(f), last))
+    }
+
+    /// Appends a snapshot and syncs it.
+    pub fn save(&mut self, snapshot: &[u8]) -> io::Result<()> {
+        let mut b = Vec::with_capacity(8 + snapshot.len());
+        b.extend_from_slice(&(snapshot.len() as u32).to_le_bytes());
+        b.extend_from_slice(&crc(snapshot).to_le_bytes());
+        b.extend_from_slice(snapshot);
+        self.0.append(&b);
+        self.0.sync()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,6 +289,9 @@ mod tests {
             id: MsgId::new(1, offset as u32 + 10),
             key: 7,
             append_us: 1000 * offset,
+            epoch: offset as u32 / 2,
+            pid: 3 << 32,
+            pseq: offset as u32,
         }
     }
 

@@ -2,25 +2,39 @@
 //! TCP. One request, one response, in order on a connection; a timed-out
 //! connection is dropped, so a late answer can never be taken for a newer one.
 
+use crate::storage::Stored;
 use harness::MsgId;
 use serde::{Deserialize, Serialize};
 use std::io;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use turmoil::net::TcpStream;
 
-/// Port the broker listens on.
+/// Port a broker listens on.
 pub const BROKER_PORT: u16 = 9092;
 /// Port a store node listens on.
 pub const STORE_PORT: u16 = 7000;
+/// Port the controller listens on.
+pub const CONTROLLER_PORT: u16 = 2181;
 /// Largest frame accepted; a bigger length prefix means a corrupt stream.
 const FRAME_MAX: usize = 8 << 20;
 
-/// A message as producers send it and the broker stores it.
+/// A message as producers send it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     pub id: MsgId,
     pub key: u32,
     pub partition: u32,
+}
+
+/// Records for one partition in one produce request. An idempotent
+/// producer numbers them: `pid` (0 = plain producer) and the sequence of the
+/// first record; the batch is re-sent unchanged on retry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batch {
+    pub partition: u32,
+    pub records: Vec<Record>,
+    pub pid: u64,
+    pub first_seq: u32,
 }
 
 /// A record read back from a partition.
@@ -31,27 +45,93 @@ pub struct Fetched {
     pub key: u32,
 }
 
+/// A partition's leadership as the controller decided it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionState {
+    /// None: offline (no eligible replica is alive).
+    pub leader: Option<u32>,
+    /// Bumped at every leader change; fences requests of older leaders.
+    pub epoch: u32,
+    /// In-sync replicas (the leader included while it has one).
+    pub isr: Vec<u32>,
+    /// Every replica, preferred leader first.
+    pub replicas: Vec<u32>,
+}
+
+/// A consumer-group member: consumer index and incarnation.
+pub type MemberId = (u32, u64);
+
+/// The outcome of one batch of a produce request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BatchResult {
+    /// Appended (and replicated as `acks` asks); also a duplicate of a batch
+    /// an idempotent producer already had appended.
+    Ok,
+    /// This broker does not lead the partition (refresh metadata, retry).
+    NotLeader,
+    /// `acks = all` and the in-sync set is smaller than `min_insync`:
+    /// refused, not appended.
+    NotEnoughReplicas,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
+    /// Producer → partition leaders. With `acks = 0` the broker never answers.
     Produce {
-        records: Vec<Record>,
+        batches: Vec<Batch>,
     },
+    /// Consumer → partition leader: records below the high watermark.
     Fetch {
         partition: u32,
         offset: u64,
         max: u32,
     },
-    /// `generation` orders one partition's commits (see the consumer).
+    /// Follower → leader: records from `offset`, with the epoch of the
+    /// follower's last record so the leader can tell it where they diverge.
+    ReplicaFetch {
+        partition: u32,
+        replica: u32,
+        /// The epoch the follower believes the leader leads in; a leader in
+        /// another epoch answers NotLeader.
+        leader_epoch: u32,
+        offset: u64,
+        last_epoch: Option<u32>,
+        max: u32,
+    },
+    /// Client → any broker: who leads what, as that broker last heard.
+    Metadata,
+    /// Broker → controller, every third of the session timeout.
+    BrokerHeartbeat {
+        broker: u32,
+        incarnation: u64,
+    },
+    /// Leader → controller: change a partition's in-sync set.
+    AlterIsr {
+        partition: u32,
+        leader: u32,
+        epoch: u32,
+        isr: Vec<u32>,
+    },
+    /// Consumer → group coordinator (the controller): join or stay,
+    /// listing the partitions the member's workers still run.
+    GroupHeartbeat {
+        group: String,
+        member: MemberId,
+        running: Vec<u32>,
+    },
+    /// `seq` orders one member incarnation's commits.
     Commit {
         group: String,
+        member: MemberId,
         partition: u32,
         offset: u64,
-        generation: u64,
+        seq: u64,
     },
     OffsetFetch {
         group: String,
         partitions: Vec<u32>,
     },
+    /// Consumer → store.
     Apply {
         id: MsgId,
         key: u32,
@@ -60,18 +140,60 @@ pub enum Request {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Response {
-    /// Every record of the produce request is appended (and durable if the
-    /// fsync policy says so).
-    Produced,
+    /// One result per batch, in request order.
+    Produced {
+        results: Vec<BatchResult>,
+    },
     Records {
         records: Vec<Fetched>,
-        log_end: u64,
+        high_watermark: u64,
     },
-    /// The fetch offset is past the log end (the log lost its tail in a crash).
+    /// The offset is outside the log (retention deleted it, or the log lost
+    /// its tail): `auto_offset_reset` decides where to go.
     OutOfRange {
+        log_start: u64,
         log_end: u64,
     },
-    Committed,
+    NotLeader,
+    ReplicaRecords {
+        /// Exactly as the leader stores them (epoch and producer ids included).
+        records: Vec<Stored>,
+        high_watermark: u64,
+        log_start: u64,
+    },
+    /// The follower's log diverges: the leader's largest epoch at most the
+    /// follower's last (None: the leader has none) and where it ends.
+    Diverged {
+        epoch: Option<u32>,
+        end_offset: u64,
+    },
+    Metadata {
+        partitions: Vec<PartitionState>,
+    },
+    /// The controller's state for a broker: every partition, and the
+    /// group's committed offsets (for retention's drop records).
+    Cluster {
+        partitions: Vec<PartitionState>,
+        committed: Vec<Option<u64>>,
+    },
+    /// The partition's state after an AlterIsr (changed or not).
+    Partition {
+        state: PartitionState,
+        changed: bool,
+    },
+    /// The partitions the member may run; `settled = false` while the
+    /// group is forming or some partition of the member's target is still
+    /// held by its previous owner (the member should ask again soon).
+    Group {
+        generation: u64,
+        partitions: Vec<u32>,
+        settled: bool,
+    },
+    /// `accepted = false`: the member does not own the partition (it moved
+    /// in a rebalance, or the member's session expired): fenced.
+    Committed {
+        accepted: bool,
+    },
     /// Committed offset per requested partition; None = the group never committed.
     Offsets {
         offsets: Vec<Option<u64>>,

@@ -55,13 +55,15 @@ pub struct RawScenario {
     /// Duration, default `"1ms"`: the resolution of simulated time (turmoil's
     /// tick); a whole number of milliseconds from 1ms to 100ms.
     pub tick: Option<String>,
-    /// `[topology]`: how many hosts of each server role.
+    /// `[topology]`: how many hosts of each server role, and how many copies
+    /// of each partition.
     pub topology: Option<RawTopology>,
     /// `[network]`: the default links.
     pub network: Option<RawNetwork>,
     /// `[workload]`: producers and the load they publish.
     pub workload: Option<RawWorkload>,
-    /// `[broker]`: the broker model and its durability settings.
+    /// `[broker]`: the broker model: durability, acknowledgement, replication,
+    /// liveness and retention settings.
     pub broker: Option<RawBroker>,
     /// `[consumer]`: the consumer group and its workers.
     pub consumer: Option<RawConsumer>,
@@ -125,19 +127,24 @@ impl Schema for RawScenario {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTopology {
-    /// Integer, default `1`: broker nodes (`broker-0` ...). Must be 1 for now:
-    /// a replicated cluster comes with the log-based broker model and is not
-    /// available yet.
+    /// Integer from 1 to 16, default `1`: broker nodes (`broker-0` ...) of
+    /// the cluster. Besides them there is always exactly one controller,
+    /// `controller-0`.
     pub brokers: Option<u32>,
     /// Integer from 1 to 1024, default `4`: partitions; a message's key picks
     /// its partition.
     pub partitions: Option<u32>,
     /// Integer from 1 to 64, default `1`: store nodes (`store-0` ...).
     pub stores: Option<u32>,
+    /// Integer from 1 to `brokers`, default `min(3, brokers)`: replicas of
+    /// each partition, the leader included. Partition `p`'s replicas are
+    /// brokers `(p + i) % brokers` for `i < replication`; the first is the
+    /// preferred leader.
+    pub replication: Option<u32>,
 }
 
 impl Schema for RawTopology {
-    const FIELDS: &'static [&'static str] = &["brokers", "partitions", "stores"];
+    const FIELDS: &'static [&'static str] = &["brokers", "partitions", "stores", "replication"];
 }
 
 /// `[network]`.
@@ -182,6 +189,12 @@ pub struct RawWorkload {
     pub buffer_max: Option<u32>,
     /// Integer >= 1, default `500`: most messages in one produce request.
     pub batch_max: Option<u32>,
+    /// Boolean, default `false`: the idempotent producer. Batches carry a
+    /// producer id and per-partition sequence numbers, and the partition
+    /// leader drops a batch it has already appended, so retries do not
+    /// duplicate. Kafka's default since 3.0 is `true`; here it is `false`, so
+    /// plain retries duplicate unless asked.
+    pub idempotent: Option<bool>,
 }
 
 impl Schema for RawWorkload {
@@ -195,6 +208,7 @@ impl Schema for RawWorkload {
         "linger",
         "buffer_max",
         "batch_max",
+        "idempotent",
     ];
 }
 
@@ -221,9 +235,10 @@ impl Schema for RawBurst {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawBroker {
-    /// String, default `"log"`: the broker model. Only `"log"` (a partitioned
-    /// log with consumer offsets) exists; the classic queue model (`"queue"`)
-    /// is not available yet.
+    /// String, default `"log"`: the broker model. Only `"log"` (a replicated,
+    /// partitioned log with consumer groups and committed offsets, coordinated
+    /// by `controller-0`, like Kafka) exists; the classic queue model
+    /// (`"queue"`) is not available yet.
     pub kind: Option<String>,
     /// String, default `"per_batch"`: when the broker fsyncs its log.
     /// `"per_batch"`: before acknowledging each produce request;
@@ -233,10 +248,51 @@ pub struct RawBroker {
     /// Duration > 0, default `"30s"`: period of the simulated OS page-cache
     /// flush (writeback); what survives a crash under `fsync = "never"`.
     pub writeback: Option<String>,
+    /// Integer `0` or `1`, or string `"all"` (`"0"` and `"1"` also accepted),
+    /// default `"all"`: when a produce request is acknowledged. `0`: the
+    /// producer does not wait for an answer; `1`: once the leader has appended
+    /// it (and synced it, per `fsync`); `"all"`: once every in-sync replica has
+    /// it (the high watermark passed it).
+    pub acks: Option<toml::Value>,
+    /// Integer from 1 to `topology.replication`, default `1` (Kafka's
+    /// default): fewest in-sync replicas, the leader included, for an
+    /// `acks = "all"` write to be accepted; with fewer the leader rejects it.
+    pub min_insync: Option<u32>,
+    /// Boolean, default `false`: may the controller elect a replica that is
+    /// not in sync (losing what only the in-sync ones had) rather than leave
+    /// the partition offline?
+    pub unclean_leader_election: Option<bool>,
+    /// Duration > 0, default `"10s"`: a follower that has not caught up with
+    /// the leader's log end for this long leaves the in-sync set (Kafka's
+    /// `replica.lag.time.max.ms`).
+    pub replica_lag_max: Option<String>,
+    /// Duration > 0, default `"6s"`: a broker that has not heartbeated the
+    /// controller for this long is dead to it and its partitions get new
+    /// leaders (brokers heartbeat every third of it, at most every 200ms).
+    pub session_timeout: Option<String>,
+    /// Integer >= 1, optional (default unlimited): most records a partition
+    /// keeps; older ones are deleted (recorded as drops with reason
+    /// `retention` when the group had not consumed them).
+    pub retention_messages: Option<u64>,
+    /// Duration > 0, optional (default: kept forever): records older than
+    /// this are deleted (recorded as drops with reason `retention` when the
+    /// group had not consumed them).
+    pub retention_age: Option<String>,
 }
 
 impl Schema for RawBroker {
-    const FIELDS: &'static [&'static str] = &["kind", "fsync", "writeback"];
+    const FIELDS: &'static [&'static str] = &[
+        "kind",
+        "fsync",
+        "writeback",
+        "acks",
+        "min_insync",
+        "unclean_leader_election",
+        "replica_lag_max",
+        "session_timeout",
+        "retention_messages",
+        "retention_age",
+    ];
 }
 
 /// `[consumer]`.
@@ -245,7 +301,10 @@ impl Schema for RawBroker {
 pub struct RawConsumer {
     /// Non-empty string, default `"main"`: the consumer group's name.
     pub group: Option<String>,
-    /// Integer from 1 to 64, default `1`: consumer workers (`consumer-0` ...).
+    /// Integer from 1 to 64, default `1`: consumer workers (`consumer-0`
+    /// ...), the members of the consumer group. The group coordinator (on
+    /// `controller-0`) assigns them the partitions (see `assignment`) and
+    /// rebalances when a member joins, leaves or crashes.
     pub workers: Option<u32>,
     /// String, default `"after_effect"`: when a worker commits a message.
     /// `"after_effect"`: after applying its effect to the store
@@ -265,6 +324,22 @@ pub struct RawConsumer {
     /// Integer from 1 to 64, default `1`: effects a partition's worker applies
     /// at once. Records are split into lanes by key, so order per key holds.
     pub concurrency: Option<u32>,
+    /// String, default `"range"`: how the group coordinator spreads the
+    /// partitions over the members. `"range"`: contiguous ranges of
+    /// partitions per member, in member order; `"round_robin"`: partition `i`
+    /// to member `i % members`.
+    pub assignment: Option<String>,
+    /// Duration > 0, default `"10s"`: a member that has not heartbeated the
+    /// group coordinator (on `controller-0`) for this long leaves the group
+    /// and its partitions are reassigned (members heartbeat every third of
+    /// it).
+    pub session_timeout: Option<String>,
+    /// String, default `"earliest"` (Kafka's is `"latest"`; a fresh group in
+    /// a replay must see the run's first messages): where a worker starts on
+    /// a partition with no committed offset, or one outside the log.
+    /// `"earliest"`: the oldest record the partition still holds;
+    /// `"latest"`: its log end (records already there are skipped).
+    pub auto_offset_reset: Option<String>,
 }
 
 impl Schema for RawConsumer {
@@ -277,6 +352,9 @@ impl Schema for RawConsumer {
         "request_timeout",
         "fetch_max",
         "concurrency",
+        "assignment",
+        "session_timeout",
+        "auto_offset_reset",
     ];
 }
 
@@ -295,7 +373,8 @@ impl Schema for RawStore {
 
 /// A host selector: one name or a list. Each name is a host (`broker-0`,
 /// `store-1`, `producer-2`, `consumer-3`, with the index below the count of
-/// the role), a role (`brokers`, `stores`, `producers`, `consumers`) or `all`.
+/// the role, or `controller-0`, the only controller), a role (`brokers`,
+/// `stores`, `producers`, `consumers`, `controllers`) or `all`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum RawHosts {
@@ -337,7 +416,8 @@ pub struct RawFault {
     /// link between `a` and `b` fails to deliver.
     pub rate: Option<f64>,
     /// Host selector (crash, pause, slow_storage: required): the hosts the
-    /// fault hits; slow_storage accepts brokers and stores only.
+    /// fault hits; slow_storage accepts brokers, stores and the controller
+    /// only.
     pub target: Option<RawHosts>,
     /// Duration > 0, optional (crash only): restart the hosts at
     /// `at + restart_after`, which must be by the end of the load phase.

@@ -49,6 +49,7 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
     let _ = writeln!(o, "brokers = {}", t.brokers);
     let _ = writeln!(o, "partitions = {}", t.partitions);
     let _ = writeln!(o, "stores = {}", t.stores);
+    let _ = writeln!(o, "replication = {}", t.replication);
 
     let _ = writeln!(o, "\n[network]");
     let _ = writeln!(o, "latency = {}", quote(&s.network.latency.to_string()));
@@ -74,6 +75,7 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
     let _ = writeln!(o, "linger = {}", dur(w.linger));
     let _ = writeln!(o, "buffer_max = {}", w.buffer_max);
     let _ = writeln!(o, "batch_max = {}", w.batch_max);
+    let _ = writeln!(o, "idempotent = {}", w.idempotent);
 
     let b = &s.broker;
     let _ = writeln!(o, "\n[broker]");
@@ -85,6 +87,23 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
     };
     let _ = writeln!(o, "fsync = {}", quote(&fsync));
     let _ = writeln!(o, "writeback = {}", dur(b.writeback));
+    let acks = match b.acks {
+        Acks::None => "0",
+        Acks::Leader => "1",
+        Acks::All => "\"all\"",
+    };
+    let _ = writeln!(o, "acks = {acks}");
+    let _ = writeln!(o, "min_insync = {}", b.min_insync);
+    let _ = writeln!(o, "unclean_leader_election = {}", b.unclean_leader_election);
+    let _ = writeln!(o, "replica_lag_max = {}", dur(b.replica_lag_max));
+    let _ = writeln!(o, "session_timeout = {}", dur(b.session_timeout));
+    // Absent means unlimited: there is no value to write for it.
+    if let Some(n) = b.retention_messages {
+        let _ = writeln!(o, "retention_messages = {n}");
+    }
+    if let Some(d) = b.retention_age {
+        let _ = writeln!(o, "retention_age = {}", dur(d));
+    }
 
     let c = &s.consumer;
     let _ = writeln!(o, "\n[consumer]");
@@ -100,6 +119,17 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
     let _ = writeln!(o, "request_timeout = {}", dur(c.request_timeout));
     let _ = writeln!(o, "fetch_max = {}", c.fetch_max);
     let _ = writeln!(o, "concurrency = {}", c.concurrency);
+    let assignment = match c.assignment {
+        Assignment::Range => "range",
+        Assignment::RoundRobin => "round_robin",
+    };
+    let _ = writeln!(o, "assignment = \"{assignment}\"");
+    let _ = writeln!(o, "session_timeout = {}", dur(c.session_timeout));
+    let reset = match c.auto_offset_reset {
+        OffsetReset::Earliest => "earliest",
+        OffsetReset::Latest => "latest",
+    };
+    let _ = writeln!(o, "auto_offset_reset = \"{reset}\"");
 
     let _ = writeln!(o, "\n[store]");
     let _ = writeln!(o, "latency = {}", quote(&s.store.latency.to_string()));
@@ -208,12 +238,27 @@ mod tests {
 name = "all-faults"
 summary = "one of each"
 duration = "2m"
+[topology]
+brokers = 5
+replication = 4
 [workload]
 bursts = [{ at = "5s", rate = "300/s", for = "5s" }]
+idempotent = true
 [broker]
 fsync = "interval:100ms"
+acks = 1
+min_insync = 3
+unclean_leader_election = true
+replica_lag_max = "2s500ms"
+session_timeout = "4s"
+retention_messages = 10000000000
+retention_age = "90s"
 [consumer]
 commit = "before_effect"
+workers = 3
+assignment = "round_robin"
+session_timeout = "20s"
+auto_offset_reset = "latest"
 [[fault]]
 at = "1s"
 kind = "partition"
@@ -258,15 +303,60 @@ target = "all"
 [[fault]]
 at = "13s"
 kind = "slow_storage"
-target = "stores"
+target = ["stores", "controller-0"]
 latency = "5ms"
 for = "10s"
+[[fault]]
+at = "14s"
+kind = "partition"
+a = "controllers"
+b = ["broker-4", "consumer-2"]
 [expect]
 lost = 0
 max_lag = "> 10"
 "#;
         let s = parse(Path::new("a.toml"), text).unwrap();
+        // Every new field above differs from its default.
+        let d = parse(
+            Path::new("d.toml"),
+            "name = \"d\"\nsummary = \"d\"\nduration = \"1m\"\n[topology]\nbrokers = 5\n",
+        )
+        .unwrap();
+        assert_ne!(s.topology.replication, d.topology.replication);
+        assert_ne!(s.workload.idempotent, d.workload.idempotent);
+        let (b, db) = (&s.broker, &d.broker);
+        assert_ne!(b.acks, db.acks);
+        assert_ne!(b.min_insync, db.min_insync);
+        assert_ne!(b.unclean_leader_election, db.unclean_leader_election);
+        assert_ne!(b.replica_lag_max, db.replica_lag_max);
+        assert_ne!(b.session_timeout, db.session_timeout);
+        assert_ne!(b.retention_messages, db.retention_messages);
+        assert_ne!(b.retention_age, db.retention_age);
+        let (c, dc) = (&s.consumer, &d.consumer);
+        assert_ne!(c.assignment, dc.assignment);
+        assert_ne!(c.session_timeout, dc.session_timeout);
+        assert_ne!(c.auto_offset_reset, dc.auto_offset_reset);
+
         let back = parse(Path::new("b.toml"), &render(&s, &[])).unwrap();
         assert_eq!(back, s);
+    }
+
+    /// Each value of the enum-like fields (and the defaults, where the
+    /// optional retention fields are left out) survives the round trip.
+    #[test]
+    fn every_enum_value_round_trips() {
+        for extra in [
+            "[broker]\nacks = 0\n",
+            "[broker]\nacks = \"1\"\n",
+            "[broker]\nacks = \"all\"\n",
+            "[consumer]\nassignment = \"range\"\nauto_offset_reset = \"latest\"\n",
+            "[topology]\nbrokers = 16\n",
+            "",
+        ] {
+            let text = format!("name = \"e\"\nsummary = \"e\"\nduration = \"1m\"\n{extra}");
+            let s = parse(Path::new("a.toml"), &text).unwrap();
+            let back = parse(Path::new("b.toml"), &render(&s, &[])).unwrap();
+            assert_eq!(back, s, "{extra}");
+        }
     }
 }

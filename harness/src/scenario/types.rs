@@ -13,10 +13,20 @@ pub enum Role {
     Store,
     Producer,
     Consumer,
+    /// The cluster's coordination service (ZooKeeper / KRaft quorum stand-in):
+    /// broker liveness, partition leadership, group membership and offsets.
+    /// Always exactly one, `controller-0`.
+    Controller,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Broker, Role::Store, Role::Producer, Role::Consumer];
+    pub const ALL: [Role; 5] = [
+        Role::Broker,
+        Role::Store,
+        Role::Producer,
+        Role::Consumer,
+        Role::Controller,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -24,6 +34,7 @@ impl Role {
             Role::Store => "store",
             Role::Producer => "producer",
             Role::Consumer => "consumer",
+            Role::Controller => "controller",
         }
     }
 
@@ -34,6 +45,7 @@ impl Role {
             Role::Store => "stores",
             Role::Producer => "producers",
             Role::Consumer => "consumers",
+            Role::Controller => "controllers",
         }
     }
 }
@@ -127,7 +139,8 @@ pub const SWARM_KINDS: [&str; 7] = [
 ];
 
 impl Scenario {
-    /// Every host in the fixed order used to derive actor seeds.
+    /// Every host in the fixed order used to derive actor seeds (the
+    /// controller last, so adding it changed no other actor's seed).
     pub fn hosts(&self) -> Vec<Host> {
         let t = &self.topology;
         let mut v = Vec::new();
@@ -136,6 +149,7 @@ impl Scenario {
             (Role::Store, t.stores),
             (Role::Producer, self.workload.producers),
             (Role::Consumer, self.consumer.workers),
+            (Role::Controller, 1),
         ] {
             v.extend((0..n).map(|i| Host::new(role, i)));
         }
@@ -148,6 +162,10 @@ pub struct Topology {
     pub brokers: u32,
     pub partitions: u32,
     pub stores: u32,
+    /// Replicas per partition (1..=brokers); partition `p`'s replicas are
+    /// brokers `(p + i) % brokers` for `i < replication`, the first preferred
+    /// as leader.
+    pub replication: u32,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -181,6 +199,9 @@ pub struct Workload {
     pub buffer_max: u32,
     /// Most messages in one produce request.
     pub batch_max: u32,
+    /// Idempotent producer: batches carry a producer id and per-partition
+    /// sequence numbers, and the leader drops a batch it already appended.
+    pub idempotent: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -205,6 +226,51 @@ pub struct Broker {
     /// Period of the simulated OS page-cache writeback (Linux flushes dirty
     /// pages older than 30 s by default); what survives a crash under `never`.
     pub writeback: Duration,
+    /// When a produce request is acknowledged.
+    pub acks: Acks,
+    /// Fewest in-sync replicas (leader included) for an `acks = all` write
+    /// to be accepted.
+    pub min_insync: u32,
+    /// May the controller elect a replica that is not in sync (losing what
+    /// only the in-sync ones had) rather than leave the partition offline?
+    pub unclean_leader_election: bool,
+    /// A follower that has not caught up with the leader's log end for this
+    /// long leaves the in-sync set (Kafka's `replica.lag.time.max.ms`).
+    pub replica_lag_max: Duration,
+    /// A broker that has not heartbeated the controller for this long is
+    /// dead to it; its partitions get new leaders.
+    pub session_timeout: Duration,
+    /// Retention by size: most records a partition keeps (None = unlimited).
+    pub retention_messages: Option<u64>,
+    /// Retention by age: records older than this are deleted (None = kept).
+    pub retention_age: Option<Duration>,
+}
+
+/// When a produce request is acknowledged (Kafka's `acks`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Acks {
+    /// `0`: the producer does not wait for any answer.
+    None,
+    /// `1`: once the leader appended it (and synced, per the fsync policy).
+    Leader,
+    /// `all`: once every in-sync replica has it (the high watermark passed it).
+    All,
+}
+
+/// How a group's partitions are spread over its members.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Assignment {
+    /// Contiguous ranges of partitions per member, in member order.
+    Range,
+    /// Partition `i` to member `i % members`.
+    RoundRobin,
+}
+
+/// Where a consumer starts when it has no valid committed offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OffsetReset {
+    Earliest,
+    Latest,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -227,6 +293,11 @@ pub struct Consumer {
     pub fetch_max: u32,
     /// Effects a partition's worker applies at once, in lanes by key.
     pub concurrency: u32,
+    pub assignment: Assignment,
+    /// A member that has not heartbeated its coordinator for this long is
+    /// removed from the group and its partitions reassigned.
+    pub session_timeout: Duration,
+    pub auto_offset_reset: OffsetReset,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::{Table, Value};
 
+/// Most broker nodes (`topology.brokers`).
+pub const MAX_BROKERS: u32 = 16;
 /// Most partitions (`topology.partitions`).
 pub const MAX_PARTITIONS: u32 = 1024;
 /// Most producers (`workload.producers`).
@@ -570,13 +572,14 @@ fn seed(v: &Value) -> Result<u64, String> {
     }
 }
 
-fn brokers(v: &Value) -> Result<u32, String> {
+/// An integer of at least 1 that may exceed `u32` (`broker.retention_messages`).
+fn positive_count(v: &Value) -> Result<u64, String> {
     match v {
-        Value::Integer(1) => Ok(1),
-        Value::Integer(i) if *i > 1 => Err(format!(
-            "expected 1, found {i}: a replicated cluster comes with the log-based broker model and is not available yet"
+        Value::Integer(i) if *i >= 1 => Ok(*i as u64),
+        _ => Err(format!(
+            "expected an integer of at least 1, found {}",
+            show(v)
         )),
-        _ => Err(format!("expected 1, found {}", show(v))),
     }
 }
 
@@ -617,6 +620,51 @@ fn fsync(v: &Value) -> Result<Fsync, String> {
             )),
         },
     }
+}
+
+/// `0`, `1` or `"all"` (the strings `"0"` and `"1"` too).
+fn acks(v: &Value) -> Result<Acks, String> {
+    const EXPECTED: &str = "expected 0, 1 or \"all\"";
+    match v {
+        Value::Integer(0) => Ok(Acks::None),
+        Value::Integer(1) => Ok(Acks::Leader),
+        Value::String(s) if s == "0" => Ok(Acks::None),
+        Value::String(s) if s == "1" => Ok(Acks::Leader),
+        Value::String(s) if s == "all" => Ok(Acks::All),
+        // Kafka also spells "all" as -1; one spelling keeps files comparable.
+        Value::Integer(-1) => Err(format!(
+            "{EXPECTED}, found -1 (write \"all\" for Kafka's -1)"
+        )),
+        Value::String(s) if s == "-1" => Err(format!(
+            "{EXPECTED}, found \"-1\" (write \"all\" for Kafka's -1)"
+        )),
+        Value::String(s) => Err(format!(
+            "{EXPECTED}, found {}{}",
+            show(v),
+            did_you_mean(s, ["all"])
+        )),
+        _ => Err(format!("{EXPECTED}, found {}", show(v))),
+    }
+}
+
+fn assignment(v: &Value) -> Result<Assignment, String> {
+    one_of(
+        v,
+        &[
+            ("range", Assignment::Range),
+            ("round_robin", Assignment::RoundRobin),
+        ],
+    )
+}
+
+fn offset_reset(v: &Value) -> Result<OffsetReset, String> {
+    one_of(
+        v,
+        &[
+            ("earliest", OffsetReset::Earliest),
+            ("latest", OffsetReset::Latest),
+        ],
+    )
 }
 
 fn commit(v: &Value) -> Result<CommitMode, String> {
@@ -747,6 +795,7 @@ impl Counts {
             Role::Store => self.stores,
             Role::Producer => self.producers,
             Role::Consumer => self.consumers,
+            Role::Controller => Some(1),
         }
     }
 
@@ -958,9 +1007,25 @@ impl Check {
 
         // [topology]
         let t = self.table(&top, "topology", "topology", RawTopology::FIELDS);
-        let n_brokers = self.or_default(&t, "brokers", 1, brokers);
+        let n_brokers = self.or_default(&t, "brokers", 1, int_range(1, MAX_BROKERS));
         let partitions = self.or_default(&t, "partitions", 4, int_range(1, MAX_PARTITIONS));
         let n_stores = self.or_default(&t, "stores", 1, int_range(1, MAX_STORES));
+        // Default min(3, brokers); unknown (and the file rejected) when the
+        // broker count is invalid.
+        let replication = match self.get(&t, "replication", int_range(1, u32::MAX)) {
+            Got::Absent => n_brokers.map(|b| b.min(3)),
+            Got::Bad => None,
+            Got::Ok(r) => match n_brokers {
+                Some(b) if r > b => {
+                    self.err(
+                        t.at("replication"),
+                        format!("expected at most topology.brokers ({b}), found {r}"),
+                    );
+                    None
+                }
+                _ => Some(r),
+            },
+        };
 
         // [network]
         let n = self.table(&top, "network", "network", RawNetwork::FIELDS);
@@ -982,6 +1047,7 @@ impl Check {
         let linger = self.or_default(&w, "linger", Duration::from_millis(5), positive_duration);
         let buffer_max = self.or_default(&w, "buffer_max", 10_000, int_range(1, u32::MAX));
         let batch_max = self.or_default(&w, "batch_max", 500, int_range(1, u32::MAX));
+        let w_idempotent = self.or_default(&w, "idempotent", false, boolean);
 
         // [broker]
         let b = self.table(&top, "broker", "broker", RawBroker::FIELDS);
@@ -989,6 +1055,37 @@ impl Check {
         let fsync = self.or_default(&b, "fsync", Fsync::PerBatch, fsync);
         let writeback =
             self.or_default(&b, "writeback", Duration::from_secs(30), positive_duration);
+        let acks = self.or_default(&b, "acks", Acks::All, acks);
+        let mut min_insync = self.or_default(&b, "min_insync", 1, int_range(1, u32::MAX));
+        if let (Some(m), Some(r)) = (min_insync, replication) {
+            if m > r {
+                let default = if t.has("replication") {
+                    ""
+                } else {
+                    ", its default: min(3, topology.brokers)"
+                };
+                self.err(
+                    b.at("min_insync"),
+                    format!("expected at most topology.replication ({r}{default}), found {m}"),
+                );
+                min_insync = None;
+            }
+        }
+        let unclean = self.or_default(&b, "unclean_leader_election", false, boolean);
+        let replica_lag_max = self.or_default(
+            &b,
+            "replica_lag_max",
+            Duration::from_secs(10),
+            positive_duration,
+        );
+        let b_session = self.or_default(
+            &b,
+            "session_timeout",
+            Duration::from_secs(6),
+            positive_duration,
+        );
+        let retention_messages = self.optional(&b, "retention_messages", positive_count);
+        let retention_age = self.optional(&b, "retention_age", positive_duration);
 
         // [consumer]
         let c = self.table(&top, "consumer", "consumer", RawConsumer::FIELDS);
@@ -1010,6 +1107,15 @@ impl Check {
         );
         let fetch_max = self.or_default(&c, "fetch_max", 500, int_range(1, MAX_FETCH));
         let concurrency = self.or_default(&c, "concurrency", 1, int_range(1, MAX_CONCURRENCY));
+        let assignment = self.or_default(&c, "assignment", Assignment::Range, assignment);
+        let c_session = self.or_default(
+            &c,
+            "session_timeout",
+            Duration::from_secs(10),
+            positive_duration,
+        );
+        let offset_reset =
+            self.or_default(&c, "auto_offset_reset", OffsetReset::Earliest, offset_reset);
 
         // [store]
         let s = self.table(&top, "store", "store", RawStore::FIELDS);
@@ -1061,6 +1167,7 @@ impl Check {
                 brokers: n_brokers?,
                 partitions: partitions?,
                 stores: n_stores?,
+                replication: replication?,
             },
             network: Network {
                 latency: net_latency?,
@@ -1075,11 +1182,19 @@ impl Check {
                 linger: linger?,
                 buffer_max: buffer_max?,
                 batch_max: batch_max?,
+                idempotent: w_idempotent?,
             },
             broker: Broker {
                 kind: kind?,
                 fsync: fsync?,
                 writeback: writeback?,
+                acks: acks?,
+                min_insync: min_insync?,
+                unclean_leader_election: unclean?,
+                replica_lag_max: replica_lag_max?,
+                session_timeout: b_session?,
+                retention_messages: retention_messages?,
+                retention_age: retention_age?,
             },
             consumer: Consumer {
                 group: group?,
@@ -1090,6 +1205,9 @@ impl Check {
                 request_timeout: c_timeout?,
                 fetch_max: fetch_max?,
                 concurrency: concurrency?,
+                assignment: assignment?,
+                session_timeout: c_session?,
+                auto_offset_reset: offset_reset?,
             },
             store: Store {
                 latency: store_latency?,
@@ -1357,7 +1475,9 @@ impl Check {
                 let targets = self.targets(f, &missing, counts).filter(|targets| {
                     let wrong: Vec<String> = targets
                         .iter()
-                        .filter(|h| !matches!(h.role, Role::Broker | Role::Store))
+                        .filter(|h| {
+                            !matches!(h.role, Role::Broker | Role::Store | Role::Controller)
+                        })
                         .map(Host::to_string)
                         .collect();
                     if wrong.is_empty() {
@@ -1366,7 +1486,7 @@ impl Check {
                     self.err(
                         f.at("target"),
                         format!(
-                            "slow_storage applies to brokers and stores only, found {}",
+                            "slow_storage applies to brokers, stores and the controller only, found {}",
                             wrong.join(", ")
                         ),
                     );
@@ -1640,9 +1760,11 @@ fn resolve_host(name: &str, counts: &Counts) -> Result<Vec<Host>, String> {
         }
     }
     let candidates = counts.names();
+    let roles: Vec<&str> = Role::ALL.iter().map(|r| r.plural()).collect();
     Err(format!(
-        "unknown host {}, expected a host name such as broker-0, a role (brokers, stores, producers, consumers) or all{}",
+        "unknown host {}, expected a host name such as broker-0, a role ({}) or all{}",
         quote(name),
+        roles.join(", "),
         did_you_mean(name, candidates.iter().map(String::as_str))
     ))
 }
@@ -1753,9 +1875,10 @@ sample_interval = "500ms"
 tick = "2ms"
 
 [topology]
-brokers = 1
+brokers = 3
 partitions = 8
 stores = 2
+replication = 2
 
 [network]
 latency = "2ms..10ms"
@@ -1773,11 +1896,19 @@ request_timeout = "2s"
 linger = "10ms"
 buffer_max = 2000
 batch_max = 100
+idempotent = true
 
 [broker]
 kind = "log"
 fsync = "interval:100ms"
 writeback = "10s"
+acks = 1
+min_insync = 2
+unclean_leader_election = true
+replica_lag_max = "5s"
+session_timeout = "3s"
+retention_messages = 100000
+retention_age = "1h"
 
 [consumer]
 group = "fanout"
@@ -1788,6 +1919,9 @@ store_timeout = "250ms"
 request_timeout = "750ms"
 fetch_max = 50
 concurrency = 4
+assignment = "round_robin"
+session_timeout = "15s"
+auto_offset_reset = "latest"
 
 [store]
 latency = "5ms"
@@ -1839,7 +1973,7 @@ restart_after = "30s"
 [[fault]]
 at = "3m"
 kind = "pause"
-target = ["consumer-3", "store-1"]
+target = ["consumer-3", "controller-0", "store-1"]
 for = "5s"
 
 [[fault]]
@@ -1917,9 +2051,10 @@ duration = "2m"
         assert_eq!(
             s.topology,
             Topology {
-                brokers: 1,
+                brokers: 3,
                 partitions: 8,
-                stores: 2
+                stores: 2,
+                replication: 2,
             }
         );
         assert_eq!(
@@ -1947,13 +2082,30 @@ duration = "2m"
             ]
         );
         assert_eq!(s.workload.linger, ms(10));
-        assert_eq!(s.broker.fsync, Fsync::Interval(ms(100)));
-        assert_eq!(s.broker.writeback, secs(10));
+        assert!(s.workload.idempotent);
+        assert_eq!(
+            s.broker,
+            Broker {
+                kind: BrokerKind::Log,
+                fsync: Fsync::Interval(ms(100)),
+                writeback: secs(10),
+                acks: Acks::Leader,
+                min_insync: 2,
+                unclean_leader_election: true,
+                replica_lag_max: secs(5),
+                session_timeout: secs(3),
+                retention_messages: Some(100_000),
+                retention_age: Some(secs(3600)),
+            }
+        );
         assert_eq!(s.consumer.group, "fanout");
         assert_eq!(s.consumer.commit, CommitMode::BeforeEffect);
         assert!(s.consumer.idempotent);
         assert_eq!(s.consumer.fetch_max, 50);
         assert_eq!(s.consumer.concurrency, 4);
+        assert_eq!(s.consumer.assignment, Assignment::RoundRobin);
+        assert_eq!(s.consumer.session_timeout, secs(15));
+        assert_eq!(s.consumer.auto_offset_reset, OffsetReset::Latest);
         assert_eq!(
             s.store.latency,
             LatencyRange {
@@ -1971,17 +2123,18 @@ duration = "2m"
                 at: secs(30),
                 until: Some(secs(50)),
                 kind: FaultKind::Partition {
-                    a: vec![h(Role::Broker, 0)],
+                    a: vec![h(Role::Broker, 0), h(Role::Broker, 1), h(Role::Broker, 2)],
                     b: vec![h(Role::Consumer, 0), h(Role::Consumer, 1)],
                     oneway: true,
                 },
             }
         );
-        // heal without a and b: every host on both sides.
+        // heal without a and b: every host on both sides, the controller too.
         match &s.faults[1].kind {
             FaultKind::Heal { a, b } => {
                 assert_eq!(a, &s.hosts());
                 assert_eq!(b, &s.hosts());
+                assert!(a.contains(&h(Role::Controller, 0)));
             }
             k => panic!("{k:?}"),
         }
@@ -2008,7 +2161,11 @@ duration = "2m"
         assert_eq!(
             s.faults[7].kind,
             FaultKind::Pause {
-                targets: vec![h(Role::Store, 1), h(Role::Consumer, 3)]
+                targets: vec![
+                    h(Role::Store, 1),
+                    h(Role::Consumer, 3),
+                    h(Role::Controller, 0)
+                ]
             }
         );
         assert_eq!(
@@ -2051,6 +2208,7 @@ duration = "2m"
                 brokers: 1,
                 partitions: 4,
                 stores: 1,
+                replication: 1,
             },
             network: Network {
                 latency: LatencyRange {
@@ -2068,11 +2226,19 @@ duration = "2m"
                 linger: ms(5),
                 buffer_max: 10_000,
                 batch_max: 500,
+                idempotent: false,
             },
             broker: Broker {
                 kind: BrokerKind::Log,
                 fsync: Fsync::PerBatch,
                 writeback: secs(30),
+                acks: Acks::All,
+                min_insync: 1,
+                unclean_leader_election: false,
+                replica_lag_max: secs(10),
+                session_timeout: secs(6),
+                retention_messages: None,
+                retention_age: None,
             },
             consumer: Consumer {
                 group: "main".to_string(),
@@ -2083,6 +2249,9 @@ duration = "2m"
                 request_timeout: secs(1),
                 fetch_max: 500,
                 concurrency: 1,
+                assignment: Assignment::Range,
+                session_timeout: secs(10),
+                auto_offset_reset: OffsetReset::Earliest,
             },
             store: Store {
                 latency: LatencyRange {
@@ -2131,7 +2300,7 @@ duration = "2m"
         .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "s/x.toml: topology.partitons: unknown field \"partitons\", expected one of: brokers, partitions, stores (did you mean \"partitions\"?)\n\
+            "s/x.toml: topology.partitons: unknown field \"partitons\", expected one of: brokers, partitions, stores, replication (did you mean \"partitions\"?)\n\
              s/x.toml: workload.rate: expected a rate string such as \"800/s\" or \"30000/m\", found 5"
         );
     }
@@ -2162,7 +2331,7 @@ duration = "2m"
             &with("[topology]\npartitons = 3\n"),
             "topology.partitons",
             &[
-                "unknown field \"partitons\", expected one of: brokers, partitions, stores",
+                "unknown field \"partitons\", expected one of: brokers, partitions, stores, replication",
                 "(did you mean \"partitions\"?)",
             ],
         );
@@ -2279,14 +2448,17 @@ duration = "2m"
             "workload.retries",
             &["from 0 to 100"],
         );
+        assert_eq!(ok(&with("[topology]\nbrokers = 3\n")).topology.brokers, 3);
+        assert_eq!(ok(&with("[topology]\nbrokers = 16\n")).topology.brokers, 16);
         one_error(
-            &with("[topology]\nbrokers = 3\n"),
+            &with("[topology]\nbrokers = 17\n"),
             "topology.brokers",
-            &[
-                "expected 1, found 3",
-                "replicated cluster",
-                "not available yet",
-            ],
+            &["expected an integer from 1 to 16, found 17"],
+        );
+        one_error(
+            &with("[topology]\nbrokers = 0\n"),
+            "topology.brokers",
+            &["expected an integer from 1 to 16, found 0"],
         );
         one_error(&with("seed = -1\n"), "seed", &["non-negative integer"]);
         one_error(
@@ -2624,7 +2796,20 @@ duration = "2m"
         one_error(
             &fault("at = \"1s\"\nkind = \"slow_storage\"\ntarget = [\"store-0\", \"producer-0\"]\nlatency = \"10ms\""),
             "fault[0].target",
-            &["slow_storage applies to brokers and stores only, found producer-0"],
+            &["slow_storage applies to brokers, stores and the controller only, found producer-0"],
+        );
+        let s = ok(&fault(
+            "at = \"1s\"\nkind = \"slow_storage\"\ntarget = [\"brokers\", \"controller-0\"]\nlatency = \"10ms\"",
+        ));
+        assert_eq!(
+            s.faults[0].kind,
+            FaultKind::SlowStorage {
+                targets: vec![h(Role::Broker, 0), h(Role::Controller, 0)],
+                latency: LatencyRange {
+                    min: ms(10),
+                    max: ms(10)
+                },
+            }
         );
     }
 
@@ -2909,7 +3094,18 @@ lots = "> 0"
         }
         keys.extend(Metric::ALL.iter().map(|m| m.name()));
         keys.extend(FAULT_KINDS);
-        keys.extend(["per_batch", "never", "after_effect", "before_effect", "all"]);
+        keys.extend([
+            "per_batch",
+            "never",
+            "after_effect",
+            "before_effect",
+            "all",
+            "range",
+            "round_robin",
+            "earliest",
+            "latest",
+            "controller-0",
+        ]);
         keys.extend(Role::ALL.iter().map(|r| r.plural()));
         let missing: Vec<&str> = keys
             .into_iter()
@@ -2928,6 +3124,352 @@ lots = "> 0"
         let s = ok(&readme_example());
         assert!(!s.faults.is_empty());
         assert!(!s.expect.is_empty());
+    }
+
+    #[test]
+    fn replication() {
+        // Default min(3, brokers).
+        for (brokers, replication) in [(1, 1), (2, 2), (3, 3), (16, 3)] {
+            let s = ok(&with(&format!("[topology]\nbrokers = {brokers}\n")));
+            assert_eq!(s.topology.replication, replication, "brokers = {brokers}");
+        }
+        let s = ok(&with("[topology]\nbrokers = 5\nreplication = 5\n"));
+        assert_eq!(s.topology.replication, 5);
+        one_error(
+            &with("[topology]\nbrokers = 3\nreplication = 4\n"),
+            "topology.replication",
+            &["expected at most topology.brokers (3), found 4"],
+        );
+        one_error(
+            &with("[topology]\nreplication = 2\n"),
+            "topology.replication",
+            &["expected at most topology.brokers (1), found 2"],
+        );
+        one_error(
+            &with("[topology]\nreplication = 0\n"),
+            "topology.replication",
+            &["expected an integer of at least 1, found 0"],
+        );
+        one_error(
+            &with("[topology]\nreplication = \"2\"\n"),
+            "topology.replication",
+            &["expected an integer", "found \"2\""],
+        );
+        // An invalid broker count is the only error: replication is not
+        // judged against it.
+        one_error(
+            &with("[topology]\nbrokers = 40\nreplication = 20\n"),
+            "topology.brokers",
+            &["from 1 to 16, found 40"],
+        );
+    }
+
+    #[test]
+    fn idempotent_producer() {
+        assert!(!ok(MINIMAL).workload.idempotent);
+        assert!(
+            ok(&with("[workload]\nidempotent = true\n"))
+                .workload
+                .idempotent
+        );
+        one_error(
+            &with("[workload]\nidempotent = \"yes\"\n"),
+            "workload.idempotent",
+            &["expected true or false, found \"yes\""],
+        );
+    }
+
+    #[test]
+    fn acks() {
+        for (text, acks) in [
+            ("0", Acks::None),
+            ("1", Acks::Leader),
+            ("\"0\"", Acks::None),
+            ("\"1\"", Acks::Leader),
+            ("\"all\"", Acks::All),
+        ] {
+            let s = ok(&with(&format!("[broker]\nacks = {text}\n")));
+            assert_eq!(s.broker.acks, acks, "acks = {text}");
+        }
+        one_error(
+            &with("[broker]\nacks = 2\n"),
+            "broker.acks",
+            &["expected 0, 1 or \"all\", found 2"],
+        );
+        one_error(
+            &with("[broker]\nacks = \"al\"\n"),
+            "broker.acks",
+            &[
+                "expected 0, 1 or \"all\", found \"al\"",
+                "(did you mean \"all\"?)",
+            ],
+        );
+        one_error(
+            &with("[broker]\nacks = \"leader\"\n"),
+            "broker.acks",
+            &["expected 0, 1 or \"all\", found \"leader\""],
+        );
+        one_error(
+            &with("[broker]\nacks = true\n"),
+            "broker.acks",
+            &["expected 0, 1 or \"all\", found true"],
+        );
+        one_error(
+            &with("[broker]\nacks = -1\n"),
+            "broker.acks",
+            &["found -1", "write \"all\" for Kafka's -1"],
+        );
+    }
+
+    #[test]
+    fn min_insync() {
+        let s = ok(&with("[topology]\nbrokers = 3\n[broker]\nmin_insync = 2\n"));
+        assert_eq!(s.broker.min_insync, 2);
+        let s = ok(&with(
+            "[topology]\nbrokers = 5\nreplication = 5\n[broker]\nmin_insync = 5\n",
+        ));
+        assert_eq!(s.broker.min_insync, 5);
+        one_error(
+            &with("[topology]\nbrokers = 3\nreplication = 2\n[broker]\nmin_insync = 3\n"),
+            "broker.min_insync",
+            &["expected at most topology.replication (2), found 3"],
+        );
+        // Against the default replication, the message says where it came from.
+        one_error(
+            &with("[topology]\nbrokers = 4\n[broker]\nmin_insync = 4\n"),
+            "broker.min_insync",
+            &[
+                "expected at most topology.replication (3, its default: min(3, topology.brokers)), found 4",
+            ],
+        );
+        one_error(
+            &with("[broker]\nmin_insync = 0\n"),
+            "broker.min_insync",
+            &["expected an integer of at least 1, found 0"],
+        );
+        one_error(
+            &with("[broker]\nmin_insync = 1.5\n"),
+            "broker.min_insync",
+            &["found 1.5"],
+        );
+        // An invalid replication is the only error: min_insync is not judged
+        // against it.
+        one_error(
+            &with("[topology]\nreplication = 0\n[broker]\nmin_insync = 3\n"),
+            "topology.replication",
+            &["at least 1"],
+        );
+    }
+
+    #[test]
+    fn leader_election_and_liveness_timeouts() {
+        let s = ok(&with(
+            "[broker]\nunclean_leader_election = true\nreplica_lag_max = \"2s\"\nsession_timeout = \"900ms\"\n",
+        ));
+        assert!(s.broker.unclean_leader_election);
+        assert_eq!(s.broker.replica_lag_max, secs(2));
+        assert_eq!(s.broker.session_timeout, ms(900));
+        one_error(
+            &with("[broker]\nunclean_leader_election = 1\n"),
+            "broker.unclean_leader_election",
+            &["expected true or false, found 1"],
+        );
+        one_error(
+            &with("[broker]\nreplica_lag_max = \"0s\"\n"),
+            "broker.replica_lag_max",
+            &["above 0"],
+        );
+        one_error(
+            &with("[broker]\nreplica_lag_max = 10\n"),
+            "broker.replica_lag_max",
+            &["expected a duration string with units", "found 10"],
+        );
+        one_error(
+            &with("[broker]\nsession_timeout = \"0\"\n"),
+            "broker.session_timeout",
+            &["above 0"],
+        );
+        one_error(
+            &with("[broker]\nsession_timeout = \"6 s\"\n"),
+            "broker.session_timeout",
+            &["found \"6 s\""],
+        );
+    }
+
+    #[test]
+    fn retention() {
+        let b = ok(MINIMAL).broker;
+        assert_eq!((b.retention_messages, b.retention_age), (None, None));
+        let b = ok(&with(
+            "[broker]\nretention_messages = 10000000000\nretention_age = \"1h30m\"\n",
+        ))
+        .broker;
+        assert_eq!(b.retention_messages, Some(10_000_000_000));
+        assert_eq!(b.retention_age, Some(secs(5400)));
+        assert_eq!(
+            ok(&with("[broker]\nretention_messages = 1\n"))
+                .broker
+                .retention_messages,
+            Some(1)
+        );
+        one_error(
+            &with("[broker]\nretention_messages = 0\n"),
+            "broker.retention_messages",
+            &["expected an integer of at least 1, found 0"],
+        );
+        one_error(
+            &with("[broker]\nretention_messages = \"1000\"\n"),
+            "broker.retention_messages",
+            &["expected an integer of at least 1, found \"1000\""],
+        );
+        one_error(
+            &with("[broker]\nretention_age = \"0s\"\n"),
+            "broker.retention_age",
+            &["above 0"],
+        );
+        one_error(
+            &with("[broker]\nretention_age = 3600\n"),
+            "broker.retention_age",
+            &["expected a duration string with units", "found 3600"],
+        );
+    }
+
+    #[test]
+    fn consumer_group_fields() {
+        let c = ok(&with(
+            "[consumer]\nassignment = \"round_robin\"\nsession_timeout = \"30s\"\nauto_offset_reset = \"earliest\"\n",
+        ))
+        .consumer;
+        assert_eq!(c.assignment, Assignment::RoundRobin);
+        assert_eq!(c.session_timeout, secs(30));
+        assert_eq!(c.auto_offset_reset, OffsetReset::Earliest);
+        let c = ok(&with(
+            "[consumer]\nassignment = \"range\"\nauto_offset_reset = \"latest\"\n",
+        ))
+        .consumer;
+        assert_eq!(c.assignment, Assignment::Range);
+        assert_eq!(c.auto_offset_reset, OffsetReset::Latest);
+        one_error(
+            &with("[consumer]\nassignment = \"round-robin\"\n"),
+            "consumer.assignment",
+            &[
+                "expected \"range\" or \"round_robin\", found \"round-robin\"",
+                "(did you mean \"round_robin\"?)",
+            ],
+        );
+        one_error(
+            &with("[consumer]\nassignment = \"sticky\"\n"),
+            "consumer.assignment",
+            &["expected \"range\" or \"round_robin\", found \"sticky\""],
+        );
+        let e = errs(&with("[consumer]\nassignment = \"sticky\"\n"));
+        assert!(!e[0].message.contains("did you mean"));
+        one_error(
+            &with("[consumer]\nassignment = 1\n"),
+            "consumer.assignment",
+            &["expected \"range\" or \"round_robin\", found 1"],
+        );
+        one_error(
+            &with("[consumer]\nsession_timeout = \"0ms\"\n"),
+            "consumer.session_timeout",
+            &["above 0"],
+        );
+        one_error(
+            &with("[consumer]\nsession_timeout = true\n"),
+            "consumer.session_timeout",
+            &["expected a duration string with units", "found true"],
+        );
+        one_error(
+            &with("[consumer]\nauto_offset_reset = \"earlist\"\n"),
+            "consumer.auto_offset_reset",
+            &[
+                "expected \"earliest\" or \"latest\", found \"earlist\"",
+                "(did you mean \"earliest\"?)",
+            ],
+        );
+        one_error(
+            &with("[consumer]\nauto_offset_reset = \"none\"\n"),
+            "consumer.auto_offset_reset",
+            &["expected \"earliest\" or \"latest\", found \"none\""],
+        );
+    }
+
+    #[test]
+    fn controller_hosts() {
+        let s = ok(&fault(
+            "at = \"1s\"\nkind = \"crash\"\ntarget = \"controller-0\"",
+        ));
+        assert_eq!(
+            s.faults[0].kind,
+            FaultKind::Crash {
+                targets: vec![h(Role::Controller, 0)]
+            }
+        );
+        let s = ok(&fault(
+            "at = \"1s\"\nkind = \"partition\"\na = \"controllers\"\nb = [\"brokers\", \"consumer-0\"]",
+        ));
+        assert_eq!(
+            s.faults[0].kind,
+            FaultKind::Partition {
+                a: vec![h(Role::Controller, 0)],
+                b: vec![h(Role::Broker, 0), h(Role::Consumer, 0)],
+                oneway: false,
+            }
+        );
+        let s = ok(&fault("at = \"1s\"\nkind = \"pause\"\ntarget = \"all\""));
+        match &s.faults[0].kind {
+            FaultKind::Pause { targets } => assert!(targets.contains(&h(Role::Controller, 0))),
+            k => panic!("{k:?}"),
+        }
+        one_error(
+            &fault("at = \"1s\"\nkind = \"crash\"\ntarget = \"controller-1\""),
+            "fault[0].target",
+            &["expected a host such as controller-0 (there is 1 controller), found \"controller-1\""],
+        );
+        one_error(
+            &fault("at = \"1s\"\nkind = \"crash\"\ntarget = \"controler-0\""),
+            "fault[0].target",
+            &[
+                "unknown host \"controler-0\"",
+                "a role (brokers, stores, producers, consumers, controllers) or all",
+                "(did you mean \"controller-0\"?)",
+            ],
+        );
+        one_error(
+            &fault("at = \"1s\"\nkind = \"pause\"\ntarget = \"controller\""),
+            "fault[0].target",
+            &["(did you mean \"controllers\"?)"],
+        );
+        one_error(
+            &fault("at = \"1s\"\nkind = \"partition\"\na = \"controller-0\"\nb = \"all\""),
+            "fault[0].b",
+            &["both sides", "controller-0"],
+        );
+    }
+
+    #[test]
+    fn cluster_errors_are_all_reported_at_once() {
+        let e = errs(&with(
+            "[topology]\nbrokers = 2\nreplication = 3\n[workload]\nidempotent = 1\n\
+             [broker]\nacks = \"none\"\nmin_insync = 0\nretention_messages = -5\n\
+             [consumer]\nassignment = \"rnage\"\nauto_offset_reset = 0\nsession_timeout = \"0s\"\n",
+        ));
+        let paths: Vec<&str> = e.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "topology.replication",
+                "workload.idempotent",
+                "broker.acks",
+                "broker.min_insync",
+                "broker.retention_messages",
+                "consumer.assignment",
+                "consumer.session_timeout",
+                "consumer.auto_offset_reset",
+            ],
+            "{e:#?}"
+        );
+        assert!(e[5].message.contains("did you mean \"range\"?"), "{e:#?}");
     }
 
     #[test]

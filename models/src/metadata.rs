@@ -1,0 +1,79 @@
+//! A client's view of who leads each partition, learned from any broker
+//! that answers a metadata request — so a client cut off with a stale
+//! broker keeps its stale view, as real clients do. Refreshed when unknown
+//! or after an error marks it stale.
+
+use crate::link::{Link, Route};
+use crate::wire::{Request, Response, BROKER_PORT};
+use harness::model::Control;
+use harness::scenario::{Host, Role, Scenario};
+use rand_chacha::ChaCha8Rng;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+/// How often the refresher looks whether a refresh is needed.
+const REFRESH_POLL: Duration = Duration::from_millis(50);
+
+pub struct Metadata {
+    leaders: RefCell<Vec<Option<u32>>>,
+    stale: Cell<bool>,
+}
+
+impl Metadata {
+    pub fn new(partitions: u32) -> Rc<Metadata> {
+        Rc::new(Metadata {
+            leaders: RefCell::new(vec![None; partitions as usize]),
+            stale: Cell::new(true),
+        })
+    }
+
+    pub fn leader(&self, partition: u32) -> Option<u32> {
+        self.leaders.borrow()[partition as usize]
+    }
+
+    /// An error says the view may be wrong: refresh soon.
+    pub fn mark_stale(&self) {
+        self.stale.set(true);
+    }
+
+    /// Keeps the view fresh for the life of the host, asking brokers in
+    /// turn until one answers. `routes` are the host's routes per broker.
+    pub async fn refresher(
+        self: Rc<Self>,
+        sc: Rc<Scenario>,
+        control: Rc<Control>,
+        routes: Rc<Vec<Rc<Route>>>,
+        timeout: Duration,
+        mut rng: ChaCha8Rng,
+    ) {
+        let brokers = sc.topology.brokers;
+        let mut links: Vec<Link> = (0..brokers)
+            .map(|b| {
+                let host = Host::new(Role::Broker, b).to_string();
+                Link::new(host, BROKER_PORT, routes[b as usize].clone(), timeout)
+            })
+            .collect();
+        let mut next = 0u32;
+        loop {
+            control.gate().await;
+            let unknown = self.leaders.borrow().iter().any(Option::is_none);
+            if !(self.stale.get() || unknown) {
+                tokio::time::sleep(REFRESH_POLL).await;
+                continue;
+            }
+            let b = next % brokers;
+            next = next.wrapping_add(1);
+            match links[b as usize].call(&mut rng, &Request::Metadata).await {
+                Ok(Response::Metadata { partitions }) if !partitions.is_empty() => {
+                    *self.leaders.borrow_mut() = partitions.iter().map(|p| p.leader).collect();
+                    self.stale.set(false);
+                    if self.leaders.borrow().iter().any(Option::is_none) {
+                        tokio::time::sleep(REFRESH_POLL).await;
+                    }
+                }
+                _ => tokio::time::sleep(REFRESH_POLL).await,
+            }
+        }
+    }
+}
