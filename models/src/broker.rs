@@ -106,10 +106,17 @@ impl BrokerState {
             }
             if st.leader == Some(self.id) {
                 match self.leading.get_mut(&p) {
-                    Some(l) if l.epoch == st.epoch => l.isr = st.isr.clone(),
+                    Some(l) if l.epoch == st.epoch => {
+                        // An older answer must not undo a newer change.
+                        if st.isr_version > l.isr_version {
+                            l.isr = st.isr.clone();
+                            l.isr_version = st.isr_version;
+                        }
+                    }
                     _ => {
-                        let l =
-                            Leadership::new(self.id, st.epoch, st.isr.clone(), &st.replicas, now);
+                        let start = self.replicas[&p].log_end();
+                        let isr = (st.isr.clone(), st.isr_version);
+                        let l = Leadership::new(self.id, st.epoch, isr, start, &st.replicas, now);
                         self.leading.insert(p, l);
                     }
                 }
@@ -230,7 +237,7 @@ impl Broker {
         for p in partitions {
             let f = self
                 .clone()
-                .follow(state.clone(), p, routes.clone(), fork());
+                .follow(state.clone(), p, incarnation, routes.clone(), fork());
             tokio::task::spawn_local(f);
         }
 
@@ -328,6 +335,16 @@ impl Broker {
                     .collect()
             };
             for (partition, epoch, isr) in wanted {
+                // Maximal ISR (KIP-497): an expansion counts at once for the
+                // high watermark; a shrink only once the controller agreed.
+                if let Some(l) = state.borrow_mut().leading.get_mut(&partition) {
+                    for &r in &isr {
+                        if !l.isr.contains(&r) {
+                            l.isr.push(r);
+                        }
+                    }
+                    l.isr.sort();
+                }
                 let req = Request::AlterIsr {
                     partition,
                     leader: self.index,
@@ -337,8 +354,10 @@ impl Broker {
                 if let Ok(Response::Partition { state: ps, .. }) = link.call(&mut rng, &req).await {
                     let mut st = state.borrow_mut();
                     if let Some(l) = st.leading.get_mut(&partition) {
-                        if ps.epoch == l.epoch && ps.leader == Some(self.index) {
+                        let current = ps.epoch == l.epoch && ps.leader == Some(self.index);
+                        if current && ps.isr_version >= l.isr_version {
                             l.isr = ps.isr;
+                            l.isr_version = ps.isr_version;
                         }
                     }
                     st.advance_hw(partition);
@@ -353,6 +372,7 @@ impl Broker {
         self: Rc<Self>,
         state: Rc<RefCell<BrokerState>>,
         partition: u32,
+        incarnation: u64,
         routes: Rc<Vec<Rc<Route>>>,
         mut rng: ChaCha8Rng,
     ) {
@@ -383,6 +403,7 @@ impl Broker {
             let req = Request::ReplicaFetch {
                 partition,
                 replica: self.index,
+                incarnation,
                 leader_epoch: epoch,
                 offset,
                 last_epoch,
@@ -428,7 +449,8 @@ impl Broker {
                     }
                     Ok(Response::Diverged { epoch, end_offset }) => {
                         let at = r.divergence_point(epoch, end_offset);
-                        Some(r.truncate_to(at))
+                        // No progress possible: wait rather than spin.
+                        (at < r.log_end()).then(|| r.truncate_to(at))
                     }
                     // Outside the leader's log: behind its start (retention), or
                     // ahead of its end with nothing to compare epochs with.
@@ -495,12 +517,14 @@ impl Conn {
             Request::ReplicaFetch {
                 partition,
                 replica,
+                incarnation,
                 leader_epoch,
                 offset,
                 last_epoch,
                 max,
             } => {
-                self.replica_fetch(partition, replica, leader_epoch, offset, last_epoch, max)
+                let follower = (replica, incarnation);
+                self.replica_fetch(partition, follower, leader_epoch, offset, last_epoch, max)
                     .await
             }
             Request::Metadata => Response::Metadata {
@@ -525,7 +549,6 @@ impl Conn {
         let mut waits = Vec::new();
         {
             let mut st = self.state.borrow_mut();
-            let me = st.id;
             for (i, b) in batches.iter().enumerate() {
                 let Some(epoch) = st.leader_epoch(b.partition) else {
                     results.push(BatchResult::NotLeader);
@@ -538,10 +561,18 @@ impl Conn {
                 }
                 let r = st.replicas.get_mut(&b.partition).expect("led partition");
                 let n = b.records.len() as u32;
+                // Records of the batch already held (all of a re-sent batch,
+                // or the part a newly elected follower had fetched) are
+                // not appended again.
+                let skip = match r.dedup(b.pid, b.first_seq, n) {
+                    Dedup::Duplicate { .. } => n,
+                    Dedup::Partial { skip } => skip,
+                    Dedup::New => 0,
+                };
                 let target = match r.dedup(b.pid, b.first_seq, n) {
                     Dedup::Duplicate { last_offset } => last_offset + 1,
-                    Dedup::New => {
-                        for (k, rec) in b.records.iter().enumerate() {
+                    _ => {
+                        for (k, rec) in b.records.iter().enumerate().skip(skip as usize) {
                             let stored = Stored {
                                 offset: r.log_end(),
                                 id: rec.id,
@@ -567,7 +598,6 @@ impl Conn {
                 results.push(BatchResult::Ok);
                 waits.push((i, b.partition, epoch, target));
             }
-            let _ = me;
             for &(_, p, _, _) in &waits {
                 st.advance_hw(p);
             }
@@ -585,9 +615,12 @@ impl Conn {
                 let st = self.state.borrow();
                 for &(i, p, epoch, target) in &waits {
                     if st.leader_epoch(p) != Some(epoch) {
-                        results[i] = BatchResult::NotLeader;
+                        results[i] = BatchResult::LeadershipLost;
                     } else if st.replicas[&p].hw < target {
                         pending = true;
+                    } else if (st.leading[&p].isr.len() as u32) < sc.broker.min_insync {
+                        // Committed, but by fewer replicas than promised.
+                        results[i] = BatchResult::NotEnoughReplicasAfterAppend;
                     }
                 }
             }
@@ -653,7 +686,7 @@ impl Conn {
     async fn replica_fetch(
         &self,
         partition: u32,
-        replica: u32,
+        (replica, incarnation): (u32, u64),
         leader_epoch: u32,
         offset: u64,
         last_epoch: Option<u32>,
@@ -687,7 +720,7 @@ impl Conn {
                 if !noted {
                     let now = turmoil::elapsed();
                     let l = st.leading.get_mut(&partition).expect("led partition");
-                    l.on_fetch(replica, offset, leo, now);
+                    l.on_fetch(replica, incarnation, offset, leo, now);
                     st.advance_hw(partition);
                     noted = true;
                 }

@@ -333,8 +333,12 @@ impl PartitionWorker {
                     self.commit(next, &records).await
                 }
                 CommitMode::BeforeEffect => {
+                    // A refused commit means the partition moved: its new
+                    // owner applies these records, this worker must not.
                     let ok = self.commit(next, &records).await;
-                    self.apply_all(&records).await;
+                    if ok {
+                        self.apply_all(&records).await;
+                    }
                     ok
                 }
             };

@@ -50,6 +50,16 @@ struct Liveness {
     last_heartbeat: Duration,
 }
 
+/// The controller's durable state: the partition table and the last
+/// incarnation heard from each broker.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Table {
+    pub partitions: Vec<PartitionState>,
+    pub incarnations: Vec<Option<u64>>,
+    /// Brokers already failed stay failed until they heartbeat again.
+    pub alive: Vec<bool>,
+}
+
 /// Broker liveness and the partition table: pure, so elections are
 /// unit-tested without a network.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,30 +81,43 @@ impl Cluster {
                     leader: Some(replicas[0]),
                     epoch: 1,
                     isr,
+                    isr_version: 1,
                     replicas,
                 }
             })
             .collect();
-        Cluster::with_table(partitions, brokers, unclean, Duration::ZERO)
+        let table = Table {
+            partitions,
+            incarnations: vec![None; brokers as usize],
+            alive: vec![true; brokers as usize],
+        };
+        Cluster::with_table(table, unclean, Duration::ZERO)
     }
 
-    /// A controller (re)starting from a table: every broker presumed alive,
-    /// with a full session of grace.
-    pub fn with_table(
-        partitions: Vec<PartitionState>,
-        brokers: u32,
-        unclean: bool,
-        now: Duration,
-    ) -> Cluster {
-        let live = Liveness {
-            alive: true,
-            incarnation: None,
-            last_heartbeat: now,
-        };
+    /// A controller (re)starting from a saved table: every broker it had
+    /// alive presumed still alive, with a full session of grace, in the
+    /// incarnation it last had (so one that restarted meanwhile is noticed).
+    pub fn with_table(table: Table, unclean: bool, now: Duration) -> Cluster {
+        let brokers = (table.incarnations.iter().zip(&table.alive))
+            .map(|(&incarnation, &alive)| Liveness {
+                alive,
+                incarnation,
+                last_heartbeat: now,
+            })
+            .collect();
         Cluster {
-            partitions,
-            brokers: vec![live; brokers as usize],
+            partitions: table.partitions,
+            brokers,
             unclean,
+        }
+    }
+
+    /// What the controller keeps on disk.
+    pub fn table(&self) -> Table {
+        Table {
+            partitions: self.partitions.clone(),
+            incarnations: self.brokers.iter().map(|b| b.incarnation).collect(),
+            alive: self.brokers.iter().map(|b| b.alive).collect(),
         }
     }
 
@@ -102,19 +125,20 @@ impl Cluster {
     /// controller thought alive restarted without being noticed: it is
     /// failed first (it may have lost unsynced data), then revived.
     /// Returns whether the table changed.
+    /// Offline partitions are retried at every heartbeat (a revival after a
+    /// controller restart is not always seen as one).
     pub fn heartbeat(&mut self, broker: u32, incarnation: u64, now: Duration) -> bool {
         let b = self.brokers[broker as usize];
-        let mut changed = false;
+        let mut changed = b.incarnation != Some(incarnation) || !b.alive;
         if b.alive && b.incarnation.is_some_and(|i| i != incarnation) {
-            changed |= self.fail(broker);
+            self.fail(broker);
         }
-        let was_alive = self.brokers[broker as usize].alive;
         self.brokers[broker as usize] = Liveness {
             alive: true,
             incarnation: Some(incarnation),
             last_heartbeat: now,
         };
-        if !was_alive {
+        if self.partitions.iter().any(|p| p.leader.is_none()) {
             changed |= self.elect_offline();
         }
         changed
@@ -134,20 +158,19 @@ impl Cluster {
 
     /// Marks `broker` dead: it leaves every in-sync set where it is a
     /// follower, and its partitions get new leaders where one is eligible.
+    /// Always a change of the durable table (liveness is part of it).
     fn fail(&mut self, broker: u32) -> bool {
         self.brokers[broker as usize].alive = false;
-        let mut changed = false;
         for p in 0..self.partitions.len() {
             let st = &mut self.partitions[p];
             if st.leader == Some(broker) {
                 self.elect(p);
-                changed = true;
             } else if st.isr.contains(&broker) && st.isr.len() > 1 {
                 st.isr.retain(|&r| r != broker);
-                changed = true;
+                st.isr_version += 1;
             }
         }
-        changed
+        true
     }
 
     fn elect_offline(&mut self) -> bool {
@@ -193,6 +216,9 @@ impl Cluster {
         if leader != st.leader || leader.is_none() {
             st.epoch += 1;
         }
+        if isr != st.isr {
+            st.isr_version += 1;
+        }
         st.leader = leader;
         st.isr = isr;
         true
@@ -220,6 +246,7 @@ impl Cluster {
             return false;
         }
         st.isr = new;
+        st.isr_version += 1;
         true
     }
 }
@@ -242,8 +269,8 @@ impl ControllerState {
         let t = &sc.topology;
         let (table, saved) = StateFile::recover("/partitions.state")?;
         let unclean = sc.broker.unclean_leader_election;
-        let cluster = match saved.and_then(|b| postcard::from_bytes(&b).ok()) {
-            Some(partitions) => Cluster::with_table(partitions, t.brokers, unclean, now),
+        let cluster = match saved.and_then(|b| postcard::from_bytes::<Table>(&b).ok()) {
+            Some(table) => Cluster::with_table(table, unclean, now),
             None => Cluster::new(t.partitions, t.brokers, t.replication, unclean),
         };
         let (offsets, committed) = OffsetsFile::recover("/offsets.log", t.partitions)?;
@@ -267,7 +294,7 @@ impl ControllerState {
     }
 
     fn save_table(&mut self) -> io::Result<()> {
-        let bytes = postcard::to_allocvec(&self.cluster.partitions).map_err(io::Error::other)?;
+        let bytes = postcard::to_allocvec(&self.cluster.table()).map_err(io::Error::other)?;
         self.table.save(&bytes)
     }
 }
@@ -525,6 +552,35 @@ mod tests {
         assert!(!c.alter_isr(0, 0, 1, &[0, 1, 2]));
         c.heartbeat(2, 0, S(11));
         assert!(c.alter_isr(0, 0, 1, &[0, 1, 2]));
+    }
+
+    #[test]
+    fn a_restarted_controller_still_elects_for_offline_partitions() {
+        // ISR {0}, broker 0 fails: offline. The controller restarts from
+        // its table (every broker presumed alive); broker 0 returns as a
+        // new incarnation and must lead again.
+        let mut c = Cluster::new(1, 2, 2, false);
+        c.heartbeat(0, 0, S(0));
+        c.heartbeat(1, 0, S(0));
+        assert!(c.alter_isr(0, 0, 1, &[0]));
+        c.heartbeat(1, 0, S(10));
+        c.expire(S(10), S(6));
+        assert_eq!(c.partitions[0].leader, None);
+        let mut again = Cluster::with_table(c.table(), false, S(11));
+        again.heartbeat(1, 0, S(11));
+        assert_eq!(again.partitions[0].leader, None, "1 is not in sync");
+        assert!(again.heartbeat(0, 1, S(12)));
+        assert_eq!(leader(&again, 0), (Some(0), 3, vec![0]));
+    }
+
+    #[test]
+    fn isr_changes_bump_the_isr_version() {
+        let mut c = Cluster::new(1, 3, 3, false);
+        let v = c.partitions[0].isr_version;
+        assert!(c.alter_isr(0, 0, 1, &[0, 1]));
+        assert_eq!(c.partitions[0].isr_version, v + 1);
+        assert!(!c.alter_isr(0, 0, 1, &[0, 1]));
+        assert_eq!(c.partitions[0].isr_version, v + 1);
     }
 
     #[test]

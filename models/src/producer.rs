@@ -252,7 +252,13 @@ impl Producer {
             let kind = match result {
                 Some(BatchResult::Ok) => EventKind::Ack,
                 failure => {
-                    if failure.is_none() {
+                    let indeterminate = matches!(
+                        failure,
+                        None | Some(
+                            BatchResult::LeadershipLost | BatchResult::NotEnoughReplicasAfterAppend
+                        )
+                    );
+                    if indeterminate {
                         pending.maybe_appended = true;
                     }
                     if !matches!(failure, Some(BatchResult::NotEnoughReplicas)) {

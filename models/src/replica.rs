@@ -24,6 +24,9 @@ pub enum Dedup {
     New,
     /// Already appended; its last record is at this offset.
     Duplicate { last_offset: u64 },
+    /// Its first `skip` records are already appended (a follower elected
+    /// with part of a batch it fetched); append the rest.
+    Partial { skip: u32 },
 }
 
 pub struct Replica {
@@ -81,8 +84,9 @@ impl Replica {
         &mut self.file
     }
 
+    /// The epoch of the last record held (what a follower asks about).
     pub fn last_epoch(&self) -> Option<u32> {
-        self.epochs.last().map(|e| e.0)
+        self.records.last().map(|r| r.epoch)
     }
 
     fn note(&mut self, s: &Stored) {
@@ -156,6 +160,14 @@ impl Replica {
         let n = (offset.clamp(self.log_start, self.log_end()) - self.log_start) as usize;
         let gone: Vec<Stored> = self.records.drain(..n).collect();
         self.log_start += n as u64;
+        // Epochs that ended before the new start are gone with their records.
+        let start = self.log_start;
+        let next_starts: Vec<u64> = self.epochs.iter().skip(1).map(|e| e.1).collect();
+        let mut i = 0;
+        while i < next_starts.len() && next_starts[i] <= start {
+            i += 1;
+        }
+        self.epochs.drain(..i);
         gone
     }
 
@@ -193,6 +205,9 @@ impl Replica {
             Some(&(last_seq, last_offset)) if first_seq + n - 1 <= last_seq => {
                 Dedup::Duplicate { last_offset }
             }
+            Some(&(last_seq, _)) if first_seq <= last_seq => Dedup::Partial {
+                skip: last_seq - first_seq + 1,
+            },
             _ => Dedup::New,
         }
     }
@@ -208,22 +223,40 @@ pub struct Follower {
     pub caught_up_at: Duration,
     /// The leader's log end when the previous fetch was answered.
     leo_at_last_fetch: u64,
-    /// Whether it has fetched at all in this epoch.
+    /// Whether it has fetched at all in this epoch (and incarnation).
     fetched: bool,
+    /// The follower's incarnation at its last fetch: a restarted follower
+    /// may have lost what it had, so its position starts afresh.
+    incarnation: u64,
 }
 
 /// A leader's view of its partition's followers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Leadership {
     pub epoch: u32,
-    /// The in-sync set as the controller last confirmed it.
+    /// The in-sync set the leader acts on: the controller's (at
+    /// `isr_version`) plus any expansion it has asked for and not yet heard
+    /// back about — the "maximal ISR" of KIP-497, so the high watermark
+    /// never counts on fewer replicas than the controller may.
     pub isr: Vec<u32>,
+    pub isr_version: u32,
+    /// The leader's log end when it took over: a follower joins the ISR only
+    /// once it holds everything up to it (KAFKA-7128), so a new leader's
+    /// lower high watermark cannot let a replica missing committed records in.
+    pub epoch_start: u64,
     pub followers: BTreeMap<u32, Follower>,
 }
 
 impl Leadership {
     /// A new leadership: followers get a full `replica_lag_max` of grace.
-    pub fn new(me: u32, epoch: u32, isr: Vec<u32>, replicas: &[u32], now: Duration) -> Self {
+    pub fn new(
+        me: u32,
+        epoch: u32,
+        (isr, isr_version): (Vec<u32>, u32),
+        epoch_start: u64,
+        replicas: &[u32],
+        now: Duration,
+    ) -> Self {
         let followers = replicas
             .iter()
             .filter(|&&r| r != me)
@@ -233,6 +266,7 @@ impl Leadership {
                     caught_up_at: now,
                     leo_at_last_fetch: 0,
                     fetched: false,
+                    incarnation: 0,
                 };
                 (r, f)
             })
@@ -240,13 +274,27 @@ impl Leadership {
         Leadership {
             epoch,
             isr,
+            isr_version,
+            epoch_start,
             followers,
         }
     }
 
-    /// A follower fetched from `offset` while the leader's log ends at `leo`.
-    pub fn on_fetch(&mut self, replica: u32, offset: u64, leo: u64, now: Duration) {
+    /// A follower (in `incarnation`) fetched from `offset` while the
+    /// leader's log ends at `leo`.
+    pub fn on_fetch(
+        &mut self,
+        replica: u32,
+        incarnation: u64,
+        offset: u64,
+        leo: u64,
+        now: Duration,
+    ) {
         if let Some(f) = self.followers.get_mut(&replica) {
+            if f.fetched && f.incarnation != incarnation {
+                f.fetched = false;
+            }
+            f.incarnation = incarnation;
             if offset >= leo || (f.fetched && offset >= f.leo_at_last_fetch) {
                 f.caught_up_at = now;
             }
@@ -279,7 +327,7 @@ impl Leadership {
         for (&r, f) in &self.followers {
             let member = self.isr.contains(&r);
             let keep = member && now.saturating_sub(f.caught_up_at) <= lag_max;
-            let join = !member && f.fetched && f.fetch_offset >= hw;
+            let join = !member && f.fetched && f.fetch_offset >= hw.max(self.epoch_start);
             if keep || join {
                 isr.push(r);
             }
@@ -390,6 +438,7 @@ mod tests {
         assert_eq!(r.dedup(7, 0, 3), Dedup::Duplicate { last_offset: 2 });
         assert_eq!(r.dedup(7, 2, 1), Dedup::Duplicate { last_offset: 2 });
         assert_eq!(r.dedup(7, 3, 2), Dedup::New);
+        assert_eq!(r.dedup(7, 1, 4), Dedup::Partial { skip: 2 });
         assert_eq!(r.dedup(8, 0, 1), Dedup::New);
         assert_eq!(
             r.dedup(0, 0, 1),
@@ -401,10 +450,10 @@ mod tests {
     #[test]
     fn high_watermark_is_the_smallest_isr_log_end() {
         let s = Duration::from_secs;
-        let mut l = Leadership::new(0, 3, vec![0, 1, 2], &[0, 1, 2], s(0));
+        let mut l = Leadership::new(0, 3, (vec![0, 1, 2], 0), 0, &[0, 1, 2], s(0));
         assert_eq!(l.high_watermark(0, 10), 0, "followers have not fetched yet");
-        l.on_fetch(1, 8, 10, s(1));
-        l.on_fetch(2, 6, 10, s(1));
+        l.on_fetch(1, 0, 8, 10, s(1));
+        l.on_fetch(2, 0, 6, 10, s(1));
         assert_eq!(l.high_watermark(0, 10), 6);
         // Out of the ISR, a slow follower no longer holds it back.
         l.isr = vec![0, 1];
@@ -419,21 +468,55 @@ mod tests {
     fn isr_shrinks_after_lag_max_and_grows_back_at_the_high_watermark() {
         let s = Duration::from_secs;
         let lag_max = s(10);
-        let mut l = Leadership::new(0, 1, vec![0, 1, 2], &[0, 1, 2], s(0));
-        l.on_fetch(1, 0, 0, s(1));
-        l.on_fetch(2, 0, 0, s(1));
+        let mut l = Leadership::new(0, 1, (vec![0, 1, 2], 0), 0, &[0, 1, 2], s(0));
+        l.on_fetch(1, 0, 0, 0, s(1));
+        l.on_fetch(2, 0, 0, 0, s(1));
         // Follower 1 keeps up; follower 2 stops fetching at t = 1 s.
         for t in 2..=12 {
-            l.on_fetch(1, t * 10 - 10, t * 10, s(t));
+            l.on_fetch(1, 0, t * 10 - 10, t * 10, s(t));
         }
         assert_eq!(l.wanted_isr(0, 0, s(11), lag_max), vec![0, 1, 2]);
         assert_eq!(l.wanted_isr(0, 0, s(12), lag_max), vec![0, 1]);
         l.isr = vec![0, 1];
         // It comes back behind the high watermark: not yet in sync.
-        l.on_fetch(2, 50, 120, s(13));
+        l.on_fetch(2, 0, 50, 120, s(13));
         assert_eq!(l.wanted_isr(0, 110, s(13), lag_max), vec![0, 1]);
-        l.on_fetch(2, 115, 120, s(14));
+        l.on_fetch(2, 0, 115, 120, s(14));
         assert_eq!(l.wanted_isr(0, 110, s(14), lag_max), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn a_follower_joins_only_with_everything_the_previous_leader_committed() {
+        // The new leader took over at log end 100; its own high watermark is
+        // only 40. A follower at 60 has not got the old leader's committed
+        // records up to 100: it must not join.
+        let s = Duration::from_secs;
+        let mut l = Leadership::new(0, 2, (vec![0], 5), 100, &[0, 1], s(0));
+        l.on_fetch(1, 0, 60, 100, s(1));
+        assert_eq!(l.wanted_isr(0, 40, s(1), s(10)), vec![0]);
+        l.on_fetch(1, 0, 100, 100, s(2));
+        assert_eq!(l.wanted_isr(0, 40, s(2), s(10)), vec![0, 1]);
+    }
+
+    #[test]
+    fn a_restarted_follower_counts_as_not_fetched() {
+        let s = Duration::from_secs;
+        let mut l = Leadership::new(0, 1, (vec![0, 1], 0), 0, &[0, 1], s(0));
+        l.on_fetch(1, 0, 50, 50, s(1));
+        assert_eq!(l.high_watermark(0, 50), 50);
+        // Incarnation 1 fetches from 20 (it lost its unsynced tail).
+        l.on_fetch(1, 1, 20, 50, s(2));
+        assert_eq!(l.high_watermark(0, 50), 20);
+        assert!(l.followers[&1].fetched);
+    }
+
+    #[test]
+    fn retention_trims_the_epoch_cache() {
+        let mut r = replica(&[1, 1, 2, 2, 3]);
+        r.delete_before(4);
+        assert_eq!(r.epoch_end(1), (None, 4));
+        assert_eq!(r.epoch_end(3), (Some(3), 5));
+        assert_eq!(r.last_epoch(), Some(3));
     }
 
     #[test]
@@ -441,9 +524,9 @@ mod tests {
         // Under steady load a follower never fetches exactly at the log end,
         // but reaching the end the leader had at its previous fetch counts.
         let s = Duration::from_millis;
-        let mut l = Leadership::new(0, 1, vec![0, 1], &[0, 1], s(0));
+        let mut l = Leadership::new(0, 1, (vec![0, 1], 0), 0, &[0, 1], s(0));
         for t in 1..100 {
-            l.on_fetch(1, t * 10, t * 10 + 5, s(t * 100));
+            l.on_fetch(1, 0, t * 10, t * 10 + 5, s(t * 100));
         }
         assert_eq!(l.followers[&1].caught_up_at, s(9900));
     }

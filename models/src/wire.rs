@@ -54,6 +54,9 @@ pub struct PartitionState {
     pub epoch: u32,
     /// In-sync replicas (the leader included while it has one).
     pub isr: Vec<u32>,
+    /// Bumped at every change of `isr`, so a leader never replaces a newer
+    /// in-sync set with an older one it hears later.
+    pub isr_version: u32,
     /// Every replica, preferred leader first.
     pub replicas: Vec<u32>,
 }
@@ -72,6 +75,14 @@ pub enum BatchResult {
     /// `acks = all` and the in-sync set is smaller than `min_insync`:
     /// refused, not appended.
     NotEnoughReplicas,
+    /// Appended and replicated to the in-sync set, but that set shrank
+    /// below `min_insync` meanwhile (Kafka's
+    /// NOT_ENOUGH_REPLICAS_AFTER_APPEND): it may well survive.
+    NotEnoughReplicasAfterAppend,
+    /// Appended, but this broker stopped leading before the high watermark
+    /// passed it: it may or may not survive (Kafka answers
+    /// NOT_LEADER_OR_FOLLOWER here too; the outcome is indeterminate).
+    LeadershipLost,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +102,9 @@ pub enum Request {
     ReplicaFetch {
         partition: u32,
         replica: u32,
+        /// The follower's incarnation: a restarted follower's position
+        /// starts afresh at the leader.
+        incarnation: u64,
         /// The epoch the follower believes the leader leads in; a leader in
         /// another epoch answers NotLeader.
         leader_epoch: u32,
