@@ -15,7 +15,6 @@ use crate::replica::{Dedup, Leadership, Replica};
 use crate::storage::{OffsetsFile, Stored};
 use crate::wire::{
     read_frame, write_frame, BatchResult, Fetched, PartitionState, Request, Response, BROKER_PORT,
-    CONTROLLER_PORT,
 };
 use harness::model::{Control, Recorder};
 use harness::scenario::{Acks, Fsync, Host, Role, Scenario};
@@ -288,13 +287,8 @@ impl Broker {
         mut rng: ChaCha8Rng,
     ) {
         let period = heartbeat_period(self.scenario.broker.session_timeout);
-        let controller = Host::new(Role::Controller, 0).to_string();
-        let mut link = Link::new(
-            controller,
-            CONTROLLER_PORT,
-            Route::new(),
-            period.max(LONG_POLL),
-        );
+        let controller = Host::new(Role::Controller, 0);
+        let mut link = Link::new(controller, Route::new(), period.max(LONG_POLL));
         let req = Request::BrokerHeartbeat {
             broker: self.index,
             incarnation,
@@ -316,9 +310,9 @@ impl Broker {
     async fn isr_keeper(self: Rc<Self>, state: Rc<RefCell<BrokerState>>, mut rng: ChaCha8Rng) {
         let lag_max = self.scenario.broker.replica_lag_max;
         let period = (lag_max / 2).clamp(Duration::from_millis(1), Duration::from_millis(100));
-        let controller = Host::new(Role::Controller, 0).to_string();
+        let controller = Host::new(Role::Controller, 0);
         let timeout = heartbeat_period(self.scenario.broker.session_timeout).max(LONG_POLL);
-        let mut link = Link::new(controller, CONTROLLER_PORT, Route::new(), timeout);
+        let mut link = Link::new(controller, Route::new(), timeout);
         loop {
             tokio::time::sleep(period).await;
             self.control.gate().await;
@@ -397,8 +391,8 @@ impl Broker {
                 continue;
             };
             let link = links.entry(leader).or_insert_with(|| {
-                let host = Host::new(Role::Broker, leader).to_string();
-                Link::new(host, BROKER_PORT, routes[leader as usize].clone(), timeout)
+                let host = Host::new(Role::Broker, leader);
+                Link::new(host, routes[leader as usize].clone(), timeout)
             });
             let req = Request::ReplicaFetch {
                 partition,
@@ -565,13 +559,13 @@ impl Conn {
                 // or the part a newly elected follower had fetched) are
                 // not appended again.
                 let skip = match r.dedup(b.pid, b.first_seq, n) {
-                    Dedup::Duplicate { .. } => n,
-                    Dedup::Partial { skip } => skip,
-                    Dedup::New => 0,
+                    Dedup::Duplicate { last_offset } => Err(last_offset + 1),
+                    Dedup::Partial { skip } => Ok(skip),
+                    Dedup::New => Ok(0),
                 };
-                let target = match r.dedup(b.pid, b.first_seq, n) {
-                    Dedup::Duplicate { last_offset } => last_offset + 1,
-                    _ => {
+                let target = match skip {
+                    Err(target) => target,
+                    Ok(skip) => {
                         for (k, rec) in b.records.iter().enumerate().skip(skip as usize) {
                             let stored = Stored {
                                 offset: r.log_end(),

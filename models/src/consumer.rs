@@ -12,7 +12,7 @@
 use crate::broker::{heartbeat_period, LONG_POLL};
 use crate::link::{Link, Route};
 use crate::metadata::Metadata;
-use crate::wire::{Fetched, MemberId, Request, Response, BROKER_PORT, CONTROLLER_PORT, STORE_PORT};
+use crate::wire::{Fetched, MemberId, Request, Response};
 use harness::model::{Control, Recorder};
 use harness::scenario::{CommitMode, Host, OffsetReset, Role, Scenario};
 use harness::EventKind;
@@ -176,8 +176,7 @@ impl Consumer {
                 stores: (0..sc.topology.stores)
                     .map(|s| {
                         Link::new(
-                            Host::new(Role::Store, s).to_string(),
-                            STORE_PORT,
+                            Host::new(Role::Store, s),
                             routes.stores[s as usize].clone(),
                             sc.consumer.store_timeout,
                         )
@@ -196,18 +195,12 @@ impl Consumer {
             meta,
             brokers: (0..sc.topology.brokers)
                 .map(|b| {
-                    let host = Host::new(Role::Broker, b).to_string();
-                    Link::new(
-                        host,
-                        BROKER_PORT,
-                        routes.brokers[b as usize].clone(),
-                        timeout,
-                    )
+                    let host = Host::new(Role::Broker, b);
+                    Link::new(host, routes.brokers[b as usize].clone(), timeout)
                 })
                 .collect(),
             controller: Link::new(
-                Host::new(Role::Controller, 0).to_string(),
-                CONTROLLER_PORT,
+                Host::new(Role::Controller, 0),
                 routes.controller.clone(),
                 sc.consumer.request_timeout,
             ),
@@ -228,8 +221,7 @@ impl Consumer {
         let sc = &self.scenario;
         let period = heartbeat_period(sc.consumer.session_timeout);
         let mut link = Link::new(
-            Host::new(Role::Controller, 0).to_string(),
-            CONTROLLER_PORT,
+            Host::new(Role::Controller, 0),
             routes.controller.clone(),
             sc.consumer.request_timeout,
         );

@@ -11,7 +11,8 @@
 //! failed connects to about one per backoff period per destination, however
 //! many links a host holds.
 
-use crate::wire::{read_frame, write_frame, Request, Response};
+use crate::wire::{port_of, read_frame, write_frame, Request, Response};
+use harness::scenario::Host;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::cell::Cell;
@@ -88,9 +89,10 @@ pub struct Link {
 }
 
 impl Link {
-    pub fn new(host: String, port: u16, route: Rc<Route>, timeout: Duration) -> Link {
+    /// A link to `to` at its role's port (`wire::port_of`).
+    pub fn new(to: Host, route: Rc<Route>, timeout: Duration) -> Link {
         Link {
-            addr: format!("{host}:{port}"),
+            addr: format!("{to}:{}", port_of(to.role)),
             route,
             stream: None,
             timeout,

@@ -4,7 +4,7 @@
 //! or after an error marks it stale.
 
 use crate::link::{Link, Route};
-use crate::wire::{Request, Response, BROKER_PORT};
+use crate::wire::{Request, Response};
 use harness::model::Control;
 use harness::scenario::{Host, Role, Scenario};
 use rand_chacha::ChaCha8Rng;
@@ -50,8 +50,11 @@ impl Metadata {
         let brokers = sc.topology.brokers;
         let mut links: Vec<Link> = (0..brokers)
             .map(|b| {
-                let host = Host::new(Role::Broker, b).to_string();
-                Link::new(host, BROKER_PORT, routes[b as usize].clone(), timeout)
+                Link::new(
+                    Host::new(Role::Broker, b),
+                    routes[b as usize].clone(),
+                    timeout,
+                )
             })
             .collect();
         let mut next = 0u32;

@@ -19,7 +19,7 @@
 use crate::link::{Link, Route};
 use crate::metadata::Metadata;
 use crate::schedule::{key_of, Schedule};
-use crate::wire::{Batch, BatchResult, Record, Request, Response, BROKER_PORT};
+use crate::wire::{Batch, BatchResult, Record, Request, Response};
 use harness::model::{Control, Recorder};
 use harness::scenario::{Acks, Host, Role, Scenario};
 use harness::{EventKind, MsgId, Reason};
@@ -95,13 +95,8 @@ impl Producer {
         tokio::task::spawn_local(refresh);
         for b in 0..sc.topology.brokers {
             let rng = ChaCha8Rng::seed_from_u64(root.next_u64());
-            let host = Host::new(Role::Broker, b).to_string();
-            let link = Link::new(
-                host,
-                BROKER_PORT,
-                routes[b as usize].clone(),
-                w.request_timeout,
-            );
+            let host = Host::new(Role::Broker, b);
+            let link = Link::new(host, routes[b as usize].clone(), w.request_timeout);
             let sender = self
                 .clone()
                 .sender(b, link, state.clone(), meta.clone(), pid, rng);

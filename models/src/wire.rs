@@ -3,6 +3,7 @@
 //! connection is dropped, so a late answer can never be taken for a newer one.
 
 use crate::storage::Stored;
+use harness::scenario::Role;
 use harness::MsgId;
 use serde::{Deserialize, Serialize};
 use std::io;
@@ -15,6 +16,16 @@ pub const BROKER_PORT: u16 = 9092;
 pub const STORE_PORT: u16 = 7000;
 /// Port the controller listens on.
 pub const CONTROLLER_PORT: u16 = 2181;
+/// The port a host of `role` listens on (clients have none).
+pub fn port_of(role: Role) -> u16 {
+    match role {
+        Role::Broker => BROKER_PORT,
+        Role::Store => STORE_PORT,
+        Role::Controller => CONTROLLER_PORT,
+        Role::Producer | Role::Consumer => 0,
+    }
+}
+
 /// Largest frame accepted; a bigger length prefix means a corrupt stream.
 const FRAME_MAX: usize = 8 << 20;
 
