@@ -3,8 +3,8 @@
 //! simulation itself failed; 130 a sweep interrupted by Ctrl-C.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use harness::explore::{SeedResult, SeedVerdict, Shard, Sweep};
-use harness::scenario::{self, ScenarioError};
+use harness::explore::{SeedVerdict, Shard, Sweep};
+use harness::scenario::{self, Overrides, PolicyKind, ScenarioError};
 use harness::shrink::{describe, ShrinkError};
 use std::io::{self, IsTerminal, Write};
 use std::ops::RangeInclusive;
@@ -39,6 +39,38 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// Also write report.json and report.txt into this directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Multiply the workload's rates, and the counts the scenario's
+        /// `[scale]` lists, by K (the incident at its real size).
+        #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=1000))]
+        scale: Option<u32>,
+    },
+    /// Run one scenario under several lag policies with the same seed(s) and
+    /// faults, and put the outcomes side by side.
+    Compare {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// Policies to compare, comma-separated (default: all four).
+        #[arg(long, value_delimiter = ',', value_parser = parse_policy)]
+        policy: Vec<PolicyKind>,
+        /// One seed; defaults to the scenario's `seed`.
+        #[arg(long, conflicts_with = "seeds")]
+        seed: Option<u64>,
+        /// Seeds, inclusive: `A..B`; cells show the median (min..max).
+        #[arg(long, value_parser = harness::explore::parse_seeds)]
+        seeds: Option<RangeInclusive<u64>>,
+        /// Multiply the workload's rates, and the counts the scenario's
+        /// `[scale]` lists, by K.
+        #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=1000))]
+        scale: Option<u32>,
+        /// Threads, one simulation each (default: the machine's cores).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..1025))]
+        jobs: Option<u64>,
+        /// What to print on standard output.
+        #[arg(long, value_enum, default_value_t = TableFormat::Text)]
+        format: TableFormat,
+        /// Also write comparison.json, comparison.txt and comparison.md here.
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -103,6 +135,23 @@ enum Format {
     Json,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum TableFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+fn parse_policy(s: &str) -> Result<PolicyKind, String> {
+    PolicyKind::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = PolicyKind::ALL.iter().map(|k| k.name()).collect();
+        format!(
+            "unknown policy {s:?}, expected one of: {}",
+            names.join(", ")
+        )
+    })
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -118,7 +167,26 @@ fn main() -> ExitCode {
             seed,
             format,
             out,
-        } => run(&file, seed, format, out.as_deref()),
+            scale,
+        } => run(&file, seed, format, out.as_deref(), scale),
+        Command::Compare {
+            file,
+            policy,
+            seed,
+            seeds,
+            scale,
+            jobs,
+            format,
+            out,
+        } => compare(
+            &file,
+            &policy,
+            seed.map(|s| s..=s).or(seeds),
+            scale,
+            jobs,
+            format,
+            out.as_deref(),
+        ),
         Command::Explore {
             file,
             seeds,
@@ -139,13 +207,27 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(file: &Path, seed: Option<u64>, format: Format, out: Option<&Path>) -> ExitCode {
-    let scenario = match scenario::load(file) {
+fn run(
+    file: &Path,
+    seed: Option<u64>,
+    format: Format,
+    out: Option<&Path>,
+    scale: Option<u32>,
+) -> ExitCode {
+    let overrides = Overrides {
+        scale,
+        ..Overrides::default()
+    };
+    let scenario = match scenario::load_with(file, &overrides) {
         Ok(s) => s,
         Err(e) => return bad_scenario(&e),
     };
     let seed = seed.unwrap_or(scenario.seed);
-    let reproduce = format!("mqsim run {} --seed {seed}", file.display());
+    let reproduce = format!(
+        "mqsim run {} --seed {seed}{}",
+        file.display(),
+        scale_flag(scale)
+    );
     let result = harness::run(&scenario, seed, &models::Pipeline::new());
     let run = match result {
         Ok(run) => run,
@@ -171,6 +253,132 @@ fn run(file: &Path, seed: Option<u64>, format: Format, out: Option<&Path>) -> Ex
     ExitCode::from(outcome.exit_code() as u8)
 }
 
+/// ` --scale K`, or nothing when unscaled.
+fn scale_flag(scale: Option<u32>) -> String {
+    scale
+        .filter(|&k| k > 1)
+        .map_or(String::new(), |k| format!(" --scale {k}"))
+}
+
+fn compare(
+    file: &Path,
+    policies: &[PolicyKind],
+    seeds: Option<RangeInclusive<u64>>,
+    scale: Option<u32>,
+    jobs: Option<u64>,
+    format: TableFormat,
+    out: Option<&Path>,
+) -> ExitCode {
+    let mut kinds: Vec<PolicyKind> = Vec::new();
+    for &k in if policies.is_empty() {
+        &PolicyKind::ALL[..]
+    } else {
+        policies
+    } {
+        if !kinds.contains(&k) {
+            kinds.push(k);
+        }
+    }
+    let mut scenarios = Vec::new();
+    for &k in &kinds {
+        let overrides = Overrides {
+            policy: Some(k),
+            scale,
+        };
+        match scenario::load_with(file, &overrides) {
+            Ok(s) => scenarios.push((k, s)),
+            Err(e) => {
+                eprintln!("{e}");
+                eprintln!("(while preparing the scenario for --policy {})", k.name());
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+        }
+    }
+    let range = seeds.unwrap_or_else(|| {
+        let s = scenarios[0].1.seed;
+        s..=s
+    });
+    if harness::explore::range_len(&range) > 100_000 {
+        eprintln!(
+            "error: --seeds: expected at most 100000 seeds, found {}",
+            harness::explore::range_len(&range)
+        );
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    let seeds: Vec<u64> = range.clone().collect();
+    let jobs = jobs_or_cores(jobs);
+    stop_on_ctrl_c();
+    let total = (seeds.len() * scenarios.len()) as u64;
+    let mut progress = Progress::new("compare", "runs", total);
+    let file_name = file.display().to_string();
+    let comparison = harness::compare::compare(
+        &file_name,
+        &scenarios,
+        &seeds,
+        jobs,
+        &|| Box::new(models::Pipeline::new()),
+        &INTERRUPTED,
+        |r| {
+            progress
+                .step(!matches!(&r.result, Ok(o) if o.verdict == harness::outcome::Verdict::Pass))
+        },
+    );
+    progress.finish();
+    let seed_flag = if seeds.len() == 1 {
+        format!("--seed {}", seeds[0])
+    } else {
+        format!("--seeds {}..{}", range.start(), range.end())
+    };
+    let policy_flag = if policies.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+        format!(" --policy {}", names.join(","))
+    };
+    let reproduce = format!(
+        "mqsim compare {file_name} {seed_flag}{policy_flag}{}",
+        scale_flag(scale)
+    );
+    let mut code = comparison.exit_code();
+    if let Some(dir) = out {
+        let files = [
+            ("comparison.json", comparison.to_json()),
+            ("comparison.txt", comparison.render_text(&reproduce)),
+            ("comparison.md", comparison.render_markdown(&reproduce)),
+        ];
+        if let Err(e) = harness::report::write_files(dir, &files) {
+            eprintln!("error: cannot write the comparison to --out: {e}");
+            code = code.max(EXIT_BAD_INPUT as i32);
+        }
+    }
+    print(&match format {
+        TableFormat::Text => comparison.render_text(&reproduce),
+        TableFormat::Json => comparison.to_json(),
+        TableFormat::Markdown => comparison.render_markdown(&reproduce),
+    });
+    if comparison.partial {
+        return ExitCode::from(EXIT_INTERRUPTED);
+    }
+    ExitCode::from(code as u8)
+}
+
+/// `--jobs`, or one per core.
+fn jobs_or_cores(jobs: Option<u64>) -> usize {
+    jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |j| j as usize,
+    )
+}
+
+/// The first Ctrl-C sets [`INTERRUPTED`]; a second one leaves at once.
+fn stop_on_ctrl_c() {
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(EXIT_INTERRUPTED as i32);
+        }
+    });
+}
+
 /// Set by Ctrl-C: running seeds finish, no new seed starts.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -193,24 +401,16 @@ fn explore(
         Some(s) => s.seeds(&range),
         None => range.clone().collect(),
     };
-    let jobs = jobs.map_or_else(
-        || std::thread::available_parallelism().map_or(1, |n| n.get()),
-        |j| j as usize,
-    );
-    // A second Ctrl-C leaves at once.
-    let _ = ctrlc::set_handler(|| {
-        if INTERRUPTED.swap(true, Ordering::SeqCst) {
-            std::process::exit(EXIT_INTERRUPTED as i32);
-        }
-    });
-    let mut progress = Progress::new(seeds.len() as u64);
+    let jobs = jobs_or_cores(jobs);
+    stop_on_ctrl_c();
+    let mut progress = Progress::new("explore", "seeds", seeds.len() as u64);
     let (results, partial) = harness::explore::sweep(
         &scenario,
         &seeds,
         jobs,
         &|| Box::new(models::Pipeline::new()),
         &INTERRUPTED,
-        |r| progress.seed_done(r),
+        |r| progress.step(r.verdict != SeedVerdict::Pass),
     );
     progress.finish();
     let file_name = file.display().to_string();
@@ -348,6 +548,10 @@ fn merge(files: &[PathBuf], format: Format) -> ExitCode {
 /// Progress on stderr: a bar on a terminal, a plain line every ~5% otherwise
 /// (CI logs). Wall-clock time appears only here, never in a summary.
 struct Progress {
+    /// The command, for the plain-text notes.
+    command: &'static str,
+    /// What is counted: "seeds" or "runs".
+    unit: &'static str,
     total: u64,
     done: u64,
     failed: u64,
@@ -355,18 +559,20 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(total: u64) -> Progress {
+    fn new(command: &'static str, unit: &'static str, total: u64) -> Progress {
         let bar = io::stderr().is_terminal().then(|| {
             let bar = indicatif::ProgressBar::new(total);
+            let template = format!(
+                "{{bar:40}} {{pos}}/{{len}} {unit}  {{msg}}  [{{elapsed_precise}}, eta {{eta}}]"
+            );
             bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{bar:40} {pos}/{len} seeds  {msg}  [{elapsed_precise}, eta {eta}]",
-                )
-                .expect("a valid template"),
+                indicatif::ProgressStyle::with_template(&template).expect("a valid template"),
             );
             bar
         });
         Progress {
+            command,
+            unit,
             total,
             done: 0,
             failed: 0,
@@ -374,9 +580,9 @@ impl Progress {
         }
     }
 
-    fn seed_done(&mut self, r: &SeedResult) {
+    fn step(&mut self, failed: bool) {
         self.done += 1;
-        if r.verdict != SeedVerdict::Pass {
+        if failed {
             self.failed += 1;
         }
         match &self.bar {
@@ -388,8 +594,8 @@ impl Progress {
                 let step = (self.total / 20).max(1);
                 if self.done.is_multiple_of(step) || self.done == self.total {
                     note(&format!(
-                        "explore: {}/{} seeds, {} failing",
-                        self.done, self.total, self.failed
+                        "{}: {}/{} {}, {} failing",
+                        self.command, self.done, self.total, self.unit, self.failed
                     ));
                 }
             }

@@ -151,7 +151,10 @@ fn a_failed_expectation_exits_1_and_names_it() {
     let out = mqsim(&["run", &file, "--seed", "5"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.starts_with("seed=5 scenario=tiny\n"), "{stdout}");
+    assert!(
+        stdout.starts_with("seed=5 scenario=tiny policy=unbounded\n"),
+        "{stdout}"
+    );
     assert!(stdout.contains("FAIL  sent > 100000"), "{stdout}");
     let last = stdout.trim_end().lines().last().unwrap();
     assert_eq!(last, format!("reproduce: mqsim run {file} --seed 5"));
@@ -288,4 +291,138 @@ fn closed_stdout_exits_quietly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+/// VALID with a lag bound, so every policy can run it.
+fn comparable() -> String {
+    VALID.replace("[expect]", "[policy]\nmax_lag = 100\n\n[expect]")
+}
+
+#[test]
+fn compare_prints_every_policy_side_by_side_from_one_command() {
+    let dir = scratch("compare");
+    let file = write(&dir, "s.toml", &comparable());
+    let out_dir = dir.join("out");
+    let out = mqsim(&[
+        "compare",
+        &file,
+        "--seed",
+        "3",
+        "--format",
+        "json",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let policies = v["policies"].as_object().unwrap();
+    let names: Vec<&str> = policies.keys().map(String::as_str).collect();
+    assert_eq!(names.len(), 4, "{names:?}");
+    for (name, run) in policies {
+        // Each policy's run contract, as `mqsim run --format json` has it.
+        assert_eq!(run["policy"], name.as_str());
+        assert_eq!(run["seed"], 3);
+        assert!(run["counts"]["sent"].as_u64() > Some(0));
+    }
+    for f in ["comparison.json", "comparison.txt", "comparison.md"] {
+        assert!(out_dir.join(f).is_file(), "{f} missing");
+    }
+    // The same run of one policy through `mqsim run`, same hash.
+    let run = mqsim(&["run", &file, "--seed", "3", "--format", "json"]);
+    let r: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(
+        r["history_hash"],
+        v["policies"]["unbounded"]["history_hash"]
+    );
+
+    // A subset, text and Markdown.
+    let out = mqsim(&[
+        "compare",
+        &file,
+        "--seeds",
+        "1..2",
+        "--policy",
+        "silent_drop,unbounded",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.starts_with("seeds=1..2 (2) scenario=tiny"), "{text}");
+    assert!(
+        text.contains("\nsilent_drop ") && text.contains("\nunbounded "),
+        "{text}"
+    );
+    assert!(!text.contains("circuit_breaker"), "{text}");
+    assert!(text.contains("reproduce: mqsim compare ",));
+    let out = mqsim(&[
+        "compare",
+        &file,
+        "--policy",
+        "backpressure",
+        "--format",
+        "markdown",
+    ]);
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.contains("| backpressure |"), "{md}");
+}
+
+#[test]
+fn compare_rejects_bad_input_with_exit_2() {
+    let dir = scratch("compare-bad");
+    let file = write(&dir, "s.toml", &comparable());
+    for (args, wanted) in [
+        (vec!["--policy", "silent_dropp"], "silent_drop"),
+        (vec!["--scale", "0"], "--scale"),
+        (vec!["--seed", "1", "--seeds", "1..3"], "--seeds"),
+        (vec!["--seeds", "3..1"], "3..1"),
+    ] {
+        let mut all = vec!["compare", file.as_str()];
+        all.extend(&args);
+        let out = mqsim(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(wanted), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    // silent_drop needs a lag bound: the file and field are named.
+    let unbounded = write(&dir, "u.toml", VALID);
+    let out = mqsim(&["compare", &unbounded, "--policy", "silent_drop"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&unbounded) && stderr.contains("policy.max_lag"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn scale_multiplies_rates_and_names_a_limit_it_breaks() {
+    let dir = scratch("scale");
+    let text = VALID.replace(
+        "[expect]",
+        "[scale]\ncounts = [\"consumer.workers\"]\n\n[expect]",
+    );
+    let file = write(&dir, "s.toml", &text);
+    let sent = |args: &[&str]| {
+        let mut all = vec!["run", file.as_str(), "--format", "json"];
+        all.extend(args);
+        let out = mqsim(&all);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["counts"]["sent"].as_u64().unwrap()
+    };
+    assert_eq!(sent(&["--scale", "4"]), 4 * sent(&[]));
+    let out = mqsim(&["run", &file, "--scale", "100"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("consumer.workers") && stderr.contains("--scale 100"),
+        "{stderr}"
+    );
 }

@@ -82,11 +82,23 @@ fn drew_broker_crash(sc: &scenario::Scenario, seed: u64) -> bool {
         })
 }
 
+/// Scenarios whose seeds 1..=10 run under every lag policy in
+/// tests/policies.rs: here only seed 1 (the snapshot), to keep CI short.
+const SWEPT_ELSEWHERE: [&str; 1] = ["discord-compaction-storm"];
+
 #[test]
 fn every_scenario_meets_its_expectations_for_seeds_1_to_5() {
     let jobs: Vec<(PathBuf, u64)> = scenario_files()
         .into_iter()
-        .flat_map(|f| (1..=5).map(move |seed| (f.clone(), seed)))
+        .flat_map(|f| {
+            let stem = f.file_stem().unwrap().to_string_lossy().to_string();
+            let last = if SWEPT_ELSEWHERE.contains(&stem.as_str()) {
+                1
+            } else {
+                5
+            };
+            (1..=last).map(move |seed| (f.clone(), seed))
+        })
         .collect();
     let runs = par_map(&jobs, |(file, seed)| run(file, *seed));
     for ((file, seed), run) in jobs.iter().zip(&runs) {

@@ -203,6 +203,7 @@ fn run_inner(scenario: &Scenario, seed: u64, model: &dyn Model) -> Result<Histor
         samples,
         faults: world.windows,
         inventory: model.inventory(),
+        breakers: env.recorder.take_breakers(),
         load_end_us: load_end.as_micros() as u64,
         end_us: end.as_micros() as u64,
     })
@@ -302,9 +303,9 @@ impl World<'_> {
                     self.env.control(*h).set_paused(true);
                 }
             }
-            FaultKind::SlowStorage { targets, latency } => {
+            FaultKind::SlowStorage { targets, slow } => {
                 for h in targets {
-                    self.env.control(*h).set_slow_storage(Some(*latency));
+                    self.env.control(*h).set_slow_storage(Some(*slow));
                 }
             }
         }

@@ -12,8 +12,7 @@ use crate::scenario::{Metric, Scenario};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::AtomicBool;
 
 /// `K/N`: the K-th (1-based) of N disjoint slices of a seed range. Seeds are
 /// dealt round robin, so each shard gets a fair mix of the range.
@@ -157,6 +156,23 @@ pub struct Spread {
     pub seeds: u64,
 }
 
+impl Spread {
+    /// The spread of `values`; None when there are none.
+    pub fn of(values: impl IntoIterator<Item = u64>) -> Option<Spread> {
+        let mut v: Vec<u64> = values.into_iter().collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_unstable();
+        Some(Spread {
+            min: v[0],
+            median: v[(v.len() - 1) / 2],
+            max: v[v.len() - 1],
+            seeds: v.len() as u64,
+        })
+    }
+}
+
 /// The JSON contract of `mqsim explore` and `mqsim merge`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sweep {
@@ -197,23 +213,12 @@ impl Sweep {
         }
         let mut figures = BTreeMap::new();
         for m in Metric::ALL {
-            let mut v: Vec<u64> = results
+            let v = results
                 .iter()
-                .filter_map(|r| r.values.get(m.name()).copied().flatten())
-                .collect();
-            if v.is_empty() {
-                continue;
+                .filter_map(|r| r.values.get(m.name()).copied().flatten());
+            if let Some(spread) = Spread::of(v) {
+                figures.insert(m.name().to_string(), spread);
             }
-            v.sort_unstable();
-            figures.insert(
-                m.name().to_string(),
-                Spread {
-                    min: v[0],
-                    median: v[(v.len() - 1) / 2],
-                    max: v[v.len() - 1],
-                    seeds: v.len() as u64,
-                },
-            );
         }
         Sweep {
             scenario: scenario.to_string(),
@@ -371,50 +376,27 @@ pub fn sweep(
     jobs: usize,
     model: &(dyn Fn() -> Box<dyn Model> + Sync),
     stop: &AtomicBool,
-    mut progress: impl FnMut(&SeedResult),
+    progress: impl FnMut(&SeedResult),
 ) -> (Vec<SeedResult>, bool) {
-    let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel();
-    let mut results = Vec::with_capacity(seeds.len());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1) {
-            let tx = tx.clone();
-            let next = &next;
-            scope.spawn(move || loop {
-                if stop.load(Ordering::SeqCst) {
-                    return;
-                }
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(&seed) = seeds.get(i) else {
-                    return;
-                };
-                // Everything of one seed is isolated: a panic anywhere in it
-                // (building the model, drawing a swarm, checking) fails that
-                // seed only. The driver already captures panics in hosts.
-                let one = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    let model = model();
-                    match crate::run(scenario, seed, model.as_ref()) {
-                        Ok(run) => SeedResult::from_run(&run.outcome, &run.figures),
-                        Err(failure) => SeedResult::sim_failure(seed, failure.to_string()),
-                    }
-                }));
-                let result = one.unwrap_or_else(|p| {
-                    let m = crate::driver::panic_message(p.as_ref());
-                    SeedResult::sim_failure(seed, format!("panic: {m}"))
-                });
-                if tx.send(result).is_err() {
-                    return;
-                }
-            });
-        }
-        drop(tx);
-        for r in rx {
-            progress(&r);
-            results.push(r);
-        }
-    });
-    let complete = results.len() == seeds.len();
-    results.sort_by_key(|r| r.seed);
+    let one = |&seed: &u64| {
+        // Everything of one seed is isolated: a panic anywhere in it
+        // (building the model, drawing a swarm, checking) fails that seed
+        // only. The driver already captures panics in hosts.
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let model = model();
+            match crate::run(scenario, seed, model.as_ref()) {
+                Ok(run) => SeedResult::from_run(&run.outcome, &run.figures),
+                Err(failure) => SeedResult::sim_failure(seed, failure.to_string()),
+            }
+        }));
+        run.unwrap_or_else(|p| {
+            let m = crate::driver::panic_message(p.as_ref());
+            SeedResult::sim_failure(seed, format!("panic: {m}"))
+        })
+    };
+    let all = crate::parallel::map(seeds, jobs, stop, one, progress);
+    let complete = all.iter().all(Option::is_some);
+    let results = all.into_iter().flatten().collect();
     (results, !complete)
 }
 

@@ -132,6 +132,37 @@ pub struct PartitionInventory {
     pub committed: u64,
 }
 
+/// A circuit breaker's state (DESIGN §2 gauges: breaker state).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerState {
+    /// Calls pass.
+    Closed,
+    /// Calls are refused without being tried.
+    Open,
+    /// A few probe calls pass; their outcome closes or reopens the breaker.
+    HalfOpen,
+}
+
+impl BreakerState {
+    pub fn name(self) -> &'static str {
+        match self {
+            BreakerState::Closed => "closed",
+            BreakerState::Open => "open",
+            BreakerState::HalfOpen => "half_open",
+        }
+    }
+}
+
+/// A breaker of consumer `consumer` guarding store node `store` changed state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakerTransition {
+    pub at_us: u64,
+    pub consumer: u32,
+    pub store: u32,
+    pub to: BreakerState,
+}
+
 /// A fault window as the driver applied it, so checkers can measure recovery.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaultWindow {
@@ -150,6 +181,9 @@ pub struct History {
     pub samples: Vec<Sample>,
     pub faults: Vec<FaultWindow>,
     pub inventory: Inventory,
+    /// Every circuit-breaker state change, in time order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breakers: Vec<BreakerTransition>,
     /// End of the load phase (drain start), microseconds.
     pub load_end_us: u64,
     /// End of the run (drain end), microseconds.
@@ -214,6 +248,17 @@ impl History {
         put(&mut h, self.inventory.held.len() as u64);
         for id in &self.inventory.held {
             put(&mut h, ((id.producer as u64) << 32) | id.seq as u64);
+        }
+        // Hashed only when present, so runs without breakers keep the
+        // hashes they had before breakers were recorded.
+        if !self.breakers.is_empty() {
+            put(&mut h, self.breakers.len() as u64);
+            for b in &self.breakers {
+                put(&mut h, b.at_us);
+                put(&mut h, b.consumer as u64);
+                put(&mut h, b.store as u64);
+                put(&mut h, b.to as u64);
+            }
         }
         put(&mut h, self.load_end_us);
         put(&mut h, self.end_us);

@@ -13,11 +13,13 @@ compile_error!(
 );
 
 pub mod check;
+pub mod compare;
 pub mod driver;
 pub mod explore;
 pub mod history;
 pub mod model;
 pub mod outcome;
+pub mod parallel;
 pub mod report;
 pub mod scenario;
 pub mod shrink;

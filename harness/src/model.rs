@@ -4,8 +4,8 @@
 //! slow storage), and answers gauge samples and the final inventory. It never
 //! touches time, faults or the seed beyond what [`Env`] hands it.
 
-use crate::history::{Event, EventKind, Inventory, MsgId, Sample};
-use crate::scenario::{Host, LatencyRange, Scenario};
+use crate::history::{BreakerState, BreakerTransition, Event, EventKind, Inventory, MsgId, Sample};
+use crate::scenario::{Host, LatencyRange, Scenario, Slowdown};
 use rand::Rng;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -74,6 +74,7 @@ impl Env {
 #[derive(Clone, Default)]
 pub struct Recorder {
     events: Rc<RefCell<Vec<Event>>>,
+    breakers: Rc<RefCell<Vec<BreakerTransition>>>,
     overflowed: Rc<Cell<bool>>,
 }
 
@@ -93,6 +94,26 @@ impl Recorder {
         });
     }
 
+    /// A circuit breaker of `consumer` guarding store `store` moved to `to`.
+    pub fn record_breaker(&self, consumer: u32, store: u32, to: BreakerState) {
+        let at_us = turmoil::sim_elapsed().unwrap_or_default().as_micros() as u64;
+        let mut b = self.breakers.borrow_mut();
+        if b.len() >= MAX_EVENTS {
+            self.overflowed.set(true);
+            return;
+        }
+        b.push(BreakerTransition {
+            at_us,
+            consumer,
+            store,
+            to,
+        });
+    }
+
+    pub(crate) fn take_breakers(&self) -> Vec<BreakerTransition> {
+        std::mem::take(&mut self.breakers.borrow_mut())
+    }
+
     pub(crate) fn overflowed(&self) -> bool {
         self.overflowed.get()
     }
@@ -107,7 +128,7 @@ impl Recorder {
 #[derive(Default)]
 pub struct Control {
     paused: Cell<bool>,
-    slow_storage: Cell<Option<LatencyRange>>,
+    slow_storage: Cell<Option<Slowdown>>,
 }
 
 impl Control {
@@ -115,8 +136,8 @@ impl Control {
         self.paused.set(paused);
     }
 
-    pub(crate) fn set_slow_storage(&self, extra: Option<LatencyRange>) {
-        self.slow_storage.set(extra);
+    pub(crate) fn set_slow_storage(&self, slow: Option<Slowdown>) {
+        self.slow_storage.set(slow);
     }
 
     pub fn is_paused(&self) -> bool {
@@ -131,12 +152,14 @@ impl Control {
         }
     }
 
-    /// The extra latency a disk write or store operation suffers now (zero
-    /// outside a `slow_storage` window), drawn from the actor's own RNG.
-    pub fn storage_delay(&self, rng: &mut impl Rng) -> Duration {
+    /// The extra latency a disk write or store operation whose own latency
+    /// is `base` suffers now (zero outside a `slow_storage` window), drawn
+    /// from the actor's own RNG.
+    pub fn storage_delay(&self, base: Duration, rng: &mut impl Rng) -> Duration {
         match self.slow_storage.get() {
             None => Duration::ZERO,
-            Some(r) => draw(r, rng),
+            Some(Slowdown::Extra(r)) => draw(r, rng),
+            Some(Slowdown::Factor(x)) => base.mul_f64((x - 1.0).max(0.0)),
         }
     }
 }

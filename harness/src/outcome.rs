@@ -115,6 +115,8 @@ impl Serialize for Examples {
 pub struct Outcome {
     /// The scenario's name.
     pub scenario: String,
+    /// The lag policy the run used.
+    pub policy: String,
     pub seed: u64,
     pub history_hash: String,
     pub verdict: Verdict,
@@ -123,6 +125,8 @@ pub struct Outcome {
     /// `None` = never recovered.
     pub recovery_ms: Option<u64>,
     pub latency_ms: LatencyFigures,
+    /// Times a circuit breaker opened.
+    pub breaker_trips: u64,
     pub expectations: Vec<ExpectationResult>,
     pub examples: Examples,
     /// Number of History events.
@@ -141,13 +145,22 @@ impl Outcome {
     /// Evaluates `scenario.expect` against `figures` (computed from `history`)
     /// and hashes the History once.
     pub fn new(scenario: &Scenario, seed: u64, history: &History, figures: &Figures) -> Outcome {
-        Outcome::evaluate(&scenario.name, &scenario.expect, seed, history, figures)
+        let policy = scenario.policy.kind.name();
+        Outcome::evaluate(
+            &scenario.name,
+            policy,
+            &scenario.expect,
+            seed,
+            history,
+            figures,
+        )
     }
 
     /// [`Outcome::new`] from a name and expectations (e.g. to compare policies
     /// under the same expectations).
     pub fn evaluate(
         name: &str,
+        policy: &str,
         expect: &[Expectation],
         seed: u64,
         history: &History,
@@ -202,6 +215,7 @@ impl Outcome {
             .collect();
         Outcome {
             scenario: name.to_string(),
+            policy: policy.to_string(),
             seed,
             history_hash: history.hash(),
             verdict,
@@ -216,6 +230,7 @@ impl Outcome {
                 p99: figures.latency_ms.map(|l| l.p99),
                 max: figures.latency_ms.map(|l| l.max),
             },
+            breaker_trips: figures.breaker_trips,
             expectations,
             examples: Examples(examples),
             events: history.events.len() as u64,
@@ -241,7 +256,11 @@ impl Outcome {
     pub fn render_text(&self, reproduce: &str) -> String {
         let mut out = String::new();
         let o = &mut out;
-        let _ = writeln!(o, "seed={} scenario={}", self.seed, self.scenario);
+        let _ = writeln!(
+            o,
+            "seed={} scenario={} policy={}",
+            self.seed, self.scenario, self.policy
+        );
 
         if self.faults.is_empty() {
             let _ = writeln!(o, "faults: none");
@@ -285,6 +304,10 @@ impl Outcome {
             self.lag.max_messages,
             ms(self.lag.max_age_ms)
         );
+        if self.breaker_trips > 0 {
+            label(o, "breakers");
+            let _ = writeln!(o, "opened {} times", self.breaker_trips);
+        }
         label(o, "recovered_in");
         let _ = writeln!(o, "{}", self.recovery_ms.map_or("never".to_string(), ms));
         label(o, "latency");
@@ -425,7 +448,7 @@ mod tests {
 
     fn outcome(expect: &[Expectation]) -> Outcome {
         let h = never_recovers();
-        Outcome::evaluate("demo", expect, 7, &h, &check(&h))
+        Outcome::evaluate("demo", "unbounded", expect, 7, &h, &check(&h))
     }
 
     #[test]
@@ -482,7 +505,7 @@ mod tests {
         let h = Hb::new().send(0, m(0, 0), 0).build();
         for cmp in [Cmp::Gt, Cmp::Ge, Cmp::Eq, Cmp::Lt, Cmp::Le] {
             let e = exp(Metric::LatencyMaxMs, cmp, 0);
-            let o = Outcome::evaluate("x", &[e], 1, &h, &check(&h));
+            let o = Outcome::evaluate("x", "unbounded", &[e], 1, &h, &check(&h));
             assert_eq!(
                 (o.expectations[0].actual, o.expectations[0].passed),
                 (None, false)
@@ -503,6 +526,7 @@ mod tests {
         // and check the textual order below.
         let mut top = vec![
             "scenario",
+            "policy",
             "seed",
             "history_hash",
             "verdict",
@@ -510,6 +534,7 @@ mod tests {
             "lag",
             "recovery_ms",
             "latency_ms",
+            "breaker_trips",
             "expectations",
             "examples",
             "events",
@@ -553,6 +578,7 @@ mod tests {
         assert_eq!(v["lag"]["max_messages"], 30);
         assert_eq!(v["lag"]["max_age_ms"], 30);
         assert_eq!(v["scenario"], "demo");
+        assert_eq!(v["policy"], "unbounded");
         assert_eq!(v["seed"], 7);
         assert_eq!(v["history_hash"], never_recovers().hash());
         assert_eq!(v["verdict"], "fail");
@@ -582,6 +608,7 @@ mod tests {
         let h = never_recovers();
         let mut o = Outcome::evaluate(
             "demo",
+            "unbounded",
             &[
                 exp(Metric::Lost, Cmp::Eq, 0),
                 exp(Metric::RecoveryMs, Cmp::Gt, 0),
@@ -599,7 +626,7 @@ mod tests {
         let text = o.render_text("mqsim run scenarios/demo.toml --seed 7");
         let expected = format!(
             "\
-seed=7 scenario=demo
+seed=7 scenario=demo policy=unbounded
 faults:
   at 1s     crash         until 2s
   at 1m30s  slow_storage  until 2m30s500ms

@@ -4,7 +4,7 @@
 //! The drawn scenario is a plain scenario: `render` writes it out, so every
 //! random failure becomes a replayable, editable file.
 
-use crate::scenario::{overlaps, Fault, FaultKind, Host, LatencyRange, Role, Scenario};
+use crate::scenario::{overlaps, Fault, FaultKind, Host, LatencyRange, Role, Scenario, Slowdown};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::borrow::Cow;
@@ -110,7 +110,7 @@ fn draw_kind(kind: &str, rng: &mut ChaCha8Rng, of: &dyn Fn(&[Role]) -> Vec<Host>
         },
         "slow_storage" => FaultKind::SlowStorage {
             targets: pick(rng, &of(&[Role::Broker, Role::Store])),
-            latency: range(rng, &[(5, 50), (50, 500), (200, 2000)]),
+            slow: Slowdown::Extra(range(rng, &[(5, 50), (50, 500), (200, 2000)])),
         },
         "partition" => FaultKind::Partition {
             a,

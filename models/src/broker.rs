@@ -17,7 +17,7 @@ use crate::wire::{
     read_frame, write_frame, BatchResult, Fetched, PartitionState, Request, Response, BROKER_PORT,
 };
 use harness::model::{Control, Recorder};
-use harness::scenario::{Acks, Fsync, Host, Role, Scenario};
+use harness::scenario::{Acks, Fsync, Host, Policy, PolicyKind, Role, Scenario};
 use harness::{EventKind, Reason};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -129,6 +129,35 @@ impl BrokerState {
             self.advance_hw(p);
         }
         self.advanced.notify_waiters();
+    }
+
+    /// What a lag policy says of a new batch for `p`: under
+    /// `circuit_breaker` and `backpressure`, a partition whose group lags
+    /// past the policy's bound (as of the controller's last word on the
+    /// committed offset) refuses it or holds it back. None: take it.
+    fn admission(&self, p: u32, policy: &Policy, now_us: u64) -> Option<BatchResult> {
+        let refusal = match policy.kind {
+            PolicyKind::CircuitBreaker => BatchResult::Overloaded,
+            PolicyKind::Backpressure => BatchResult::Throttled,
+            PolicyKind::SilentDrop | PolicyKind::Unbounded => return None,
+        };
+        let r = self.replicas.get(&p)?;
+        let committed = self
+            .committed
+            .get(p as usize)
+            .copied()
+            .flatten()
+            .unwrap_or(r.log_start)
+            .clamp(r.log_start, r.log_end());
+        let by_count = policy
+            .max_lag
+            .is_some_and(|max| r.log_end() - committed > max);
+        let by_age = policy.max_lag_age.is_some_and(|max| {
+            r.read(committed, 1).first().is_some_and(|oldest| {
+                now_us.saturating_sub(oldest.append_us) > max.as_micros() as u64
+            })
+        });
+        (by_count || by_age).then_some(refusal)
     }
 
     /// Recomputes a led partition's high watermark (never backwards).
@@ -548,6 +577,17 @@ impl Conn {
                     results.push(BatchResult::NotLeader);
                     continue;
                 };
+                // A re-sent batch this leader already holds is acked as
+                // such; the lag bound only refuses new records.
+                let held = matches!(
+                    st.replicas[&b.partition].dedup(b.pid, b.first_seq, b.records.len() as u32),
+                    Dedup::Duplicate { .. }
+                );
+                if let Some(refusal) = st.admission(b.partition, &sc.policy, now).filter(|_| !held)
+                {
+                    results.push(refusal);
+                    continue;
+                }
                 let isr = st.leading[&b.partition].isr.len() as u32;
                 if sc.broker.acks == Acks::All && isr < sc.broker.min_insync {
                     results.push(BatchResult::NotEnoughReplicas);
@@ -655,6 +695,7 @@ impl Conn {
                             offset: s.offset,
                             id: s.id,
                             key: s.key,
+                            append_us: s.append_us,
                         })
                         .collect();
                     return Response::Records {
@@ -739,7 +780,7 @@ impl Conn {
         let d = self
             .broker
             .control
-            .storage_delay(&mut *self.rng.borrow_mut());
+            .storage_delay(Duration::ZERO, &mut *self.rng.borrow_mut());
         if d > Duration::ZERO {
             tokio::time::sleep(d).await;
         }

@@ -8,15 +8,26 @@
 //! (at-most-once) the effects. A worker whose partition was revoked, or
 //! whose commit the coordinator fenced, stops after its current batch and
 //! commit; the next owner starts only once it has (revoke-then-assign).
+//!
+//! Store calls: a worker makes `reads` reads of a record's key before its
+//! effect, each to a random replica of the key, and writes the effect to
+//! the key's first replica; an unanswered call is retried until one
+//! answers, on the next replica with `read_retry`. Lag policies act here:
+//! under `circuit_breaker` every call goes through the member's breaker for
+//! its store node (an open one is passed over for the key's next replica,
+//! and a key with no allowed replica waits, pausing its partition); under
+//! `silent_drop` a worker that finds itself past the lag bound skips to
+//! the high watermark, recording a `drop` for every record it skipped.
 
+use crate::breaker::{Breaker, Call};
 use crate::broker::{heartbeat_period, LONG_POLL};
 use crate::link::{Link, Route};
 use crate::metadata::Metadata;
 use crate::wire::{Fetched, MemberId, Request, Response};
 use harness::model::{Control, Recorder};
-use harness::scenario::{CommitMode, Host, OffsetReset, Role, Scenario};
-use harness::EventKind;
-use rand::{RngCore, SeedableRng};
+use harness::scenario::{CommitMode, Host, OffsetReset, PolicyKind, Role, Scenario};
+use harness::{EventKind, Reason};
+use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -28,29 +39,106 @@ const ASSIGNMENT_POLL: Duration = Duration::from_millis(10);
 /// Pause of a worker whose partition has no known leader.
 const NO_LEADER_POLL: Duration = Duration::from_millis(20);
 
+/// Pause of a store call whose every replica's breaker is open.
+const BREAKER_WAIT: Duration = Duration::from_millis(10);
+/// Most records one skip fetch asks for (`silent_drop`).
+const SKIP_FETCH_MAX: u64 = 100_000;
+
+/// A consumer member's circuit breakers, one per store node, shared by its
+/// workers (the `circuit_breaker` policy).
+struct Breakers {
+    consumer: u32,
+    recorder: Recorder,
+    nodes: RefCell<Vec<Breaker>>,
+}
+
+impl Breakers {
+    /// A permit for a call to `store` now, recording any state change.
+    fn allow(&self, store: u32) -> Option<crate::breaker::Permit> {
+        let (permit, changed) = self.nodes.borrow_mut()[store as usize].allow(turmoil::elapsed());
+        if let Some(to) = changed {
+            self.recorder.record_breaker(self.consumer, store, to);
+        }
+        permit
+    }
+
+    fn record(&self, store: u32, permit: crate::breaker::Permit, call: Call) {
+        let now = turmoil::elapsed();
+        if let Some(to) = self.nodes.borrow_mut()[store as usize].record(permit, now, call) {
+            self.recorder.record_breaker(self.consumer, store, to);
+        }
+    }
+}
+
 /// One sequence of effects, with its own store connections.
 struct Lane {
     rng: ChaCha8Rng,
     stores: Vec<Link>,
+    breakers: Option<Rc<Breakers>>,
 }
 
 impl Lane {
-    /// Applies effects in order, retrying a store until it answers: an
-    /// unanswered apply may still have taken effect, so a retry can duplicate
-    /// it unless the store is idempotent.
+    /// Reads and applies in order. An unanswered apply may still have taken
+    /// effect, so a retry can duplicate it unless the store is idempotent.
     async fn apply(&mut self, c: &Consumer, records: impl Iterator<Item = &Fetched>) {
-        let stores = self.stores.len() as u32;
+        let sc = &c.scenario;
         for r in records {
+            for _ in 0..sc.consumer.reads {
+                let copies = sc.topology.store_replication;
+                let first = self.rng.random_range(0..copies);
+                self.call(c, r.key, first, &Request::Read { key: r.key })
+                    .await;
+            }
             let req = Request::Apply {
                 id: r.id,
                 key: r.key,
             };
-            let store = &mut self.stores[(r.key % stores) as usize];
-            loop {
-                c.control.gate().await;
-                if let Ok(Response::Applied) = store.call(&mut self.rng, &req).await {
-                    break;
+            self.call(c, r.key, 0, &req).await;
+        }
+    }
+
+    /// Calls a replica of `key` (the `first`-th, or the next one whose
+    /// breaker allows it) until one answers.
+    async fn call(&mut self, c: &Consumer, key: u32, first: u32, req: &Request) {
+        let sc = &c.scenario;
+        let (stores, copies) = (sc.topology.stores, sc.topology.store_replication);
+        let replica = |i: u32| (key % stores + i % copies) % stores;
+        let mut i = first;
+        loop {
+            c.control.gate().await;
+            let (store, permit) = match &self.breakers {
+                None => (replica(i), None),
+                Some(b) => {
+                    let found = (0..copies)
+                        .map(|j| replica(i + j))
+                        .find_map(|s| b.allow(s).map(|p| (s, p)));
+                    match found {
+                        Some((s, p)) => (s, Some(p)),
+                        None => {
+                            tokio::time::sleep(BREAKER_WAIT).await;
+                            continue;
+                        }
+                    }
                 }
+            };
+            let started = turmoil::elapsed();
+            let answered = matches!(
+                self.stores[store as usize].call(&mut self.rng, req).await,
+                Ok(Response::Applied | Response::Read)
+            );
+            if let (Some(b), Some(p)) = (&self.breakers, permit) {
+                let took = turmoil::elapsed() - started;
+                b.record(
+                    store,
+                    p,
+                    Call::of(answered, took, sc.policy.breaker.slow_call),
+                );
+            }
+            if answered {
+                return;
+            }
+            if sc.consumer.read_retry {
+                i += 1;
             }
         }
     }
@@ -122,6 +210,17 @@ impl Consumer {
         );
         tokio::task::spawn_local(hb);
         let commit_seq = Rc::new(Cell::new(0u64));
+        let breakers = (sc.policy.kind == PolicyKind::CircuitBreaker).then(|| {
+            Rc::new(Breakers {
+                consumer: self.index,
+                recorder: self.recorder.clone(),
+                nodes: RefCell::new(
+                    (0..sc.topology.stores)
+                        .map(|_| Breaker::new(sc.policy.breaker.clone()))
+                        .collect(),
+                ),
+            })
+        });
 
         let mut running: BTreeMap<u32, Running> = BTreeMap::new();
         loop {
@@ -145,6 +244,7 @@ impl Consumer {
                     &routes,
                     meta.clone(),
                     revoked.clone(),
+                    &breakers,
                     &mut root,
                 );
                 let done2 = done.clone();
@@ -167,6 +267,7 @@ impl Consumer {
         routes: &Rc<Routes>,
         meta: Rc<Metadata>,
         revoked: Rc<Cell<bool>>,
+        breakers: &Option<Rc<Breakers>>,
         root: &mut ChaCha8Rng,
     ) -> PartitionWorker {
         let sc = &self.scenario;
@@ -182,6 +283,7 @@ impl Consumer {
                         )
                     })
                     .collect(),
+                breakers: breakers.clone(),
             })
             .collect();
         let timeout = sc.consumer.request_timeout.max(LONG_POLL * 2);
@@ -210,7 +312,12 @@ impl Consumer {
     }
 
     /// Heartbeats the coordinator; its answer is this member's assignment.
-    /// While a handover is under way it asks again sooner.
+    /// While a handover is under way it asks again sooner. A member that
+    /// has had no answer for a whole session timeout knows the coordinator
+    /// has expired it and given its partitions away: it gives them up
+    /// itself (as Kafka's client does when its partitions are lost), so no
+    /// worker keeps running on a stale position; when the coordinator
+    /// answers again, new workers start at the committed offsets.
     async fn heartbeats(
         self: Rc<Self>,
         member: MemberId,
@@ -225,6 +332,7 @@ impl Consumer {
             routes.controller.clone(),
             sc.consumer.request_timeout,
         );
+        let mut last_answer = turmoil::elapsed();
         loop {
             self.control.gate().await;
             let req = Request::GroupHeartbeat {
@@ -238,9 +346,14 @@ impl Consumer {
                 ..
             }) = link.call(&mut rng, &req).await
             {
+                last_answer = turmoil::elapsed();
                 let mut m = membership.borrow_mut();
                 m.assigned = partitions;
                 m.settled = settled;
+            } else if turmoil::elapsed() - last_answer >= sc.consumer.session_timeout {
+                let mut m = membership.borrow_mut();
+                m.assigned.clear();
+                m.settled = false;
             }
             let calm = {
                 let m = membership.borrow();
@@ -278,7 +391,8 @@ struct PartitionWorker {
 
 /// What fetching at a position gave.
 enum Fetch {
-    Records(Vec<Fetched>),
+    /// Records from the position on, and the high watermark.
+    Records(Vec<Fetched>, u64),
     /// The position is outside the log: move to this offset.
     Reset(u64),
     Retry,
@@ -299,7 +413,16 @@ impl PartitionWorker {
         while !self.revoked.get() {
             c.control.gate().await;
             let records = match self.fetch(position).await {
-                Fetch::Records(r) => r,
+                Fetch::Records(r, hw) if self.past_bound(position, hw, &r) => {
+                    match self.skip(r, hw).await {
+                        Some(to) => {
+                            position = to;
+                            continue;
+                        }
+                        None => return,
+                    }
+                }
+                Fetch::Records(r, _) => r,
                 Fetch::Reset(to) => {
                     position = to;
                     continue;
@@ -356,7 +479,10 @@ impl PartitionWorker {
             .call(&mut self.rng, &req)
             .await
         {
-            Ok(Response::Records { records, .. }) => Fetch::Records(records),
+            Ok(Response::Records {
+                records,
+                high_watermark,
+            }) => Fetch::Records(records, high_watermark),
             Ok(Response::OutOfRange { log_start, log_end }) => {
                 Fetch::Reset(match c.scenario.consumer.auto_offset_reset {
                     OffsetReset::Earliest => log_start,
@@ -373,6 +499,73 @@ impl PartitionWorker {
                 Fetch::Retry
             }
         }
+    }
+
+    /// Whether `silent_drop` applies: the partition's lag at `position` (the
+    /// high watermark minus it), or the age of its oldest record, is past
+    /// the policy's bound.
+    fn past_bound(&self, position: u64, hw: u64, records: &[Fetched]) -> bool {
+        let policy = &self.consumer.scenario.policy;
+        if policy.kind != PolicyKind::SilentDrop {
+            return false;
+        }
+        let now_us = turmoil::elapsed().as_micros() as u64;
+        let by_count = policy
+            .max_lag
+            .is_some_and(|max| hw.saturating_sub(position) > max);
+        let by_age = policy.max_lag_age.is_some_and(|max| {
+            records
+                .first()
+                .is_some_and(|r| now_us.saturating_sub(r.append_us) > max.as_micros() as u64)
+        });
+        by_count || by_age
+    }
+
+    /// `silent_drop`: moves past every record below the high watermark
+    /// without applying it. Fetches the ids of the records beyond `first`,
+    /// records a `drop` for each — the decision is made here, and a commit
+    /// whose answer is lost may still have moved the group past them — then
+    /// commits the new position. If another owner applies some of them
+    /// anyway, their effect wins over the drop in the checkers. The new
+    /// position; None if the commit was refused (the partition moved).
+    async fn skip(&mut self, first: Vec<Fetched>, hw: u64) -> Option<u64> {
+        let c = self.consumer.clone();
+        let mut skipped = first;
+        while let Some(last) = skipped.last() {
+            let from = last.offset + 1;
+            if from >= hw {
+                break;
+            }
+            let req = Request::Fetch {
+                partition: self.partition,
+                offset: from,
+                max: (hw - from).min(SKIP_FETCH_MAX) as u32,
+            };
+            let Some(leader) = self.meta.leader(self.partition) else {
+                break;
+            };
+            match self.brokers[leader as usize]
+                .call(&mut self.rng, &req)
+                .await
+            {
+                Ok(Response::Records { records, .. }) if !records.is_empty() => {
+                    skipped.extend(records.into_iter().take_while(|r| r.offset < hw));
+                }
+                // Skip what is known; the next fetch decides again.
+                _ => break,
+            }
+        }
+        let Some(last) = skipped.last() else {
+            return Some(hw);
+        };
+        let to = last.offset + 1;
+        for r in &skipped {
+            let event = EventKind::Drop {
+                reason: Reason::MaxLag,
+            };
+            c.recorder.record(r.id, r.key, event);
+        }
+        self.commit(to, &[]).await.then_some(to)
     }
 
     /// The group's committed offset, retried until the coordinator answers;

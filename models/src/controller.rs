@@ -438,7 +438,9 @@ impl Controller {
                 offset,
                 seq,
             } => {
-                let delay = self.control.storage_delay(&mut *rng.borrow_mut());
+                let delay = self
+                    .control
+                    .storage_delay(Duration::ZERO, &mut *rng.borrow_mut());
                 if delay > Duration::ZERO {
                     tokio::time::sleep(delay).await;
                 }

@@ -3,6 +3,7 @@
 //! checkers or reports, only the validated [`Scenario`] and the engine's
 //! recording and control interface.
 
+mod breaker;
 mod broker;
 mod consumer;
 mod controller;
@@ -82,6 +83,7 @@ impl Model for Pipeline {
     fn install(&self, sim: &mut turmoil::Sim<'_>, env: &Env) {
         let sc: Rc<Scenario> = env.scenario.clone();
         let schedule = Rc::new(Schedule::new(&sc.workload, sc.duration));
+        let applied = Rc::new(RefCell::new(BTreeSet::new()));
         for h in sc.hosts() {
             let (recorder, control, seed) = (env.recorder.clone(), env.control(h), env.seed(h));
             let scenario = sc.clone();
@@ -115,7 +117,7 @@ impl Model for Pipeline {
                         recorder,
                         control,
                         seed,
-                        applied: Rc::new(RefCell::new(BTreeSet::new())),
+                        applied: applied.clone(),
                     });
                     host(sim, h, actor, |a, n| Box::pin(a.run(n)));
                 }

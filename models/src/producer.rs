@@ -11,6 +11,13 @@
 //! exhausted and some attempt went unanswered: indeterminate — the broker
 //! may well have appended it).
 //!
+//! Lag policies reach the producer through the broker: under
+//! `circuit_breaker` a refused batch (`Overloaded`) is rejected at once,
+//! reason `breaker_open` (the producer is told, nothing is retried); under
+//! `backpressure` a held-back batch (`Throttled`) waits and is sent again,
+//! as often as it takes, so the buffer fills and new messages are refused
+//! locally.
+//!
 //! The idempotent producer numbers each partition's records; the leader
 //! drops a re-sent batch it already has. Its producer id is per
 //! incarnation, so (as in Kafka without transactions) a restarted producer
@@ -32,11 +39,15 @@ use std::time::Duration;
 
 /// Pause before a failed batch is re-sent (Kafka's `retry.backoff.ms`).
 const RETRY_BACKOFF: Duration = Duration::from_millis(100);
+/// Pause before a batch the broker held back (`backpressure`) is sent again.
+const THROTTLE_BACKOFF: Duration = Duration::from_millis(50);
 
 /// A batch created from a partition's buffer, until it is settled.
 struct Pending {
     batch: Batch,
     attempts: u32,
+    /// Attempts the broker held back: they do not count against `retries`.
+    throttled: u32,
     retry_at: Duration,
     /// Some attempt got no answer: the batch may have been appended.
     maybe_appended: bool,
@@ -206,6 +217,7 @@ impl Producer {
                         first_seq,
                     },
                     attempts: 0,
+                    throttled: 0,
                     retry_at: Duration::ZERO,
                     maybe_appended: false,
                     in_flight: false,
@@ -246,6 +258,17 @@ impl Producer {
             pending.in_flight = false;
             let kind = match result {
                 Some(BatchResult::Ok) => EventKind::Ack,
+                // A refusal is definite only if no earlier attempt may have
+                // been appended; else it is retried like any indeterminate
+                // outcome (and ends as `timeout`).
+                Some(BatchResult::Overloaded) if !pending.maybe_appended => EventKind::Reject {
+                    reason: Reason::BreakerOpen,
+                },
+                Some(BatchResult::Throttled) => {
+                    pending.throttled += 1;
+                    pending.retry_at = now + THROTTLE_BACKOFF;
+                    continue;
+                }
                 failure => {
                     let indeterminate = matches!(
                         failure,
@@ -256,10 +279,13 @@ impl Producer {
                     if indeterminate {
                         pending.maybe_appended = true;
                     }
-                    if !matches!(failure, Some(BatchResult::NotEnoughReplicas)) {
+                    if !matches!(
+                        failure,
+                        Some(BatchResult::NotEnoughReplicas | BatchResult::Overloaded)
+                    ) {
                         meta.mark_stale();
                     }
-                    if pending.attempts <= retries {
+                    if pending.attempts - pending.throttled <= retries {
                         pending.retry_at = now + RETRY_BACKOFF;
                         continue;
                     }

@@ -1,7 +1,11 @@
-//! A downstream store node (the consumer's side effects land here). It applies
-//! an effect after its latency profile plus any `slow_storage` extra, and
-//! records the `effect`. Its contents are durable and survive a crash (a
-//! database, not a cache); an idempotent store ignores an id it already has.
+//! A downstream store node (Cassandra-like: each key lives on
+//! `store_replication` nodes). It answers reads after its read latency and
+//! applies effects (writes) after its write latency, each slowed inside a
+//! `slow_storage` window (by an extra latency, or a factor: a compaction
+//! makes reads merge more files), and records the `effect`. Its contents
+//! are durable and survive a crash (a database, not a cache). The applied
+//! ids are shared by every node, as replicas converge on one row per
+//! message: an idempotent store ignores an id any replica already has.
 
 use crate::wire::{read_frame, write_frame, Request, Response, STORE_PORT};
 use harness::model::{draw, Control, Recorder};
@@ -22,7 +26,8 @@ pub struct Store {
     pub recorder: Recorder,
     pub control: Rc<Control>,
     pub seed: u64,
-    /// Ids applied so far: outlives incarnations, like a database's data.
+    /// Ids applied so far, on any node: outlives incarnations, like a
+    /// database's data.
     pub applied: Rc<RefCell<BTreeSet<MsgId>>>,
 }
 
@@ -39,26 +44,35 @@ impl Store {
     }
 
     async fn serve(self: Rc<Self>, mut stream: TcpStream, rng: Rc<RefCell<ChaCha8Rng>>) {
-        let profile = self.scenario.store.latency;
+        let store = &self.scenario.store;
         while let Ok(req) = read_frame::<Request>(&mut stream).await {
             self.control.gate().await;
-            let Request::Apply { id, key } = req else {
-                return;
+            let profile = match req {
+                Request::Apply { .. } => store.latency,
+                Request::Read { .. } => store.read_latency,
+                _ => return,
             };
             let delay = {
                 let rng = &mut *rng.borrow_mut();
-                draw(profile, rng) + self.control.storage_delay(rng)
+                let base = draw(profile, rng);
+                base + self.control.storage_delay(base, rng)
             };
             if delay > Duration::ZERO {
                 tokio::time::sleep(delay).await;
             }
-            let idempotent = self.scenario.consumer.idempotent;
-            let new = self.applied.borrow_mut().insert(id);
-            if new || !idempotent {
-                self.recorder
-                    .record(id, key, EventKind::Effect { store: self.index });
-            }
-            if write_frame(&mut stream, &Response::Applied).await.is_err() {
+            let answer = match req {
+                Request::Apply { id, key } => {
+                    let idempotent = self.scenario.consumer.idempotent;
+                    let new = self.applied.borrow_mut().insert(id);
+                    if new || !idempotent {
+                        self.recorder
+                            .record(id, key, EventKind::Effect { store: self.index });
+                    }
+                    Response::Applied
+                }
+                _ => Response::Read,
+            };
+            if write_frame(&mut stream, &answer).await.is_err() {
                 return;
             }
         }

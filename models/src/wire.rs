@@ -54,6 +54,9 @@ pub struct Fetched {
     pub offset: u64,
     pub id: MsgId,
     pub key: u32,
+    /// When the leader appended it: a lag policy bounds the age of the
+    /// oldest record not yet consumed.
+    pub append_us: u64,
 }
 
 /// A partition's leadership as the controller decided it.
@@ -94,6 +97,12 @@ pub enum BatchResult {
     /// passed it: it may or may not survive (Kafka answers
     /// NOT_LEADER_OR_FOLLOWER here too; the outcome is indeterminate).
     LeadershipLost,
+    /// Refused, not appended: the partition's consumers are too far behind
+    /// (`circuit_breaker` policy). A definite answer: the producer is told.
+    Overloaded,
+    /// Not appended yet: the partition's consumers are too far behind
+    /// (`backpressure` policy); send the batch again later.
+    Throttled,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,9 +165,13 @@ pub enum Request {
         group: String,
         partitions: Vec<u32>,
     },
-    /// Consumer → store.
+    /// Consumer → store: apply a message's effect (a write).
     Apply {
         id: MsgId,
+        key: u32,
+    },
+    /// Consumer → store: read a key (a fan-out worker's lookup).
+    Read {
         key: u32,
     },
 }
@@ -224,6 +237,8 @@ pub enum Response {
         offsets: Vec<Option<u64>>,
     },
     Applied,
+    /// The key was read.
+    Read,
 }
 
 pub async fn write_frame<T: Serialize>(stream: &mut TcpStream, msg: &T) -> io::Result<()> {

@@ -7,6 +7,7 @@
 //! smallest ids (in `MsgId` order) among those counted — so a failure can be
 //! traced.
 
+pub mod breaker;
 pub mod dead_letter;
 pub mod duplicates;
 pub mod lag;
@@ -102,6 +103,8 @@ pub struct Figures {
     pub recovery_ms: Option<u64>,
     /// End-to-end latency (send → first effect); `None` when nothing had an effect.
     pub latency_ms: Option<Latency>,
+    /// Times a circuit breaker opened (from closed or half-open).
+    pub breaker_trips: u64,
 }
 
 impl Figures {
@@ -168,6 +171,7 @@ pub fn check(history: &History) -> Figures {
         lag: lag::lag(history),
         recovery_ms: lag::recovery_ms(history),
         latency_ms: latency::latency_ms(&summaries),
+        breaker_trips: breaker::trips(history),
     }
 }
 

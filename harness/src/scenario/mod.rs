@@ -10,4 +10,6 @@ mod validate;
 pub use render::render;
 pub use types::*;
 pub(crate) use validate::overlaps;
-pub use validate::{load, parse, FieldError, ScenarioError};
+pub use validate::{
+    load, load_with, parse, parse_with, FieldError, Overrides, ScenarioError, MAX_SCALE,
+};

@@ -69,6 +69,9 @@ pub struct RawScenario {
     pub consumer: Option<RawConsumer>,
     /// `[store]`: the downstream store consumers apply effects to.
     pub store: Option<RawStore>,
+    /// `[policy]`: what the pipeline does when the consumers fall behind
+    /// (`--policy` on the command line replaces its `kind`).
+    pub policy: Option<RawPolicy>,
     /// `[[fault]]`, zero or more, in time order: the fault schedule.
     pub fault: Option<Vec<RawFault>>,
     /// `[expect]`: assertions on the run's figures; the run fails if any is
@@ -77,6 +80,8 @@ pub struct RawScenario {
     /// `[swarm]`: each seed draws its own fault schedule (and load level)
     /// instead of a fixed `[[fault]]` list.
     pub swarm: Option<RawSwarm>,
+    /// `[scale]`: which counts `--scale K` multiplies along with the rates.
+    pub scale: Option<RawScale>,
 }
 
 /// `[swarm]`: what each seed may draw. A scenario with `[swarm]` has no
@@ -117,9 +122,11 @@ impl Schema for RawScenario {
         "broker",
         "consumer",
         "store",
+        "policy",
         "fault",
         "expect",
         "swarm",
+        "scale",
     ];
 }
 
@@ -141,10 +148,21 @@ pub struct RawTopology {
     /// brokers `(p + i) % brokers` for `i < replication`; the first is the
     /// preferred leader.
     pub replication: Option<u32>,
+    /// Integer from 1 to `stores`, default `1`: store nodes holding each
+    /// key. Key `k`'s replicas are stores `(k % stores + i) % stores` for
+    /// `i < store_replication`; a read or write goes to the first unless
+    /// `consumer.read_retry` (or a `circuit_breaker` policy) moves it on.
+    pub store_replication: Option<u32>,
 }
 
 impl Schema for RawTopology {
-    const FIELDS: &'static [&'static str] = &["brokers", "partitions", "stores", "replication"];
+    const FIELDS: &'static [&'static str] = &[
+        "brokers",
+        "partitions",
+        "stores",
+        "replication",
+        "store_replication",
+    ];
 }
 
 /// `[network]`.
@@ -313,8 +331,8 @@ pub struct RawConsumer {
     /// Boolean, default `false`: the store ignores an effect whose message id
     /// it has already applied.
     pub idempotent: Option<bool>,
-    /// Duration > 0, default `"500ms"`: how long a worker waits for the store
-    /// to apply an effect.
+    /// Duration > 0, default `"500ms"`: how long a worker waits for one store
+    /// call, a read as well as a write (applying an effect).
     pub store_timeout: Option<String>,
     /// Duration > 0, default `"1s"`: how long a worker waits for a fetch or
     /// commit answer from the broker.
@@ -340,6 +358,14 @@ pub struct RawConsumer {
     /// `"earliest"`: the oldest record the partition still holds;
     /// `"latest"`: its log end (records already there are skipped).
     pub auto_offset_reset: Option<String>,
+    /// Integer from 0 to 16, default `0`: store reads a worker makes per
+    /// message before applying its effect (a fan-out worker looks up the
+    /// recipients); each is bounded by `store_timeout`.
+    pub reads: Option<u32>,
+    /// Boolean, default `false`: a store call (read or write) that times out
+    /// is retried on the key's next replica (see
+    /// `topology.store_replication`) instead of the same one.
+    pub read_retry: Option<bool>,
 }
 
 impl Schema for RawConsumer {
@@ -355,6 +381,8 @@ impl Schema for RawConsumer {
         "assignment",
         "session_timeout",
         "auto_offset_reset",
+        "reads",
+        "read_retry",
     ];
 }
 
@@ -362,13 +390,106 @@ impl Schema for RawConsumer {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawStore {
-    /// Latency range, default `"1ms..3ms"`: time to apply one effect on a
-    /// healthy store node (max at most 10s).
+    /// Latency range, default `"1ms..3ms"`: time to apply one effect (a
+    /// write) on a healthy store node (max at most 10s).
     pub latency: Option<String>,
+    /// Latency range, default `"1ms..5ms"`: time to serve one read on a
+    /// healthy store node (max at most 10s).
+    pub read_latency: Option<String>,
 }
 
 impl Schema for RawStore {
-    const FIELDS: &'static [&'static str] = &["latency"];
+    const FIELDS: &'static [&'static str] = &["latency", "read_latency"];
+}
+
+/// `[policy]`: what the pipeline does when a consumer group falls behind.
+/// The whole table is optional; `mqsim compare` runs a scenario under every
+/// kind, so the settings of every kind may be given whatever `kind` says.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    /// String, default `"unbounded"`: `"silent_drop"`: past the lag bound the
+    /// consumer skips to the log end, every skipped message a recorded drop
+    /// (reason `max_lag`) the producer never hears of; `"circuit_breaker"`:
+    /// breakers per store node route reads and writes around a failing node
+    /// (or pause the work that needs it), and past the lag bound the broker
+    /// refuses new messages explicitly (reject, reason `breaker_open`);
+    /// `"backpressure"`: past the lag bound the broker holds producers back
+    /// (their batches wait and are re-sent) and a producer whose buffer fills
+    /// refuses locally; `"unbounded"`: no protection, lag simply grows.
+    pub kind: Option<String>,
+    /// Integer >= 1, optional: the lag bound in messages, per partition (how
+    /// far a partition's consumer may fall behind the log end).
+    /// `silent_drop` needs it or `max_lag_age`.
+    pub max_lag: Option<u64>,
+    /// Duration > 0, optional: the lag bound by age of the oldest message
+    /// not yet committed. `silent_drop` needs it or `max_lag`.
+    pub max_lag_age: Option<String>,
+    /// `[policy.breaker]`: the store-node breakers of `circuit_breaker`.
+    pub breaker: Option<RawBreaker>,
+}
+
+impl Schema for RawPolicy {
+    const FIELDS: &'static [&'static str] = &["kind", "max_lag", "max_lag_age", "breaker"];
+}
+
+/// `[policy.breaker]`: a circuit breaker per store node, in each consumer
+/// member. Closed → open when, over the last `window`, at least `min_calls`
+/// calls were made and the share of failed (timed out) calls reaches
+/// `error_rate` or the share of slow calls (over `slow_call`) reaches
+/// `slow_rate`; open → half-open after `open_for`; half-open lets `probes`
+/// calls through and closes if all succeed fast, else opens again.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBreaker {
+    /// Duration > 0, default `"5s"`: the sliding window calls are counted over.
+    pub window: Option<String>,
+    /// Integer >= 1, default `10`: fewest calls in the window before the
+    /// breaker judges the node at all.
+    pub min_calls: Option<u32>,
+    /// Float, 0 < error_rate <= 1, default `0.5`: share of failed (timed
+    /// out) calls that opens the breaker.
+    pub error_rate: Option<f64>,
+    /// Duration > 0, default `"100ms"`: a call that takes longer is slow.
+    pub slow_call: Option<String>,
+    /// Float, 0 < slow_rate <= 1, default `0.5`: share of slow calls that
+    /// opens the breaker.
+    pub slow_rate: Option<f64>,
+    /// Duration > 0, default `"2s"`: how long an open breaker stays open
+    /// before it lets probes through (half-open).
+    pub open_for: Option<String>,
+    /// Integer from 1 to 100, default `3`: calls a half-open breaker lets
+    /// through; it closes if all succeed fast, else opens again.
+    pub probes: Option<u32>,
+}
+
+impl Schema for RawBreaker {
+    const FIELDS: &'static [&'static str] = &[
+        "window",
+        "min_calls",
+        "error_rate",
+        "slow_call",
+        "slow_rate",
+        "open_for",
+        "probes",
+    ];
+}
+
+/// `[scale]`: `--scale K` on the command line multiplies every rate of the
+/// workload (`workload.rate`, each burst's `rate`, the range of
+/// `swarm.rate`) by K, and also each count listed here (an absent listed
+/// field is its default × K; an absent `policy.max_lag` stays absent).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScale {
+    /// Array of field paths, default `[]`: from `"topology.partitions"`,
+    /// `"topology.stores"`, `"workload.producers"`, `"workload.keys"`,
+    /// `"consumer.workers"` and `"policy.max_lag"`, each at most once.
+    pub counts: Option<Vec<String>>,
+}
+
+impl Schema for RawScale {
+    const FIELDS: &'static [&'static str] = &["counts"];
 }
 
 /// A host selector: one name or a list. Each name is a host (`broker-0`,
@@ -408,10 +529,16 @@ pub struct RawFault {
     /// Boolean, default `false` (partition only): cut only the `a → b`
     /// direction.
     pub oneway: Option<bool>,
-    /// Latency range (latency: the links' one-way latency during the window;
-    /// slow_storage: the EXTRA latency of every disk write / store operation).
-    /// Required for those kinds; max at most 10s.
+    /// Latency range (latency: the links' one-way latency during the window,
+    /// required; slow_storage: the EXTRA latency of every disk write / store
+    /// operation, required unless `factor` is given). Max at most 10s.
     pub latency: Option<String>,
+    /// Float, 1 < factor <= 1000 (slow_storage only, instead of `latency`):
+    /// each store operation takes its own latency times `factor` (what a
+    /// compaction does to reads that must merge more files). Stores only:
+    /// brokers' and the controller's disk writes have no base latency to
+    /// multiply.
+    pub factor: Option<f64>,
     /// Float, 0 < rate <= 1 (loss only, required): per-step probability that a
     /// link between `a` and `b` fails to deliver.
     pub rate: Option<f64>,
@@ -434,6 +561,7 @@ impl Schema for RawFault {
         "b",
         "oneway",
         "latency",
+        "factor",
         "rate",
         "target",
         "restart_after",
@@ -450,7 +578,7 @@ pub const FAULT_KIND_FIELDS: &[(&str, &[&str])] = &[
     ("loss", &["for", "a", "b", "rate"]),
     ("crash", &["target", "restart_after"]),
     ("pause", &["for", "target"]),
-    ("slow_storage", &["for", "target", "latency"]),
+    ("slow_storage", &["for", "target", "latency", "factor"]),
 ];
 
 /// An expectation's bound: an integer `N` (meaning `= N`) or a string
@@ -462,73 +590,94 @@ pub enum RawBound {
     Compare(String),
 }
 
-/// `[expect]`: one optional bound per metric, named as in the JSON report.
-/// Counts are numbers of messages; `_ms` figures are milliseconds of
-/// simulated time. The file's order is kept when checking.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawExpect {
+/// Defines [`RawExpect`] and [`RawPolicyExpect`] over one list of metric
+/// fields, so the top level of `[expect]` and its per-policy sub-tables
+/// cannot drift apart.
+macro_rules! expect_tables {
+    ($($(#[$doc:meta])* $field:ident,)*) => {
+        /// `[expect]`: one optional bound per metric, named as in the JSON
+        /// report, checked under every policy; and one optional sub-table per
+        /// policy kind (`[expect.silent_drop]` ...) with more bounds, checked
+        /// only when the run's policy is that kind (after the top-level ones).
+        /// Counts are numbers of messages; `_ms` figures are milliseconds of
+        /// simulated time. The file's order is kept when checking.
+        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct RawExpect {
+            $($(#[$doc])* pub $field: Option<RawBound>,)*
+            /// `[expect.silent_drop]`: bounds checked under `silent_drop` only.
+            pub silent_drop: Option<RawPolicyExpect>,
+            /// `[expect.circuit_breaker]`: bounds checked under
+            /// `circuit_breaker` only.
+            pub circuit_breaker: Option<RawPolicyExpect>,
+            /// `[expect.backpressure]`: bounds checked under `backpressure` only.
+            pub backpressure: Option<RawPolicyExpect>,
+            /// `[expect.unbounded]`: bounds checked under `unbounded` only.
+            pub unbounded: Option<RawPolicyExpect>,
+        }
+
+        impl Schema for RawExpect {
+            const FIELDS: &'static [&'static str] = &[
+                $(stringify!($field),)*
+                "silent_drop",
+                "circuit_breaker",
+                "backpressure",
+                "unbounded",
+            ];
+        }
+
+        /// `[expect.<policy>]`: the same metric keys as `[expect]`.
+        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct RawPolicyExpect {
+            $($(#[$doc])* pub $field: Option<RawBound>,)*
+        }
+
+        impl Schema for RawPolicyExpect {
+            const FIELDS: &'static [&'static str] = &[$(stringify!($field),)*];
+        }
+    };
+}
+
+expect_tables! {
     /// Messages producers attempted to publish (first attempts).
-    pub sent: Option<RawBound>,
+    sent,
     /// Messages the broker acknowledged.
-    pub acked: Option<RawBound>,
+    acked,
     /// Acked messages that never produced an effect, were not dropped by a
     /// recorded policy, not dead-lettered, and are no longer held by the
     /// broker: a durability or delivery bug.
-    pub lost: Option<RawBound>,
+    lost,
     /// Acked messages without an effect still held by the broker at the end of
     /// the drain (a liveness failure, not loss).
-    pub stranded: Option<RawBound>,
+    stranded,
     /// Acked messages later discarded by a policy without telling the producer.
-    pub silently_dropped: Option<RawBound>,
+    silently_dropped,
     /// Messages refused with an explicit reject (the producer knew).
-    pub shed: Option<RawBound>,
+    shed,
     /// Messages whose publish timed out (indeterminate) but were delivered.
-    pub recovered: Option<RawBound>,
+    recovered,
     /// Deliveries beyond the first.
-    pub duplicate_deliveries: Option<RawBound>,
+    duplicate_deliveries,
     /// Effects beyond the first (an idempotency failure).
-    pub duplicate_effects: Option<RawBound>,
+    duplicate_effects,
     /// Effects for messages never sent.
-    pub unexpected: Option<RawBound>,
+    unexpected,
     /// Keys whose first effects are not in send order.
-    pub order_violations: Option<RawBound>,
+    order_violations,
     /// Messages moved to the dead-letter queue.
-    pub dead_lettered: Option<RawBound>,
+    dead_lettered,
     /// Largest consumer lag in messages.
-    pub max_lag: Option<RawBound>,
+    max_lag,
     /// Largest age of the oldest unprocessed message, in ms.
-    pub max_lag_age_ms: Option<RawBound>,
+    max_lag_age_ms,
     /// Time from the last fault's end until lag is back under its pre-fault
     /// baseline, in ms; "never" compares as larger than any number.
-    pub recovery_ms: Option<RawBound>,
+    recovery_ms,
     /// Median end-to-end latency (send to first effect), in ms.
-    pub latency_p50_ms: Option<RawBound>,
+    latency_p50_ms,
     /// 99th percentile end-to-end latency, in ms.
-    pub latency_p99_ms: Option<RawBound>,
+    latency_p99_ms,
     /// Largest end-to-end latency, in ms.
-    pub latency_max_ms: Option<RawBound>,
-}
-
-impl Schema for RawExpect {
-    const FIELDS: &'static [&'static str] = &[
-        "sent",
-        "acked",
-        "lost",
-        "stranded",
-        "silently_dropped",
-        "shed",
-        "recovered",
-        "duplicate_deliveries",
-        "duplicate_effects",
-        "unexpected",
-        "order_violations",
-        "dead_lettered",
-        "max_lag",
-        "max_lag_age_ms",
-        "recovery_ms",
-        "latency_p50_ms",
-        "latency_p99_ms",
-        "latency_max_ms",
-    ];
+    latency_max_ms,
 }

@@ -1,6 +1,9 @@
 //! Writes a validated scenario back out as a scenario file, every field
 //! explicit, so a drawn (swarm) or shrunk schedule becomes a plain file a
-//! person can read, edit and replay. `parse(render(s)) == s`.
+//! person can read, edit and replay. `parse(render(s)) == s` for a scenario
+//! loaded without `--scale`; a scaled one is written with its scaled values,
+//! so the file replays the scaled run at scale 1 (`scale` itself is only
+//! mentioned in a comment).
 
 use super::types::*;
 use crate::units::format_duration;
@@ -36,6 +39,13 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
     for line in header.iter().flat_map(|h| h.lines()) {
         let _ = writeln!(o, "# {line}");
     }
+    if s.scale != 1 {
+        let _ = writeln!(
+            o,
+            "# Rendered at --scale {}: the rates and [scale] counts below are already multiplied.",
+            s.scale
+        );
+    }
     let _ = writeln!(o, "name = {}", quote(&s.name));
     let _ = writeln!(o, "summary = {}", quote(&s.summary));
     let _ = writeln!(o, "duration = {}", dur(s.duration));
@@ -50,6 +60,7 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
     let _ = writeln!(o, "partitions = {}", t.partitions);
     let _ = writeln!(o, "stores = {}", t.stores);
     let _ = writeln!(o, "replication = {}", t.replication);
+    let _ = writeln!(o, "store_replication = {}", t.store_replication);
 
     let _ = writeln!(o, "\n[network]");
     let _ = writeln!(o, "latency = {}", quote(&s.network.latency.to_string()));
@@ -130,9 +141,36 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
         OffsetReset::Latest => "latest",
     };
     let _ = writeln!(o, "auto_offset_reset = \"{reset}\"");
+    let _ = writeln!(o, "reads = {}", c.reads);
+    let _ = writeln!(o, "read_retry = {}", c.read_retry);
 
     let _ = writeln!(o, "\n[store]");
     let _ = writeln!(o, "latency = {}", quote(&s.store.latency.to_string()));
+    let _ = writeln!(
+        o,
+        "read_latency = {}",
+        quote(&s.store.read_latency.to_string())
+    );
+
+    let p = &s.policy;
+    let _ = writeln!(o, "\n[policy]");
+    let _ = writeln!(o, "kind = \"{}\"", p.kind.name());
+    // Absent means no bound of that sort.
+    if let Some(n) = p.max_lag {
+        let _ = writeln!(o, "max_lag = {n}");
+    }
+    if let Some(d) = p.max_lag_age {
+        let _ = writeln!(o, "max_lag_age = {}", dur(d));
+    }
+    let br = &p.breaker;
+    let _ = writeln!(o, "\n[policy.breaker]");
+    let _ = writeln!(o, "window = {}", dur(br.window));
+    let _ = writeln!(o, "min_calls = {}", br.min_calls);
+    let _ = writeln!(o, "error_rate = {:?}", br.error_rate);
+    let _ = writeln!(o, "slow_call = {}", dur(br.slow_call));
+    let _ = writeln!(o, "slow_rate = {:?}", br.slow_rate);
+    let _ = writeln!(o, "open_for = {}", dur(br.open_for));
+    let _ = writeln!(o, "probes = {}", br.probes);
 
     for f in &s.faults {
         let _ = writeln!(o, "\n[[fault]]");
@@ -168,9 +206,16 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
             FaultKind::Crash { targets } | FaultKind::Pause { targets } => {
                 let _ = writeln!(o, "target = {}", hosts(targets));
             }
-            FaultKind::SlowStorage { targets, latency } => {
+            FaultKind::SlowStorage { targets, slow } => {
                 let _ = writeln!(o, "target = {}", hosts(targets));
-                let _ = writeln!(o, "latency = {}", quote(&latency.to_string()));
+                match slow {
+                    Slowdown::Extra(latency) => {
+                        let _ = writeln!(o, "latency = {}", quote(&latency.to_string()));
+                    }
+                    Slowdown::Factor(x) => {
+                        let _ = writeln!(o, "factor = {x:?}");
+                    }
+                }
             }
         }
     }
@@ -191,19 +236,35 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
         }
     }
 
-    if !s.expect.is_empty() {
+    if !s.scale_counts.is_empty() {
+        let counts: Vec<String> = s.scale_counts.iter().map(|c| quote(c.path())).collect();
+        let _ = writeln!(o, "\n[scale]");
+        let _ = writeln!(o, "counts = [{}]", counts.join(", "));
+    }
+
+    // The common bounds and every policy's, not the effective list: the
+    // file must still hold what a run under another policy checks.
+    if !s.expect_common.is_empty() {
         let _ = writeln!(o, "\n[expect]");
-        for e in &s.expect {
-            let _ = writeln!(
-                o,
-                "{} = \"{} {}\"",
-                e.metric.name(),
-                e.cmp.symbol(),
-                e.value
-            );
-        }
+        bounds(&mut o, &s.expect_common);
+    }
+    for (kind, list) in &s.expect_by_policy {
+        let _ = writeln!(o, "\n[expect.{}]", kind.name());
+        bounds(&mut o, list);
     }
     o
+}
+
+fn bounds(o: &mut String, list: &[Expectation]) {
+    for e in list {
+        let _ = writeln!(
+            o,
+            "{} = \"{} {}\"",
+            e.metric.name(),
+            e.cmp.symbol(),
+            e.value
+        );
+    }
 }
 
 #[cfg(test)]
@@ -241,6 +302,8 @@ duration = "2m"
 [topology]
 brokers = 5
 replication = 4
+stores = 3
+store_replication = 2
 [workload]
 bursts = [{ at = "5s", rate = "300/s", for = "5s" }]
 idempotent = true
@@ -259,6 +322,24 @@ workers = 3
 assignment = "round_robin"
 session_timeout = "20s"
 auto_offset_reset = "latest"
+reads = 3
+read_retry = true
+[store]
+read_latency = "2ms..7ms"
+[policy]
+kind = "circuit_breaker"
+max_lag = 2000
+max_lag_age = "1m30s"
+[policy.breaker]
+window = "2s"
+min_calls = 4
+error_rate = 0.3
+slow_call = "250ms"
+slow_rate = 1
+open_for = "7s500ms"
+probes = 9
+[scale]
+counts = ["workload.keys", "policy.max_lag", "topology.partitions"]
 [[fault]]
 at = "1s"
 kind = "partition"
@@ -311,9 +392,21 @@ at = "14s"
 kind = "partition"
 a = "controllers"
 b = ["broker-4", "consumer-2"]
+[[fault]]
+at = "30s"
+kind = "slow_storage"
+target = ["store-0", "store-2"]
+factor = 2.5
+for = "10s"
 [expect]
 lost = 0
 max_lag = "> 10"
+[expect.silent_drop]
+silently_dropped = "> 0"
+[expect.circuit_breaker]
+shed = ">= 1"
+lost = 0
+[expect.unbounded]
 "#;
         let s = parse(Path::new("a.toml"), text).unwrap();
         // Every new field above differs from its default.
@@ -336,6 +429,32 @@ max_lag = "> 10"
         assert_ne!(c.assignment, dc.assignment);
         assert_ne!(c.session_timeout, dc.session_timeout);
         assert_ne!(c.auto_offset_reset, dc.auto_offset_reset);
+        assert_ne!(c.reads, dc.reads);
+        assert_ne!(c.read_retry, dc.read_retry);
+        assert_ne!(s.topology.store_replication, d.topology.store_replication);
+        assert_ne!(s.store.read_latency, d.store.read_latency);
+        assert_ne!(s.scale_counts, d.scale_counts);
+        let (p, dp) = (&s.policy, &d.policy);
+        assert_ne!(p.kind, dp.kind);
+        assert_ne!(p.max_lag, dp.max_lag);
+        assert_ne!(p.max_lag_age, dp.max_lag_age);
+        let (br, dbr) = (&p.breaker, &dp.breaker);
+        assert_ne!(br.window, dbr.window);
+        assert_ne!(br.min_calls, dbr.min_calls);
+        assert_ne!(br.error_rate, dbr.error_rate);
+        assert_ne!(br.slow_call, dbr.slow_call);
+        assert_ne!(br.slow_rate, dbr.slow_rate);
+        assert_ne!(br.open_for, dbr.open_for);
+        assert_ne!(br.probes, dbr.probes);
+        assert!(matches!(
+            s.faults.last().unwrap().kind,
+            FaultKind::SlowStorage {
+                slow: Slowdown::Factor(_),
+                ..
+            }
+        ));
+        assert_eq!(s.expect_by_policy.len(), 3);
+        assert_eq!(s.expect.len(), 4);
 
         let back = parse(Path::new("b.toml"), &render(&s, &[])).unwrap();
         assert_eq!(back, s);
@@ -351,6 +470,10 @@ max_lag = "> 10"
             "[broker]\nacks = \"all\"\n",
             "[consumer]\nassignment = \"range\"\nauto_offset_reset = \"latest\"\n",
             "[topology]\nbrokers = 16\n",
+            "[policy]\nkind = \"silent_drop\"\nmax_lag_age = \"3s\"\n",
+            "[policy]\nkind = \"backpressure\"\n[expect.backpressure]\nshed = 0\n",
+            "[policy]\nkind = \"unbounded\"\n[scale]\ncounts = []\n",
+            "[expect.circuit_breaker]\nlost = 0\n[expect]\nsent = 10\n",
             "",
         ] {
             let text = format!("name = \"e\"\nsummary = \"e\"\nduration = \"1m\"\n{extra}");
@@ -358,5 +481,28 @@ max_lag = "> 10"
             let back = parse(Path::new("b.toml"), &render(&s, &[])).unwrap();
             assert_eq!(back, s, "{extra}");
         }
+    }
+
+    /// A scaled scenario renders as its scaled values: the file replays the
+    /// same run at scale 1.
+    #[test]
+    fn a_scaled_scenario_renders_its_scaled_values() {
+        use crate::scenario::{parse_with, Overrides};
+        let text = "name = \"s\"\nsummary = \"s\"\nduration = \"1m\"\n\
+                    [workload]\nrate = \"50/s\"\nbursts = [{ at = \"1s\", rate = \"70/s\", for = \"1s\" }]\n\
+                    [scale]\ncounts = [\"consumer.workers\"]\n";
+        let o = Overrides {
+            policy: Some(PolicyKind::Backpressure),
+            scale: Some(4),
+        };
+        let s = parse_with(Path::new("a.toml"), text, &o).unwrap();
+        let rendered = render(&s, &[]);
+        assert!(
+            rendered.starts_with("# Rendered at --scale 4"),
+            "{rendered}"
+        );
+        let back = parse(Path::new("b.toml"), &rendered).unwrap();
+        assert_eq!(back.scale, 1);
+        assert_eq!(Scenario { scale: 4, ..back }, s);
     }
 }

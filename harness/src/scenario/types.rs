@@ -107,11 +107,71 @@ pub struct Scenario {
     pub broker: Broker,
     pub consumer: Consumer,
     pub store: Store,
+    /// What the pipeline does when consumer lag grows.
+    pub policy: Policy,
     /// In time order.
     pub faults: Vec<Fault>,
+    /// The expectations a run checks: `expect_common` then the ones of
+    /// `expect_by_policy` for `policy.kind`, each in file order. This is the
+    /// list everything downstream evaluates.
     pub expect: Vec<Expectation>,
+    /// The top-level keys of `[expect]`: they apply under every policy.
+    /// Kept apart (with `expect_by_policy`) only so `render` can write the
+    /// file back; do not evaluate them, evaluate `expect`.
+    pub expect_common: Vec<Expectation>,
+    /// The `[expect.<policy>]` sub-tables in file order, for every policy
+    /// (not only `policy.kind`): `mqsim compare` runs one file under each
+    /// policy, and `render` writes them all back.
+    pub expect_by_policy: Vec<(PolicyKind, Vec<Expectation>)>,
     /// When set, each seed draws its own faults (`crate::swarm`); `faults` is empty.
     pub swarm: Option<Swarm>,
+    /// The counts `--scale` multiplies besides the rates (`[scale] counts`),
+    /// in file order.
+    pub scale_counts: Vec<ScaleCount>,
+    /// The `--scale` factor this scenario was loaded with (1 = as written).
+    /// The values above are already multiplied; `render` writes them as they
+    /// are, so a rendered file is the scaled scenario at scale 1.
+    pub scale: u32,
+}
+
+/// A count `--scale K` multiplies by K when `[scale] counts` lists it (the
+/// rates are always multiplied): what must grow with the load for a bigger
+/// run to be the same scenario, bigger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ScaleCount {
+    Partitions,
+    Stores,
+    Producers,
+    Keys,
+    Workers,
+    MaxLag,
+}
+
+impl ScaleCount {
+    pub const ALL: [ScaleCount; 6] = [
+        ScaleCount::Partitions,
+        ScaleCount::Stores,
+        ScaleCount::Producers,
+        ScaleCount::Keys,
+        ScaleCount::Workers,
+        ScaleCount::MaxLag,
+    ];
+
+    /// The field path as written in `[scale] counts`.
+    pub fn path(self) -> &'static str {
+        match self {
+            ScaleCount::Partitions => "topology.partitions",
+            ScaleCount::Stores => "topology.stores",
+            ScaleCount::Producers => "workload.producers",
+            ScaleCount::Keys => "workload.keys",
+            ScaleCount::Workers => "consumer.workers",
+            ScaleCount::MaxLag => "policy.max_lag",
+        }
+    }
+
+    pub fn from_path(s: &str) -> Option<ScaleCount> {
+        ScaleCount::ALL.into_iter().find(|c| c.path() == s)
+    }
 }
 
 /// What a seed may draw in a swarm scenario.
@@ -166,6 +226,9 @@ pub struct Topology {
     /// brokers `(p + i) % brokers` for `i < replication`, the first preferred
     /// as leader.
     pub replication: u32,
+    /// Store nodes holding each key (1..=stores); key `k`'s replicas are
+    /// stores `(k % stores + i) % stores` for `i < store_replication`.
+    pub store_replication: u32,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -298,12 +361,103 @@ pub struct Consumer {
     /// removed from the group and its partitions reassigned.
     pub session_timeout: Duration,
     pub auto_offset_reset: OffsetReset,
+    /// Store reads a worker makes per message before applying its effect
+    /// (a fan-out worker looks up the recipients); 0 = none.
+    pub reads: u32,
+    /// A read or write that times out is retried on the key's next replica
+    /// (else on the same one).
+    pub read_retry: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Store {
-    /// Latency of applying one effect on a healthy node.
+    /// Latency of applying one effect (a write) on a healthy node.
     pub latency: LatencyRange,
+    /// Latency of one read on a healthy node.
+    pub read_latency: LatencyRange,
+}
+
+/// What the pipeline does when a consumer group falls behind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PolicyKind {
+    /// Past the lag bound, the consumer skips to the log end; every skipped
+    /// message is a recorded `drop` (reason `max_lag`).
+    SilentDrop,
+    /// Breakers per store node route reads and writes around a failing node
+    /// (or pause the work that needs it); past the lag bound, the broker
+    /// refuses new messages explicitly (`reject`, reason `breaker_open`).
+    CircuitBreaker,
+    /// Past the lag bound, the broker holds producers back (their batches wait
+    /// and are re-sent); a producer whose buffer fills refuses locally.
+    Backpressure,
+    /// No protection: lag simply grows.
+    Unbounded,
+}
+
+impl PolicyKind {
+    pub const ALL: [PolicyKind; 4] = [
+        PolicyKind::SilentDrop,
+        PolicyKind::CircuitBreaker,
+        PolicyKind::Backpressure,
+        PolicyKind::Unbounded,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PolicyKind::SilentDrop => "silent_drop",
+            PolicyKind::CircuitBreaker => "circuit_breaker",
+            PolicyKind::Backpressure => "backpressure",
+            PolicyKind::Unbounded => "unbounded",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<PolicyKind> {
+        PolicyKind::ALL.into_iter().find(|k| k.name() == s)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Policy {
+    pub kind: PolicyKind,
+    /// Lag bound in messages, per partition: how far a partition's consumer
+    /// may fall behind the log end. None = no bound by count.
+    pub max_lag: Option<u64>,
+    /// Lag bound by age of the oldest message not yet committed. None = no
+    /// bound by age.
+    pub max_lag_age: Option<Duration>,
+    /// The store-node breakers (used by `circuit_breaker`).
+    pub breaker: BreakerConfig,
+}
+
+/// A circuit breaker per store node, in each consumer member: closed →
+/// open when, over the last `window`, at least `min_calls` calls were made
+/// and the share of failed (timed out) calls reaches `error_rate` or the
+/// share of slow calls (over `slow_call`) reaches `slow_rate`; open →
+/// half-open after `open_for`; half-open lets `probes` calls through and
+/// closes if all succeed fast, else opens again.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BreakerConfig {
+    pub window: Duration,
+    pub min_calls: u32,
+    pub error_rate: f64,
+    pub slow_call: Duration,
+    pub slow_rate: f64,
+    pub open_for: Duration,
+    pub probes: u32,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        BreakerConfig {
+            window: Duration::from_secs(5),
+            min_calls: 10,
+            error_rate: 0.5,
+            slow_call: Duration::from_millis(100),
+            slow_rate: 0.5,
+            open_for: Duration::from_secs(2),
+            probes: 3,
+        }
+    }
 }
 
 /// One side of a network fault, or a fault's target: resolved host list.
@@ -341,10 +495,7 @@ pub enum FaultKind {
     /// The host stops processing (a GC pause, SIGSTOP) but keeps its state.
     Pause { targets: Hosts },
     /// Extra latency on every disk write / store operation of the targets.
-    SlowStorage {
-        targets: Hosts,
-        latency: LatencyRange,
-    },
+    SlowStorage { targets: Hosts, slow: Slowdown },
 }
 
 impl FaultKind {
@@ -366,6 +517,25 @@ impl FaultKind {
     /// action such as `heal` or `release`).
     pub fn has_window(&self) -> bool {
         !matches!(self, FaultKind::Heal { .. } | FaultKind::Release { .. })
+    }
+}
+
+/// How a `slow_storage` window slows an operation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Slowdown {
+    /// Extra latency drawn from the range, added to every operation.
+    Extra(LatencyRange),
+    /// The operation's own latency multiplied by this factor (> 1): what a
+    /// compaction does to reads that must merge more files.
+    Factor(f64),
+}
+
+impl fmt::Display for Slowdown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Slowdown::Extra(r) => write!(f, "+{r}"),
+            Slowdown::Factor(x) => write!(f, "x{x}"),
+        }
     }
 }
 

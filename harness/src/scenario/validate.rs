@@ -7,8 +7,8 @@
 //! never panics on any input.
 
 use super::raw::{
-    RawBroker, RawBurst, RawConsumer, RawFault, RawNetwork, RawScenario, RawStore, RawSwarm,
-    RawTopology, RawWorkload, Schema, FAULT_KIND_FIELDS,
+    RawBreaker, RawBroker, RawBurst, RawConsumer, RawFault, RawNetwork, RawPolicy, RawScale,
+    RawScenario, RawStore, RawSwarm, RawTopology, RawWorkload, Schema, FAULT_KIND_FIELDS,
 };
 use super::types::*;
 use crate::units::{format_duration, parse_duration, parse_latency_range, parse_rate};
@@ -49,6 +49,38 @@ pub const MAX_LATENCY: Duration = Duration::from_secs(10);
 pub const MIN_TICK: Duration = Duration::from_millis(1);
 /// Coarsest tick.
 pub const MAX_TICK: Duration = Duration::from_millis(100);
+/// Most store reads per message (`consumer.reads`).
+pub const MAX_READS: u32 = 16;
+/// Largest `slow_storage` factor: beyond it a store call is simply down,
+/// which `pause` or `crash` say better.
+pub const MAX_SLOW_FACTOR: f64 = 1000.0;
+/// Most calls a half-open breaker lets through (`policy.breaker.probes`).
+pub const MAX_PROBES: u32 = 100;
+/// Largest `--scale`: 1000 × a modest file already reaches the rate and
+/// host limits, which stay the real bounds.
+pub const MAX_SCALE: u32 = 1000;
+
+// Defaults of the fields `--scale` multiplies: an absent listed count is its
+// default × K, so the walk and the scaler must agree on them.
+const DEFAULT_PARTITIONS: u32 = 4;
+const DEFAULT_STORES: u32 = 1;
+const DEFAULT_PRODUCERS: u32 = 1;
+const DEFAULT_KEYS: u32 = 100;
+const DEFAULT_WORKERS: u32 = 1;
+const DEFAULT_RATE_PER_S: u64 = 100;
+
+/// The default of a count `[scale]` may list; `None` when an absent field
+/// means "no bound" (`policy.max_lag`), which scaling leaves absent.
+fn count_default(c: ScaleCount) -> Option<u32> {
+    match c {
+        ScaleCount::Partitions => Some(DEFAULT_PARTITIONS),
+        ScaleCount::Stores => Some(DEFAULT_STORES),
+        ScaleCount::Producers => Some(DEFAULT_PRODUCERS),
+        ScaleCount::Keys => Some(DEFAULT_KEYS),
+        ScaleCount::Workers => Some(DEFAULT_WORKERS),
+        ScaleCount::MaxLag => None,
+    }
+}
 
 /// One problem in a scenario file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,8 +146,25 @@ fn is_position(path: &str) -> bool {
     }
 }
 
+/// What the command line changes in a scenario file before it is validated
+/// (`--policy`, `--scale`). Applied to the TOML tree, so the result is checked
+/// like any file, limits included, and errors name the field.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// Replaces `policy.kind` (the `[policy]` table is created if absent).
+    pub policy: Option<PolicyKind>,
+    /// Multiplies every workload rate and the counts `[scale] counts` lists;
+    /// 1 to [`MAX_SCALE`], 1 changing nothing.
+    pub scale: Option<u32>,
+}
+
 /// Reads and validates the scenario file at `path`.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    load_with(path, &Overrides::default())
+}
+
+/// Reads the scenario file at `path`, applies `o` and validates the result.
+pub fn load_with(path: &Path, o: &Overrides) -> Result<Scenario, ScenarioError> {
     let fail = |message: String| ScenarioError {
         file: path.to_path_buf(),
         errors: vec![FieldError {
@@ -127,7 +176,7 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         return Err(fail("cannot read: is a directory".to_string()));
     }
     match std::fs::read_to_string(path) {
-        Ok(text) => parse(path, &text),
+        Ok(text) => parse_with(path, &text, o),
         Err(e) => Err(fail(match e.kind() {
             std::io::ErrorKind::NotFound => "cannot read: no such file".to_string(),
             std::io::ErrorKind::InvalidData => {
@@ -140,25 +189,189 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// Parses and validates scenario `text`; `file` is only used in messages.
 pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    parse_with(file, text, &Overrides::default())
+}
+
+/// Parses scenario `text`, applies `o` to its tree and validates the result;
+/// `file` is only used in messages.
+///
+/// With `--scale K` the file is first validated as written (its own errors
+/// are reported as usual), then its rates and listed counts are multiplied
+/// in the tree and it is validated again: an error only the scaling caused
+/// says so, e.g. `found 160 (8 × --scale 20)`.
+pub fn parse_with(file: &Path, text: &str, o: &Overrides) -> Result<Scenario, ScenarioError> {
     let fail = |errors: Vec<FieldError>| ScenarioError {
         file: file.to_path_buf(),
         errors,
     };
-    let root = match text.parse::<Table>() {
-        Ok(t) => t,
-        Err(e) => return Err(fail(vec![syntax_error(text, &e)])),
-    };
-    let mut c = Check::default();
-    let scenario = c.scenario(&root);
-    if !c.errors.is_empty() {
-        return Err(fail(c.errors));
-    }
-    scenario.ok_or_else(|| {
+    let internal = || {
         fail(vec![FieldError {
             path: String::new(),
             message: "internal error: the scenario was rejected without a reason".to_string(),
         }])
-    })
+    };
+    let mut root = match text.parse::<Table>() {
+        Ok(t) => t,
+        Err(e) => return Err(fail(vec![syntax_error(text, &e)])),
+    };
+    let mut errors = Vec::new();
+    let k = match o.scale {
+        None => 1,
+        Some(k) if (1..=MAX_SCALE).contains(&k) => k,
+        Some(k) => {
+            errors.push(FieldError {
+                path: "--scale".to_string(),
+                message: format!("expected a scale from 1 to {MAX_SCALE}, found {k}"),
+            });
+            1
+        }
+    };
+    if let Some(kind) = o.policy {
+        override_policy(&mut root, kind);
+    }
+    let check = || Check {
+        policy_from_cli: o.policy.is_some(),
+        ..Check::default()
+    };
+    let mut c = check();
+    let scenario = c.scenario(&root);
+    errors.extend(c.errors);
+    if !errors.is_empty() {
+        return Err(fail(errors));
+    }
+    let mut scenario = scenario.ok_or_else(internal)?;
+    if k > 1 {
+        let notes = match scale_tree(&mut root, k, &scenario.scale_counts) {
+            Ok(notes) => notes,
+            Err(errors) => return Err(fail(errors)),
+        };
+        let mut c = check();
+        let scaled = c.scenario(&root);
+        if !c.errors.is_empty() {
+            for e in &mut c.errors {
+                match notes.iter().find(|(p, _)| *p == e.path) {
+                    Some((_, note)) => e.message += &format!(" ({note})"),
+                    None => e.message += &format!(" (after --scale {k})"),
+                }
+            }
+            return Err(fail(c.errors));
+        }
+        scenario = scaled.ok_or_else(internal)?;
+    }
+    scenario.scale = k;
+    Ok(scenario)
+}
+
+/// `--policy`: sets `policy.kind`, creating `[policy]` if needed. A
+/// `policy` that is not a table is left alone for the walk to report.
+fn override_policy(root: &mut Table, kind: PolicyKind) {
+    let entry = root
+        .entry("policy")
+        .or_insert_with(|| Value::Table(Table::new()));
+    if let Value::Table(t) = entry {
+        t.insert("kind".to_string(), Value::String(kind.name().to_string()));
+    }
+}
+
+/// `--scale k` on a tree that validated unscaled: multiplies the workload
+/// rates (workload.rate, each burst's rate, swarm.rate) and the listed
+/// counts, writing defaults out where a listed field is absent. Returns, for
+/// each path it changed, the note an error there carries ("8 × --scale 20").
+fn scale_tree(
+    root: &mut Table,
+    k: u32,
+    counts: &[ScaleCount],
+) -> Result<Vec<(String, String)>, Vec<FieldError>> {
+    let mut notes: Vec<(String, String)> = Vec::new();
+    let mut errors = Vec::new();
+    let kk = u64::from(k);
+    let scaled = |r: u64| format!("{}/s", r.saturating_mul(kk));
+    // [workload] rate and bursts.
+    if let Value::Table(w) = root
+        .entry("workload")
+        .or_insert_with(|| Value::Table(Table::new()))
+    {
+        let (r, note) = match w.get("rate") {
+            Some(Value::String(s)) => match parse_rate(s) {
+                Ok(r) => (Some(r), format!("{r}/s × --scale {k}")),
+                Err(_) => (None, String::new()),
+            },
+            None => (
+                Some(DEFAULT_RATE_PER_S),
+                format!("default {DEFAULT_RATE_PER_S}/s × --scale {k}"),
+            ),
+            Some(_) => (None, String::new()),
+        };
+        if let Some(r) = r {
+            w.insert("rate".to_string(), Value::String(scaled(r)));
+            notes.push(("workload.rate".to_string(), note));
+        }
+        if let Some(Value::Array(bursts)) = w.get_mut("bursts") {
+            for (i, b) in bursts.iter_mut().enumerate() {
+                let Value::Table(b) = b else { continue };
+                if let Some(Value::String(s)) = b.get("rate") {
+                    if let Ok(r) = parse_rate(s) {
+                        b.insert("rate".to_string(), Value::String(scaled(r)));
+                        notes.push((
+                            format!("workload.bursts[{i}].rate"),
+                            format!("{r}/s × --scale {k}"),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    // [swarm] rate range (absent: the workload's rate, scaled above).
+    if let Some(Value::Table(sw)) = root.get_mut("swarm") {
+        if let Some(Value::String(s)) = sw.get("rate") {
+            let ends = s
+                .split_once("..")
+                .and_then(|(a, b)| Some((parse_rate(a).ok()?, parse_rate(b).ok()?)));
+            if let Some((lo, hi)) = ends {
+                let v = format!("{}..{}", scaled(lo), scaled(hi));
+                sw.insert("rate".to_string(), Value::String(v));
+                notes.push((
+                    "swarm.rate".to_string(),
+                    format!("{lo}/s..{hi}/s × --scale {k}"),
+                ));
+            }
+        }
+    }
+    // The listed counts.
+    for c in counts {
+        let path = c.path();
+        let Some((section, key)) = path.split_once('.') else {
+            continue;
+        };
+        let Value::Table(t) = root
+            .entry(section)
+            .or_insert_with(|| Value::Table(Table::new()))
+        else {
+            continue;
+        };
+        let (n, note) = match (t.get(key), count_default(*c)) {
+            (Some(Value::Integer(n)), _) => (*n, format!("{n} × --scale {k}")),
+            (None, Some(d)) => (i64::from(d), format!("default {d} × --scale {k}")),
+            _ => continue,
+        };
+        match n.checked_mul(i64::from(k)) {
+            Some(v) => {
+                t.insert(key.to_string(), Value::Integer(v));
+                notes.push((path.to_string(), note));
+            }
+            None => errors.push(FieldError {
+                path: path.to_string(),
+                message: format!(
+                    "expected an integer that can be scaled, found {n} ({note} is beyond the largest integer)"
+                ),
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(notes)
+    } else {
+        Err(errors)
+    }
 }
 
 fn syntax_error(text: &str, e: &toml::de::Error) -> FieldError {
@@ -677,19 +890,63 @@ fn commit(v: &Value) -> Result<CommitMode, String> {
     )
 }
 
-fn probability(v: &Value) -> Result<f64, String> {
+/// A number (float or integer) `x` with `low < x <= high`; else the error
+/// says `expected {what}`.
+fn number_in(v: &Value, low: f64, high: f64, what: &str) -> Result<f64, String> {
     let x = match v {
         Value::Float(x) => *x,
         Value::Integer(i) => *i as f64,
         _ => f64::NAN,
     };
-    if x > 0.0 && x <= 1.0 {
+    if x > low && x <= high {
         Ok(x)
     } else {
-        Err(format!(
-            "expected a probability above 0 and at most 1 such as 0.1, found {}",
+        Err(format!("expected {what}, found {}", show(v)))
+    }
+}
+
+fn probability(v: &Value) -> Result<f64, String> {
+    number_in(
+        v,
+        0.0,
+        1.0,
+        "a probability above 0 and at most 1 such as 0.1",
+    )
+}
+
+/// A share of calls (`policy.breaker.error_rate`, `slow_rate`): 0 would open
+/// the breaker on no evidence at all.
+fn share(v: &Value) -> Result<f64, String> {
+    number_in(
+        v,
+        0.0,
+        1.0,
+        "a share of calls above 0 and at most 1 such as 0.5",
+    )
+}
+
+/// A `slow_storage` factor: above 1 (else it is not slow), at most
+/// [`MAX_SLOW_FACTOR`].
+fn slow_factor(v: &Value) -> Result<f64, String> {
+    let what = format!("a factor above 1 and at most {MAX_SLOW_FACTOR} such as 4 or 2.5");
+    number_in(v, 1.0, MAX_SLOW_FACTOR, &what)
+}
+
+fn policy_names() -> Vec<&'static str> {
+    PolicyKind::ALL.iter().map(|k| k.name()).collect()
+}
+
+fn policy_kind(v: &Value) -> Result<PolicyKind, String> {
+    let names = policy_names();
+    match v {
+        Value::String(s) => {
+            PolicyKind::from_name(s).ok_or_else(|| unknown("policy kind", s, &names))
+        }
+        _ => Err(format!(
+            "expected a policy kind, one of: {}, found {}",
+            names.join(", "),
             show(v)
-        ))
+        )),
     }
 }
 
@@ -822,6 +1079,9 @@ struct Check {
     errors: Vec<FieldError>,
     /// `(schema, key)` of every field the walk read.
     read: BTreeSet<(&'static str, String)>,
+    /// `policy.kind` came from `--policy`, not the file: messages that
+    /// depend on the kind say so.
+    policy_from_cli: bool,
 }
 
 impl Check {
@@ -1008,8 +1268,13 @@ impl Check {
         // [topology]
         let t = self.table(&top, "topology", "topology", RawTopology::FIELDS);
         let n_brokers = self.or_default(&t, "brokers", 1, int_range(1, MAX_BROKERS));
-        let partitions = self.or_default(&t, "partitions", 4, int_range(1, MAX_PARTITIONS));
-        let n_stores = self.or_default(&t, "stores", 1, int_range(1, MAX_STORES));
+        let partitions = self.or_default(
+            &t,
+            "partitions",
+            DEFAULT_PARTITIONS,
+            int_range(1, MAX_PARTITIONS),
+        );
+        let n_stores = self.or_default(&t, "stores", DEFAULT_STORES, int_range(1, MAX_STORES));
         // Default min(3, brokers); unknown (and the file rejected) when the
         // broker count is invalid.
         let replication = match self.get(&t, "replication", int_range(1, u32::MAX)) {
@@ -1026,6 +1291,22 @@ impl Check {
                 _ => Some(r),
             },
         };
+        // Judged against the store count only when that is valid.
+        let store_replication = match self.get(&t, "store_replication", int_range(1, u32::MAX)) {
+            Got::Absent => Some(1),
+            Got::Bad => None,
+            Got::Ok(r) => match n_stores {
+                Some(n) if r > n => {
+                    let default = if t.has("stores") { "" } else { ", its default" };
+                    self.err(
+                        t.at("store_replication"),
+                        format!("expected at most topology.stores ({n}{default}), found {r}"),
+                    );
+                    None
+                }
+                _ => Some(r),
+            },
+        };
 
         // [network]
         let n = self.table(&top, "network", "network", RawNetwork::FIELDS);
@@ -1033,9 +1314,14 @@ impl Check {
 
         // [workload]
         let w = self.table(&top, "workload", "workload", RawWorkload::FIELDS);
-        let producers = self.or_default(&w, "producers", 1, int_range(1, MAX_PRODUCERS));
-        let rate_per_s = self.or_default(&w, "rate", 100, rate);
-        let keys = self.or_default(&w, "keys", 100, int_range(1, u32::MAX));
+        let producers = self.or_default(
+            &w,
+            "producers",
+            DEFAULT_PRODUCERS,
+            int_range(1, MAX_PRODUCERS),
+        );
+        let rate_per_s = self.or_default(&w, "rate", DEFAULT_RATE_PER_S, rate);
+        let keys = self.or_default(&w, "keys", DEFAULT_KEYS, int_range(1, u32::MAX));
         let bursts = self.bursts(&w, duration);
         let retries = self.or_default(&w, "retries", 3, int_range(0, MAX_RETRIES));
         let w_timeout = self.or_default(
@@ -1090,7 +1376,7 @@ impl Check {
         // [consumer]
         let c = self.table(&top, "consumer", "consumer", RawConsumer::FIELDS);
         let group = self.or_default(&c, "group", "main".to_string(), non_empty);
-        let workers = self.or_default(&c, "workers", 1, int_range(1, MAX_WORKERS));
+        let workers = self.or_default(&c, "workers", DEFAULT_WORKERS, int_range(1, MAX_WORKERS));
         let commit = self.or_default(&c, "commit", CommitMode::AfterEffect, commit);
         let idempotent = self.or_default(&c, "idempotent", false, boolean);
         let store_timeout = self.or_default(
@@ -1116,10 +1402,15 @@ impl Check {
         );
         let offset_reset =
             self.or_default(&c, "auto_offset_reset", OffsetReset::Earliest, offset_reset);
+        let reads = self.or_default(&c, "reads", 0, int_range(0, MAX_READS));
+        let read_retry = self.or_default(&c, "read_retry", false, boolean);
 
         // [store]
         let s = self.table(&top, "store", "store", RawStore::FIELDS);
         let store_latency = self.or_default(&s, "latency", ms_range(1, 3), latency);
+        let read_latency = self.or_default(&s, "read_latency", ms_range(1, 5), latency);
+
+        let policy = self.policy(&top);
 
         let counts = Counts {
             brokers: n_brokers,
@@ -1144,8 +1435,9 @@ impl Check {
                 self.err(path, message);
             }
         }
-        let expect = self.expect(&top);
+        let expect = self.expect(&top, policy.as_ref().map(|p| p.kind));
         let swarm = self.swarm(&top, duration);
+        let scale_counts = self.scale(&top);
         if let (Some(Some(_)), Some(f)) = (&swarm, &faults) {
             if !f.is_empty() {
                 self.err(
@@ -1155,6 +1447,7 @@ impl Check {
             }
         }
 
+        let expect = expect?;
         Some(Scenario {
             name: name?,
             summary: summary?,
@@ -1168,6 +1461,7 @@ impl Check {
                 partitions: partitions?,
                 stores: n_stores?,
                 replication: replication?,
+                store_replication: store_replication?,
             },
             network: Network {
                 latency: net_latency?,
@@ -1208,13 +1502,21 @@ impl Check {
                 assignment: assignment?,
                 session_timeout: c_session?,
                 auto_offset_reset: offset_reset?,
+                reads: reads?,
+                read_retry: read_retry?,
             },
             store: Store {
                 latency: store_latency?,
+                read_latency: read_latency?,
             },
+            policy: policy?,
             faults: faults?,
-            expect: expect?,
+            expect: expect.effective,
+            expect_common: expect.common,
+            expect_by_policy: expect.by_policy,
             swarm: swarm?,
+            scale_counts: scale_counts?,
+            scale: 1,
         })
     }
 
@@ -1492,10 +1794,10 @@ impl Check {
                     );
                     false
                 });
-                let l = self.required(f, "latency", &missing, latency);
+                let slow = self.slowdown(f, targets.as_deref());
                 targets
-                    .zip(l)
-                    .map(|(targets, latency)| FaultKind::SlowStorage { targets, latency })
+                    .zip(slow)
+                    .map(|(targets, slow)| FaultKind::SlowStorage { targets, slow })
             }
             _ => None,
         };
@@ -1504,6 +1806,152 @@ impl Check {
             _ => None,
         };
         (at, fault)
+    }
+
+    /// A `slow_storage`'s `latency` (extra) or `factor` (multiplier): exactly
+    /// one. `targets` are the valid targets, if known.
+    fn slowdown(&mut self, f: &Fields, targets: Option<&[Host]>) -> Option<Slowdown> {
+        let l = self.optional(f, "latency", latency);
+        let x = self.optional(f, "factor", slow_factor);
+        match (f.has("latency"), f.has("factor")) {
+            (false, false) => {
+                self.err(
+                    f.at("latency"),
+                    "missing required field for kind \"slow_storage\": give latency (extra latency added to each operation) or factor (a multiplier of each store operation's own latency)".to_string(),
+                );
+                return None;
+            }
+            (true, true) => {
+                self.err(
+                    f.at("factor"),
+                    "expected latency or factor, not both: latency adds to each operation, factor multiplies each store operation's own latency".to_string(),
+                );
+                return None;
+            }
+            _ => {}
+        }
+        if let (Some(Some(_)), Some(targets)) = (x, targets) {
+            let wrong: Vec<String> = (targets.iter())
+                .filter(|h| h.role != Role::Store)
+                .map(Host::to_string)
+                .collect();
+            if !wrong.is_empty() {
+                self.err(
+                    f.at("factor"),
+                    format!(
+                        "factor applies to stores only (brokers' and the controller's disk writes have no base latency to multiply; use latency), found {}",
+                        wrong.join(", ")
+                    ),
+                );
+                return None;
+            }
+        }
+        match (l?, x?) {
+            (Some(l), None) => Some(Slowdown::Extra(l)),
+            (None, Some(x)) => Some(Slowdown::Factor(x)),
+            _ => None,
+        }
+    }
+
+    /// `[policy]` with its `[policy.breaker]`.
+    fn policy(&mut self, top: &Fields) -> Option<Policy> {
+        let p = self.table(top, "policy", "policy", RawPolicy::FIELDS);
+        let kind = self.or_default(&p, "kind", PolicyKind::Unbounded, policy_kind);
+        let max_lag = self.optional(&p, "max_lag", positive_count);
+        let max_lag_age = self.optional(&p, "max_lag_age", positive_duration);
+        let mut bounded = true;
+        // Dropping "past the lag bound" needs a bound; the other kinds have
+        // work to do without one (breakers, or nothing at all).
+        if kind == Some(PolicyKind::SilentDrop) && !p.has("max_lag") && !p.has("max_lag_age") {
+            let from = if self.policy_from_cli {
+                " (from --policy)"
+            } else {
+                ""
+            };
+            self.err(
+                p.at("max_lag"),
+                format!(
+                    "required for kind = \"silent_drop\"{from} (or give max_lag_age): the lag bound, in messages per partition, past which the consumer skips to the log end"
+                ),
+            );
+            bounded = false;
+        }
+        let b = self.table(&p, "breaker", "breaker", RawBreaker::FIELDS);
+        let d = BreakerConfig::default();
+        let window = self.or_default(&b, "window", d.window, positive_duration);
+        let min_calls = self.or_default(&b, "min_calls", d.min_calls, int_range(1, u32::MAX));
+        let error_rate = self.or_default(&b, "error_rate", d.error_rate, share);
+        let slow_call = self.or_default(&b, "slow_call", d.slow_call, positive_duration);
+        let slow_rate = self.or_default(&b, "slow_rate", d.slow_rate, share);
+        let open_for = self.or_default(&b, "open_for", d.open_for, positive_duration);
+        let probes = self.or_default(&b, "probes", d.probes, int_range(1, MAX_PROBES));
+        if !bounded {
+            return None;
+        }
+        Some(Policy {
+            kind: kind?,
+            max_lag: max_lag?,
+            max_lag_age: max_lag_age?,
+            breaker: BreakerConfig {
+                window: window?,
+                min_calls: min_calls?,
+                error_rate: error_rate?,
+                slow_call: slow_call?,
+                slow_rate: slow_rate?,
+                open_for: open_for?,
+                probes: probes?,
+            },
+        })
+    }
+
+    /// `[scale] counts`.
+    fn scale(&mut self, top: &Fields) -> Option<Vec<ScaleCount>> {
+        let t = self.table(top, "scale", "scale", RawScale::FIELDS);
+        let path = t.at("counts");
+        let paths: Vec<&str> = ScaleCount::ALL.iter().map(|c| c.path()).collect();
+        let items = match self.value(&t, "counts") {
+            None => return Some(Vec::new()),
+            Some(Value::Array(a)) => a,
+            Some(v) => {
+                self.err(
+                    path,
+                    format!(
+                        "expected an array of field paths such as [\"topology.partitions\", \"consumer.workers\"], found {}",
+                        show(v)
+                    ),
+                );
+                return None;
+            }
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (j, item) in items.iter().enumerate() {
+            let ipath = format!("{path}[{j}]");
+            let count = match item {
+                Value::String(s) => match ScaleCount::from_path(s) {
+                    Some(c) => Ok(c),
+                    None => Err(unknown("field path", s, &paths)),
+                },
+                _ => Err(format!(
+                    "expected a field path, one of: {}, found {}",
+                    paths.join(", "),
+                    show(item)
+                )),
+            };
+            match count {
+                // Twice would not scale by K²; it is a slip either way.
+                Ok(c) if out.contains(&c) => {
+                    self.err(ipath, format!("{} is listed twice", quote(c.path())));
+                    ok = false;
+                }
+                Ok(c) => out.push(c),
+                Err(m) => {
+                    self.err(ipath, m);
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
     }
 
     /// An optional window field (`for`, `restart_after`): `Some(until)` when
@@ -1686,10 +2134,13 @@ impl Check {
         }))
     }
 
-    fn expect(&mut self, top: &Fields) -> Option<Vec<Expectation>> {
+    /// `[expect]`: its metric keys (every policy) and its per-policy
+    /// sub-tables; `kind` picks the effective list (None: the policy was
+    /// invalid and the file is rejected anyway).
+    fn expect(&mut self, top: &Fields, kind: Option<PolicyKind>) -> Option<Expect> {
         let path = top.at("expect");
         let t = match self.value(top, "expect") {
-            None => return Some(Vec::new()),
+            None => return Some(Expect::default()),
             Some(Value::Table(t)) => t,
             Some(v) => {
                 self.err(
@@ -1699,28 +2150,110 @@ impl Check {
                 return None;
             }
         };
-        let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
-        let mut out = Some(Vec::new());
+        let policies = policy_names();
+        let mut common = Some(Vec::new());
+        let mut by_policy = Some(Vec::new());
         for (key, v) in t {
             self.read.insert(("expect", key.clone()));
-            let path = join(&path, key);
-            let metric = Metric::from_name(key);
-            if metric.is_none() {
-                self.err(path.clone(), unknown("metric", key, &names));
-            }
-            let b = bound(v);
-            if let Err(m) = &b {
-                self.err(path, m.clone());
-            }
-            match (metric, b, &mut out) {
-                (Some(metric), Ok((cmp, value)), Some(v)) => {
-                    v.push(Expectation { metric, cmp, value })
+            let kpath = join(&path, key);
+            match (v, PolicyKind::from_name(key)) {
+                (Value::Table(sub), Some(p)) => {
+                    let f = Fields {
+                        path: kpath,
+                        schema: "policy_expect",
+                        table: Some(sub),
+                    };
+                    let bounds = self.bounds(&f);
+                    match (bounds, &mut by_policy) {
+                        (Some(b), Some(v)) => v.push((p, b)),
+                        _ => by_policy = None,
+                    }
                 }
+                (_, Some(p)) => {
+                    self.err(
+                        kpath,
+                        format!(
+                            "expected a table [expect.{}] of bounds checked under that policy only, found {}",
+                            p.name(),
+                            show(v)
+                        ),
+                    );
+                    by_policy = None;
+                }
+                // A table that is no metric's bound: a misspelt policy.
+                (Value::Table(_), None) if Metric::from_name(key).is_none() => {
+                    self.err(
+                        kpath,
+                        format!(
+                            "unknown policy kind {}: the sub-tables of [expect] are named after a policy kind, one of: {}{}",
+                            quote(key),
+                            policies.join(", "),
+                            did_you_mean(key, policies.iter().copied())
+                        ),
+                    );
+                    by_policy = None;
+                }
+                _ => match (self.bound_of(&kpath, key, v), &mut common) {
+                    (Some(e), Some(c)) => c.push(e),
+                    _ => common = None,
+                },
+            }
+        }
+        let (common, by_policy) = (common?, by_policy?);
+        let mut effective = common.clone();
+        for (p, b) in &by_policy {
+            if Some(*p) == kind {
+                effective.extend(b.iter().copied());
+            }
+        }
+        Some(Expect {
+            effective,
+            common,
+            by_policy,
+        })
+    }
+
+    /// The metric bounds of an `[expect.<policy>]` table, in file order.
+    fn bounds(&mut self, f: &Fields) -> Option<Vec<Expectation>> {
+        let t = f.table?;
+        let mut out = Some(Vec::new());
+        for (key, v) in t {
+            self.read.insert((f.schema, key.clone()));
+            match (self.bound_of(&f.at(key), key, v), &mut out) {
+                (Some(e), Some(o)) => o.push(e),
                 _ => out = None,
             }
         }
         out
     }
+
+    /// `metric = bound` at `path`; both halves are judged (and reported).
+    fn bound_of(&mut self, path: &str, key: &str, v: &Value) -> Option<Expectation> {
+        let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+        let metric = Metric::from_name(key);
+        if metric.is_none() {
+            self.err(path.to_string(), unknown("metric", key, &names));
+        }
+        let b = bound(v);
+        if let Err(m) = &b {
+            self.err(path.to_string(), m.clone());
+        }
+        let (cmp, value) = b.ok()?;
+        Some(Expectation {
+            metric: metric?,
+            cmp,
+            value,
+        })
+    }
+}
+
+/// `[expect]` as walked.
+#[derive(Default)]
+struct Expect {
+    /// What a run under the scenario's policy checks.
+    effective: Vec<Expectation>,
+    common: Vec<Expectation>,
+    by_policy: Vec<(PolicyKind, Vec<Expectation>)>,
 }
 
 fn ms_range(min: u64, max: u64) -> LatencyRange {
@@ -1879,6 +2412,7 @@ brokers = 3
 partitions = 8
 stores = 2
 replication = 2
+store_replication = 2
 
 [network]
 latency = "2ms..10ms"
@@ -1922,9 +2456,29 @@ concurrency = 4
 assignment = "round_robin"
 session_timeout = "15s"
 auto_offset_reset = "latest"
+reads = 2
+read_retry = true
 
 [store]
 latency = "5ms"
+read_latency = "2ms..4ms"
+
+[policy]
+kind = "silent_drop"
+max_lag = 5000
+max_lag_age = "10s"
+
+[policy.breaker]
+window = "10s"
+min_calls = 20
+error_rate = 0.25
+slow_call = "50ms"
+slow_rate = 0.75
+open_for = "1s"
+probes = 5
+
+[scale]
+counts = ["consumer.workers", "policy.max_lag"]
 
 [[fault]]
 at = "30s"
@@ -1983,6 +2537,13 @@ target = "stores"
 latency = "200ms..800ms"
 for = "30s"
 
+[[fault]]
+at = "4m40s"
+kind = "slow_storage"
+target = "store-1"
+factor = 8
+for = "10s"
+
 [expect]
 lost = 0
 silently_dropped = "> 0"
@@ -1990,6 +2551,13 @@ max_lag = ">=5000"
 recovery_ms = "< 60000"
 duplicate_effects = "<=3"
 sent = "= 100"
+
+[expect.silent_drop]
+silently_dropped = "> 10"
+
+[expect.circuit_breaker]
+shed = "> 0"
+silently_dropped = 0
 "#;
 
     const MINIMAL: &str = r#"
@@ -2055,6 +2623,7 @@ duration = "2m"
                 partitions: 8,
                 stores: 2,
                 replication: 2,
+                store_replication: 2,
             }
         );
         assert_eq!(
@@ -2106,6 +2675,7 @@ duration = "2m"
         assert_eq!(s.consumer.assignment, Assignment::RoundRobin);
         assert_eq!(s.consumer.session_timeout, secs(15));
         assert_eq!(s.consumer.auto_offset_reset, OffsetReset::Latest);
+        assert_eq!((s.consumer.reads, s.consumer.read_retry), (2, true));
         assert_eq!(
             s.store.latency,
             LatencyRange {
@@ -2113,10 +2683,36 @@ duration = "2m"
                 max: ms(5)
             }
         );
+        assert_eq!(
+            s.store.read_latency,
+            LatencyRange {
+                min: ms(2),
+                max: ms(4)
+            }
+        );
+        assert_eq!(
+            s.policy,
+            Policy {
+                kind: PolicyKind::SilentDrop,
+                max_lag: Some(5000),
+                max_lag_age: Some(secs(10)),
+                breaker: BreakerConfig {
+                    window: secs(10),
+                    min_calls: 20,
+                    error_rate: 0.25,
+                    slow_call: ms(50),
+                    slow_rate: 0.75,
+                    open_for: secs(1),
+                    probes: 5,
+                },
+            }
+        );
+        assert_eq!(s.scale_counts, [ScaleCount::Workers, ScaleCount::MaxLag]);
+        assert_eq!(s.scale, 1);
 
-        assert_eq!(s.faults.len(), 9);
+        assert_eq!(s.faults.len(), 10);
         let kinds: Vec<&str> = s.faults.iter().map(|f| f.kind.name()).collect();
-        assert_eq!(kinds, FAULT_KINDS);
+        assert_eq!(kinds[..9], FAULT_KINDS);
         assert_eq!(
             s.faults[0],
             Fault {
@@ -2172,23 +2768,48 @@ duration = "2m"
             s.faults[8].kind,
             FaultKind::SlowStorage {
                 targets: vec![h(Role::Store, 0), h(Role::Store, 1)],
-                latency: LatencyRange {
+                slow: Slowdown::Extra(LatencyRange {
                     min: ms(200),
                     max: ms(800)
-                },
+                }),
+            }
+        );
+        assert_eq!(
+            s.faults[9].kind,
+            FaultKind::SlowStorage {
+                targets: vec![h(Role::Store, 1)],
+                slow: Slowdown::Factor(8.0),
             }
         );
 
-        let expect: Vec<String> = s.expect.iter().map(|e| e.to_string()).collect();
+        let show = |v: &[Expectation]| -> Vec<String> { v.iter().map(|e| e.to_string()).collect() };
+        let common = [
+            "lost = 0",
+            "silently_dropped > 0",
+            "max_lag >= 5000",
+            "recovery_ms < 60000",
+            "duplicate_effects <= 3",
+            "sent = 100",
+        ];
+        assert_eq!(show(&s.expect_common), common);
+        // The policy is silent_drop: the common bounds, then its own.
+        let mut effective = common.to_vec();
+        effective.push("silently_dropped > 10");
+        assert_eq!(show(&s.expect), effective);
+        let by: Vec<(PolicyKind, Vec<String>)> = (s.expect_by_policy.iter())
+            .map(|(k, v)| (*k, show(v)))
+            .collect();
         assert_eq!(
-            expect,
+            by,
             [
-                "lost = 0",
-                "silently_dropped > 0",
-                "max_lag >= 5000",
-                "recovery_ms < 60000",
-                "duplicate_effects <= 3",
-                "sent = 100",
+                (
+                    PolicyKind::SilentDrop,
+                    vec!["silently_dropped > 10".to_string()]
+                ),
+                (
+                    PolicyKind::CircuitBreaker,
+                    vec!["shed > 0".to_string(), "silently_dropped = 0".to_string()]
+                ),
             ]
         );
     }
@@ -2209,6 +2830,7 @@ duration = "2m"
                 partitions: 4,
                 stores: 1,
                 replication: 1,
+                store_replication: 1,
             },
             network: Network {
                 latency: LatencyRange {
@@ -2252,16 +2874,40 @@ duration = "2m"
                 assignment: Assignment::Range,
                 session_timeout: secs(10),
                 auto_offset_reset: OffsetReset::Earliest,
+                reads: 0,
+                read_retry: false,
             },
             store: Store {
                 latency: LatencyRange {
                     min: ms(1),
                     max: ms(3),
                 },
+                read_latency: LatencyRange {
+                    min: ms(1),
+                    max: ms(5),
+                },
+            },
+            policy: Policy {
+                kind: PolicyKind::Unbounded,
+                max_lag: None,
+                max_lag_age: None,
+                breaker: BreakerConfig {
+                    window: secs(5),
+                    min_calls: 10,
+                    error_rate: 0.5,
+                    slow_call: ms(100),
+                    slow_rate: 0.5,
+                    open_for: secs(2),
+                    probes: 3,
+                },
             },
             faults: vec![],
             expect: vec![],
+            expect_common: vec![],
+            expect_by_policy: vec![],
             swarm: None,
+            scale_counts: vec![],
+            scale: 1,
         };
         assert_eq!(s, expected);
     }
@@ -2300,7 +2946,7 @@ duration = "2m"
         .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "s/x.toml: topology.partitons: unknown field \"partitons\", expected one of: brokers, partitions, stores, replication (did you mean \"partitions\"?)\n\
+            "s/x.toml: topology.partitons: unknown field \"partitons\", expected one of: brokers, partitions, stores, replication, store_replication (did you mean \"partitions\"?)\n\
              s/x.toml: workload.rate: expected a rate string such as \"800/s\" or \"30000/m\", found 5"
         );
     }
@@ -2331,7 +2977,7 @@ duration = "2m"
             &with("[topology]\npartitons = 3\n"),
             "topology.partitons",
             &[
-                "unknown field \"partitons\", expected one of: brokers, partitions, stores, replication",
+                "unknown field \"partitons\", expected one of: brokers, partitions, stores, replication, store_replication",
                 "(did you mean \"partitions\"?)",
             ],
         );
@@ -2805,10 +3451,10 @@ duration = "2m"
             s.faults[0].kind,
             FaultKind::SlowStorage {
                 targets: vec![h(Role::Broker, 0), h(Role::Controller, 0)],
-                latency: LatencyRange {
+                slow: Slowdown::Extra(LatencyRange {
                     min: ms(10),
                     max: ms(10)
-                },
+                }),
             }
         );
     }
@@ -2966,7 +3612,7 @@ lots = "> 0"
             T::FIELDS.iter().map(|s| s.to_string()).collect()
         }
         use super::super::raw::*;
-        let schemas: [(&str, BTreeSet<String>, BTreeSet<String>); 11] = [
+        let schemas: [(&str, BTreeSet<String>, BTreeSet<String>); 16] = [
             (
                 "scenario",
                 serde_keys::<RawScenario>(),
@@ -2995,31 +3641,55 @@ lots = "> 0"
                 fields::<RawConsumer>(),
             ),
             ("store", serde_keys::<RawStore>(), fields::<RawStore>()),
+            ("policy", serde_keys::<RawPolicy>(), fields::<RawPolicy>()),
+            (
+                "breaker",
+                serde_keys::<RawBreaker>(),
+                fields::<RawBreaker>(),
+            ),
+            ("scale", serde_keys::<RawScale>(), fields::<RawScale>()),
+            ("swarm", serde_keys::<RawSwarm>(), fields::<RawSwarm>()),
             ("fault", serde_keys::<RawFault>(), fields::<RawFault>()),
             ("expect", serde_keys::<RawExpect>(), fields::<RawExpect>()),
             (
+                "policy_expect",
+                serde_keys::<RawPolicyExpect>(),
+                fields::<RawPolicyExpect>(),
+            ),
+            (
                 "metrics",
                 Metric::ALL.iter().map(|m| m.name().to_string()).collect(),
-                fields::<RawExpect>(),
+                fields::<RawPolicyExpect>(),
             ),
         ];
         for (name, serde, fields) in &schemas {
             assert_eq!(serde, fields, "schema {name}");
         }
+        // `[expect]` holds the metrics and one sub-table per policy kind.
+        let mut expect_keys: Vec<&str> = RawPolicyExpect::FIELDS.to_vec();
+        expect_keys.extend(PolicyKind::ALL.iter().map(|k| k.name()));
+        assert_eq!(RawExpect::FIELDS, expect_keys);
 
-        // Walking the full example reads exactly every schema field.
+        // Walking the full example (plus a [swarm], which excludes its
+        // faults) reads exactly every schema field.
         let root: Table = FULL.parse().unwrap();
         let mut c = Check::default();
         assert!(c.scenario(&root).is_some(), "{:#?}", c.errors);
-        for (name, _, fields) in &schemas[..10] {
+        let swarm: Table = with(
+            "[swarm]\nfaults = 1\nkinds = [\"crash\"]\nwindow = \"1s..2s\"\nrate = \"1/s..2/s\"\n",
+        )
+        .parse()
+        .unwrap();
+        assert!(c.scenario(&swarm).is_some(), "{:#?}", c.errors);
+        for (name, _, fields) in &schemas[..15] {
             let read: BTreeSet<String> = c
                 .read
                 .iter()
                 .filter(|(s, _)| s == name)
                 .map(|(_, k)| k.clone())
                 .collect();
-            if *name == "expect" {
-                assert!(read.is_subset(fields), "{read:?}");
+            if *name == "expect" || *name == "policy_expect" {
+                assert!(!read.is_empty() && read.is_subset(fields), "{read:?}");
             } else {
                 assert_eq!(&read, fields, "fields read by the walker for {name}");
             }
@@ -3038,16 +3708,26 @@ lots = "> 0"
         let text = format!(
             "{MINIMAL}bogus = 1\n[topology]\nbogus = 1\n[network]\nbogus = 1\n[workload]\nbogus = 1\n\
              bursts = [{{ at = \"1s\", rate = \"1/s\", for = \"1s\", bogus = 1 }}]\n[broker]\nbogus = 1\n\
-             [consumer]\nbogus = 1\n[store]\nbogus = 1\n[[fault]]\nat = \"1s\"\nkind = \"heal\"\nbogus = 1\n\
-             [expect]\nbogus = 1\n"
+             [consumer]\nbogus = 1\n[store]\nbogus = 1\n[policy]\nbogus = 1\n[policy.breaker]\nbogus = 1\n\
+             [scale]\nbogus = 1\n[[fault]]\nat = \"1s\"\nkind = \"heal\"\nbogus = 1\n\
+             [expect]\nbogus = 1\n[expect.backpressure]\nbogus = 1\n"
         );
-        assert_eq!(errs(&text).len(), 10);
+        assert_eq!(errs(&text).len(), 14, "{:#?}", errs(&text));
+        let s = ok(&with("[swarm]\n"));
+        assert!(s.swarm.is_some());
+        one_error(
+            &with("[swarm]\nbogus = 1\n"),
+            "swarm.bogus",
+            &["unknown field"],
+        );
     }
 
     /// Valid files also deserialise through the serde raw types.
     #[test]
     fn valid_files_fit_the_raw_types() {
-        for text in [FULL, MINIMAL, readme_example().as_str()] {
+        let mut texts = vec![FULL.to_string(), MINIMAL.to_string()];
+        texts.extend(readme_examples());
+        for text in &texts {
             let raw: RawScenario = toml::from_str(text).unwrap();
             assert!(raw.name.is_some());
         }
@@ -3065,11 +3745,19 @@ lots = "> 0"
         readme[start..end].to_string()
     }
 
-    fn readme_example() -> String {
+    /// Every ```toml block of the README's reference section.
+    fn readme_examples() -> Vec<String> {
         let section = readme_section();
-        let start = section.find("```toml\n").expect("a ```toml example") + "```toml\n".len();
-        let len = section[start..].find("```").expect("end of the example");
-        section[start..start + len].to_string()
+        let mut out = Vec::new();
+        let mut rest = section.as_str();
+        while let Some(i) = rest.find("```toml\n") {
+            rest = &rest[i + "```toml\n".len()..];
+            let len = rest.find("```").expect("end of the example");
+            out.push(rest[..len].to_string());
+            rest = &rest[len + 3..];
+        }
+        assert!(!out.is_empty(), "a ```toml example");
+        out
     }
 
     #[test]
@@ -3086,14 +3774,21 @@ lots = "> 0"
             RawBroker::FIELDS,
             RawConsumer::FIELDS,
             RawStore::FIELDS,
+            RawPolicy::FIELDS,
+            RawBreaker::FIELDS,
+            RawScale::FIELDS,
             RawFault::FIELDS,
             RawExpect::FIELDS,
+            RawPolicyExpect::FIELDS,
             RawSwarm::FIELDS,
         ] {
             keys.extend(fs);
         }
         keys.extend(Metric::ALL.iter().map(|m| m.name()));
         keys.extend(FAULT_KINDS);
+        keys.extend(PolicyKind::ALL.iter().map(|k| k.name()));
+        keys.extend(ScaleCount::ALL.iter().map(|c| c.path()));
+        keys.extend(["[policy.breaker]", "--scale K", "--policy"]);
         keys.extend([
             "per_batch",
             "never",
@@ -3120,10 +3815,12 @@ lots = "> 0"
     }
 
     #[test]
-    fn readme_example_is_valid() {
-        let s = ok(&readme_example());
-        assert!(!s.faults.is_empty());
-        assert!(!s.expect.is_empty());
+    fn readme_examples_are_valid() {
+        for text in readme_examples() {
+            let s = ok(&text);
+            assert!(!s.expect.is_empty(), "{text}");
+        }
+        assert!(!ok(&readme_examples()[0]).faults.is_empty());
     }
 
     #[test]
@@ -3470,6 +4167,612 @@ lots = "> 0"
             "{e:#?}"
         );
         assert!(e[5].message.contains("did you mean \"range\"?"), "{e:#?}");
+    }
+
+    #[test]
+    fn store_replication() {
+        assert_eq!(ok(MINIMAL).topology.store_replication, 1);
+        let t = ok(&with("[topology]\nstores = 3\nstore_replication = 3\n")).topology;
+        assert_eq!((t.stores, t.store_replication), (3, 3));
+        one_error(
+            &with("[topology]\nstores = 2\nstore_replication = 3\n"),
+            "topology.store_replication",
+            &["expected at most topology.stores (2), found 3"],
+        );
+        one_error(
+            &with("[topology]\nstore_replication = 2\n"),
+            "topology.store_replication",
+            &["expected at most topology.stores (1, its default), found 2"],
+        );
+        one_error(
+            &with("[topology]\nstore_replication = 0\n"),
+            "topology.store_replication",
+            &["expected an integer of at least 1, found 0"],
+        );
+        // An invalid store count is the only error.
+        one_error(
+            &with("[topology]\nstores = 0\nstore_replication = 2\n"),
+            "topology.stores",
+            &["from 1 to 64, found 0"],
+        );
+    }
+
+    #[test]
+    fn store_reads() {
+        let s = ok(MINIMAL);
+        assert_eq!((s.consumer.reads, s.consumer.read_retry), (0, false));
+        assert_eq!(s.store.read_latency, ms_range(1, 5));
+        let s = ok(&with(
+            "[consumer]\nreads = 16\nread_retry = true\n[store]\nread_latency = \"3ms..9ms\"\n",
+        ));
+        assert_eq!((s.consumer.reads, s.consumer.read_retry), (16, true));
+        assert_eq!(s.store.read_latency, ms_range(3, 9));
+        // The write latency keeps its own default.
+        assert_eq!(s.store.latency, ms_range(1, 3));
+        one_error(
+            &with("[consumer]\nreads = 17\n"),
+            "consumer.reads",
+            &["expected an integer from 0 to 16, found 17"],
+        );
+        one_error(
+            &with("[consumer]\nreads = -1\n"),
+            "consumer.reads",
+            &["from 0 to 16, found -1"],
+        );
+        one_error(
+            &with("[consumer]\nread_retry = \"yes\"\n"),
+            "consumer.read_retry",
+            &["expected true or false, found \"yes\""],
+        );
+        one_error(
+            &with("[store]\nread_latency = \"1ms..20s\"\n"),
+            "store.read_latency",
+            &["whose max is at most 10s, found \"1ms..20s\""],
+        );
+        one_error(
+            &with("[store]\nread_latency = 5\n"),
+            "store.read_latency",
+            &["expected a latency range string", "found 5"],
+        );
+        one_error(
+            &with("[store]\nread_latncy = \"5ms\"\n"),
+            "store.read_latncy",
+            &["(did you mean \"read_latency\"?)"],
+        );
+    }
+
+    #[test]
+    fn policy_kinds_and_bounds() {
+        assert_eq!(
+            ok(MINIMAL).policy,
+            Policy {
+                kind: PolicyKind::Unbounded,
+                max_lag: None,
+                max_lag_age: None,
+                breaker: BreakerConfig::default(),
+            }
+        );
+        for k in PolicyKind::ALL {
+            let p = ok(&with(&format!(
+                "[policy]\nkind = \"{}\"\nmax_lag = 100\n",
+                k.name()
+            )))
+            .policy;
+            assert_eq!((p.kind, p.max_lag), (k, Some(100)));
+        }
+        // Only silent_drop needs a bound; either sort will do.
+        for k in ["circuit_breaker", "backpressure", "unbounded"] {
+            assert_eq!(
+                ok(&with(&format!("[policy]\nkind = \"{k}\"\n")))
+                    .policy
+                    .max_lag,
+                None
+            );
+        }
+        let p = ok(&with(
+            "[policy]\nkind = \"silent_drop\"\nmax_lag_age = \"5s\"\n",
+        ))
+        .policy;
+        assert_eq!((p.max_lag, p.max_lag_age), (None, Some(secs(5))));
+        one_error(
+            &with("[policy]\nkind = \"silent_drop\"\n"),
+            "policy.max_lag",
+            &["required for kind = \"silent_drop\" (or give max_lag_age)"],
+        );
+        one_error(
+            &with("[policy]\nkind = \"silent-drop\"\nmax_lag = 5\n"),
+            "policy.kind",
+            &[
+                "unknown policy kind \"silent-drop\"",
+                "expected one of: silent_drop, circuit_breaker, backpressure, unbounded",
+                "(did you mean \"silent_drop\"?)",
+            ],
+        );
+        one_error(
+            &with("[policy]\nkind = 1\n"),
+            "policy.kind",
+            &["expected a policy kind, one of: silent_drop", "found 1"],
+        );
+        one_error(
+            &with("[policy]\nmax_lag = 0\n"),
+            "policy.max_lag",
+            &["expected an integer of at least 1, found 0"],
+        );
+        one_error(
+            &with("[policy]\nmax_lag_age = \"0s\"\n"),
+            "policy.max_lag_age",
+            &["above 0"],
+        );
+        one_error(
+            &with("[policy]\nmax_lag_age = 5\n"),
+            "policy.max_lag_age",
+            &["expected a duration string with units", "found 5"],
+        );
+        one_error(
+            &with("[policy]\nmaxlag = 5\n"),
+            "policy.maxlag",
+            &["unknown field \"maxlag\"", "(did you mean \"max_lag\"?)"],
+        );
+        one_error(
+            &with("policy = \"silent_drop\"\n"),
+            "policy",
+            &["expected a table [policy], found \"silent_drop\""],
+        );
+        // A bad bound is reported, not also the missing one.
+        one_error(
+            &with("[policy]\nkind = \"silent_drop\"\nmax_lag = -3\n"),
+            "policy.max_lag",
+            &["found -3"],
+        );
+    }
+
+    #[test]
+    fn breaker_settings() {
+        // Allowed whatever the kind: compare runs the file under each.
+        let b = ok(&with(
+            "[policy]\nkind = \"backpressure\"\n[policy.breaker]\nwindow = \"1s\"\nmin_calls = 1\nerror_rate = 1\nslow_call = \"1ms\"\nslow_rate = 0.01\nopen_for = \"500ms\"\nprobes = 100\n",
+        ))
+        .policy
+        .breaker;
+        assert_eq!(
+            b,
+            BreakerConfig {
+                window: secs(1),
+                min_calls: 1,
+                error_rate: 1.0,
+                slow_call: ms(1),
+                slow_rate: 0.01,
+                open_for: ms(500),
+                probes: 100,
+            }
+        );
+        // Unset fields keep their defaults.
+        let b = ok(&with("[policy.breaker]\nprobes = 7\n")).policy.breaker;
+        assert_eq!(
+            b,
+            BreakerConfig {
+                probes: 7,
+                ..BreakerConfig::default()
+            }
+        );
+        for (field, value, needle) in [
+            ("window", "\"0s\"", "above 0"),
+            ("window", "5", "expected a duration string with units"),
+            (
+                "min_calls",
+                "0",
+                "expected an integer of at least 1, found 0",
+            ),
+            (
+                "error_rate",
+                "0",
+                "expected a share of calls above 0 and at most 1 such as 0.5, found 0",
+            ),
+            ("error_rate", "1.5", "found 1.5"),
+            ("error_rate", "\"50%\"", "found \"50%\""),
+            ("slow_call", "\"0ms\"", "above 0"),
+            ("slow_rate", "-0.5", "found -0.5"),
+            ("open_for", "\"0s\"", "above 0"),
+            ("probes", "0", "expected an integer from 1 to 100, found 0"),
+            ("probes", "101", "found 101"),
+        ] {
+            one_error(
+                &with(&format!("[policy.breaker]\n{field} = {value}\n")),
+                &format!("policy.breaker.{field}"),
+                &[needle],
+            );
+        }
+        one_error(
+            &with("[policy.breaker]\nprobe = 3\n"),
+            "policy.breaker.probe",
+            &["unknown field \"probe\"", "(did you mean \"probes\"?)"],
+        );
+        one_error(
+            &with("[policy]\nbreaker = true\n"),
+            "policy.breaker",
+            &["expected a table [breaker], found true"],
+        );
+    }
+
+    #[test]
+    fn slow_storage_factor() {
+        let s = ok(&fault(
+            "at = \"1s\"\nkind = \"slow_storage\"\ntarget = \"stores\"\nfactor = 4\nfor = \"5s\"",
+        ));
+        assert_eq!(
+            s.faults[0].kind,
+            FaultKind::SlowStorage {
+                targets: vec![h(Role::Store, 0)],
+                slow: Slowdown::Factor(4.0),
+            }
+        );
+        let s = ok(&fault(
+            "at = \"1s\"\nkind = \"slow_storage\"\ntarget = \"store-0\"\nfactor = 1000.0",
+        ));
+        assert!(matches!(
+            s.faults[0].kind,
+            FaultKind::SlowStorage { slow: Slowdown::Factor(x), .. } if x == 1000.0
+        ));
+        one_error(
+            &fault("at = \"1s\"\nkind = \"slow_storage\"\ntarget = [\"store-0\", \"broker-0\"]\nfactor = 3"),
+            "fault[0].factor",
+            &[
+                "factor applies to stores only",
+                "brokers' and the controller's disk writes have no base latency to multiply",
+                "found broker-0",
+            ],
+        );
+        one_error(
+            &fault("at = \"1s\"\nkind = \"slow_storage\"\ntarget = \"controller-0\"\nfactor = 3"),
+            "fault[0].factor",
+            &["stores only", "found controller-0"],
+        );
+        one_error(
+            &fault("at = \"1s\"\nkind = \"slow_storage\"\ntarget = \"stores\"\nlatency = \"5ms\"\nfactor = 3"),
+            "fault[0].factor",
+            &["expected latency or factor, not both"],
+        );
+        one_error(
+            &fault("at = \"1s\"\nkind = \"slow_storage\"\ntarget = \"stores\""),
+            "fault[0].latency",
+            &[
+                "missing required field for kind \"slow_storage\"",
+                "give latency",
+                "or factor",
+            ],
+        );
+        for bad in ["1", "0.5", "1001", "\"x4\"", "nan", "inf"] {
+            one_error(
+                &fault(&format!(
+                    "at = \"1s\"\nkind = \"slow_storage\"\ntarget = \"stores\"\nfactor = {bad}"
+                )),
+                "fault[0].factor",
+                &["expected a factor above 1 and at most 1000 such as 4 or 2.5"],
+            );
+        }
+        one_error(
+            &fault("at = \"1s\"\nkind = \"crash\"\ntarget = \"store-0\"\nfactor = 3"),
+            "fault[0].factor",
+            &["field \"factor\" does not apply to kind \"crash\""],
+        );
+        // A target that slow_storage cannot hit at all is the only error.
+        one_error(
+            &fault("at = \"1s\"\nkind = \"slow_storage\"\ntarget = \"producer-0\"\nfactor = 3"),
+            "fault[0].target",
+            &["brokers, stores and the controller only"],
+        );
+    }
+
+    #[test]
+    fn per_policy_expectations() {
+        let text = |kind: &str| {
+            with(&format!(
+                "[policy]\nkind = \"{kind}\"\nmax_lag = 10\n[expect]\nlost = 0\nmax_lag = \"< 100\"\n\
+                 [expect.silent_drop]\nsilently_dropped = \"> 0\"\n\
+                 [expect.circuit_breaker]\nshed = \"> 0\"\nlost = 0\n"
+            ))
+        };
+        let names =
+            |v: &[Expectation]| -> Vec<String> { v.iter().map(|e| e.to_string()).collect() };
+        for (kind, effective) in [
+            (
+                "silent_drop",
+                vec!["lost = 0", "max_lag < 100", "silently_dropped > 0"],
+            ),
+            (
+                "circuit_breaker",
+                vec!["lost = 0", "max_lag < 100", "shed > 0", "lost = 0"],
+            ),
+            ("backpressure", vec!["lost = 0", "max_lag < 100"]),
+        ] {
+            let s = ok(&text(kind));
+            assert_eq!(names(&s.expect), effective, "{kind}");
+            assert_eq!(names(&s.expect_common), ["lost = 0", "max_lag < 100"]);
+            let kinds: Vec<PolicyKind> = s.expect_by_policy.iter().map(|(k, _)| *k).collect();
+            assert_eq!(kinds, [PolicyKind::SilentDrop, PolicyKind::CircuitBreaker]);
+        }
+        // Sub-tables alone (no common keys), and empty ones.
+        let s = ok(&with(
+            "[expect.unbounded]\nmax_lag = \"> 5\"\n[expect.backpressure]\n",
+        ));
+        assert_eq!(names(&s.expect), ["max_lag > 5"]);
+        assert!(s.expect_common.is_empty());
+        assert_eq!(
+            s.expect_by_policy,
+            [
+                (
+                    PolicyKind::Unbounded,
+                    vec![Expectation {
+                        metric: Metric::MaxLag,
+                        cmp: Cmp::Gt,
+                        value: 5
+                    }]
+                ),
+                (PolicyKind::Backpressure, vec![]),
+            ]
+        );
+        one_error(
+            &with("[expect.silent_dorp]\nlost = 0\n"),
+            "expect.silent_dorp",
+            &[
+                "unknown policy kind \"silent_dorp\"",
+                "named after a policy kind, one of: silent_drop, circuit_breaker, backpressure, unbounded",
+                "(did you mean \"silent_drop\"?)",
+            ],
+        );
+        one_error(
+            &with("[expect]\nsilent_drop = 5\n"),
+            "expect.silent_drop",
+            &["expected a table [expect.silent_drop]", "found 5"],
+        );
+        one_error(
+            &with("[expect.backpressure]\nlots = 0\n"),
+            "expect.backpressure.lots",
+            &["unknown metric \"lots\"", "(did you mean \"lost\"?)"],
+        );
+        one_error(
+            &with("[expect.backpressure]\nlost = \"~ 1\"\n"),
+            "expect.backpressure.lost",
+            &["comparison such as"],
+        );
+        one_error(
+            &with("[expect.lost]\nx = 1\n"),
+            "expect.lost",
+            &[
+                "expected a non-negative integer or a comparison",
+                "found a table",
+            ],
+        );
+    }
+
+    #[test]
+    fn scale_section() {
+        let s = ok(&with(
+            "[scale]\ncounts = [\"workload.keys\", \"topology.stores\"]\n",
+        ));
+        assert_eq!(s.scale_counts, [ScaleCount::Keys, ScaleCount::Stores]);
+        assert!(ok(&with("[scale]\n")).scale_counts.is_empty());
+        one_error(
+            &with("[scale]\ncounts = [\"topology.partitions\", \"topology.brokers\"]\n"),
+            "scale.counts[1]",
+            &[
+                "unknown field path \"topology.brokers\"",
+                "expected one of: topology.partitions, topology.stores, workload.producers, workload.keys, consumer.workers, policy.max_lag",
+            ],
+        );
+        one_error(
+            &with("[scale]\ncounts = [\"consumer.worker\"]\n"),
+            "scale.counts[0]",
+            &["(did you mean \"consumer.workers\"?)"],
+        );
+        one_error(
+            &with("[scale]\ncounts = \"consumer.workers\"\n"),
+            "scale.counts",
+            &[
+                "expected an array of field paths",
+                "found \"consumer.workers\"",
+            ],
+        );
+        one_error(
+            &with("[scale]\ncounts = [3]\n"),
+            "scale.counts[0]",
+            &[
+                "expected a field path, one of: topology.partitions",
+                "found 3",
+            ],
+        );
+        one_error(
+            &with("[scale]\ncounts = [\"workload.keys\", \"workload.keys\"]\n"),
+            "scale.counts[1]",
+            &["\"workload.keys\" is listed twice"],
+        );
+    }
+
+    fn scaled(text: &str, k: u32) -> Result<Scenario, Vec<FieldError>> {
+        let o = Overrides {
+            scale: Some(k),
+            ..Overrides::default()
+        };
+        parse_with(Path::new("t.toml"), text, &o).map_err(|e| e.errors)
+    }
+
+    #[test]
+    fn scale_multiplies_rates_and_listed_counts() {
+        let text = with(
+            "[topology]\npartitions = 8\n[workload]\nrate = \"30000/m\"\nkeys = 50\n\
+             bursts = [{ at = \"10s\", rate = \"800/s\", for = \"5s\" }, { at = \"20s\", rate = \"60/m\", for = \"5s\" }]\n\
+             [consumer]\nworkers = 2\n[policy]\nmax_lag = 1000\n\
+             [scale]\ncounts = [\"topology.partitions\", \"workload.keys\", \"consumer.workers\", \"workload.producers\", \"policy.max_lag\"]\n",
+        );
+        let base = ok(&text);
+        assert_eq!(base.scale, 1);
+        let s = scaled(&text, 3).unwrap();
+        assert_eq!(s.scale, 3);
+        assert_eq!(s.workload.rate_per_s, 1500);
+        let rates: Vec<u64> = s.workload.bursts.iter().map(|b| b.rate_per_s).collect();
+        assert_eq!(rates, [2400, 3]);
+        assert_eq!(s.topology.partitions, 24);
+        assert_eq!(s.workload.keys, 150);
+        assert_eq!(s.consumer.workers, 6);
+        // Absent and listed: its default × K.
+        assert_eq!(s.workload.producers, 3);
+        assert_eq!(s.policy.max_lag, Some(3000));
+        // Not listed: unchanged.
+        assert_eq!(s.topology.stores, 1);
+        // Everything else is the file's.
+        let mut back = s.clone();
+        back.scale = 1;
+        back.workload = base.workload.clone();
+        back.topology = base.topology.clone();
+        back.consumer = base.consumer.clone();
+        back.policy = base.policy.clone();
+        assert_eq!(back, base);
+
+        // Scale 1 changes nothing; the default rate scales when absent.
+        assert_eq!(scaled(&text, 1).unwrap(), base);
+        let s = scaled(&with("[scale]\ncounts = [\"topology.stores\"]\n"), 10).unwrap();
+        assert_eq!((s.workload.rate_per_s, s.topology.stores), (1000, 10));
+        // An absent max_lag stays absent: no bound is no bound at any scale.
+        let s = scaled(&with("[scale]\ncounts = [\"policy.max_lag\"]\n"), 10).unwrap();
+        assert_eq!(s.policy.max_lag, None);
+        // The swarm's rate range scales with the rest.
+        let s = scaled(&with("[swarm]\nrate = \"10/s..600/m\"\n"), 4).unwrap();
+        assert_eq!(s.swarm.unwrap().rate, Some((40, 40)));
+    }
+
+    #[test]
+    fn scale_errors() {
+        let e = scaled(MINIMAL, 0).unwrap_err();
+        assert_eq!(
+            e,
+            [FieldError {
+                path: "--scale".to_string(),
+                message: "expected a scale from 1 to 1000, found 0".to_string(),
+            }]
+        );
+        let e = scaled(MINIMAL, 1001).unwrap_err();
+        assert_eq!(e[0].path, "--scale");
+        assert_eq!(e[0].message, "expected a scale from 1 to 1000, found 1001");
+        assert!(scaled(MINIMAL, 1000).is_ok());
+        // With a bad file, both are reported (the file's errors unscaled).
+        let e = scaled(&with("[consumer]\nworkers = 100\n"), 0).unwrap_err();
+        let paths: Vec<&str> = e.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["--scale", "consumer.workers"]);
+        assert_eq!(e[1].message, "expected an integer from 1 to 64, found 100");
+
+        // A limit broken only by scaling says so.
+        let text = with("[consumer]\nworkers = 8\n[scale]\ncounts = [\"consumer.workers\"]\n");
+        assert!(scaled(&text, 8).is_ok());
+        let e = scaled(&text, 20).unwrap_err();
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(e[0].path, "consumer.workers");
+        assert_eq!(
+            e[0].message,
+            "expected an integer from 1 to 64, found 160 (8 × --scale 20)"
+        );
+        let e = scaled(&with("[scale]\ncounts = [\"consumer.workers\"]\n"), 80).unwrap_err();
+        assert_eq!(
+            e[0].message,
+            "expected an integer from 1 to 64, found 80 (default 1 × --scale 80)"
+        );
+        let e = scaled(
+            &with("[workload]\nrate = \"100000/s\"\nbursts = [{ at = \"1s\", rate = \"20/s\", for = \"1s\" }]\n"),
+            20,
+        )
+        .unwrap_err();
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(e[0].path, "workload.rate");
+        assert_eq!(
+            e[0].message,
+            "expected a rate of at most 1000000/s, found \"2000000/s\" (100000/s × --scale 20)"
+        );
+        let e = scaled(&with("[swarm]\nrate = \"1/s..2000/s\"\n"), 600).unwrap_err();
+        assert_eq!(e[0].path, "swarm.rate");
+        assert!(
+            e[0].message.ends_with("(1/s..2000/s × --scale 600)"),
+            "{e:#?}"
+        );
+        // A limit on a field that was not itself scaled.
+        let e = scaled(
+            &with("[topology]\npartitions = 512\n[consumer]\nconcurrency = 8\n[scale]\ncounts = [\"topology.partitions\"]\n"),
+            2,
+        )
+        .unwrap_err();
+        assert_eq!(e[0].path, "consumer.concurrency");
+        assert!(
+            e[0].message.ends_with("1024 × 8 = 8192 (after --scale 2)"),
+            "{e:#?}"
+        );
+        // A count beyond any integer.
+        let e = scaled(
+            &with(
+                "[policy]\nmax_lag = 9223372036854775807\n[scale]\ncounts = [\"policy.max_lag\"]\n",
+            ),
+            2,
+        )
+        .unwrap_err();
+        assert_eq!(e[0].path, "policy.max_lag");
+        assert!(
+            e[0].message.contains("beyond the largest integer"),
+            "{e:#?}"
+        );
+    }
+
+    #[test]
+    fn policy_override() {
+        let o = |p: PolicyKind| Overrides {
+            policy: Some(p),
+            scale: None,
+        };
+        let text = with(
+            "[policy]\nkind = \"backpressure\"\nmax_lag = 50\n[expect]\nlost = 0\n\
+             [expect.circuit_breaker]\nshed = \"> 0\"\n",
+        );
+        assert_eq!(ok(&text).policy.kind, PolicyKind::Backpressure);
+        let s = parse_with(Path::new("t.toml"), &text, &o(PolicyKind::CircuitBreaker)).unwrap();
+        assert_eq!(s.policy.kind, PolicyKind::CircuitBreaker);
+        assert_eq!(s.policy.max_lag, Some(50));
+        let e: Vec<String> = s.expect.iter().map(|e| e.to_string()).collect();
+        assert_eq!(e, ["lost = 0", "shed > 0"]);
+        // Without [policy] in the file, the table is created.
+        let s = parse_with(Path::new("t.toml"), MINIMAL, &o(PolicyKind::Backpressure)).unwrap();
+        assert_eq!(s.policy.kind, PolicyKind::Backpressure);
+        // The result is validated like a file, and says where the kind came from.
+        let e = parse_with(Path::new("t.toml"), MINIMAL, &o(PolicyKind::SilentDrop))
+            .unwrap_err()
+            .errors;
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(e[0].path, "policy.max_lag");
+        assert!(
+            e[0].message.starts_with(
+                "required for kind = \"silent_drop\" (from --policy) (or give max_lag_age)"
+            ),
+            "{e:#?}"
+        );
+        // A [policy] that is not a table stays an error.
+        let e = parse_with(
+            Path::new("t.toml"),
+            &with("policy = 3\n"),
+            &o(PolicyKind::Unbounded),
+        )
+        .unwrap_err()
+        .errors;
+        assert_eq!(e[0].path, "policy");
+        // Both overrides at once, through load_with.
+        let smoke = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/smoke.toml");
+        let s = load_with(
+            &smoke,
+            &Overrides {
+                policy: Some(PolicyKind::CircuitBreaker),
+                scale: Some(2),
+            },
+        )
+        .unwrap();
+        let base = load(&smoke).unwrap();
+        assert_eq!(s.policy.kind, PolicyKind::CircuitBreaker);
+        assert_eq!(s.workload.rate_per_s, 2 * base.workload.rate_per_s);
+        assert_eq!(s.consumer.workers, base.consumer.workers);
+        assert_eq!(s.scale, 2);
     }
 
     #[test]

@@ -1,0 +1,529 @@
+//! `mqsim compare`: one scenario under several lag policies, with the same
+//! seeds and so the same load and faults, outcomes side by side. Each
+//! (policy, seed) is an ordinary run; this module only schedules them and
+//! lays the figures out (text, Markdown, JSON). Nothing here is computed
+//! that the runs' outcomes do not already hold.
+
+use crate::explore::Spread;
+use crate::model::Model;
+use crate::outcome::{Outcome, Verdict};
+use crate::scenario::{PolicyKind, Scenario};
+use crate::units::format_duration;
+use serde_json::{json, Map};
+use std::fmt::Write as _;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+/// One (policy, seed) run: its outcome, or why the simulation failed.
+#[derive(Clone, Debug)]
+pub struct PolicyRun {
+    pub seed: u64,
+    pub result: Result<Outcome, String>,
+}
+
+/// Every run of one policy, in seed order.
+#[derive(Clone, Debug)]
+pub struct PolicyRuns {
+    pub policy: PolicyKind,
+    pub runs: Vec<PolicyRun>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Comparison {
+    pub scenario: String,
+    /// The scenario file as given on the command line.
+    pub file: String,
+    pub seeds: Vec<u64>,
+    /// `--scale` (1 = as written).
+    pub scale: u32,
+    pub duration: Duration,
+    pub drain: Duration,
+    pub policies: Vec<PolicyRuns>,
+    /// True when interrupted: some runs never started.
+    pub partial: bool,
+}
+
+/// A column of the table: a figure of one run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Column {
+    SilentlyDropped,
+    Shed,
+    Lost,
+    MaxLag,
+    MaxLagAge,
+    Recovery,
+    P99,
+    DuplicateEffects,
+}
+
+impl Column {
+    const ALL: [Column; 8] = [
+        Column::SilentlyDropped,
+        Column::Shed,
+        Column::Lost,
+        Column::MaxLag,
+        Column::MaxLagAge,
+        Column::Recovery,
+        Column::P99,
+        Column::DuplicateEffects,
+    ];
+
+    fn value(self, o: &Outcome) -> Option<u64> {
+        match self {
+            Column::SilentlyDropped => Some(o.counts.silently_dropped),
+            Column::Shed => Some(o.counts.shed),
+            Column::Lost => Some(o.counts.lost),
+            Column::MaxLag => Some(o.lag.max_messages),
+            Column::MaxLagAge => Some(o.lag.max_age_ms),
+            Column::Recovery => o.recovery_ms,
+            Column::P99 => o.latency_ms.p99,
+            Column::DuplicateEffects => Some(o.counts.duplicate_effects),
+        }
+    }
+
+    /// The JSON key of the figure (as in the run contract's flat names).
+    fn key(self) -> &'static str {
+        match self {
+            Column::SilentlyDropped => "silently_dropped",
+            Column::Shed => "shed",
+            Column::Lost => "lost",
+            Column::MaxLag => "max_lag",
+            Column::MaxLagAge => "max_lag_age_ms",
+            Column::Recovery => "recovery_ms",
+            Column::P99 => "latency_p99_ms",
+            Column::DuplicateEffects => "duplicate_effects",
+        }
+    }
+
+    fn is_ms(self) -> bool {
+        matches!(self, Column::MaxLagAge | Column::Recovery | Column::P99)
+    }
+
+    /// A value as a cell; a missing recovery is "never", a missing latency "-".
+    fn show(self, v: Option<u64>) -> String {
+        match v {
+            None if self == Column::Recovery => "never".to_string(),
+            Some(NEVER) if self == Column::Recovery => "never".to_string(),
+            None => "-".to_string(),
+            Some(v) if self.is_ms() => ms(v),
+            Some(v) => v.to_string(),
+        }
+    }
+}
+
+/// A recovery that never happened, ranked after every time it could take.
+const NEVER: u64 = u64::MAX;
+
+fn ms(v: u64) -> String {
+    format_duration(Duration::from_millis(v))
+}
+
+/// Runs every policy's scenario for every seed on `jobs` threads. The
+/// scenarios differ only in their policy (and its expectations).
+pub fn compare(
+    file: &str,
+    scenarios: &[(PolicyKind, Scenario)],
+    seeds: &[u64],
+    jobs: usize,
+    model: &(dyn Fn() -> Box<dyn Model> + Sync),
+    stop: &AtomicBool,
+    progress: impl FnMut(&PolicyRun),
+) -> Comparison {
+    let tasks: Vec<(usize, u64)> = (0..scenarios.len())
+        .flat_map(|p| seeds.iter().map(move |&s| (p, s)))
+        .collect();
+    let one = |&(p, seed): &(usize, u64)| {
+        let scenario = &scenarios[p].1;
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let model = model();
+            crate::run(scenario, seed, model.as_ref())
+                .map(|run| run.outcome)
+                .map_err(|f| f.to_string())
+        }));
+        let result = run.unwrap_or_else(|p| {
+            Err(format!(
+                "panic: {}",
+                crate::driver::panic_message(p.as_ref())
+            ))
+        });
+        PolicyRun { seed, result }
+    };
+    let done = crate::parallel::map(&tasks, jobs, stop, one, progress);
+    let partial = done.iter().any(Option::is_none);
+    let mut policies: Vec<PolicyRuns> = scenarios
+        .iter()
+        .map(|(policy, _)| PolicyRuns {
+            policy: *policy,
+            runs: Vec::new(),
+        })
+        .collect();
+    for ((p, _), run) in tasks.iter().zip(done) {
+        if let Some(run) = run {
+            policies[*p].runs.push(run);
+        }
+    }
+    let first = &scenarios.first().expect("at least one policy").1;
+    Comparison {
+        scenario: first.name.clone(),
+        file: file.to_string(),
+        seeds: seeds.to_vec(),
+        scale: first.scale,
+        duration: first.duration,
+        drain: first.drain,
+        policies,
+        partial,
+    }
+}
+
+impl Comparison {
+    /// 3 if a simulation failed or the comparison was cut short, 1 if an
+    /// expectation failed in some run, else 0.
+    pub fn exit_code(&self) -> i32 {
+        let runs = || self.policies.iter().flat_map(|p| &p.runs);
+        if self.partial || runs().any(|r| r.result.is_err()) {
+            3
+        } else if runs().any(|r| matches!(&r.result, Ok(o) if o.verdict == Verdict::Fail)) {
+            1
+        } else {
+            0
+        }
+    }
+
+    /// The JSON contract: with one seed, `policies.<name>` is that run's
+    /// contract (as `mqsim run --format json` prints it); with several,
+    /// `policies.<name>` holds `runs` (each seed's contract) and `spread`
+    /// (min / median / max of each table figure over the seeds where it
+    /// exists: `seeds` says how many; a recovery that never happened and a
+    /// latency without effects are left out).
+    pub fn to_json(&self) -> String {
+        let mut policies = Map::new();
+        for p in &self.policies {
+            let contract = |r: &PolicyRun| match &r.result {
+                Ok(o) => serde_json::to_value(o).expect("an Outcome always serialises"),
+                Err(e) => json!({ "seed": r.seed, "error": e }),
+            };
+            let value = match p.runs.as_slice() {
+                [one] if self.seeds.len() == 1 => contract(one),
+                runs => {
+                    let mut spread = Map::new();
+                    for c in Column::ALL {
+                        if let Some(s) = Spread::of(self.values(p, c)) {
+                            spread.insert(c.key().to_string(), json!(s));
+                        }
+                    }
+                    json!({
+                        "runs": runs.iter().map(contract).collect::<Vec<_>>(),
+                        "spread": spread,
+                    })
+                }
+            };
+            policies.insert(p.policy.name().to_string(), value);
+        }
+        let doc = json!({
+            "scenario": self.scenario,
+            "file": self.file,
+            "seeds": self.seeds,
+            "scale": self.scale,
+            "partial": self.partial,
+            "policies": policies,
+        });
+        let mut s = serde_json::to_string_pretty(&doc).expect("JSON values serialise");
+        s.push('\n');
+        s
+    }
+
+    /// The figure `c` of every successful run of `p`.
+    fn values<'a>(&'a self, p: &'a PolicyRuns, c: Column) -> impl Iterator<Item = u64> + 'a {
+        p.runs
+            .iter()
+            .filter_map(move |r| r.result.as_ref().ok().and_then(|o| c.value(o)))
+    }
+
+    /// One cell: the value for one seed; `median (min..max)` over several.
+    fn cell(&self, p: &PolicyRuns, c: Column) -> String {
+        let ok: Vec<&Outcome> = p
+            .runs
+            .iter()
+            .filter_map(|r| r.result.as_ref().ok())
+            .collect();
+        if ok.is_empty() {
+            return "-".to_string();
+        }
+        if ok.len() == 1 {
+            return c.show(c.value(ok[0]));
+        }
+        // A recovery that never happened ranks above any time; a missing
+        // latency (nothing took effect) is left out.
+        let values = ok.iter().filter_map(|o| match (c, c.value(o)) {
+            (Column::Recovery, None) => Some(NEVER),
+            (_, v) => v,
+        });
+        match Spread::of(values) {
+            None => c.show(None),
+            Some(s) if s.min == s.max => c.show(Some(s.min)),
+            Some(s) => format!(
+                "{} ({}..{})",
+                c.show(Some(s.median)),
+                c.show(Some(s.min)),
+                c.show(Some(s.max))
+            ),
+        }
+    }
+
+    /// What the policy did, in a line, from its runs' figures.
+    fn verdict(&self, p: &PolicyRuns) -> String {
+        let n = p.runs.len();
+        let failed = p.runs.iter().filter(|r| r.result.is_err()).count();
+        let ok: Vec<&Outcome> = p
+            .runs
+            .iter()
+            .filter_map(|r| r.result.as_ref().ok())
+            .collect();
+        let seeds = |k: usize| {
+            if n == 1 {
+                String::new()
+            } else {
+                format!(" in {k}/{n} seeds")
+            }
+        };
+        let count = |f: &dyn Fn(&Outcome) -> u64| -> (usize, u64) {
+            let with = ok.iter().filter(|o| f(o) > 0).count();
+            (with, ok.iter().map(|o| f(o)).sum())
+        };
+        let mut parts = Vec::new();
+        if failed > 0 {
+            parts.push(format!("simulation failed{}", seeds(failed)));
+        }
+        let (lost_in, lost) = count(&|o| o.counts.lost);
+        let (dropped_in, dropped) = count(&|o| o.counts.silently_dropped);
+        let (shed_in, shed) = count(&|o| o.counts.shed);
+        let (tripped_in, trips) = count(&|o| o.breaker_trips);
+        let never = ok.iter().filter(|o| o.recovery_ms.is_none()).count();
+        let expect_failed = ok.iter().filter(|o| o.verdict == Verdict::Fail).count();
+        // One seed: the figure; several: the mean over the seeds with any.
+        let each = |total: u64, k: usize| {
+            if n == 1 {
+                total.to_string()
+            } else {
+                format!("mean {}", total / k.max(1) as u64)
+            }
+        };
+        if lost_in > 0 {
+            parts.push(format!(
+                "LOSES acked data{} ({} lost)",
+                seeds(lost_in),
+                each(lost, lost_in)
+            ));
+        }
+        if dropped_in > 0 {
+            parts.push(format!(
+                "drops data silently{} ({} acked messages discarded)",
+                seeds(dropped_in),
+                each(dropped, dropped_in)
+            ));
+        }
+        if lost_in == 0 && dropped_in == 0 && !ok.is_empty() {
+            parts.push(if shed_in > 0 {
+                format!(
+                    "no silent loss; {} shed with notice{}",
+                    each(shed, shed_in),
+                    seeds(shed_in)
+                )
+            } else {
+                "no loss".to_string()
+            });
+            if p.policy == PolicyKind::Unbounded {
+                let max = Spread::of(self.values(p, Column::MaxLag)).map_or(0, |s| s.median);
+                let what = if n == 1 { "max" } else { "median max" };
+                parts.push(format!("lag unchecked ({what} {max})"));
+            }
+        }
+        if tripped_in > 0 {
+            let k = each(trips, tripped_in);
+            let times = if k == "1" { "time" } else { "times" };
+            parts.push(if n == 1 {
+                format!("breakers opened {k} {times}")
+            } else {
+                format!("breakers opened{} ({k} {times})", seeds(tripped_in))
+            });
+        }
+        if never > 0 {
+            parts.push(format!("backlog never drained{}", seeds(never)));
+        }
+        if expect_failed > 0 {
+            parts.push(format!("EXPECTATIONS FAILED{}", seeds(expect_failed)));
+        }
+        parts.join("; ")
+    }
+
+    fn header(&self) -> Vec<String> {
+        let seeds = match self.seeds.as_slice() {
+            [one] => format!("seed={one}"),
+            s => format!(
+                "seeds={}..{} ({})",
+                s.first().copied().unwrap_or(0),
+                s.last().copied().unwrap_or(0),
+                s.len()
+            ),
+        };
+        let scale = if self.scale > 1 {
+            format!(" scale={}", self.scale)
+        } else {
+            String::new()
+        };
+        let mut lines = vec![format!(
+            "{seeds} scenario={}{scale}  ({} load + {} drain simulated, {} policies)",
+            self.scenario,
+            format_duration(self.duration),
+            format_duration(self.drain),
+            self.policies.len()
+        )];
+        let first = self
+            .policies
+            .iter()
+            .flat_map(|p| &p.runs)
+            .find_map(|r| r.result.as_ref().ok());
+        if let Some(o) = first {
+            let which = if self.seeds.len() > 1 {
+                format!(" (seed {})", o.seed)
+            } else {
+                String::new()
+            };
+            let faults: Vec<String> = o
+                .faults
+                .iter()
+                .map(|f| {
+                    let at = |us: u64| format_duration(Duration::from_micros(us));
+                    format!("{} {} until {}", at(f.start_us), f.kind, at(f.end_us))
+                })
+                .collect();
+            lines.push(if faults.is_empty() {
+                format!("faults{which}: none")
+            } else {
+                format!("faults{which}: {}", faults.join("; "))
+            });
+        }
+        lines
+    }
+
+    /// The table's rows: header, then one per policy.
+    fn rows(&self) -> Vec<Vec<String>> {
+        let mut rows = vec![[
+            "policy",
+            "silently_dropped",
+            "shed",
+            "lost",
+            "max_lag(msgs/age)",
+            "recovered_in",
+            "p99_e2e",
+            "dup_effects",
+            "verdict",
+        ]
+        .map(String::from)
+        .to_vec()];
+        for p in &self.policies {
+            let c = |col| self.cell(p, col);
+            rows.push(vec![
+                p.policy.name().to_string(),
+                c(Column::SilentlyDropped),
+                c(Column::Shed),
+                c(Column::Lost),
+                format!("{} / {}", c(Column::MaxLag), c(Column::MaxLagAge)),
+                c(Column::Recovery),
+                c(Column::P99),
+                c(Column::DuplicateEffects),
+                self.verdict(p),
+            ]);
+        }
+        rows
+    }
+
+    fn hashes(&self) -> Option<String> {
+        if self.seeds.len() != 1 {
+            return None;
+        }
+        let hashes: Vec<String> = self
+            .policies
+            .iter()
+            .filter_map(|p| {
+                let o = p.runs.first()?.result.as_ref().ok()?;
+                Some(format!("{}={}", p.policy.name(), o.history_hash))
+            })
+            .collect();
+        Some(format!("history_hash: {}", hashes.join(" ")))
+    }
+
+    /// The plain-text table; ASCII, deterministic.
+    pub fn render_text(&self, reproduce: &str) -> String {
+        let mut o = String::new();
+        for l in self.header() {
+            let _ = writeln!(o, "{l}");
+        }
+        let _ = writeln!(o);
+        let rows = self.rows();
+        let cols = rows[0].len();
+        let width: Vec<usize> = (0..cols)
+            .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
+            .collect();
+        for r in &rows {
+            let mut line = String::new();
+            for (i, cell) in r.iter().enumerate() {
+                let w = width[i];
+                if i == 0 {
+                    let _ = write!(line, "{cell:<w$}");
+                } else if i == cols - 1 {
+                    let _ = write!(line, "  {cell}");
+                } else {
+                    let _ = write!(line, "  {cell:>w$}");
+                }
+            }
+            let _ = writeln!(o, "{}", line.trim_end());
+        }
+        let _ = writeln!(o);
+        if let Some(h) = self.hashes() {
+            let _ = writeln!(o, "{h}");
+        }
+        if self.partial {
+            let _ = writeln!(o, "partial: interrupted before every run finished");
+        }
+        let _ = writeln!(o, "reproduce: {reproduce}");
+        o
+    }
+
+    /// The same table as GitHub-flavoured Markdown.
+    pub fn render_markdown(&self, reproduce: &str) -> String {
+        let mut o = String::new();
+        let _ = writeln!(o, "### `{}`: lag policies compared\n", self.scenario);
+        for l in self.header() {
+            let _ = writeln!(o, "{l}  ");
+        }
+        let _ = writeln!(o);
+        let rows = self.rows();
+        let esc = |s: &str| s.replace('|', "\\|");
+        for (i, r) in rows.iter().enumerate() {
+            let cells: Vec<String> = r.iter().map(|c| esc(c)).collect();
+            let _ = writeln!(o, "| {} |", cells.join(" | "));
+            if i == 0 {
+                let aligns: Vec<&str> = (0..r.len())
+                    .map(|j| {
+                        if j == 0 || j == r.len() - 1 {
+                            "---"
+                        } else {
+                            "---:"
+                        }
+                    })
+                    .collect();
+                let _ = writeln!(o, "| {} |", aligns.join(" | "));
+            }
+        }
+        let _ = writeln!(o);
+        if let Some(h) = self.hashes() {
+            let _ = writeln!(o, "`{h}`  ");
+        }
+        if self.partial {
+            let _ = writeln!(o, "**partial**: interrupted before every run finished  ");
+        }
+        let _ = writeln!(o, "reproduce: `{reproduce}`");
+        o
+    }
+}
