@@ -2,6 +2,8 @@
 //! §5): 0 every expectation held, 1 an expectation failed, 2 bad input, 3 the
 //! simulation itself failed; 130 a sweep interrupted by Ctrl-C.
 
+mod bench;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use harness::explore::{SeedVerdict, Shard, Sweep};
 use harness::scenario::{self, Overrides, PolicyKind, ScenarioError};
@@ -117,6 +119,17 @@ enum Command {
         #[arg(long, default_value_t = 150, value_parser = clap::value_parser!(u32).range(1..))]
         max_runs: u32,
     },
+    /// Measure simulation speed against raw turmoil in the same process.
+    Bench {
+        /// Small sizes: checks every figure is produced, measures little.
+        #[arg(long)]
+        quick: bool,
+        /// The flagship scenario measured in (c) and (d).
+        #[arg(long, default_value = "scenarios/discord-compaction-storm.toml")]
+        flagship: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Check scenario files without running them.
     Validate {
         #[arg(required = true)]
@@ -203,6 +216,23 @@ fn main() -> ExitCode {
             max_runs,
         } => shrink(&file, seed, out, max_runs),
         Command::Validate { files } => validate(&files),
+        Command::Bench {
+            quick,
+            flagship,
+            format,
+        } => match bench::run(quick, &flagship) {
+            Ok(b) => {
+                print(&match format {
+                    Format::Text => b.render_text(),
+                    Format::Json => b.to_json(),
+                });
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_BAD_INPUT)
+            }
+        },
         Command::List { dir } => list(&dir),
     }
 }

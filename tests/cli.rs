@@ -426,3 +426,35 @@ fn scale_multiplies_rates_and_names_a_limit_it_breaks() {
         "{stderr}"
     );
 }
+
+#[test]
+fn bench_quick_prints_every_figure_with_its_target() {
+    let out = mqsim(&["bench", "--quick", "--format", "json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let figures = v["figures"].as_array().unwrap();
+    let names: Vec<&str> = figures
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "floor_messages_per_s",
+            "models_vs_floor",
+            "flagship_sim_s_per_wall_s",
+            "flagship_messages_per_wall_s",
+            "history_bytes_per_event",
+            "checker_events_per_s",
+            "explore_seeds_per_min_1_job",
+            "explore_2_jobs_vs_1",
+        ]
+    );
+    for f in figures {
+        let value = f["value"].as_f64().unwrap();
+        assert!(value.is_finite() && value > 0.0, "{f}");
+        assert!(f["met"].is_boolean() && f["target"].is_number(), "{f}");
+        assert!(!f["how"].as_str().unwrap().is_empty(), "{f}");
+    }
+}

@@ -1,0 +1,364 @@
+//! `mqsim bench`: how fast the harness simulates, as ratios against
+//! baselines measured in the same process (these machines are noisy, so an
+//! absolute figure from one run says little). Wall time is measured here
+//! and only here, with `std::time::Instant`: it never reaches a simulation.
+
+use harness::check::check;
+use harness::explore::sweep;
+use harness::history::Event;
+use harness::scenario;
+use serde::Serialize;
+use std::cell::Cell;
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use turmoil::net::{TcpListener, TcpStream};
+
+/// One measured figure beside its target.
+#[derive(Clone, Debug, Serialize)]
+pub struct Figure {
+    pub name: &'static str,
+    pub value: f64,
+    pub unit: &'static str,
+    /// What the figure is compared with (`>=` or `<=` `target`).
+    pub cmp: &'static str,
+    pub target: f64,
+    pub met: bool,
+    /// How it was obtained.
+    pub how: String,
+}
+
+impl Figure {
+    fn new(
+        name: &'static str,
+        value: f64,
+        unit: &'static str,
+        cmp: &'static str,
+        target: f64,
+    ) -> Figure {
+        let met = match cmp {
+            ">=" => value >= target,
+            _ => value <= target,
+        };
+        Figure {
+            name,
+            value,
+            unit,
+            cmp,
+            target,
+            met,
+            how: String::new(),
+        }
+    }
+
+    fn how(mut self, how: String) -> Figure {
+        self.how = how;
+        self
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Bench {
+    pub quick: bool,
+    pub figures: Vec<Figure>,
+}
+
+/// Sizes of one bench run.
+struct Size {
+    /// Messages of the floor (a) and the model (b) runs.
+    messages: u64,
+    /// Their rate per simulated second.
+    rate: u64,
+    /// Seeds of the explore measurement (e), per job count.
+    seeds: u64,
+}
+
+pub fn run(quick: bool, flagship: &Path) -> Result<Bench, String> {
+    let size = if quick {
+        Size {
+            messages: 5_000,
+            rate: 5_000,
+            seeds: 4,
+        }
+    } else {
+        Size {
+            messages: 100_000,
+            rate: 10_000,
+            seeds: 16,
+        }
+    };
+    let mut figures = Vec::new();
+
+    // Short runs are timed best of `tries`: the first run of a process pays
+    // for page faults and allocator growth, and the machine is shared.
+    let tries = if quick { 1 } else { 3 };
+
+    // (a) the floor: raw turmoil, simplest actors, no History.
+    let floor_wall = best_of(tries, || floor(size.messages, size.rate))?;
+    let floor_rate = size.messages as f64 / floor_wall.as_secs_f64();
+    figures.push(
+        Figure::new("floor_messages_per_s", floor_rate, "msg/s", ">=", 0.0).how(format!(
+            "(a) {} messages at {}/s producer → broker → consumer over turmoil TCP, 1 ms tick, no History: {:.3} s (best of {tries})",
+            size.messages,
+            size.rate,
+            floor_wall.as_secs_f64()
+        )),
+    );
+
+    // (b) the same messages through mqsim's models and History.
+    let secs = size.messages / size.rate;
+    let text = format!(
+        r#"name = "bench-models"
+summary = "the floor's load through mqsim's models"
+duration = "{secs}s"
+drain = "1s"
+[workload]
+rate = "{}/s"
+[broker]
+acks = 1
+"#,
+        size.rate
+    );
+    let sc = scenario::parse(Path::new("bench-models.toml"), &text).map_err(|e| e.to_string())?;
+    let model_wall = best_of(tries, || {
+        harness::run(&sc, 1, &models::Pipeline::new())
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })?;
+    let run = harness::run(&sc, 1, &models::Pipeline::new()).map_err(|e| e.to_string())?;
+    let model_rate = run.figures.sent.n as f64 / model_wall.as_secs_f64();
+    figures.push(
+        Figure::new("models_vs_floor", model_rate / floor_rate, "ratio", ">=", 0.5).how(format!(
+            "(b) {} messages through the models (1 broker, acks=1, no replication; producer, controller, consumer, store hosts) with the History: {:.0} msg/s, {:.3} s (best of {tries})",
+            run.figures.sent.n,
+            model_rate,
+            model_wall.as_secs_f64()
+        )),
+    );
+
+    // (c) the flagship, under its own policy.
+    let sc = scenario::load(flagship).map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let flag = harness::run(&sc, 1, &models::Pipeline::new()).map_err(|e| e.to_string())?;
+    let flag_wall = started.elapsed();
+    let simulated = (sc.duration + sc.drain).as_secs_f64();
+    figures.push(
+        Figure::new(
+            "flagship_sim_s_per_wall_s",
+            simulated / flag_wall.as_secs_f64(),
+            "x",
+            ">=",
+            100.0,
+        )
+        .how(format!(
+            "(c) {} seed 1 ({}): {simulated:.0} s simulated in {:.3} s, {} hosts",
+            flagship.display(),
+            sc.policy.kind.name(),
+            flag_wall.as_secs_f64(),
+            sc.hosts().len()
+        )),
+    );
+    figures.push(
+        Figure::new(
+            "flagship_messages_per_wall_s",
+            flag.figures.sent.n as f64 / flag_wall.as_secs_f64(),
+            "msg/s",
+            ">=",
+            0.0,
+        )
+        .how(format!("(c) {} messages sent", flag.figures.sent.n)),
+    );
+
+    // (d) History size and checker throughput, on the flagship's History.
+    let h = &flag.history;
+    figures.push(
+        Figure::new(
+            "history_bytes_per_event",
+            std::mem::size_of::<Event>() as f64,
+            "B",
+            "<=",
+            64.0,
+        )
+        .how(format!(
+            "(d) in memory, size_of::<Event>(); {} events",
+            h.events.len()
+        )),
+    );
+    let rounds = if quick { 1 } else { 5 };
+    let started = Instant::now();
+    for _ in 0..rounds {
+        std::hint::black_box(check(std::hint::black_box(h)));
+    }
+    let check_wall = started.elapsed() / rounds;
+    figures.push(
+        Figure::new(
+            "checker_events_per_s",
+            h.events.len() as f64 / check_wall.as_secs_f64(),
+            "events/s",
+            ">=",
+            10_000_000.0,
+        )
+        .how(format!(
+            "(d) check() over the flagship History, best of the mean of {rounds}: {:.3} s",
+            check_wall.as_secs_f64()
+        )),
+    );
+
+    // (e) explore throughput with 1 and 2 jobs.
+    let text = r#"name = "bench-explore"
+summary = "a short run per seed"
+duration = "5s"
+drain = "2s"
+[workload]
+rate = "500/s"
+[[fault]]
+at = "2s"
+kind = "pause"
+target = "consumer-0"
+for = "1s"
+"#;
+    let sc = scenario::parse(Path::new("bench-explore.toml"), text).map_err(|e| e.to_string())?;
+    let seeds: Vec<u64> = (1..=size.seeds).collect();
+    let per_minute = |jobs: usize| {
+        let started = Instant::now();
+        let model = || -> Box<dyn harness::model::Model> { Box::new(models::Pipeline::new()) };
+        let (results, _) = sweep(&sc, &seeds, jobs, &model, &AtomicBool::new(false), |_| {});
+        let wall = started.elapsed();
+        (results.len() as f64 / wall.as_secs_f64() * 60.0, wall)
+    };
+    let (one, one_wall) = per_minute(1);
+    let (two, two_wall) = per_minute(2);
+    figures.push(
+        Figure::new("explore_seeds_per_min_1_job", one, "seeds/min", ">=", 0.0).how(format!(
+            "(e) {} seeds of a 7 s scenario, 1 job: {:.3} s",
+            size.seeds,
+            one_wall.as_secs_f64()
+        )),
+    );
+    figures.push(
+        Figure::new("explore_2_jobs_vs_1", two / one, "ratio", ">=", 1.8).how(format!(
+            "(e) the same with 2 jobs: {:.3} s ({two:.0} seeds/min); {} cores available",
+            two_wall.as_secs_f64(),
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        )),
+    );
+    Ok(Bench { quick, figures })
+}
+
+/// The shortest wall time of `tries` runs of `f`.
+fn best_of(tries: u32, mut f: impl FnMut() -> Result<(), String>) -> Result<Duration, String> {
+    let mut best = Duration::MAX;
+    for _ in 0..tries {
+        let started = Instant::now();
+        f()?;
+        best = best.min(started.elapsed());
+    }
+    Ok(best)
+}
+
+const FLOOR_PORT: u16 = 7000;
+
+/// (a): a producer sends `n` 16-byte frames at `rate` per simulated second
+/// (the frames due at each 1 ms tick in one write, as a producer batching
+/// with a 1 ms linger would) to a broker, which forwards whatever it reads
+/// to a consumer; the run ends when the consumer has every byte.
+fn floor(n: u64, rate: u64) -> Result<(), String> {
+    let mut sim = turmoil::Builder::new()
+        .tick_duration(Duration::from_millis(1))
+        .simulation_duration(Duration::from_secs(3600))
+        .rng_seed(1)
+        .build();
+    sim.host("broker", || async {
+        let listener = TcpListener::bind(("0.0.0.0", FLOOR_PORT)).await?;
+        let (mut from, _) = listener.accept().await?;
+        let mut to = TcpStream::connect(("consumer", FLOOR_PORT)).await?;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match from.read(&mut buf).await {
+                Ok(0) | Err(_) => return Ok(()),
+                Ok(k) => to.write_all(&buf[..k]).await?,
+            }
+        }
+    });
+    let done = Rc::new(Cell::new(false));
+    let done2 = done.clone();
+    sim.client("consumer", async move {
+        let listener = TcpListener::bind(("0.0.0.0", FLOOR_PORT)).await?;
+        let (mut from, _) = listener.accept().await?;
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut got = 0u64;
+        while got < n * 16 {
+            match from.read(&mut buf).await? {
+                0 => break,
+                k => got += k as u64,
+            }
+        }
+        done2.set(true);
+        Ok(())
+    });
+    sim.client("producer", async move {
+        let mut to = TcpStream::connect(("broker", FLOOR_PORT)).await?;
+        let per_tick = (rate / 1000).max(1);
+        let mut sent = 0u64;
+        while sent < n {
+            let mut batch = Vec::with_capacity(per_tick as usize * 16);
+            for _ in 0..per_tick.min(n - sent) {
+                let mut frame = [0u8; 16];
+                frame[..8].copy_from_slice(&sent.to_le_bytes());
+                batch.extend_from_slice(&frame);
+                sent += 1;
+            }
+            to.write_all(&batch).await?;
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // Keep the connection until the consumer has everything.
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        Ok(())
+    });
+    // The producer never returns by itself: step until the consumer is done.
+    while !done.get() {
+        sim.step().map_err(|e| e.to_string())?;
+        if sim.elapsed() > Duration::from_secs(3000) {
+            return Err("the floor run did not finish".to_string());
+        }
+    }
+    Ok(())
+}
+
+impl Bench {
+    pub fn render_text(&self) -> String {
+        let mut o = String::new();
+        let w = self.figures.iter().map(|f| f.name.len()).max().unwrap_or(0);
+        for f in &self.figures {
+            let target = if f.target == 0.0 && f.cmp == ">=" {
+                "(baseline)".to_string()
+            } else {
+                format!("target {} {}", f.cmp, f.target)
+            };
+            let met = if f.target == 0.0 {
+                ""
+            } else if f.met {
+                "  met"
+            } else {
+                "  NOT MET"
+            };
+            o += &format!(
+                "{:<w$}  {:>14.2} {:<9} {target}{met}\n",
+                f.name, f.value, f.unit
+            );
+            o += &format!("{:<w$}    {}\n", "", f.how);
+        }
+        if self.quick {
+            o += "(--quick: small sizes, for a smoke test; figures are not meaningful)\n";
+        }
+        o
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("bench figures serialise");
+        s.push('\n');
+        s
+    }
+}
