@@ -22,7 +22,8 @@ fn pipeline() -> Box<dyn Model> {
     Box::new(models::Pipeline::new())
 }
 
-fn under_every_policy(file: &Path) -> Vec<(PolicyKind, Scenario)> {
+/// The scenario `text` (named `file` in messages) under each policy.
+fn under_every_policy(file: &Path, text: &str) -> Vec<(PolicyKind, Scenario)> {
     PolicyKind::ALL
         .iter()
         .map(|&k| {
@@ -30,10 +31,8 @@ fn under_every_policy(file: &Path) -> Vec<(PolicyKind, Scenario)> {
                 policy: Some(k),
                 scale: None,
             };
-            (
-                k,
-                scenario::load_with(file, &o).unwrap_or_else(|e| panic!("{e}")),
-            )
+            let sc = scenario::parse_with(file, text, &o).unwrap_or_else(|e| panic!("{e}"));
+            (k, sc)
         })
         .collect()
 }
@@ -41,7 +40,8 @@ fn under_every_policy(file: &Path) -> Vec<(PolicyKind, Scenario)> {
 #[test]
 fn discord_storm_silent_drop_drops_and_the_breaker_does_not_for_seeds_1_to_10() {
     let file = shipped("discord-compaction-storm.toml");
-    let scenarios = under_every_policy(&file);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let scenarios = under_every_policy(&file, &text);
     let seeds: Vec<u64> = (1..=10).collect();
     let stop = AtomicBool::new(false);
     let c = compare("discord", &scenarios, &seeds, 2, &pipeline, &stop, |_| {});
@@ -156,8 +156,13 @@ factor = 100.0
 for = "6s"
 "#;
 
-fn small(policy: &str, extra: &str) -> harness::Run {
-    let text = SMALL.replace("POLICY", policy) + extra;
+/// Seed 1 of SMALL under `policy`, each `(from, to)` edit applied to the text.
+fn small(policy: &str, edits: &[(&str, &str)]) -> harness::Run {
+    let mut text = SMALL.replace("POLICY", policy);
+    for (from, to) in edits {
+        assert!(text.contains(from), "{from:?} is not in SMALL");
+        text = text.replace(from, to);
+    }
     let sc = scenario::parse(Path::new("small.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
     harness::run(&sc, 1, &models::Pipeline::new()).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -176,7 +181,7 @@ fn ids_with(h: &History, f: impl Fn(&EventKind) -> bool) -> Vec<harness::MsgId> 
 
 #[test]
 fn silent_drop_records_a_drop_for_every_skipped_message() {
-    let run = small("silent_drop", "");
+    let run = small("silent_drop", &[]);
     let h = &run.history;
     let dropped = ids_with(h, |k| {
         matches!(
@@ -209,12 +214,8 @@ fn silent_drop_records_a_drop_for_every_skipped_message() {
 
 #[test]
 fn silent_drop_by_age_alone() {
-    let run = small("silent_drop", "").history.hash();
-    let text = SMALL
-        .replace("POLICY", "silent_drop")
-        .replace("max_lag = 200", "max_lag_age = \"1s\"");
-    let sc = scenario::parse(Path::new("age.toml"), &text).unwrap();
-    let by_age = harness::run(&sc, 1, &models::Pipeline::new()).unwrap();
+    let run = small("silent_drop", &[]).history.hash();
+    let by_age = small("silent_drop", &[("max_lag = 200", "max_lag_age = \"1s\"")]);
     assert!(by_age.figures.silently_dropped.n > 100);
     assert_ne!(by_age.history.hash(), run);
     assert_eq!(by_age.figures.lost.n, 0);
@@ -222,7 +223,7 @@ fn silent_drop_by_age_alone() {
 
 #[test]
 fn the_breaker_opens_on_the_slow_node_only_and_routes_around_it() {
-    let run = small("circuit_breaker", "");
+    let run = small("circuit_breaker", &[]);
     let h = &run.history;
     assert!(!h.breakers.is_empty());
     assert!(h.breakers.iter().all(|b| b.store == 1), "{:?}", h.breakers);
@@ -269,11 +270,10 @@ fn the_breaker_opens_on_the_slow_node_only_and_routes_around_it() {
 fn the_breaker_sheds_with_notice_when_no_replica_is_healthy() {
     // Each key on one node: open breakers pause the partitions needing
     // store-1, lag passes the bound, and the brokers refuse new messages.
-    let text = SMALL
-        .replace("POLICY", "circuit_breaker")
-        .replace("store_replication = 2", "store_replication = 1");
-    let sc = scenario::parse(Path::new("one-copy.toml"), &text).unwrap();
-    let run = harness::run(&sc, 1, &models::Pipeline::new()).unwrap();
+    let run = small(
+        "circuit_breaker",
+        &[("store_replication = 2", "store_replication = 1")],
+    );
     let h = &run.history;
     let refused = ids_with(h, |k| {
         matches!(
@@ -294,14 +294,13 @@ fn the_breaker_sheds_with_notice_when_no_replica_is_healthy() {
 
 #[test]
 fn backpressure_holds_producers_back_and_drops_nothing() {
-    let unbounded = small("unbounded", "");
+    let unbounded = small("unbounded", &[]);
     // A small producer buffer: held-back batches fill it, and new messages
     // are refused locally (shed), never dropped after an ack.
-    let text = SMALL
-        .replace("POLICY", "backpressure")
-        .replace("keys = 200", "keys = 200\nbuffer_max = 500");
-    let sc = scenario::parse(Path::new("bp.toml"), &text).unwrap();
-    let run = harness::run(&sc, 1, &models::Pipeline::new()).unwrap();
+    let run = small(
+        "backpressure",
+        &[("keys = 200", "keys = 200\nbuffer_max = 500")],
+    );
     let h = &run.history;
     let full = ids_with(h, |k| {
         matches!(
@@ -334,19 +333,7 @@ fn backpressure_holds_producers_back_and_drops_nothing() {
 #[test]
 fn compare_runs_every_policy_on_the_same_seed_and_faults() {
     let text = SMALL.replace("POLICY", "silent_drop");
-    let scenarios: Vec<(PolicyKind, Scenario)> = PolicyKind::ALL
-        .iter()
-        .map(|&k| {
-            let o = Overrides {
-                policy: Some(k),
-                scale: None,
-            };
-            (
-                k,
-                scenario::parse_with(Path::new("s.toml"), &text, &o).unwrap(),
-            )
-        })
-        .collect();
+    let scenarios = under_every_policy(Path::new("s.toml"), &text);
     let stop = AtomicBool::new(false);
     let c = compare("s.toml", &scenarios, &[1, 2], 2, &pipeline, &stop, |_| {});
     // Same load: every policy sent the same messages, for each seed.

@@ -149,15 +149,13 @@ impl BrokerState {
             .flatten()
             .unwrap_or(r.log_start)
             .clamp(r.log_start, r.log_end());
-        let by_count = policy
-            .max_lag
-            .is_some_and(|max| r.log_end() - committed > max);
-        let by_age = policy.max_lag_age.is_some_and(|max| {
-            r.read(committed, 1).first().is_some_and(|oldest| {
-                now_us.saturating_sub(oldest.append_us) > max.as_micros() as u64
-            })
-        });
-        (by_count || by_age).then_some(refusal)
+        let oldest_age = r
+            .read(committed, 1)
+            .first()
+            .map(|oldest| now_us.saturating_sub(oldest.append_us));
+        policy
+            .exceeded(r.log_end() - committed, oldest_age)
+            .then_some(refusal)
     }
 
     /// Recomputes a led partition's high watermark (never backwards).

@@ -510,15 +510,8 @@ impl PartitionWorker {
             return false;
         }
         let now_us = turmoil::elapsed().as_micros() as u64;
-        let by_count = policy
-            .max_lag
-            .is_some_and(|max| hw.saturating_sub(position) > max);
-        let by_age = policy.max_lag_age.is_some_and(|max| {
-            records
-                .first()
-                .is_some_and(|r| now_us.saturating_sub(r.append_us) > max.as_micros() as u64)
-        });
-        by_count || by_age
+        let oldest_age = records.first().map(|r| now_us.saturating_sub(r.append_us));
+        policy.exceeded(hw.saturating_sub(position), oldest_age)
     }
 
     /// `silent_drop`: moves past every record below the high watermark
