@@ -40,9 +40,20 @@ enum Command {
         /// What to print on standard output.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
-        /// Also write report.json and report.txt into this directory.
+        /// Write the report (report.json, .txt, .md, .html, junit.xml) into
+        /// DIR; `--out` alone: reports/<scenario>/seed-<N>.
+        #[arg(long, value_name = "DIR", num_args = 0..=1)]
+        #[allow(clippy::option_option)]
+        out: Option<Option<PathBuf>>,
+        /// Also write history.jsonl (every event, one JSON object per line).
         #[arg(long)]
-        out: Option<PathBuf>,
+        history: bool,
+        /// Also write trace.json (Chrome trace-event format; opens in Perfetto).
+        #[arg(long)]
+        trace: bool,
+        /// Run under this lag policy instead of the scenario's.
+        #[arg(long, value_parser = parse_policy)]
+        policy: Option<PolicyKind>,
         /// Multiply the workload's rates, and the counts the scenario's
         /// `[scale]` lists, by K (the incident at its real size).
         #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -72,9 +83,19 @@ enum Command {
         /// What to print on standard output.
         #[arg(long, value_enum, default_value_t = TableFormat::Text)]
         format: TableFormat,
-        /// Also write comparison.json, comparison.txt and comparison.md here.
+        /// Write the comparison's report (report.json, .txt, .md, .html with
+        /// the policies' curves overlaid, junit.xml) and each run's own
+        /// report (<policy>/seed-<N>/) into DIR; `--out` alone:
+        /// reports/<scenario>/compare-seed-<N>.
+        #[arg(long, value_name = "DIR", num_args = 0..=1)]
+        #[allow(clippy::option_option)]
+        out: Option<Option<PathBuf>>,
+        /// Also write each run's history.jsonl.
         #[arg(long)]
-        out: Option<PathBuf>,
+        history: bool,
+        /// Also write each run's trace.json (opens in Perfetto).
+        #[arg(long)]
+        trace: bool,
     },
     /// Run one scenario over a range of seeds, in parallel, and summarise.
     Explore {
@@ -180,8 +201,18 @@ fn main() -> ExitCode {
             seed,
             format,
             out,
+            history,
+            trace,
+            policy,
             scale,
-        } => run(&file, seed, format, out.as_deref(), scale),
+        } => run(
+            &file,
+            seed,
+            format,
+            Output::new(out, history, trace),
+            policy,
+            scale,
+        ),
         Command::Compare {
             file,
             policy,
@@ -191,6 +222,8 @@ fn main() -> ExitCode {
             jobs,
             format,
             out,
+            history,
+            trace,
         } => compare(
             &file,
             &policy,
@@ -198,7 +231,7 @@ fn main() -> ExitCode {
             scale,
             jobs,
             format,
-            out.as_deref(),
+            Output::new(out, history, trace),
         ),
         Command::Explore {
             file,
@@ -237,24 +270,54 @@ fn main() -> ExitCode {
     }
 }
 
+/// Where a run or comparison writes its report, if anywhere.
+struct Output {
+    /// `None`: no report files; `Some(None)`: the default directory.
+    dir: Option<Option<PathBuf>>,
+    extras: harness::report::Extras,
+}
+
+impl Output {
+    /// `--history` and `--trace` imply `--out`.
+    fn new(out: Option<Option<PathBuf>>, history: bool, trace: bool) -> Output {
+        let dir = match out {
+            None if history || trace => Some(None),
+            out => out,
+        };
+        Output {
+            dir,
+            extras: harness::report::Extras { history, trace },
+        }
+    }
+
+    /// The directory to write into, `default` when `--out` came alone.
+    fn dir(&self, default: impl FnOnce() -> PathBuf) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| d.clone().unwrap_or_else(default))
+    }
+}
+
+/// Tells where the report went (stderr: stdout is the report itself).
+fn wrote(dir: &Path, page: &str) {
+    eprintln!("report: {}", dir.join(page).display());
+}
+
 fn run(
     file: &Path,
     seed: Option<u64>,
     format: Format,
-    out: Option<&Path>,
+    output: Output,
+    policy: Option<PolicyKind>,
     scale: Option<u32>,
 ) -> ExitCode {
-    let overrides = Overrides {
-        scale,
-        ..Overrides::default()
-    };
+    let overrides = Overrides { policy, scale };
     let scenario = match scenario::load_with(file, &overrides) {
         Ok(s) => s,
         Err(e) => return bad_scenario(&e),
     };
     let seed = seed.unwrap_or(scenario.seed);
+    let policy_flag = policy.map_or(String::new(), |p| format!(" --policy {}", p.name()));
     let reproduce = format!(
-        "mqsim run {} --seed {seed}{}",
+        "mqsim run {} --seed {seed}{policy_flag}{}",
         file.display(),
         scale_flag(scale)
     );
@@ -269,10 +332,17 @@ fn run(
         }
     };
     let outcome = &run.outcome;
-    if let Some(dir) = out {
-        if let Err(e) = harness::report::write_run(dir, outcome, &reproduce) {
-            eprintln!("error: cannot write the report to --out: {e}");
-            return ExitCode::from(EXIT_BAD_INPUT);
+    let dir = output.dir(|| {
+        let suffix = policy.map_or(String::new(), |p| format!("-{}", p.name()));
+        PathBuf::from(format!("reports/{}/seed-{seed}{suffix}", scenario.name))
+    });
+    if let Some(dir) = dir {
+        match harness::report::write_run(&dir, outcome, &run.history, &reproduce, output.extras) {
+            Ok(_) => wrote(&dir, "report.html"),
+            Err(e) => {
+                eprintln!("error: cannot write the report to --out: {e}");
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
         }
     }
     let text = match format {
@@ -297,7 +367,7 @@ fn compare(
     scale: Option<u32>,
     jobs: Option<u64>,
     format: TableFormat,
-    out: Option<&Path>,
+    output: Output,
 ) -> ExitCode {
     let mut kinds: Vec<PolicyKind> = Vec::new();
     for &k in if policies.is_empty() {
@@ -346,6 +416,7 @@ fn compare(
         &scenarios,
         &seeds,
         jobs,
+        output.extras,
         &|| Box::new(models::Pipeline::new()),
         &INTERRUPTED,
         |r| {
@@ -370,15 +441,27 @@ fn compare(
         scale_flag(scale)
     );
     let mut code = comparison.exit_code();
-    if let Some(dir) = out {
-        let files = [
-            ("comparison.json", comparison.to_json()),
-            ("comparison.txt", comparison.render_text(&reproduce)),
-            ("comparison.md", comparison.render_markdown(&reproduce)),
-        ];
-        if let Err(e) = harness::report::write_files(dir, &files) {
-            eprintln!("error: cannot write the comparison to --out: {e}");
-            code = code.max(EXIT_BAD_INPUT as i32);
+    let dir = output.dir(|| {
+        let seeds = if seeds.len() == 1 {
+            format!("seed-{}", seeds[0])
+        } else {
+            format!("seeds-{}-{}", range.start(), range.end())
+        };
+        PathBuf::from(format!("reports/{}/compare-{seeds}", comparison.scenario))
+    });
+    if let Some(dir) = dir {
+        let reproduce_run = |policy: &str, seed: u64| {
+            format!(
+                "mqsim run {file_name} --seed {seed} --policy {policy}{}",
+                scale_flag(scale)
+            )
+        };
+        match harness::report::write_compare(&dir, &comparison, &reproduce, &reproduce_run) {
+            Ok(_) => wrote(&dir, "report.html"),
+            Err(e) => {
+                eprintln!("error: cannot write the comparison to --out: {e}");
+                code = code.max(EXIT_BAD_INPUT as i32);
+            }
         }
     }
     print(&match format {

@@ -189,7 +189,13 @@ fn out_writes_whole_reports() {
     names.sort();
     assert_eq!(
         names,
-        ["report.json", "report.txt"],
+        [
+            "junit.xml",
+            "report.html",
+            "report.json",
+            "report.md",
+            "report.txt"
+        ],
         "no temporary files remain"
     );
 }
@@ -325,7 +331,13 @@ fn compare_prints_every_policy_side_by_side_from_one_command() {
         assert_eq!(run["seed"], 3);
         assert!(run["counts"]["sent"].as_u64() > Some(0));
     }
-    for f in ["comparison.json", "comparison.txt", "comparison.md"] {
+    for f in [
+        "report.json",
+        "report.txt",
+        "report.md",
+        "report.html",
+        "junit.xml",
+    ] {
         assert!(out_dir.join(f).is_file(), "{f} missing");
     }
     // The same run of one policy through `mqsim run`, same hash.

@@ -7,6 +7,7 @@
 use harness::compare::{compare, Comparison, PolicyRuns};
 use harness::history::BreakerState;
 use harness::model::Model;
+use harness::report::Extras;
 use harness::scenario::{self, Overrides, PolicyKind, Scenario};
 use harness::{EventKind, History, Reason};
 use std::path::{Path, PathBuf};
@@ -44,7 +45,16 @@ fn discord_storm_silent_drop_drops_and_the_breaker_does_not_for_seeds_1_to_10() 
     let scenarios = under_every_policy(&file, &text);
     let seeds: Vec<u64> = (1..=10).collect();
     let stop = AtomicBool::new(false);
-    let c = compare("discord", &scenarios, &seeds, 2, &pipeline, &stop, |_| {});
+    let c = compare(
+        "discord",
+        &scenarios,
+        &seeds,
+        2,
+        Extras::default(),
+        &pipeline,
+        &stop,
+        |_| {},
+    );
     assert!(!c.partial);
     for p in &c.policies {
         assert_eq!(p.runs.len(), 10);
@@ -335,7 +345,16 @@ fn compare_runs_every_policy_on_the_same_seed_and_faults() {
     let text = SMALL.replace("POLICY", "silent_drop");
     let scenarios = under_every_policy(Path::new("s.toml"), &text);
     let stop = AtomicBool::new(false);
-    let c = compare("s.toml", &scenarios, &[1, 2], 2, &pipeline, &stop, |_| {});
+    let c = compare(
+        "s.toml",
+        &scenarios,
+        &[1, 2],
+        2,
+        Extras::default(),
+        &pipeline,
+        &stop,
+        |_| {},
+    );
     // Same load: every policy sent the same messages, for each seed.
     for seed in [1, 2] {
         let sent: Vec<u64> = c

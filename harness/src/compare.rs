@@ -7,6 +7,7 @@
 use crate::explore::Spread;
 use crate::model::Model;
 use crate::outcome::{Outcome, Verdict};
+use crate::report::Extras;
 use crate::scenario::{PolicyKind, Scenario};
 use crate::units::format_duration;
 use serde_json::{json, Map};
@@ -19,6 +20,9 @@ use std::time::Duration;
 pub struct PolicyRun {
     pub seed: u64,
     pub result: Result<Outcome, String>,
+    /// The run's `--history`/`--trace` files, rendered on the worker thread
+    /// while its History was at hand (empty unless asked for).
+    pub extras: Vec<(String, String)>,
 }
 
 /// Every run of one policy, in seed order.
@@ -120,11 +124,13 @@ fn ms(v: u64) -> String {
 
 /// Runs every policy's scenario for every seed on `jobs` threads. The
 /// scenarios differ only in their policy (and its expectations).
+#[allow(clippy::too_many_arguments)]
 pub fn compare(
     file: &str,
     scenarios: &[(PolicyKind, Scenario)],
     seeds: &[u64],
     jobs: usize,
+    extras: Extras,
     model: &(dyn Fn() -> Box<dyn Model> + Sync),
     stop: &AtomicBool,
     progress: impl FnMut(&PolicyRun),
@@ -137,7 +143,15 @@ pub fn compare(
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let model = model();
             crate::run(scenario, seed, model.as_ref())
-                .map(|run| run.outcome)
+                .map(|run| {
+                    let title = format!(
+                        "{} seed {seed} {}",
+                        scenario.name,
+                        scenario.policy.kind.name()
+                    );
+                    let files = extras.render(&run.history, &title);
+                    (run.outcome, files)
+                })
                 .map_err(|f| f.to_string())
         }));
         let result = run.unwrap_or_else(|p| {
@@ -146,7 +160,18 @@ pub fn compare(
                 crate::driver::panic_message(p.as_ref())
             ))
         });
-        PolicyRun { seed, result }
+        match result {
+            Ok((outcome, extras)) => PolicyRun {
+                seed,
+                result: Ok(outcome),
+                extras,
+            },
+            Err(e) => PolicyRun {
+                seed,
+                result: Err(e),
+                extras: Vec::new(),
+            },
+        }
     };
     let done = crate::parallel::map(&tasks, jobs, stop, one, progress);
     let partial = done.iter().any(Option::is_none);
@@ -356,7 +381,7 @@ impl Comparison {
         parts.join("; ")
     }
 
-    fn header(&self) -> Vec<String> {
+    pub(crate) fn header(&self) -> Vec<String> {
         let seeds = match self.seeds.as_slice() {
             [one] => format!("seed={one}"),
             s => format!(
@@ -407,7 +432,7 @@ impl Comparison {
     }
 
     /// The table's rows: header, then one per policy.
-    fn rows(&self) -> Vec<Vec<String>> {
+    pub(crate) fn rows(&self) -> Vec<Vec<String>> {
         let mut rows = vec![[
             "policy",
             "silently_dropped",

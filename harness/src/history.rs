@@ -45,6 +45,20 @@ pub enum Reason {
     BreakerOpen,
 }
 
+impl Reason {
+    /// As in the JSON (`max_lag`, `breaker_open`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Reason::MaxLag => "max_lag",
+            Reason::Overflow => "overflow",
+            Reason::Retention => "retention",
+            Reason::ProducerBufferFull => "producer_buffer_full",
+            Reason::BrokerRefused => "broker_refused",
+            Reason::BreakerOpen => "breaker_open",
+        }
+    }
+}
+
 /// One lifecycle step. The variants are the verbs of DESIGN §2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -69,6 +83,43 @@ pub enum EventKind {
     Commit,
     /// Moved to the dead-letter queue after n attempts.
     DeadLetter { attempts: u32 },
+}
+
+impl EventKind {
+    /// The verb as in DESIGN §2 and the JSON (`send`, `dead_letter`).
+    pub fn verb(&self) -> &'static str {
+        match self {
+            EventKind::Send { .. } => "send",
+            EventKind::Ack => "ack",
+            EventKind::Reject { .. } => "reject",
+            EventKind::Timeout => "timeout",
+            EventKind::Append { .. } => "append",
+            EventKind::Drop { .. } => "drop",
+            EventKind::Deliver { .. } => "deliver",
+            EventKind::Effect { .. } => "effect",
+            EventKind::Commit => "commit",
+            EventKind::DeadLetter { .. } => "dead_letter",
+        }
+    }
+
+    /// The event's details for people, naming hosts as the scenario does
+    /// (a `deliver`'s consumer index is host `consumer-N`, an `effect`'s
+    /// store index `store-N`): `partition 3 offset 1200`, `consumer-1 attempt 2`.
+    pub fn details(&self) -> String {
+        match self {
+            EventKind::Send { attempt } => format!("attempt {attempt}"),
+            EventKind::Reject { reason } | EventKind::Drop { reason } => reason.name().into(),
+            EventKind::Append { partition, offset } => {
+                format!("partition {partition} offset {offset}")
+            }
+            EventKind::Deliver { consumer, attempt } => {
+                format!("consumer-{consumer} attempt {attempt}")
+            }
+            EventKind::Effect { store } => format!("store-{store}"),
+            EventKind::DeadLetter { attempts } => format!("after {attempts} attempts"),
+            EventKind::Ack | EventKind::Timeout | EventKind::Commit => String::new(),
+        }
+    }
 }
 
 /// A lifecycle event at a simulated time (microseconds since the run started).

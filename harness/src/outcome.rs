@@ -5,8 +5,8 @@
 //! The JSON form ([`Outcome::to_json`]) is a contract for CI users: its keys
 //! and their order are the field order of the serde structs below.
 
-use crate::check::{Figures, LagPoint, COUNTS, MAX_EXAMPLES};
-use crate::history::{FaultWindow, History, MsgId};
+use crate::check::{Figures, Timeline, COUNTS, MAX_EXAMPLES};
+use crate::history::{Event, FaultWindow, History, MsgId};
 use crate::scenario::{Cmp, Expectation, Metric, Scenario};
 use crate::units::format_duration;
 use serde::ser::{SerializeMap, SerializeSeq};
@@ -136,9 +136,18 @@ pub struct Outcome {
     /// The fault windows as applied (for reports; not in the JSON).
     #[serde(skip)]
     pub faults: Vec<FaultWindow>,
-    /// The lag timeline (for reports; not in the JSON).
+    /// Each fault window's label for charts (`slow_storage store-1 x60`),
+    /// aligned with `faults` (for reports; not in the JSON).
     #[serde(skip)]
-    pub lag_timeline: Vec<LagPoint>,
+    pub fault_labels: Vec<String>,
+    /// Rates, gauges and breaker states over time (for reports; not in the JSON).
+    #[serde(skip)]
+    pub timeline: Timeline,
+    /// Every event of each example id (of `examples` and the expectations),
+    /// in `MsgId` order: what a reader needs to trace a figure to its
+    /// messages (for reports; not in the JSON).
+    #[serde(skip)]
+    pub example_histories: Vec<(MsgId, Vec<Event>)>,
 }
 
 impl Outcome {
@@ -146,14 +155,23 @@ impl Outcome {
     /// and hashes the History once.
     pub fn new(scenario: &Scenario, seed: u64, history: &History, figures: &Figures) -> Outcome {
         let policy = scenario.policy.kind.name();
-        Outcome::evaluate(
+        let mut o = Outcome::evaluate(
             &scenario.name,
             policy,
             &scenario.expect,
             seed,
             history,
             figures,
-        )
+        );
+        o.fault_labels = history
+            .faults
+            .iter()
+            .map(|f| match scenario.faults.get(f.index) {
+                Some(fault) => fault.kind.label(),
+                None => f.kind.clone(),
+            })
+            .collect();
+        o
     }
 
     /// [`Outcome::new`] from a name and expectations (e.g. to compare policies
@@ -236,8 +254,35 @@ impl Outcome {
             events: history.events.len() as u64,
             samples: history.samples.len() as u64,
             faults: history.faults.clone(),
-            lag_timeline: figures.lag.timeline.clone(),
+            fault_labels: history.faults.iter().map(|f| f.kind.clone()).collect(),
+            timeline: figures.timeline.clone(),
+            example_histories: Vec::new(),
         }
+        .with_example_histories(history)
+    }
+
+    /// Collects every event of the example ids in one pass over the History.
+    fn with_example_histories(mut self, history: &History) -> Outcome {
+        let mut ids: Vec<MsgId> = self
+            .examples
+            .0
+            .iter()
+            .flat_map(|(_, ids)| ids)
+            .chain(self.expectations.iter().flat_map(|e| &e.examples))
+            .copied()
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let mut events: Vec<Vec<Event>> = vec![Vec::new(); ids.len()];
+        if !ids.is_empty() {
+            for e in &history.events {
+                if let Ok(i) = ids.binary_search(&e.id) {
+                    events[i].push(*e);
+                }
+            }
+        }
+        self.example_histories = ids.into_iter().zip(events).collect();
+        self
     }
 
     pub fn exit_code(&self) -> i32 {
@@ -404,7 +449,7 @@ fn holds(e: Expectation, actual: Option<u64>) -> bool {
     }
 }
 
-fn actual_text(metric: Metric, actual: Option<u64>) -> String {
+pub(crate) fn actual_text(metric: Metric, actual: Option<u64>) -> String {
     match actual {
         Some(v) => v.to_string(),
         None if metric == Metric::RecoveryMs => "never".to_string(),

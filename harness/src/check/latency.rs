@@ -25,7 +25,7 @@ pub fn latency_ms(summaries: &Summaries) -> Option<Latency> {
 
 /// Nearest rank: the p-th percentile of n values is the value of rank
 /// ceil(p/100 · n) (1-based). Reorders `us`.
-fn percentiles(us: &mut [u64]) -> Option<Latency> {
+pub(crate) fn percentiles(us: &mut [u64]) -> Option<Latency> {
     let n = us.len();
     if n == 0 {
         return None;

@@ -16,11 +16,13 @@ pub mod loss;
 pub mod order;
 pub mod shed;
 pub mod summary;
+pub mod timeline;
 pub mod unexpected;
 
 pub use lag::{Lag, LagPoint};
 pub use latency::Latency;
 pub use summary::{Summaries, Summary};
+pub use timeline::Timeline;
 
 use crate::history::{History, MsgId};
 use crate::scenario::Metric;
@@ -105,6 +107,8 @@ pub struct Figures {
     pub latency_ms: Option<Latency>,
     /// Times a circuit breaker opened (from closed or half-open).
     pub breaker_trips: u64,
+    /// Rates, gauges and breaker states over time, for the charts.
+    pub timeline: Timeline,
 }
 
 impl Figures {
@@ -172,6 +176,7 @@ pub fn check(history: &History) -> Figures {
         recovery_ms: lag::recovery_ms(history),
         latency_ms: latency::latency_ms(&summaries),
         breaker_trips: breaker::trips(history),
+        timeline: timeline::timeline(history, &summaries),
     }
 }
 

@@ -528,10 +528,47 @@ impl FaultKind {
         }
     }
 
+    /// A short description for chart labels and traces, e.g.
+    /// `slow_storage store-1 x60` or `partition producer-0 | broker-0,broker-1`.
+    pub fn label(&self) -> String {
+        let name = self.name();
+        match self {
+            FaultKind::Partition { a, b, oneway } => {
+                let sep = if *oneway { "->" } else { "|" };
+                format!("{name} {} {sep} {}", hosts_label(a), hosts_label(b))
+            }
+            FaultKind::Heal { a, b } | FaultKind::Hold { a, b } | FaultKind::Release { a, b } => {
+                format!("{name} {} | {}", hosts_label(a), hosts_label(b))
+            }
+            FaultKind::Latency { a, b, latency } => {
+                format!("{name} {} | {} {latency}", hosts_label(a), hosts_label(b))
+            }
+            FaultKind::Loss { a, b, rate } => {
+                format!("{name} {} | {} {rate}", hosts_label(a), hosts_label(b))
+            }
+            FaultKind::Crash { targets } | FaultKind::Pause { targets } => {
+                format!("{name} {}", hosts_label(targets))
+            }
+            FaultKind::SlowStorage { targets, slow } => {
+                format!("{name} {} {slow}", hosts_label(targets))
+            }
+        }
+    }
+
     /// Whether the fault is a state with a window (as opposed to a one-shot
     /// action such as `heal` or `release`).
     pub fn has_window(&self) -> bool {
         !matches!(self, FaultKind::Heal { .. } | FaultKind::Release { .. })
+    }
+}
+
+/// Up to three host names, then how many more.
+fn hosts_label(hosts: &[Host]) -> String {
+    const SHOWN: usize = 3;
+    let names: Vec<String> = hosts.iter().take(SHOWN).map(Host::to_string).collect();
+    match hosts.len().saturating_sub(SHOWN) {
+        0 => names.join(","),
+        more => format!("{},… (+{more})", names.join(",")),
     }
 }
 

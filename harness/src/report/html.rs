@@ -1,0 +1,581 @@
+//! `report.html`: one self-contained page per run or comparison — inline CSS
+//! and SVG, no script, font or URL — so it can be attached to a CI run,
+//! mailed, or opened years later. Light and dark colour schemes come from
+//! the CSS alone (`prefers-color-scheme`).
+
+use super::svg::{self, BandRow, Chart, Series, Window};
+use crate::check::timeline::Timeline;
+use crate::compare::Comparison;
+use crate::history::BreakerState;
+use crate::outcome::{Outcome, Verdict};
+use crate::scenario::PolicyKind;
+use crate::units::format_duration;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+const CSS: &str = r#"
+:root{color-scheme:light dark;--bg:#ffffff;--fg:#1b2129;--muted:#5c6773;--grid:#e4e8ed;--border:#d5dbe2;--panel:#f6f8fa;
+--pass:#1a7f37;--fail:#cf222e;--fault:rgba(218,120,20,.16);--fault-fg:#9a5400;--open:#d1242f;--half:#d4a72c;--band:#eef1f4;
+--s0:#2f6fdb;--s1:#d1242f;--s2:#1a7f37;--s3:#8250df;--s4:#e36209;--s5:#0b8699;--s6:#bf3989;--s7:#6e7781}
+@media (prefers-color-scheme:dark){:root{--bg:#0f1318;--fg:#e3e8ee;--muted:#9aa5b1;--grid:#262d36;--border:#38414c;--panel:#161b22;
+--pass:#3fb950;--fail:#ff6b6b;--fault:rgba(240,160,60,.18);--fault-fg:#f0a848;--open:#ff6b6b;--half:#e3b341;--band:#1c222a;
+--s0:#6ea8fe;--s1:#ff7b72;--s2:#56d364;--s3:#c297ff;--s4:#ffa657;--s5:#39c5cf;--s6:#f778ba;--s7:#a6b0ba}}
+body{background:var(--bg);color:var(--fg);font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1000px;padding:16px 24px 48px}
+h1{font-size:22px;margin:8px 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid var(--border);padding-bottom:4px}h3{font-size:15px;margin:18px 0 6px}
+code,pre{font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}pre{background:var(--panel);border:1px solid var(--border);padding:8px 10px;overflow-x:auto}
+table{border-collapse:collapse;margin:6px 0}th,td{border:1px solid var(--border);padding:3px 8px;text-align:left;vertical-align:top}
+th{background:var(--panel)}td.n{text-align:right;font-variant-numeric:tabular-nums}
+.pass{color:var(--pass);font-weight:600}.fail{color:var(--fail);font-weight:600}.muted{color:var(--muted)}
+.badge{display:inline-block;padding:1px 10px;border-radius:10px;color:#fff;font-weight:600}.badge.pass{background:var(--pass);color:var(--bg)}.badge.fail{background:var(--fail);color:var(--bg)}
+svg.chart{width:100%;height:auto;display:block;margin:10px 0 18px}
+svg text{fill:var(--fg);font:12px system-ui,sans-serif}svg .title{font-weight:600;font-size:13px}svg .tick-label,svg .axis-label,svg .marker-label{fill:var(--muted);font-size:11px}
+svg .legend{font-size:12px}svg .grid{stroke:var(--grid)}svg .axis,svg .tick{stroke:var(--muted)}svg .marker{stroke:var(--muted);stroke-dasharray:4 3}
+svg .fault{fill:var(--fault)}svg .fault-label{fill:var(--fault-fg);font-size:11px}svg .band-bg{fill:var(--band)}svg .open{fill:var(--open)}svg .half_open{fill:var(--half)}
+svg .line{fill:none;stroke-width:1.8;stroke-linejoin:round}svg .faint{stroke-width:1;stroke-opacity:.45}
+.s0{stroke:var(--s0)}.s1{stroke:var(--s1)}.s2{stroke:var(--s2)}.s3{stroke:var(--s3)}.s4{stroke:var(--s4)}.s5{stroke:var(--s5)}.s6{stroke:var(--s6)}.s7{stroke:var(--s7)}
+details{margin:4px 0}summary{cursor:pointer}
+"#;
+
+use super::escape as esc;
+
+fn us(t: u64) -> String {
+    format_duration(Duration::from_micros(t))
+}
+
+fn page(o: &mut String, title: &str) {
+    let _ = write!(
+        o,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
+        esc(title)
+    );
+}
+
+fn verdict_badge(v: Verdict) -> String {
+    format!("<span class=\"badge {0}\">{0}</span>", v.name())
+}
+
+/// The fault windows of a run as shaded chart windows.
+fn windows(o: &Outcome) -> Vec<Window> {
+    o.faults
+        .iter()
+        .enumerate()
+        .map(|(i, f)| Window {
+            start_ms: f.start_us / 1_000,
+            end_ms: f.end_us.min(o.timeline.end_us) / 1_000,
+            label: o
+                .fault_labels
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| f.kind.clone()),
+        })
+        .collect()
+}
+
+/// The charts of one run, each its own `<svg>`. Every figure comes from the
+/// run's [`Timeline`].
+pub fn run_charts(o: &Outcome) -> Vec<String> {
+    let t = &o.timeline;
+    let windows = windows(o);
+    let markers = [(t.load_end_us / 1_000, "drain")];
+    let end_ms = t.end_us / 1_000;
+    let gauge =
+        |name: &str,
+         colour: usize,
+         f: &dyn Fn(&crate::check::timeline::GaugePoint) -> Option<u64>| Series {
+            name: name.into(),
+            colour,
+            points: t
+                .gauges
+                .iter()
+                .map(|g| (g.at_ms, f(g).map(|v| v as f64)))
+                .collect(),
+            faint: false,
+        };
+    let per_s = t.bucket_us as f64 / 1e6;
+    let rate =
+        |name: &str, colour: usize, f: &dyn Fn(&crate::check::timeline::Bucket) -> u64| Series {
+            name: name.into(),
+            colour,
+            points: bucket_points(t, |b| Some(f(b) as f64 / per_s)),
+            faint: false,
+        };
+    let latency =
+        |name: &str, colour: usize, f: &dyn Fn(&crate::check::timeline::Bucket) -> Option<u64>| {
+            Series {
+                name: name.into(),
+                colour,
+                points: bucket_points(t, |b| f(b).map(|v| v as f64)),
+                faint: false,
+            }
+        };
+    let chart = |id: &str, title: &str, unit: &str, series: Vec<Series>| {
+        svg::line_chart(&Chart {
+            id,
+            title,
+            unit,
+            end_ms,
+            series,
+            windows: &windows,
+            markers: &markers,
+        })
+    };
+    let mut charts = vec![
+        chart(
+            "lag",
+            "Consumer lag (messages not yet committed, all partitions)",
+            "messages",
+            vec![gauge("lag", 0, &|g| g.lag)],
+        ),
+        chart(
+            "lag-age",
+            "Age of the oldest uncommitted message",
+            "ms",
+            vec![gauge("lag age", 3, &|g| g.lag_age_ms)],
+        ),
+        chart(
+            "depth",
+            "Queue depth (messages held by the broker)",
+            "messages",
+            vec![gauge("depth", 5, &|g| g.depth)],
+        ),
+        chart(
+            "throughput",
+            "Throughput",
+            "msg/s",
+            vec![
+                rate("sent", 7, &|b| b.sent),
+                rate("acked (in)", 0, &|b| b.acked),
+                rate("effects (out)", 2, &|b| b.effects),
+            ],
+        ),
+        chart(
+            "latency",
+            "End-to-end latency (first send to first effect), by effect time",
+            "ms",
+            vec![
+                latency("p50", 0, &|b| b.latency_p50_ms),
+                latency("p99", 4, &|b| b.latency_p99_ms),
+                latency("max", 1, &|b| b.latency_max_ms),
+            ],
+        ),
+        chart(
+            "drops",
+            "Drops and rejections",
+            "msg/s",
+            vec![
+                rate("dropped", 1, &|b| b.dropped),
+                rate("rejected", 4, &|b| b.rejected),
+            ],
+        ),
+    ];
+    if !t.breakers.is_empty() || o.policy == PolicyKind::CircuitBreaker.name() {
+        charts.push(breaker_band(t, &windows, &markers));
+    }
+    charts
+}
+
+fn bucket_points(
+    t: &Timeline,
+    f: impl Fn(&crate::check::timeline::Bucket) -> Option<f64>,
+) -> Vec<(u64, Option<f64>)> {
+    t.buckets
+        .iter()
+        .enumerate()
+        .map(|(i, b)| ((i as u64 * t.bucket_us + t.bucket_us / 2) / 1_000, f(b)))
+        .collect()
+}
+
+fn breaker_band(t: &Timeline, windows: &[Window], markers: &[(u64, &str)]) -> String {
+    let mut stores: Vec<u32> = t.breakers.iter().map(|b| b.store).collect();
+    stores.dedup();
+    let rows: Vec<BandRow> = stores
+        .iter()
+        .map(|&store| BandRow {
+            label: format!("store-{store}"),
+            spans: t
+                .breakers
+                .iter()
+                .filter(|b| b.store == store)
+                .map(|b| {
+                    let class = match b.state {
+                        BreakerState::Open => "open",
+                        _ => "half_open",
+                    };
+                    let tip = format!(
+                        "store-{store} {} {}–{}",
+                        b.state.name(),
+                        us(b.start_us),
+                        us(b.end_us)
+                    );
+                    (b.start_us / 1_000, b.end_us / 1_000, class, tip)
+                })
+                .collect(),
+        })
+        .collect();
+    let title = if rows.is_empty() {
+        "Circuit breakers (no breaker left the closed state)"
+    } else {
+        "Circuit breakers by store node (most open breaker of any consumer)"
+    };
+    svg::band_chart(
+        "breakers",
+        title,
+        t.end_us / 1_000,
+        &rows,
+        windows,
+        markers,
+        &[("open", "open"), ("half_open", "half-open")],
+    )
+}
+
+fn header(o: &mut String, outcome: &Outcome, reproduce: &str) {
+    let failed = outcome.expectations.iter().filter(|e| !e.passed).count();
+    let _ = write!(
+        o,
+        "<h1>{}</h1>\n<p>seed <b>{}</b> · policy <b>{}</b> · {} · {} of {} expectations failed</p>\n<p class=\"muted\">history_hash <code>{}</code> · {} events · {} samples</p>\n<pre>{}</pre>\n",
+        esc(&outcome.scenario),
+        outcome.seed,
+        esc(&outcome.policy),
+        verdict_badge(outcome.verdict),
+        failed,
+        outcome.expectations.len(),
+        esc(&outcome.history_hash),
+        outcome.events,
+        outcome.samples,
+        esc(reproduce)
+    );
+}
+
+fn expectations(o: &mut String, outcome: &Outcome) {
+    let _ = writeln!(o, "<h2>Expectations</h2>");
+    if outcome.expectations.is_empty() {
+        let _ = writeln!(o, "<p class=\"muted\">none</p>");
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "<table><tr><th>expectation</th><th>actual</th><th>result</th><th>example ids</th></tr>"
+    );
+    for e in &outcome.expectations {
+        let actual = crate::outcome::actual_text(e.expectation.metric, e.actual);
+        let ids: Vec<String> = e
+            .examples
+            .iter()
+            .map(|id| id_link(&id.to_string()))
+            .collect();
+        let _ = writeln!(
+            o,
+            "<tr><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"{}\">{}</td><td>{}</td></tr>",
+            esc(&e.expr),
+            esc(&actual),
+            if e.passed { "pass" } else { "fail" },
+            if e.passed { "pass" } else { "FAIL" },
+            if e.passed { String::new() } else { ids.join(" ") }
+        );
+    }
+    let _ = writeln!(o, "</table>");
+}
+
+fn id_link(id: &str) -> String {
+    format!("<a href=\"#msg-{0}\"><code>{0}</code></a>", esc(id))
+}
+
+fn counts(o: &mut String, outcome: &Outcome) {
+    let _ = writeln!(
+        o,
+        "<h2>Counts</h2>\n<table><tr><th>figure</th><th>value</th></tr>"
+    );
+    for (m, n) in outcome.count_values() {
+        let _ = writeln!(o, "<tr><td>{}</td><td class=\"n\">{n}</td></tr>", m.name());
+    }
+    let rows = super::key_figures(outcome);
+    for (name, v) in rows {
+        let _ = writeln!(
+            o,
+            "<tr><td>{name}</td><td class=\"n\">{}</td></tr>",
+            esc(&v)
+        );
+    }
+    let _ = writeln!(o, "</table>");
+}
+
+fn faults(o: &mut String, outcome: &Outcome) {
+    let _ = writeln!(o, "<h2>Faults</h2>");
+    if outcome.faults.is_empty() {
+        let _ = writeln!(o, "<p class=\"muted\">none</p>");
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "<table><tr><th>from</th><th>until</th><th>fault</th></tr>"
+    );
+    for (i, f) in outcome.faults.iter().enumerate() {
+        let label = outcome.fault_labels.get(i).unwrap_or(&f.kind);
+        let _ = writeln!(
+            o,
+            "<tr><td class=\"n\">{}</td><td class=\"n\">{}</td><td><code>{}</code></td></tr>",
+            us(f.start_us),
+            us(f.end_us),
+            esc(label)
+        );
+    }
+    let _ = writeln!(o, "</table>");
+}
+
+/// Events shown per example id: a message redelivered thousands of times
+/// would otherwise make the page unreadable.
+const MAX_EVENTS_SHOWN: usize = 200;
+
+/// Each anomaly's example ids with every event they had.
+fn anomalies(o: &mut String, outcome: &Outcome) {
+    let _ = writeln!(o, "<h2>Anomalies and their messages</h2>");
+    if outcome.examples.0.is_empty() {
+        let _ = writeln!(o, "<p class=\"muted\">no anomaly was counted</p>");
+        return;
+    }
+    for (metric, ids) in &outcome.examples.0 {
+        let n = outcome
+            .count_values()
+            .iter()
+            .find(|(m, _)| m == metric)
+            .map_or(0, |c| c.1);
+        let links: Vec<String> = ids.iter().map(|id| id_link(&id.to_string())).collect();
+        let _ = writeln!(
+            o,
+            "<p><b>{}</b> {n}: {}{}</p>",
+            metric.name(),
+            links.join(" "),
+            if n > ids.len() as u64 { " …" } else { "" }
+        );
+    }
+    let _ = writeln!(o, "<h3>Event histories</h3>");
+    for (id, events) in &outcome.example_histories {
+        let _ = writeln!(
+            o,
+            "<details id=\"msg-{id}\" open><summary><code>{id}</code> key {} · {} events</summary>\n<table><tr><th>time</th><th>event</th><th>details</th></tr>",
+            events.first().map_or(0, |e| e.key),
+            events.len()
+        );
+        for e in events.iter().take(MAX_EVENTS_SHOWN) {
+            let _ = writeln!(
+                o,
+                "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
+                us(e.at_us),
+                e.kind.verb(),
+                esc(&e.kind.details())
+            );
+        }
+        if events.len() > MAX_EVENTS_SHOWN {
+            let _ = writeln!(
+                o,
+                "<tr><td colspan=\"3\" class=\"muted\">… {} more events: run with <code>--history</code> for all of them</td></tr>",
+                events.len() - MAX_EVENTS_SHOWN
+            );
+        }
+        let _ = writeln!(o, "</table></details>");
+    }
+}
+
+/// The page of one run.
+pub fn run_page(outcome: &Outcome, reproduce: &str) -> String {
+    let mut o = String::new();
+    page(
+        &mut o,
+        &format!("mqsim: {} seed {}", outcome.scenario, outcome.seed),
+    );
+    header(&mut o, outcome, reproduce);
+    expectations(&mut o, outcome);
+    let _ = writeln!(o, "<h2>Timeline</h2>");
+    for chart in run_charts(outcome) {
+        o.push_str(&chart);
+        o.push('\n');
+    }
+    counts(&mut o, outcome);
+    faults(&mut o, outcome);
+    anomalies(&mut o, outcome);
+    let _ = writeln!(
+        o,
+        "<p class=\"muted\">Every figure on this page was computed from the run's History by mqsim's checkers; shaded: fault windows; dashed: the drain phase begins (faults healed).</p>\n</body>\n</html>"
+    );
+    o
+}
+
+/// A chart line's points: `(at_ms, value)`.
+type Points = Vec<(u64, Option<f64>)>;
+
+/// A policy's colour slot, the same on every chart of every comparison.
+pub fn policy_colour(p: PolicyKind) -> usize {
+    PolicyKind::ALL.iter().position(|&k| k == p).unwrap_or(0)
+}
+
+/// The page of a comparison: the table, each policy's curves overlaid, and
+/// links to each run's own report.
+pub fn compare_page(
+    c: &Comparison,
+    reproduce: &str,
+    run_dirs: &dyn Fn(PolicyKind, u64) -> String,
+) -> String {
+    let mut o = String::new();
+    page(&mut o, &format!("mqsim compare: {}", c.scenario));
+    let seeds = match c.seeds.as_slice() {
+        [one] => format!("seed <b>{one}</b>"),
+        s => format!(
+            "seeds <b>{}..{}</b> (cells: median (min..max))",
+            s.first().copied().unwrap_or(0),
+            s.last().copied().unwrap_or(0)
+        ),
+    };
+    let _ = write!(
+        o,
+        "<h1>{}: lag policies compared</h1>\n<p>{seeds} · {} policies · exit {}</p>\n<pre>{}</pre>\n",
+        esc(&c.scenario),
+        c.policies.len(),
+        c.exit_code(),
+        esc(reproduce)
+    );
+    let _ = writeln!(o, "<h2>Side by side</h2>\n<table>");
+    for (i, row) in c.rows().iter().enumerate() {
+        let cell = if i == 0 { "th" } else { "td" };
+        let _ = write!(o, "<tr>");
+        for (j, v) in row.iter().enumerate() {
+            let class = if i > 0 && j > 0 && j + 1 < row.len() {
+                " class=\"n\""
+            } else {
+                ""
+            };
+            let _ = write!(o, "<{cell}{class}>{}</{cell}>", esc(v));
+        }
+        let _ = writeln!(o, "</tr>");
+    }
+    let _ = writeln!(o, "</table>");
+
+    let outcomes: Vec<(PolicyKind, &Outcome)> = c
+        .policies
+        .iter()
+        .flat_map(|p| {
+            p.runs
+                .iter()
+                .filter_map(move |r| r.result.as_ref().ok().map(|o| (p.policy, o)))
+        })
+        .collect();
+    let several = c.seeds.len() > 1;
+    if let Some((_, first)) = outcomes.first() {
+        let wins = windows(first);
+        let t = &first.timeline;
+        let markers = [(t.load_end_us / 1_000, "drain")];
+        let end_ms = outcomes
+            .iter()
+            .map(|(_, o)| o.timeline.end_us)
+            .max()
+            .unwrap_or(0)
+            / 1_000;
+        let series = |f: &dyn Fn(&Outcome) -> Points| -> Vec<Series> {
+            outcomes
+                .iter()
+                .map(|(p, o)| Series {
+                    name: p.name().into(),
+                    colour: policy_colour(*p),
+                    points: f(o),
+                    faint: several,
+                })
+                .collect()
+        };
+        let chart = |id: &str, title: &str, unit: &str, s: Vec<Series>| {
+            svg::line_chart(&Chart {
+                id,
+                title,
+                unit,
+                end_ms,
+                series: s,
+                windows: &wins,
+                markers: &markers,
+            })
+        };
+        let _ = writeln!(
+            o,
+            "<h2>Timelines{}</h2>",
+            if several { " (one line per seed)" } else { "" }
+        );
+        let gauge = |f: fn(&crate::check::timeline::GaugePoint) -> Option<u64>| {
+            move |o: &Outcome| {
+                o.timeline
+                    .gauges
+                    .iter()
+                    .map(|g| (g.at_ms, f(g).map(|v| v as f64)))
+                    .collect()
+            }
+        };
+        let rate = |f: fn(&crate::check::timeline::Bucket) -> u64| {
+            move |o: &Outcome| {
+                let per_s = o.timeline.bucket_us as f64 / 1e6;
+                bucket_points(&o.timeline, |b| Some(f(b) as f64 / per_s))
+            }
+        };
+        for svg in [
+            chart(
+                "lag",
+                "Consumer lag by policy (messages not yet committed)",
+                "messages",
+                series(&gauge(|g| g.lag)),
+            ),
+            chart(
+                "lag-age",
+                "Age of the oldest uncommitted message by policy",
+                "ms",
+                series(&gauge(|g| g.lag_age_ms)),
+            ),
+            chart(
+                "effects",
+                "Throughput out (effects) by policy",
+                "msg/s",
+                series(&rate(|b| b.effects)),
+            ),
+            chart(
+                "drops",
+                "Drops and rejections by policy",
+                "msg/s",
+                series(&rate(|b| b.dropped + b.rejected)),
+            ),
+        ] {
+            o.push_str(&svg);
+            o.push('\n');
+        }
+    }
+    let _ = writeln!(o, "<h2>Runs</h2>\n<table><tr><th>policy</th><th>seed</th><th>verdict</th><th>history_hash</th><th>report</th></tr>");
+    for p in &c.policies {
+        for r in &p.runs {
+            let dir = run_dirs(p.policy, r.seed);
+            match &r.result {
+                Ok(out) => {
+                    let _ = writeln!(
+                        o,
+                        "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"{}\">{}</td><td><code>{}</code></td><td><a href=\"{dir}/report.html\">{dir}/</a></td></tr>",
+                        p.policy.name(),
+                        r.seed,
+                        out.verdict.name(),
+                        out.verdict.name(),
+                        esc(&out.history_hash)
+                    );
+                }
+                Err(e) => {
+                    let _ = writeln!(
+                        o,
+                        "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"fail\">simulation failed</td><td colspan=\"2\">{}</td></tr>",
+                        p.policy.name(),
+                        r.seed,
+                        esc(e)
+                    );
+                }
+            }
+        }
+    }
+    let _ = writeln!(o, "</table>");
+    if let Some((_, first)) = outcomes.first() {
+        faults(&mut o, first);
+    }
+    let _ = writeln!(
+        o,
+        "<p class=\"muted\">Every figure on this page comes from the runs' Histories; the policies saw the same seed, load and faults. Shaded: fault windows; dashed: the drain phase begins.</p>\n</body>\n</html>"
+    );
+    o
+}

@@ -1,0 +1,141 @@
+//! `report.md`: what a CI step summary or a PR comment shows — the verdict,
+//! the expectations, the key counts, the faults, and the command that
+//! reproduces the run. GitHub-flavoured Markdown, deterministic.
+
+use crate::compare::Comparison;
+use crate::outcome::{actual_text, Outcome};
+use crate::units::format_duration;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+fn us(t: u64) -> String {
+    format_duration(Duration::from_micros(t))
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+fn ids(ids: &[crate::history::MsgId], total: Option<u64>) -> String {
+    let shown: Vec<String> = ids.iter().map(|id| format!("`{id}`")).collect();
+    let more = total.is_some_and(|n| n > ids.len() as u64);
+    format!("{}{}", shown.join(" "), if more { " …" } else { "" })
+}
+
+pub fn run(o: &Outcome, reproduce: &str) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    let failed = o.expectations.iter().filter(|e| !e.passed).count();
+    let _ = writeln!(
+        w,
+        "### `{}` seed {} (policy `{}`): **{}**\n",
+        o.scenario,
+        o.seed,
+        o.policy,
+        o.verdict.name().to_uppercase()
+    );
+    let _ = writeln!(
+        w,
+        "{} of {} expectations failed · history_hash `{}`\n",
+        failed,
+        o.expectations.len(),
+        o.history_hash
+    );
+    if !o.expectations.is_empty() {
+        let _ = writeln!(w, "| expectation | actual | result | example ids |");
+        let _ = writeln!(w, "| --- | ---: | --- | --- |");
+        for e in &o.expectations {
+            let _ = writeln!(
+                w,
+                "| `{}` | {} | {} | {} |",
+                cell(&e.expr),
+                actual_text(e.expectation.metric, e.actual),
+                if e.passed { "pass" } else { "**FAIL**" },
+                if e.passed {
+                    String::new()
+                } else {
+                    ids(&e.examples, e.actual)
+                }
+            );
+        }
+        let _ = writeln!(w);
+    }
+    let _ = writeln!(w, "| figure | value |");
+    let _ = writeln!(w, "| --- | ---: |");
+    for (m, n) in o.count_values() {
+        let _ = writeln!(w, "| {} | {n} |", m.name());
+    }
+    for (name, value) in super::key_figures(o) {
+        if name != "breakers opened" || o.breaker_trips > 0 {
+            let _ = writeln!(w, "| {name} | {} |", cell(&value));
+        }
+    }
+    let _ = writeln!(w);
+    if !o.faults.is_empty() {
+        let _ = writeln!(w, "Faults:\n");
+        for (i, f) in o.faults.iter().enumerate() {
+            let label = o.fault_labels.get(i).unwrap_or(&f.kind);
+            let _ = writeln!(
+                w,
+                "- {} – {}: `{}`",
+                us(f.start_us),
+                us(f.end_us),
+                cell(label)
+            );
+        }
+        let _ = writeln!(w);
+    }
+    if !o.examples.0.is_empty() {
+        let _ = writeln!(
+            w,
+            "Anomalies (example ids; their events are in report.html):\n"
+        );
+        let counts = o.count_values();
+        for (m, examples) in &o.examples.0 {
+            let n = counts.iter().find(|(c, _)| c == m).map(|c| c.1);
+            let _ = writeln!(w, "- {} {}: {}", m.name(), n.unwrap_or(0), ids(examples, n));
+        }
+        let _ = writeln!(w);
+    }
+    let _ = writeln!(w, "Reproduce:\n\n```sh\n{reproduce}\n```");
+    out
+}
+
+/// The comparison table, then each run's failed expectations.
+pub fn compare(c: &Comparison, reproduce: &str) -> String {
+    let mut out = c.render_markdown(reproduce);
+    let _ = writeln!(out, "\n#### Expectations\n");
+    let _ = writeln!(out, "| policy | seed | verdict | failed expectations |");
+    let _ = writeln!(out, "| --- | ---: | --- | --- |");
+    for p in &c.policies {
+        for r in &p.runs {
+            let (verdict, failed) = match &r.result {
+                Ok(o) => {
+                    let failed: Vec<String> = o
+                        .expectations
+                        .iter()
+                        .filter(|e| !e.passed)
+                        .map(|e| {
+                            format!(
+                                "`{}` (actual {})",
+                                cell(&e.expr),
+                                actual_text(e.expectation.metric, e.actual)
+                            )
+                        })
+                        .collect();
+                    (o.verdict.name().to_string(), failed.join(", "))
+                }
+                Err(e) => ("simulation failed".to_string(), cell(e)),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                p.policy.name(),
+                r.seed,
+                verdict,
+                failed
+            );
+        }
+    }
+    out
+}
