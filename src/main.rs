@@ -321,6 +321,14 @@ fn run(
         file.display(),
         scale_flag(scale)
     );
+    let dir = output.dir(|| {
+        let suffix = policy.map_or(String::new(), |p| format!("-{}", p.name()));
+        PathBuf::from(format!("reports/{}/seed-{seed}{suffix}", scenario.name))
+    });
+    let cannot_write = |e: std::io::Error| {
+        eprintln!("error: cannot write the report to --out: {e}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    };
     let result = harness::run(&scenario, seed, &models::Pipeline::new());
     let run = match result {
         Ok(run) => run,
@@ -328,28 +336,31 @@ fn run(
             eprintln!("seed={seed} scenario={}", scenario.name);
             eprintln!("error: {failure}");
             eprintln!("reproduce: {reproduce}");
+            if let Some(dir) = dir {
+                let error = failure.to_string();
+                let written =
+                    harness::report::write_failure(&dir, &scenario.name, seed, &error, &reproduce);
+                if let Err(e) = written {
+                    return cannot_write(e);
+                }
+                wrote(&dir, "junit.xml");
+            }
             return ExitCode::from(EXIT_SIM_FAILED);
         }
     };
     let outcome = &run.outcome;
-    let dir = output.dir(|| {
-        let suffix = policy.map_or(String::new(), |p| format!("-{}", p.name()));
-        PathBuf::from(format!("reports/{}/seed-{seed}{suffix}", scenario.name))
-    });
-    if let Some(dir) = dir {
-        match harness::report::write_run(&dir, outcome, &run.history, &reproduce, output.extras) {
-            Ok(_) => wrote(&dir, "report.html"),
-            Err(e) => {
-                eprintln!("error: cannot write the report to --out: {e}");
-                return ExitCode::from(EXIT_BAD_INPUT);
-            }
-        }
-    }
     let text = match format {
         Format::Text => outcome.render_text(&reproduce),
         Format::Json => outcome.to_json(),
     };
+    // The verdict is printed even when the report cannot be written.
     print(&text);
+    if let Some(dir) = dir {
+        match harness::report::write_run(&dir, outcome, &run.history, &reproduce, output.extras) {
+            Ok(_) => wrote(&dir, "report.html"),
+            Err(e) => return cannot_write(e),
+        }
+    }
     ExitCode::from(outcome.exit_code() as u8)
 }
 
@@ -411,12 +422,23 @@ fn compare(
     let total = (seeds.len() * scenarios.len()) as u64;
     let mut progress = Progress::new("compare", "runs", total);
     let file_name = file.display().to_string();
+    let dir = output.dir(|| {
+        let seeds = if seeds.len() == 1 {
+            format!("seed-{}", seeds[0])
+        } else {
+            format!("seeds-{}-{}", range.start(), range.end())
+        };
+        PathBuf::from(format!("reports/{}/compare-{seeds}", scenarios[0].1.name))
+    });
+    let extras = output.extras;
     let comparison = harness::compare::compare(
         &file_name,
         &scenarios,
         &seeds,
         jobs,
-        output.extras,
+        dir.as_deref()
+            .filter(|_| extras.history || extras.trace)
+            .map(|d| (d, extras)),
         &|| Box::new(models::Pipeline::new()),
         &INTERRUPTED,
         |r| {
@@ -441,14 +463,11 @@ fn compare(
         scale_flag(scale)
     );
     let mut code = comparison.exit_code();
-    let dir = output.dir(|| {
-        let seeds = if seeds.len() == 1 {
-            format!("seed-{}", seeds[0])
-        } else {
-            format!("seeds-{}-{}", range.start(), range.end())
-        };
-        PathBuf::from(format!("reports/{}/compare-{seeds}", comparison.scenario))
-    });
+    let runs = comparison.policies.iter().flat_map(|p| &p.runs);
+    for error in runs.filter_map(|r| r.extras_error.as_ref()) {
+        eprintln!("error: cannot write --history/--trace: {error}");
+        code = code.max(EXIT_BAD_INPUT as i32);
+    }
     if let Some(dir) = dir {
         let reproduce_run = |policy: &str, seed: u64| {
             format!(
@@ -456,7 +475,8 @@ fn compare(
                 scale_flag(scale)
             )
         };
-        match harness::report::write_compare(&dir, &comparison, &reproduce, &reproduce_run) {
+        match harness::report::write_compare(&dir, &comparison, &reproduce, &reproduce_run, extras)
+        {
             Ok(_) => wrote(&dir, "report.html"),
             Err(e) => {
                 eprintln!("error: cannot write the comparison to --out: {e}");

@@ -7,7 +7,6 @@
 use harness::compare::{compare, Comparison, PolicyRuns};
 use harness::history::BreakerState;
 use harness::model::Model;
-use harness::report::Extras;
 use harness::scenario::{self, Overrides, PolicyKind, Scenario};
 use harness::{EventKind, History, Reason};
 use std::path::{Path, PathBuf};
@@ -50,7 +49,7 @@ fn discord_storm_silent_drop_drops_and_the_breaker_does_not_for_seeds_1_to_10() 
         &scenarios,
         &seeds,
         2,
-        Extras::default(),
+        None,
         &pipeline,
         &stop,
         |_| {},
@@ -277,6 +276,39 @@ fn the_breaker_opens_on_the_slow_node_only_and_routes_around_it() {
 }
 
 #[test]
+fn a_restarted_consumer_starts_with_closed_breakers() {
+    // consumer-0 loses power while its breaker for the slow node is open.
+    let crash = "for = \"6s\"\n\n[[fault]]\nat = \"7s\"\nkind = \"crash\"\ntarget = \"consumer-0\"\nrestart_after = \"1s\"";
+    let run = small("circuit_breaker", &[("for = \"6s\"", crash)]);
+    let h = &run.history;
+    let state_at = |consumer: u32, at_us: u64| {
+        h.breakers
+            .iter()
+            .rev()
+            .find(|b| b.consumer == consumer && b.store == 1 && b.at_us <= at_us)
+            .map_or(BreakerState::Closed, |b| b.to)
+    };
+    assert_ne!(
+        state_at(0, 7_000_000),
+        BreakerState::Closed,
+        "the scenario must crash consumer-0 with its breaker not closed: {:?}",
+        h.breakers
+    );
+    // The new incarnation's breakers start closed, and the History says so:
+    // no breaker of a dead incarnation stays open in reports.
+    assert_eq!(state_at(0, 8_000_000), BreakerState::Closed);
+    assert!(
+        run.outcome
+            .timeline
+            .breakers
+            .iter()
+            .all(|s| s.end_us < h.end_us),
+        "{:?}",
+        run.outcome.timeline.breakers
+    );
+}
+
+#[test]
 fn the_breaker_sheds_with_notice_when_no_replica_is_healthy() {
     // Each key on one node: open breakers pause the partitions needing
     // store-1, lag passes the bound, and the brokers refuse new messages.
@@ -350,7 +382,7 @@ fn compare_runs_every_policy_on_the_same_seed_and_faults() {
         &scenarios,
         &[1, 2],
         2,
-        Extras::default(),
+        None,
         &pipeline,
         &stop,
         |_| {},

@@ -217,12 +217,49 @@ fn run_out_writes_every_file_and_each_parses_back() {
         publish >= acked,
         "{publish} publish spans for {acked} acked"
     );
-    let begins = evs.iter().filter(|e| e["ph"] == "b").count();
-    let ends = evs.iter().filter(|e| e["ph"] == "e").count();
-    assert_eq!(begins, ends, "every span ends");
+    // Every span begins once and ends once, not before it began.
+    let mut open: BTreeMap<(u64, String), u64> = BTreeMap::new();
+    for e in evs {
+        let key = || (e["pid"].as_u64().unwrap(), e["id2"]["local"].to_string());
+        let ts = e["ts"].as_u64().unwrap_or(0);
+        if e["ph"] == "b" {
+            assert!(open.insert(key(), ts).is_none(), "span begun twice: {e}");
+        } else if e["ph"] == "e" {
+            let began = open
+                .remove(&key())
+                .unwrap_or_else(|| panic!("no begin: {e}"));
+            assert!(began <= ts, "{e}");
+        }
+    }
+    assert!(open.is_empty(), "spans never ended: {open:?}");
     assert_eq!(per_host["faults"].get("pause"), Some(&1), "{per_host:?}");
     assert!(per_host["consumer-0"].get("handle") > Some(&0));
     assert!(per_host["store-0"].get("effect") > Some(&0));
+
+    // The same command again: every file identical, the optional ones too.
+    let again = mqsim_in(
+        &dir,
+        &[
+            "run",
+            "tiny.toml",
+            "--seed",
+            "5",
+            "--out",
+            "again",
+            "--history",
+            "--trace",
+        ],
+    );
+    assert_eq!(again.status.code(), Some(1));
+    for name in names_in(&rep) {
+        let (a, b) = (read(rep.join(&name)), read(dir.join("again").join(&name)));
+        assert!(a == b, "{name} differs between two runs of one seed");
+    }
+    // Without --trace, a rerun into the same directory leaves no stale trace.
+    let plain = mqsim_in(&dir, &["run", "tiny.toml", "--seed", "5", "--out", "again"]);
+    assert_eq!(plain.status.code(), Some(1));
+    assert!(!dir.join("again/trace.json").exists());
+    assert!(!dir.join("again/history.jsonl").exists());
 
     // report.md and report.html: the verdict and the failing expectation.
     let md = read(rep.join("report.md"));
@@ -268,10 +305,8 @@ fn compare_out_overlays_every_policy_and_nests_each_run() {
         "{stderr}"
     );
     let cmp = dir.join("cmp");
-    let mut names = names_in(&cmp);
-    names.retain(|n| !n.ends_with(".json") || n == "report.json");
     assert_eq!(
-        names,
+        names_in(&cmp),
         [
             "backpressure",
             "circuit_breaker",
@@ -417,6 +452,40 @@ fn chromium() -> Option<PathBuf> {
     None
 }
 
+/// Runs `cmd`, killing it after two minutes: a hung browser fails the test
+/// instead of hanging the suite.
+fn within_two_minutes(cmd: &mut Command) -> Output {
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("chromium starts");
+    // Drain the pipes on threads so a chatty browser cannot block on them.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut v).map(|_| v)
+    });
+    let err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut stderr, &mut v).map(|_| v)
+    });
+    for _ in 0..1_200 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Output {
+                status,
+                stdout: out.join().unwrap().unwrap(),
+                stderr: err.join().unwrap().unwrap(),
+            };
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    panic!("chromium did not finish within two minutes: {cmd:?}");
+}
+
 /// Loads `page` headless; returns the DOM after load, the console messages,
 /// and the size of a screenshot of it.
 fn render(browser: &Path, page: &Path, work: &Path) -> (String, Vec<String>, u64) {
@@ -435,20 +504,20 @@ fn render(browser: &Path, page: &Path, work: &Path) -> (String, Vec<String>, u64
         "--window-size=1100,2400",
     ];
     let profile = format!("--user-data-dir={}", work.join("profile").display());
-    let dom = Command::new(browser)
-        .args(common)
-        .arg(&profile)
-        .arg("--dump-dom")
-        .arg(&url)
-        .output()
-        .expect("chromium starts");
-    let screenshot = Command::new(browser)
-        .args(common)
-        .arg(&profile)
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(&url)
-        .output()
-        .expect("chromium starts");
+    let dom = within_two_minutes(
+        Command::new(browser)
+            .args(common)
+            .arg(&profile)
+            .arg("--dump-dom")
+            .arg(&url),
+    );
+    let screenshot = within_two_minutes(
+        Command::new(browser)
+            .args(common)
+            .arg(&profile)
+            .arg(format!("--screenshot={}", shot.display()))
+            .arg(&url),
+    );
     let console: Vec<String> = String::from_utf8_lossy(&dom.stderr)
         .lines()
         .chain(String::from_utf8_lossy(&screenshot.stderr).lines())

@@ -7,11 +7,12 @@
 use crate::explore::Spread;
 use crate::model::Model;
 use crate::outcome::{Outcome, Verdict};
-use crate::report::Extras;
+use crate::report::{self, Extras};
 use crate::scenario::{PolicyKind, Scenario};
 use crate::units::format_duration;
 use serde_json::{json, Map};
 use std::fmt::Write as _;
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -20,9 +21,8 @@ use std::time::Duration;
 pub struct PolicyRun {
     pub seed: u64,
     pub result: Result<Outcome, String>,
-    /// The run's `--history`/`--trace` files, rendered on the worker thread
-    /// while its History was at hand (empty unless asked for).
-    pub extras: Vec<(String, String)>,
+    /// Why the run's `--history`/`--trace` files could not be written.
+    pub extras_error: Option<String>,
 }
 
 /// Every run of one policy, in seed order.
@@ -124,13 +124,19 @@ fn ms(v: u64) -> String {
 
 /// Runs every policy's scenario for every seed on `jobs` threads. The
 /// scenarios differ only in their policy (and its expectations).
+///
+/// `extras` = (the comparison's report directory, which optional files):
+/// each run's `history.jsonl`/`trace.json` are written into its
+/// [`report::compare_run_dir`] on the worker thread as soon as it ends — a
+/// trace is tens of MB, and a comparison of many seeds must not hold them
+/// all.
 #[allow(clippy::too_many_arguments)]
 pub fn compare(
     file: &str,
     scenarios: &[(PolicyKind, Scenario)],
     seeds: &[u64],
     jobs: usize,
-    extras: Extras,
+    extras: Option<(&Path, Extras)>,
     model: &(dyn Fn() -> Box<dyn Model> + Sync),
     stop: &AtomicBool,
     progress: impl FnMut(&PolicyRun),
@@ -144,13 +150,12 @@ pub fn compare(
             let model = model();
             crate::run(scenario, seed, model.as_ref())
                 .map(|run| {
-                    let title = format!(
-                        "{} seed {seed} {}",
-                        scenario.name,
-                        scenario.policy.kind.name()
-                    );
-                    let files = extras.render(&run.history, &title);
-                    (run.outcome, files)
+                    let written = extras.map_or(Ok(()), |(dir, extras)| {
+                        let dir = dir.join(report::compare_run_dir(scenario.policy.kind, seed));
+                        let files = extras.render(&run.history, &run.outcome);
+                        report::write_files(&dir, &files).map(drop)
+                    });
+                    (run.outcome, written.err().map(|e| e.to_string()))
                 })
                 .map_err(|f| f.to_string())
         }));
@@ -161,15 +166,15 @@ pub fn compare(
             ))
         });
         match result {
-            Ok((outcome, extras)) => PolicyRun {
+            Ok((outcome, extras_error)) => PolicyRun {
                 seed,
                 result: Ok(outcome),
-                extras,
+                extras_error,
             },
             Err(e) => PolicyRun {
                 seed,
                 result: Err(e),
-                extras: Vec::new(),
+                extras_error: None,
             },
         }
     };

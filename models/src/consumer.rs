@@ -221,6 +221,17 @@ impl Consumer {
                 ),
             })
         });
+        // A restarted member's breakers start closed: say so, or the
+        // History would leave a breaker of the crashed incarnation open.
+        if let (Some(_), 1..) = (&breakers, incarnation) {
+            for store in 0..sc.topology.stores {
+                self.recorder.record_breaker(
+                    self.index,
+                    store,
+                    harness::history::BreakerState::Closed,
+                );
+            }
+        }
 
         let mut running: BTreeMap<u32, Running> = BTreeMap::new();
         loop {

@@ -71,6 +71,15 @@ pub struct Timeline {
     pub end_us: u64,
 }
 
+impl Timeline {
+    /// Where bucket `i` starts and how long it is, µs: the last one ends
+    /// with the run, so it may be shorter than `bucket_us`.
+    pub fn bucket_span_us(&self, i: usize) -> (u64, u64) {
+        let start = i as u64 * self.bucket_us;
+        (start, self.bucket_us.min(self.end_us.saturating_sub(start)))
+    }
+}
+
 pub fn timeline(history: &History, summaries: &Summaries) -> Timeline {
     let end_us = history
         .end_us
@@ -202,6 +211,11 @@ mod tests {
         let t = timeline(&h, &Summaries::build(&h));
         assert_eq!(t.bucket_us, 1_000_000);
         assert_eq!(t.buckets.len(), 3);
+        assert_eq!(
+            t.bucket_span_us(2),
+            (2_000_000, 500_000),
+            "cut short by the end"
+        );
         assert_eq!((t.buckets[0].sent, t.buckets[0].acked), (1, 1));
         assert_eq!((t.buckets[1].sent, t.buckets[1].effects), (1, 2));
         assert_eq!(t.buckets[1].latency_max_ms, Some(1_200));

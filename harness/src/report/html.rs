@@ -4,7 +4,7 @@
 //! the CSS alone (`prefers-color-scheme`).
 
 use super::svg::{self, BandRow, Chart, Series, Window};
-use crate::check::timeline::Timeline;
+use crate::check::timeline::{Bucket, GaugePoint, Timeline};
 use crate::compare::Comparison;
 use crate::history::BreakerState;
 use crate::outcome::{Outcome, Verdict};
@@ -78,36 +78,28 @@ pub fn run_charts(o: &Outcome) -> Vec<String> {
     let windows = windows(o);
     let markers = [(t.load_end_us / 1_000, "drain")];
     let end_ms = t.end_us / 1_000;
-    let gauge =
-        |name: &str,
-         colour: usize,
-         f: &dyn Fn(&crate::check::timeline::GaugePoint) -> Option<u64>| Series {
-            name: name.into(),
-            colour,
-            points: t
-                .gauges
-                .iter()
-                .map(|g| (g.at_ms, f(g).map(|v| v as f64)))
-                .collect(),
-            faint: false,
-        };
-    let per_s = t.bucket_us as f64 / 1e6;
-    let rate =
-        |name: &str, colour: usize, f: &dyn Fn(&crate::check::timeline::Bucket) -> u64| Series {
-            name: name.into(),
-            colour,
-            points: bucket_points(t, |b| Some(f(b) as f64 / per_s)),
-            faint: false,
-        };
-    let latency =
-        |name: &str, colour: usize, f: &dyn Fn(&crate::check::timeline::Bucket) -> Option<u64>| {
-            Series {
-                name: name.into(),
-                colour,
-                points: bucket_points(t, |b| f(b).map(|v| v as f64)),
-                faint: false,
-            }
-        };
+    let gauge = |name: &str, colour: usize, f: &dyn Fn(&GaugePoint) -> Option<u64>| Series {
+        name: name.into(),
+        colour,
+        points: t
+            .gauges
+            .iter()
+            .map(|g| (g.at_ms, f(g).map(|v| v as f64)))
+            .collect(),
+        faint: false,
+    };
+    let rate = |name: &str, colour: usize, f: &dyn Fn(&Bucket) -> u64| Series {
+        name: name.into(),
+        colour,
+        points: rate_points(t, f),
+        faint: false,
+    };
+    let latency = |name: &str, colour: usize, f: &dyn Fn(&Bucket) -> Option<u64>| Series {
+        name: name.into(),
+        colour,
+        points: bucket_points(t, |b| f(b).map(|v| v as f64)),
+        faint: false,
+    };
     let chart = |id: &str, title: &str, unit: &str, series: Vec<Series>| {
         svg::line_chart(&Chart {
             id,
@@ -174,14 +166,25 @@ pub fn run_charts(o: &Outcome) -> Vec<String> {
     charts
 }
 
-fn bucket_points(
-    t: &Timeline,
-    f: impl Fn(&crate::check::timeline::Bucket) -> Option<f64>,
-) -> Vec<(u64, Option<f64>)> {
-    t.buckets
-        .iter()
-        .enumerate()
-        .map(|(i, b)| ((i as u64 * t.bucket_us + t.bucket_us / 2) / 1_000, f(b)))
+/// A point per bucket at its middle.
+fn bucket_points(t: &Timeline, f: impl Fn(&Bucket) -> Option<f64>) -> Points {
+    (0..t.buckets.len())
+        .map(|i| {
+            let (start, width) = t.bucket_span_us(i);
+            ((start + width / 2) / 1_000, f(&t.buckets[i]))
+        })
+        .collect()
+}
+
+/// A count per bucket as a rate per second of the time the bucket covers
+/// (the last bucket may be cut short by the end of the run).
+fn rate_points(t: &Timeline, f: impl Fn(&Bucket) -> u64) -> Points {
+    (0..t.buckets.len())
+        .map(|i| {
+            let (start, width) = t.bucket_span_us(i);
+            let rate = f(&t.buckets[i]) as f64 / (width.max(1) as f64 / 1e6);
+            ((start + width / 2) / 1_000, Some(rate))
+        })
         .collect()
 }
 
@@ -459,8 +462,14 @@ pub fn compare_page(
         })
         .collect();
     let several = c.seeds.len() > 1;
+    // A `[swarm]` scenario draws its faults per seed: shade them only when
+    // every run had the same ones.
+    let shared_faults = outcomes
+        .first()
+        .filter(|(_, first)| outcomes.iter().all(|(_, o)| o.faults == first.faults))
+        .map(|(_, first)| *first);
     if let Some((_, first)) = outcomes.first() {
-        let wins = windows(first);
+        let wins = shared_faults.map(windows).unwrap_or_default();
         let t = &first.timeline;
         let markers = [(t.load_end_us / 1_000, "drain")];
         let end_ms = outcomes
@@ -496,7 +505,7 @@ pub fn compare_page(
             "<h2>Timelines{}</h2>",
             if several { " (one line per seed)" } else { "" }
         );
-        let gauge = |f: fn(&crate::check::timeline::GaugePoint) -> Option<u64>| {
+        let gauge = |f: fn(&GaugePoint) -> Option<u64>| {
             move |o: &Outcome| {
                 o.timeline
                     .gauges
@@ -505,12 +514,7 @@ pub fn compare_page(
                     .collect()
             }
         };
-        let rate = |f: fn(&crate::check::timeline::Bucket) -> u64| {
-            move |o: &Outcome| {
-                let per_s = o.timeline.bucket_us as f64 / 1e6;
-                bucket_points(&o.timeline, |b| Some(f(b) as f64 / per_s))
-            }
-        };
+        let rate = |f: fn(&Bucket) -> u64| move |o: &Outcome| rate_points(&o.timeline, f);
         for svg in [
             chart(
                 "lag",
@@ -570,8 +574,15 @@ pub fn compare_page(
         }
     }
     let _ = writeln!(o, "</table>");
-    if let Some((_, first)) = outcomes.first() {
-        faults(&mut o, first);
+    match shared_faults {
+        Some(first) => faults(&mut o, first),
+        None if !outcomes.is_empty() => {
+            let _ = writeln!(
+                o,
+                "<h2>Faults</h2>\n<p>The seeds drew different faults (a <code>[swarm]</code> scenario), so the charts shade none: each run's report shows its own.</p>"
+            );
+        }
+        None => {}
     }
     let _ = writeln!(
         o,

@@ -3,7 +3,9 @@
 //! text (`"p0-12"`, as in every report) and their fields flat; fault windows
 //! and breaker transitions are lines of their own (`fault_start`,
 //! `fault_end`, `breaker`) so a reader sees what the system was going
-//! through next to each message. Gauge samples are left to `report.html`.
+//! through next to each message. Hosts are numbers as in the History
+//! (`consumer: 1` is host `consumer-1`). Gauge samples and the final
+//! inventory are left to `report.html` and `report.json`.
 
 use crate::history::{Event, EventKind, History};
 use serde::Serialize;
@@ -33,8 +35,8 @@ enum OtherLine<'a> {
     },
     Breaker {
         at_us: u64,
-        consumer: String,
-        store: String,
+        consumer: u32,
+        store: u32,
         to: &'static str,
     },
 }
@@ -66,8 +68,8 @@ pub fn history_jsonl(h: &History) -> String {
             b.at_us,
             line(&OtherLine::Breaker {
                 at_us: b.at_us,
-                consumer: format!("consumer-{}", b.consumer),
-                store: format!("store-{}", b.store),
+                consumer: b.consumer,
+                store: b.store,
                 to: b.to.name(),
             }),
         ));

@@ -128,6 +128,22 @@ pub fn run(o: &Outcome, reproduce: &str) -> String {
     render(&[suite_of(o, o.scenario.clone(), reproduce)])
 }
 
+/// A run whose simulation failed: one testcase with an `<error>`.
+pub fn failure(scenario: &str, seed: u64, error: &str, reproduce: &str) -> String {
+    render(&[Suite {
+        name: scenario.to_string(),
+        properties: vec![
+            ("seed", seed.to_string()),
+            ("reproduce", reproduce.to_string()),
+        ],
+        cases: vec![Case {
+            name: format!("seed {seed}: simulation"),
+            failure: None,
+            error: Some(format!("{error}\nreproduce: {reproduce}")),
+        }],
+    }])
+}
+
 /// One suite per policy (`scenario [policy]`); a run whose simulation
 /// failed is one testcase with an `<error>`.
 pub fn compare(c: &Comparison, reproduce_run: &dyn Fn(&str, u64) -> String) -> String {

@@ -31,38 +31,53 @@ pub struct Extras {
 }
 
 impl Extras {
-    /// The optional files of one run, rendered from its History (done where
-    /// the History is, e.g. on a comparison's worker thread).
-    pub fn render(self, history: &History, title: &str) -> Vec<(String, String)> {
+    /// The optional files of one run, rendered from its History.
+    pub fn render(self, history: &History, outcome: &Outcome) -> Vec<(&'static str, String)> {
         let mut files = Vec::new();
         if self.history {
-            files.push(("history.jsonl".to_string(), jsonl::history_jsonl(history)));
+            files.push((HISTORY, jsonl::history_jsonl(history)));
         }
         if self.trace {
-            files.push(("trace.json".to_string(), trace::trace_json(history, title)));
+            let title = format!(
+                "{} seed {} policy {}",
+                outcome.scenario, outcome.seed, outcome.policy
+            );
+            files.push((TRACE, trace::trace_json(history, &title)));
         }
         files
     }
+
+    /// Optional files left by an earlier report in the same directory that
+    /// this one does not write: removed, so a directory never mixes runs.
+    fn remove_stale(self, dir: &Path) -> io::Result<()> {
+        for (name, wanted) in [(HISTORY, self.history), (TRACE, self.trace)] {
+            if !wanted {
+                remove_if_present(&dir.join(name))?;
+            }
+        }
+        Ok(())
+    }
 }
 
-/// Every file of one run's report, rendered; `extras` as from [`Extras::render`].
-pub fn run_files(
-    outcome: &Outcome,
-    reproduce: &str,
-    extras: Vec<(String, String)>,
-) -> Vec<(String, String)> {
-    let mut files = vec![
-        ("report.json".to_string(), outcome.to_json()),
-        ("report.txt".to_string(), outcome.render_text(reproduce)),
-        ("report.md".to_string(), markdown::run(outcome, reproduce)),
-        (
-            "report.html".to_string(),
-            html::run_page(outcome, reproduce),
-        ),
-        ("junit.xml".to_string(), junit::run(outcome, reproduce)),
-    ];
-    files.extend(extras);
-    files
+const HISTORY: &str = "history.jsonl";
+const TRACE: &str = "trace.json";
+
+fn remove_if_present(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(with_path(e, path)),
+        _ => Ok(()),
+    }
+}
+
+/// The files every run's report has, rendered.
+pub fn run_files(outcome: &Outcome, reproduce: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("report.json", outcome.to_json()),
+        ("report.txt", outcome.render_text(reproduce)),
+        ("report.md", markdown::run(outcome, reproduce)),
+        ("report.html", html::run_page(outcome, reproduce)),
+        ("junit.xml", junit::run(outcome, reproduce)),
+    ]
 }
 
 /// Writes one run's report into `dir` (created if needed).
@@ -73,11 +88,36 @@ pub fn write_run(
     reproduce: &str,
     extras: Extras,
 ) -> io::Result<Vec<PathBuf>> {
-    let title = format!("{} seed {}", outcome.scenario, outcome.seed);
-    write_files(
-        dir,
-        &run_files(outcome, reproduce, extras.render(history, &title)),
-    )
+    let mut files = run_files(outcome, reproduce);
+    files.extend(extras.render(history, outcome));
+    let written = write_files(dir, &files)?;
+    extras.remove_stale(dir)?;
+    Ok(written)
+}
+
+/// A run whose simulation failed (exit 3): `junit.xml` with an `<error>`
+/// and `report.txt` with the failure, so CI shows what happened; the other
+/// files of an earlier report in `dir` are removed, not left to mislead.
+pub fn write_failure(
+    dir: &Path,
+    scenario: &str,
+    seed: u64,
+    error: &str,
+    reproduce: &str,
+) -> io::Result<Vec<PathBuf>> {
+    let text = format!("seed={seed} scenario={scenario}\nerror: {error}\nreproduce: {reproduce}\n");
+    let files = [
+        ("report.txt", text),
+        (
+            "junit.xml",
+            junit::failure(scenario, seed, error, reproduce),
+        ),
+    ];
+    let written = write_files(dir, &files)?;
+    for name in ["report.json", "report.md", "report.html", HISTORY, TRACE] {
+        remove_if_present(&dir.join(name))?;
+    }
+    Ok(written)
 }
 
 /// Where each run of a comparison writes its own report, relative to the
@@ -89,14 +129,15 @@ pub fn compare_run_dir(policy: PolicyKind, seed: u64) -> String {
 /// Writes a comparison: `report.json` (the comparison's JSON), `report.txt`,
 /// `report.md`, `report.html` (the policies' curves overlaid) and
 /// `junit.xml` at the top, and each run's own report in
-/// [`compare_run_dir`] (with its `--history`/`--trace` files, rendered by
-/// the comparison). `reproduce_run(policy, seed)` is the command that
-/// reproduces one run.
+/// [`compare_run_dir`] (beside its `--history`/`--trace` files, which the
+/// comparison wrote as each run ended). `reproduce_run(policy, seed)` is the
+/// command that reproduces one run.
 pub fn write_compare(
     dir: &Path,
     c: &Comparison,
     reproduce: &str,
     reproduce_run: &dyn Fn(&str, u64) -> String,
+    extras: Extras,
 ) -> io::Result<Vec<PathBuf>> {
     let mut files = vec![
         ("report.json".to_string(), c.to_json()),
@@ -113,9 +154,10 @@ pub fn write_compare(
             if let Ok(o) = &r.result {
                 let sub = compare_run_dir(p.policy, r.seed);
                 let run_reproduce = reproduce_run(p.policy.name(), r.seed);
-                for (name, text) in run_files(o, &run_reproduce, r.extras.clone()) {
+                for (name, text) in run_files(o, &run_reproduce) {
                     files.push((format!("{sub}/{name}"), text));
                 }
+                extras.remove_stale(&dir.join(&sub))?;
             }
         }
     }
@@ -135,7 +177,8 @@ pub fn write_files<N: AsRef<str>>(dir: &Path, files: &[(N, String)]) -> io::Resu
         let file_name = target
             .file_name()
             .map_or_else(|| name.to_string(), |n| n.to_string_lossy().into_owned());
-        let tmp = parent.join(format!(".{file_name}.tmp"));
+        // The process id keeps two writers of one directory apart.
+        let tmp = parent.join(format!(".{file_name}.{}.tmp", std::process::id()));
         let result = (|| {
             let mut f = fs::File::create(&tmp)?;
             f.write_all(contents.as_bytes())?;

@@ -93,14 +93,9 @@ pub fn short_number(v: f64) -> String {
     }
 }
 
-/// A time-axis label in seconds or minutes.
-fn time_label(ms: f64) -> String {
-    let s = ms / 1000.0;
-    if s >= 120.0 && (s % 60.0).abs() < 1e-9 {
-        format!("{}m", short_number(s / 60.0))
-    } else {
-        format!("{}s", short_number(s))
-    }
+/// A duration for tooltips, as everywhere else in mqsim (`1m30s`, `250ms`).
+fn duration(ms: u64) -> String {
+    crate::units::format_duration(std::time::Duration::from_millis(ms))
 }
 
 struct Frame {
@@ -142,8 +137,8 @@ fn time_axis(o: &mut String, f: &Frame, windows: &[Window], markers: &[(u64, &st
             (x1 - x0).max(1.0),
             bottom - TOP,
             esc(&w.label),
-            time_label(w.start_ms as f64),
-            time_label(w.end_ms as f64)
+            duration(w.start_ms),
+            duration(w.end_ms)
         );
         let _ = write!(
             o,
@@ -168,19 +163,25 @@ fn time_axis(o: &mut String, f: &Frame, windows: &[Window], markers: &[(u64, &st
         "<line class=\"axis\" x1=\"{LEFT}\" y1=\"{bottom:.1}\" x2=\"{:.1}\" y2=\"{bottom:.1}\"/>",
         WIDTH - RIGHT
     );
-    let step_ticks = ticks(f.end_ms / 1000.0, 10);
-    let step = step_ticks.get(1).copied().unwrap_or(1.0);
-    let mut t = 0.0;
-    while t * 1000.0 <= f.end_ms + 1e-6 {
-        let x = f.x(t * 1000.0);
+    // One unit for the whole axis: minutes from ten minutes on.
+    let (unit_ms, suffix) = if f.end_ms >= 600_000.0 {
+        (60_000.0, "m")
+    } else {
+        (1_000.0, "s")
+    };
+    let step = ticks(f.end_ms / unit_ms, 10).get(1).copied().unwrap_or(1.0);
+    let mut i = 0.0;
+    while i * step * unit_ms <= f.end_ms + 1e-6 {
+        let t = i * step;
+        let x = f.x(t * unit_ms);
         let _ = write!(
             o,
-            "<line class=\"tick\" x1=\"{x:.1}\" y1=\"{bottom:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\"/><text class=\"tick-label\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            "<line class=\"tick\" x1=\"{x:.1}\" y1=\"{bottom:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\"/><text class=\"tick-label\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}{suffix}</text>",
             bottom + 4.0,
             bottom + 16.0,
-            time_label(t * 1000.0)
+            short_number(t)
         );
-        t += step;
+        i += 1.0;
     }
     let _ = write!(
         o,
@@ -271,13 +272,19 @@ pub fn line_chart(c: &Chart) -> String {
             s.colour % 8,
             if s.faint { " faint" } else { "" }
         );
-        let mut run = String::new();
-        let flush = |o: &mut String, run: &mut String| {
+        let mut run: Vec<(f64, f64)> = Vec::new();
+        let flush = |o: &mut String, run: &mut Vec<(f64, f64)>| {
+            // A lone value between gaps is a short dash, or it would not show.
+            if let [(x, y)] = run[..] {
+                *run = vec![(x - 2.0, y), (x + 2.0, y)];
+            }
             if !run.is_empty() {
+                let points: Vec<String> =
+                    run.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
                 let _ = write!(
                     o,
                     "<polyline class=\"{class}\" points=\"{}\"><title>{}</title></polyline>",
-                    run.trim_end(),
+                    points.join(" "),
                     esc(&s.name)
                 );
                 run.clear();
@@ -285,9 +292,7 @@ pub fn line_chart(c: &Chart) -> String {
         };
         for (at, v) in decimate(&s.points, end_ms) {
             match v {
-                Some(v) => {
-                    let _ = write!(run, "{:.1},{:.1} ", f.x(at as f64), f.y(v));
-                }
+                Some(v) => run.push((f.x(at as f64), f.y(v))),
                 None => flush(&mut o, &mut run),
             }
         }
@@ -420,6 +425,7 @@ mod tests {
                     (1_000, Some(2.0)),
                     (2_000, None),
                     (3_000, Some(1.0)),
+                    (3_500, None),
                     (4_000, Some(0.0)),
                 ],
                 faint: false,
@@ -427,7 +433,13 @@ mod tests {
             windows: &windows,
             markers: &[(3_000, "drain")],
         });
-        assert_eq!(svg.matches("<polyline").count(), 2, "{svg}");
+        assert_eq!(svg.matches("<polyline").count(), 3, "{svg}");
+        // A lone value is a short dash, not an invisible one-point line.
+        let lone = svg.split("<polyline").nth(3).unwrap();
+        assert!(
+            lone.contains("points=\"") && lone.split(' ').filter(|p| p.contains(',')).count() >= 2,
+            "{lone}"
+        );
         assert!(svg.contains("&lt;x&gt;"));
         assert!(!svg.contains("<x>"));
         assert_eq!(svg.matches("<svg").count(), 1);

@@ -6,7 +6,8 @@
 //! - a producer's `publish` span runs from a message's first `send` to its
 //!   answer (`ack`, `reject`, `timeout`);
 //! - a consumer's `handle` span from a `deliver` to the message's next
-//!   `effect` (an instant `deliver` when no effect followed);
+//!   `effect`, unless the message was delivered again first (then, as
+//!   when no effect followed at all, an instant `deliver (no effect)`);
 //! - `append` and `drop` are instants on the partition's thread, `effect`
 //!   on the store's;
 //! - each fault window is a span on the `faults` track, each breaker's
@@ -21,7 +22,7 @@ use crate::history::{BreakerState, EventKind, History, MsgId};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Process ids of the tracks, in display order.
+/// Process ids of the tracks (Perfetto orders process tracks by its own rules).
 struct Pids {
     faults: u32,
     producers: BTreeMap<u32, u32>,
@@ -109,6 +110,19 @@ fn instant(events: &mut Vec<Value>, name: &str, pid: u32, tid: u32, ts: u64, arg
     );
 }
 
+/// A delivery that no effect followed: an instant on its consumer.
+fn no_effect(events: &mut Vec<Value>, pids: &Pids, id: MsgId, at: u64, consumer: u32, n: u32) {
+    let args = json!({"id": id.to_string(), "delivery": n});
+    instant(
+        events,
+        "deliver (no effect)",
+        pids.consumers[&consumer],
+        1,
+        at,
+        args,
+    );
+}
+
 pub fn trace_json(h: &History, title: &str) -> String {
     let pids = Pids::of(h);
     let mut events: Vec<Value> = Vec::new();
@@ -138,7 +152,7 @@ pub fn trace_json(h: &History, title: &str) -> String {
     // Per message: the open publish span (start, attempts) and the open
     // deliveries (start, consumer, delivery number).
     let mut publishing: BTreeMap<MsgId, (u64, u32)> = BTreeMap::new();
-    let mut handling: BTreeMap<MsgId, Vec<(u64, u32, u32)>> = BTreeMap::new();
+    let mut handling: BTreeMap<MsgId, (u64, u32, u32)> = BTreeMap::new();
     let mut deliveries: BTreeMap<MsgId, u32> = BTreeMap::new();
     let mut partition_of: BTreeMap<MsgId, u32> = BTreeMap::new();
     let mut partitions: BTreeSet<u32> = BTreeSet::new();
@@ -205,10 +219,12 @@ pub fn trace_json(h: &History, title: &str) -> String {
             EventKind::Deliver { consumer, .. } => {
                 let n = deliveries.entry(id).or_insert(0);
                 *n += 1;
-                handling
-                    .entry(id)
-                    .or_default()
-                    .push((e.at_us, consumer, *n));
+                // A redelivery means the earlier one ended without an
+                // effect (a crash, a revoked partition): the next effect is
+                // the latest delivery's.
+                if let Some((start, consumer, n)) = handling.insert(id, (e.at_us, consumer, *n)) {
+                    no_effect(&mut events, &pids, id, start, consumer, n);
+                }
             }
             EventKind::Effect { store } => {
                 store_threads.insert(store);
@@ -220,7 +236,7 @@ pub fn trace_json(h: &History, title: &str) -> String {
                     e.at_us,
                     json!({"id": id.to_string(), "key": e.key}),
                 );
-                for (start, consumer, n) in handling.remove(&id).unwrap_or_default() {
+                if let Some((start, consumer, n)) = handling.remove(&id) {
                     span(
                         &mut events,
                         "handle",
@@ -236,17 +252,8 @@ pub fn trace_json(h: &History, title: &str) -> String {
         }
     }
     // Deliveries that no effect followed, and publishes never answered.
-    for (id, open) in handling {
-        for (start, consumer, n) in open {
-            instant(
-                &mut events,
-                "deliver (no effect)",
-                pids.consumers[&consumer],
-                1,
-                start,
-                json!({"id": id.to_string(), "delivery": n}),
-            );
-        }
+    for (id, (start, consumer, n)) in handling {
+        no_effect(&mut events, &pids, id, start, consumer, n);
     }
     for (id, (start, attempts)) in publishing {
         instant(
