@@ -11,6 +11,7 @@
 
 use crate::controller::replicas;
 use crate::link::{Link, Route};
+use crate::mutant::{self, Mutant};
 use crate::replica::{Dedup, Leadership, Replica};
 use crate::storage::{OffsetsFile, Stored};
 use crate::wire::{
@@ -621,7 +622,9 @@ impl Conn {
                             };
                             self.broker.recorder.record(rec.id, rec.key, event);
                         }
-                        if sc.broker.fsync == Fsync::PerBatch {
+                        if sc.broker.fsync == Fsync::PerBatch
+                            && !mutant::active(Mutant::AckBeforeSync)
+                        {
                             r.file().0.sync()?;
                         }
                         r.log_end()

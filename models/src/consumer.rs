@@ -23,6 +23,7 @@ use crate::breaker::{Breaker, Call};
 use crate::broker::{heartbeat_period, LONG_POLL};
 use crate::link::{Link, Route};
 use crate::metadata::Metadata;
+use crate::mutant::{self, Mutant};
 use crate::wire::{Fetched, MemberId, Request, Response};
 use harness::model::{Control, Recorder};
 use harness::scenario::{CommitMode, Host, OffsetReset, PolicyKind, Role, Scenario};
@@ -453,7 +454,11 @@ impl PartitionWorker {
                 };
                 c.recorder.record(r.id, r.key, event);
             }
-            let committed = match c.scenario.consumer.commit {
+            let mut commit = c.scenario.consumer.commit;
+            if mutant::active(Mutant::CommitBeforeEffect) {
+                commit = CommitMode::BeforeEffect;
+            }
+            let committed = match commit {
                 CommitMode::AfterEffect => {
                     self.apply_all(&records).await;
                     self.commit(next, &records).await
@@ -563,7 +568,10 @@ impl PartitionWorker {
             return Some(hw);
         };
         let to = last.offset + 1;
-        for r in &skipped {
+        for r in skipped
+            .iter()
+            .filter(|_| !mutant::active(Mutant::UnrecordedDrop))
+        {
             let event = EventKind::Drop {
                 reason: Reason::MaxLag,
             };
@@ -600,10 +608,14 @@ impl PartitionWorker {
         let partitions = self.consumer.scenario.topology.partitions;
         let c = &self.consumer;
         let work = self.lanes.iter_mut().enumerate().map(|(i, lane)| {
-            let mine = records
+            let mut mine: Vec<&Fetched> = records
                 .iter()
-                .filter(move |r| (r.key / partitions) % n == i as u32);
-            lane.apply(c, mine)
+                .filter(move |r| (r.key / partitions) % n == i as u32)
+                .collect();
+            if mutant::active(Mutant::SwapKeyOrder) {
+                swap_first_pair_of_a_key(&mut mine);
+            }
+            lane.apply(c, mine.into_iter())
         });
         futures::future::join_all(work).await;
     }
@@ -635,5 +647,15 @@ impl PartitionWorker {
         }
         self.attempts = self.attempts.split_off(&offset);
         true
+    }
+}
+
+/// The `SwapKeyOrder` mutant: the first two records of one key trade places.
+fn swap_first_pair_of_a_key(records: &mut [&Fetched]) {
+    for i in 0..records.len() {
+        if let Some(j) = (i + 1..records.len()).find(|&j| records[j].key == records[i].key) {
+            records.swap(i, j);
+            return;
+        }
     }
 }

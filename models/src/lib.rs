@@ -10,6 +10,7 @@ mod controller;
 mod group;
 mod link;
 mod metadata;
+pub mod mutant;
 mod producer;
 mod replica;
 mod schedule;
@@ -36,11 +37,22 @@ use store::Store;
 pub struct Pipeline {
     brokers: RefCell<Vec<BrokerSlot>>,
     controller: ControllerSlot,
+    #[cfg(feature = "mutants")]
+    mutant: Option<mutant::Mutant>,
 }
 
 impl Pipeline {
     pub fn new() -> Pipeline {
         Pipeline::default()
+    }
+
+    /// The pipeline with one deliberate bug (the mutation suite only).
+    #[cfg(feature = "mutants")]
+    pub fn with_mutant(m: mutant::Mutant) -> Pipeline {
+        Pipeline {
+            mutant: Some(m),
+            ..Pipeline::default()
+        }
     }
 
     fn controller(&self) -> Option<Rc<RefCell<ControllerState>>> {
@@ -81,6 +93,8 @@ where
 
 impl Model for Pipeline {
     fn install(&self, sim: &mut turmoil::Sim<'_>, env: &Env) {
+        #[cfg(feature = "mutants")]
+        mutant::set(self.mutant);
         let sc: Rc<Scenario> = env.scenario.clone();
         let schedule = Rc::new(Schedule::new(&sc.workload, sc.duration));
         let applied = Rc::new(RefCell::new(BTreeSet::new()));

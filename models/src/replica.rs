@@ -12,6 +12,7 @@
 //!   `replica_lag_max` leaves the in-sync set; one whose fetch position has
 //!   reached the high watermark joins it again.
 
+use crate::mutant::{self, Mutant};
 use crate::storage::{encode_record, LogFile, Stored};
 use std::collections::BTreeMap;
 use std::io;
@@ -198,7 +199,7 @@ impl Replica {
     /// How an idempotent producer's batch of `n` records starting at
     /// sequence `first_seq` relates to what this log holds.
     pub fn dedup(&self, pid: u64, first_seq: u32, n: u32) -> Dedup {
-        if pid == 0 || n == 0 {
+        if pid == 0 || n == 0 || mutant::active(Mutant::NoDedup) {
             return Dedup::New;
         }
         match self.producers.get(&pid) {
@@ -307,6 +308,9 @@ impl Leadership {
     /// The smallest log end among the in-sync replicas (the leader's own is
     /// `leo`). A follower that has not fetched in this epoch holds it at 0.
     pub fn high_watermark(&self, me: u32, leo: u64) -> u64 {
+        if mutant::active(Mutant::EarlyHighWatermark) {
+            return leo;
+        }
         self.isr
             .iter()
             .filter(|&&r| r != me)

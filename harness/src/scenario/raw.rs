@@ -98,8 +98,8 @@ pub struct RawSwarm {
     /// Duration range, default `"1s..10s"`: each drawn fault's window
     /// (a crash's `restart_after`); at most the load phase.
     pub window: Option<String>,
-    /// Rate range such as `"100/s..400/s"`, default none (the workload's
-    /// rate): the total load each seed draws.
+    /// Rate range such as `"100/s..400/s"` (min at least 1/s), default none
+    /// (the workload's rate): the total load each seed draws.
     pub rate: Option<String>,
 }
 
@@ -185,7 +185,8 @@ pub struct RawWorkload {
     /// Integer from 1 to 64, default `1`: producer clients (`producer-0` ...).
     pub producers: Option<u32>,
     /// Rate, default `"100/s"`: total publish rate across all producers outside
-    /// bursts; at most 1000000/s.
+    /// bursts; above 0 (a scenario that sends nothing checks nothing), at most
+    /// 1000000/s.
     pub rate: Option<String>,
     /// Integer >= 1, default `100`: distinct message keys; a key picks the
     /// partition, and order is checked per key.

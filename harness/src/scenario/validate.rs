@@ -59,6 +59,9 @@ pub const MAX_PROBES: u32 = 100;
 /// Largest `--scale`: 1000 × a modest file already reaches the rate and
 /// host limits, which stay the real bounds.
 pub const MAX_SCALE: u32 = 1000;
+/// Most messages one run may send (rate × duration, with bursts): about
+/// six History events each, well inside `harness::model::MAX_EVENTS`.
+pub const MAX_MESSAGES: u64 = 3_000_000;
 
 // Defaults of the fields `--scale` multiplies: an absent listed count is its
 // default × K, so the walk and the scaler must agree on them.
@@ -629,9 +632,11 @@ fn duration_range(v: &Value) -> Result<(Duration, Duration), String> {
 fn rate_range(v: &Value) -> Result<(u64, u64), String> {
     string_range(
         v,
-        &format!("a rate range such as \"100/s..400/s\" (min <= max, at most {MAX_RATE_PER_S}/s)"),
+        &format!(
+            "a rate range such as \"100/s..400/s\" (1/s <= min <= max, at most {MAX_RATE_PER_S}/s)"
+        ),
         parse_rate,
-        |_, b| b <= MAX_RATE_PER_S,
+        |a, b| a >= 1 && b <= MAX_RATE_PER_S,
     )
 }
 
@@ -672,6 +677,30 @@ fn rate(v: &Value) -> Result<u64, String> {
         ));
     }
     Ok(r)
+}
+
+/// Messages the load phase sends: the base rate outside bursts, each
+/// burst's rate inside it.
+fn total_messages(rate_per_s: u64, duration: Duration, bursts: &[Burst]) -> u64 {
+    let in_bursts: Duration = bursts.iter().map(|b| b.duration).sum();
+    let outside = duration.saturating_sub(in_bursts);
+    let at = |rate: u64, d: Duration| (rate as u128 * d.as_micros() / 1_000_000) as u64;
+    bursts
+        .iter()
+        .map(|b| at(b.rate_per_s, b.duration))
+        .fold(at(rate_per_s, outside), u64::saturating_add)
+}
+
+/// The workload's rate: a scenario that sends nothing would pass every
+/// expectation while testing nothing. (A burst may be a 0/s lull.)
+fn positive_rate(v: &Value) -> Result<u64, String> {
+    match rate(v)? {
+        0 => Err(format!(
+            "expected a rate above 0/s (a scenario that sends nothing checks nothing), found {}",
+            show(v)
+        )),
+        r => Ok(r),
+    }
 }
 
 fn latency(v: &Value) -> Result<LatencyRange, String> {
@@ -1320,7 +1349,7 @@ impl Check {
             DEFAULT_PRODUCERS,
             int_range(1, MAX_PRODUCERS),
         );
-        let rate_per_s = self.or_default(&w, "rate", DEFAULT_RATE_PER_S, rate);
+        let rate_per_s = self.or_default(&w, "rate", DEFAULT_RATE_PER_S, positive_rate);
         let keys = self.or_default(&w, "keys", DEFAULT_KEYS, int_range(1, u32::MAX));
         let bursts = self.bursts(&w, duration);
         let retries = self.or_default(&w, "retries", 3, int_range(0, MAX_RETRIES));
@@ -1334,6 +1363,20 @@ impl Check {
         let buffer_max = self.or_default(&w, "buffer_max", 10_000, int_range(1, u32::MAX));
         let batch_max = self.or_default(&w, "batch_max", 500, int_range(1, u32::MAX));
         let w_idempotent = self.or_default(&w, "idempotent", false, boolean);
+        // The whole load, so that a History cannot outgrow memory: refused
+        // here, at the field, not as an exit 3 when MAX_EVENTS is reached.
+        if let (Some(r), Some(d), Some(bs)) = (rate_per_s, duration, &bursts) {
+            let total = total_messages(r, d, bs);
+            if total > MAX_MESSAGES {
+                self.err(
+                    w.at("rate"),
+                    format!(
+                        "expected a load of at most {MAX_MESSAGES} messages (rate × duration, \
+                         with bursts), found {total}"
+                    ),
+                );
+            }
+        }
 
         // [broker]
         let b = self.table(&top, "broker", "broker", RawBroker::FIELDS);
@@ -2113,6 +2156,19 @@ impl Check {
             duration_range,
         );
         let drawn_rate = self.or_default(&t, "rate", None, |v| rate_range(v).map(Some));
+        // The largest load a seed can draw obeys the same limit as a file's.
+        if let (Some(Some((_, max))), Some(d)) = (drawn_rate, duration) {
+            let total = total_messages(max, d, &[]);
+            if total > MAX_MESSAGES {
+                self.err(
+                    t.at("rate"),
+                    format!(
+                        "expected a load of at most {MAX_MESSAGES} messages at the range's max \
+                         (rate × duration), found {total}"
+                    ),
+                );
+            }
+        }
         if let (Some((_, max)), Some(d)) = (window, duration) {
             if max > d {
                 self.err(
@@ -4653,7 +4709,12 @@ lots = "> 0"
         let e = scaled(MINIMAL, 1001).unwrap_err();
         assert_eq!(e[0].path, "--scale");
         assert_eq!(e[0].message, "expected a scale from 1 to 1000, found 1001");
-        assert!(scaled(MINIMAL, 1000).is_ok());
+        // 100/s × 1000 for 10 s: a million messages, inside MAX_MESSAGES.
+        assert!(scaled(&MINIMAL.replace("\"2m\"", "\"10s\""), 1000).is_ok());
+        // For two minutes it is twelve million: the limit names the scaling.
+        let e = scaled(MINIMAL, 1000).unwrap_err();
+        assert_eq!(e[0].path, "workload.rate");
+        assert!(e[0].message.contains("--scale 1000"), "{}", e[0].message);
         // With a bad file, both are reported (the file's errors unscaled).
         let e = scaled(&with("[consumer]\nworkers = 100\n"), 0).unwrap_err();
         let paths: Vec<&str> = e.iter().map(|e| e.path.as_str()).collect();
@@ -4676,7 +4737,8 @@ lots = "> 0"
             "expected an integer from 1 to 64, found 80 (default 1 × --scale 80)"
         );
         let e = scaled(
-            &with("[workload]\nrate = \"100000/s\"\nbursts = [{ at = \"1s\", rate = \"20/s\", for = \"1s\" }]\n"),
+            &with("[workload]\nrate = \"100000/s\"\nbursts = [{ at = \"1s\", rate = \"20/s\", for = \"1s\" }]\n")
+                .replace("\"2m\"", "\"10s\""),
             20,
         )
         .unwrap_err();
@@ -4686,7 +4748,8 @@ lots = "> 0"
             e[0].message,
             "expected a rate of at most 1000000/s, found \"2000000/s\" (100000/s × --scale 20)"
         );
-        let e = scaled(&with("[swarm]\nrate = \"1/s..2000/s\"\n"), 600).unwrap_err();
+        let short = |t: &str| with(t).replace("\"2m\"", "\"10s\"");
+        let e = scaled(&short("[swarm]\nrate = \"1/s..2000/s\"\n"), 600).unwrap_err();
         assert_eq!(e[0].path, "swarm.rate");
         assert!(
             e[0].message.ends_with("(1/s..2000/s × --scale 600)"),
