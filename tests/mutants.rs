@@ -182,6 +182,45 @@ target = "broker-0"
 restart_after = "2s"
 "#;
 
+const DEPOSED_LEADER: &str = r#"
+name = "mutant-no-truncate"
+summary = "a deposed leader keeps appending, rejoins, and is the only replica left"
+duration = "12s"
+drain = "5s"
+[topology]
+brokers = 3
+partitions = 1
+replication = 3
+[workload]
+producers = 3
+rate = "300/s"
+keys = 20
+retries = 0
+request_timeout = "1s"
+[broker]
+acks = "all"
+min_insync = 2
+session_timeout = "2s"
+[consumer]
+session_timeout = "2s"
+[[fault]]
+at = "1s"
+kind = "pause"
+target = "consumers"
+for = "10s"
+[[fault]]
+at = "2s"
+kind = "partition"
+a = "broker-0"
+b = ["broker-1", "broker-2", "controller-0"]
+for = "4s"
+[[fault]]
+at = "8s"
+kind = "crash"
+target = ["broker-1", "broker-2"]
+restart_after = "2s"
+"#;
+
 fn cases() -> Vec<Case> {
     vec![
         Case {
@@ -208,6 +247,11 @@ fn cases() -> Vec<Case> {
             mutant: Mutant::SwapKeyOrder,
             caught_by: Metric::OrderViolations,
             scenario: STEADY,
+        },
+        Case {
+            mutant: Mutant::NoTruncate,
+            caught_by: Metric::Lost,
+            scenario: DEPOSED_LEADER,
         },
         Case {
             mutant: Mutant::EarlyHighWatermark,

@@ -737,6 +737,9 @@ impl Conn {
                     return Response::NotLeader;
                 }
                 let r = &st.replicas[&partition];
+                // NoTruncate: a pre-KIP-101 leader never tells a follower
+                // its tail diverged, so the follower never truncates it.
+                let last_epoch = last_epoch.filter(|_| !mutant::active(Mutant::NoTruncate));
                 if let Some(e) = last_epoch {
                     let (found, end) = r.epoch_end(e);
                     if found != Some(e) || end < offset {

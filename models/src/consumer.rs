@@ -607,15 +607,18 @@ impl PartitionWorker {
         let n = self.lanes.len() as u32;
         let partitions = self.consumer.scenario.topology.partitions;
         let c = &self.consumer;
+        let swapped: Vec<Fetched>;
+        let records = if mutant::active(Mutant::SwapKeyOrder) {
+            swapped = swap_first_pair_of_a_key(records);
+            &swapped[..]
+        } else {
+            records
+        };
         let work = self.lanes.iter_mut().enumerate().map(|(i, lane)| {
-            let mut mine: Vec<&Fetched> = records
+            let mine = records
                 .iter()
-                .filter(move |r| (r.key / partitions) % n == i as u32)
-                .collect();
-            if mutant::active(Mutant::SwapKeyOrder) {
-                swap_first_pair_of_a_key(&mut mine);
-            }
-            lane.apply(c, mine.into_iter())
+                .filter(move |r| (r.key / partitions) % n == i as u32);
+            lane.apply(c, mine)
         });
         futures::future::join_all(work).await;
     }
@@ -650,12 +653,15 @@ impl PartitionWorker {
     }
 }
 
-/// The `SwapKeyOrder` mutant: the first two records of one key trade places.
-fn swap_first_pair_of_a_key(records: &mut [&Fetched]) {
-    for i in 0..records.len() {
-        if let Some(j) = (i + 1..records.len()).find(|&j| records[j].key == records[i].key) {
-            records.swap(i, j);
-            return;
+/// The `SwapKeyOrder` mutant: the first two records of one key trade places
+/// (one lane applies both, so they take effect in swapped order).
+fn swap_first_pair_of_a_key(records: &[Fetched]) -> Vec<Fetched> {
+    let mut out = records.to_vec();
+    for i in 0..out.len() {
+        if let Some(j) = (i + 1..out.len()).find(|&j| out[j].key == out[i].key) {
+            out.swap(i, j);
+            break;
         }
     }
+    out
 }

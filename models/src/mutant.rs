@@ -22,18 +22,23 @@ pub enum Mutant {
     /// The consumer swaps two consecutive records of one key before
     /// applying them.
     SwapKeyOrder,
+    /// No truncation after an election: the leader serves a follower from
+    /// its fetch offset without checking the follower's last epoch (Kafka
+    /// before KIP-101), so a follower keeps a tail the new leader never had.
+    NoTruncate,
     /// The high watermark is the leader's own log end, not the smallest
     /// in-sync log end: `acks = "all"` acks before replication.
     EarlyHighWatermark,
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 6] = [
+    pub const ALL: [Mutant; 7] = [
         Mutant::AckBeforeSync,
         Mutant::CommitBeforeEffect,
         Mutant::NoDedup,
         Mutant::UnrecordedDrop,
         Mutant::SwapKeyOrder,
+        Mutant::NoTruncate,
         Mutant::EarlyHighWatermark,
     ];
 }
