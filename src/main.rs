@@ -381,7 +381,22 @@ fn compare(
     output: Output,
 ) -> ExitCode {
     let mut kinds: Vec<PolicyKind> = Vec::new();
-    for &k in if policies.is_empty() {
+    // Lag policies act on the log model; a queue scenario has one to run.
+    let queue = policies.is_empty()
+        && scenario::load_with(
+            file,
+            &Overrides {
+                policy: None,
+                scale,
+            },
+        )
+        .is_ok_and(|s| s.broker.kind == scenario::BrokerKind::Queue);
+    if queue {
+        eprintln!("note: a queue scenario has no lag policies to compare; running unbounded only");
+    }
+    for &k in if queue {
+        &[PolicyKind::Unbounded][..]
+    } else if policies.is_empty() {
         &PolicyKind::ALL[..]
     } else {
         policies

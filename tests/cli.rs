@@ -470,3 +470,94 @@ fn bench_quick_prints_every_figure_with_its_target() {
         assert!(!f["how"].as_str().unwrap().is_empty(), "{f}");
     }
 }
+
+/// Starts `mqsim args`, sends it SIGINT after `after`, and waits.
+fn interrupted(args: &[&str], after: std::time::Duration) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_mqsim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(after);
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn ctrl_c_during_a_run_leaves_nothing_behind() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = scratch("interrupt-run");
+    let out_dir = dir.join("out");
+    let out = interrupted(
+        &[
+            "run",
+            "scenarios/discord-compaction-storm.toml",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+        std::time::Duration::from_secs(2),
+    );
+    // Killed by the signal, as a shell reports it (130), never a report
+    // written halfway: a run's files are written only once it has finished.
+    let by_signal = out.status.signal() == Some(2) || out.status.code() == Some(130);
+    assert!(by_signal, "{:?}", out.status);
+    let left: Vec<_> = std::fs::read_dir(&out_dir)
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn ctrl_c_during_a_comparison_finishes_running_runs_and_writes_a_partial_report() {
+    let dir = scratch("interrupt-compare");
+    let out_dir = dir.join("out");
+    let out = interrupted(
+        &[
+            "compare",
+            "scenarios/discord-compaction-storm.toml",
+            "--seed",
+            "1",
+            "--jobs",
+            "2",
+            "--format",
+            "json",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+        std::time::Duration::from_secs(2),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["partial"], true);
+    // A finished policy carries its run contract; one that never started
+    // has no runs.
+    let policies = v["policies"].as_object().unwrap();
+    let finished: Vec<&String> = (policies.iter())
+        .filter(|(_, p)| p.get("counts").is_some())
+        .map(|(name, _)| name)
+        .collect();
+    let unstarted =
+        (policies.values()).filter(|p| p["runs"].as_array().is_some_and(|r| r.is_empty()));
+    assert!(
+        !finished.is_empty() && finished.len() + unstarted.count() == 4 && finished.len() < 4,
+        "the running runs finish, no new one starts: {policies:?}"
+    );
+    // The report on disk is the same partial comparison, whole.
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(written, v);
+    for name in finished {
+        assert!(
+            out_dir.join(name).join("seed-1/report.json").exists(),
+            "{name}"
+        );
+    }
+}

@@ -221,6 +221,28 @@ target = ["broker-1", "broker-2"]
 restart_after = "2s"
 "#;
 
+const POISON_WITH_DLQ: &str = r#"
+name = "mutant-skip-dlq"
+summary = "two poison messages on a queue with a dead-letter queue"
+duration = "4s"
+drain = "6s"
+[topology]
+partitions = 1
+[workload]
+rate = "100/s"
+[broker]
+kind = "queue"
+visibility_timeout = "1s"
+max_receives = 2
+[consumer]
+fetch_max = 10
+partial_batch_failure = true
+[[fault]]
+at = "1s"
+kind = "poison"
+ids = ["p0-20", "p0-90"]
+"#;
+
 fn cases() -> Vec<Case> {
     vec![
         Case {
@@ -258,6 +280,11 @@ fn cases() -> Vec<Case> {
             caught_by: Metric::Lost,
             scenario: LEADER_CRASH_ACKS_ALL,
         },
+        Case {
+            mutant: Mutant::SkipDlq,
+            caught_by: Metric::PoisonNotDeadLettered,
+            scenario: POISON_WITH_DLQ,
+        },
     ]
 }
 
@@ -293,7 +320,7 @@ fn every_mutant_is_caught_on_every_seed_and_the_correct_models_raise_no_alarm() 
     });
 
     let mut table = String::from(
-        "mutant               caught by             seeds caught  false alarms (correct models)\n",
+        "mutant               caught by                 seeds caught  false alarms (correct models)\n",
     );
     let mut problems = Vec::new();
     for (i, c) in cases.iter().enumerate() {
@@ -308,7 +335,7 @@ fn every_mutant_is_caught_on_every_seed_and_the_correct_models_raise_no_alarm() 
         let _ = std::fmt::Write::write_fmt(
             &mut table,
             format_args!(
-                "{:<20} {:<21} {:>5} / {:<5}  {} / {}\n",
+                "{:<20} {:<25} {:>5} / {:<5}  {} / {}\n",
                 format!("{:?}", c.mutant),
                 c.caught_by.name(),
                 MUTANT_SEEDS - escaped.len() as u64,

@@ -74,6 +74,76 @@ struct Setup {
     /// `(kind, max_lag)`.
     policy: (&'static str, Option<u32>),
     seed: u64,
+    /// `broker.kind = "queue"` with these settings (log-only keys and the
+    /// lag policy are then left out).
+    queue: Option<QueueSetup>,
+}
+
+#[derive(Clone, Debug)]
+struct QueueSetup {
+    visibility_ms: u64,
+    max_receives: Option<u32>,
+    fifo: bool,
+    /// `(max_length, overflow)`.
+    bound: Option<(u32, &'static str)>,
+    handling: &'static str,
+    queue_type: &'static str,
+    partial_batch_failure: bool,
+    retry_backoff_ms: Option<u64>,
+    fetch_max: u32,
+    /// A poison window `(at, len)` in thousandths of the load phase, and its rate.
+    poison: Option<(u32, u32, f64)>,
+    /// A redrive at this thousandth of the load phase (with `max_receives`).
+    redrive: Option<u32>,
+}
+
+fn queue_setup() -> impl Strategy<Value = QueueSetup> {
+    (
+        (2u64..=20).prop_map(|n| n * 250),
+        proptest::option::weighted(0.6, 1u32..=5),
+        any::<bool>(),
+        proptest::option::weighted(
+            0.3,
+            (
+                20u32..=300,
+                prop_oneof![Just("reject_new"), Just("drop_oldest"), Just("block")],
+            ),
+        ),
+        prop_oneof![Just("pause_minority"), Just("autoheal")],
+        prop_oneof![2 => Just("classic"), 1 => Just("quorum")],
+        any::<bool>(),
+        proptest::option::weighted(0.4, (1u64..=8).prop_map(|n| n * 250)),
+        1u32..=20,
+        proptest::option::weighted(0.5, (0u32..900, 1u32..=1000, 1u32..=50)),
+        proptest::option::weighted(0.3, 0u32..1000),
+    )
+        .prop_map(
+            |(
+                visibility_ms,
+                max_receives,
+                fifo,
+                bound,
+                handling,
+                queue_type,
+                partial_batch_failure,
+                retry_backoff_ms,
+                fetch_max,
+                poison,
+                redrive,
+            )| QueueSetup {
+                visibility_ms,
+                max_receives,
+                fifo,
+                bound,
+                handling,
+                queue_type,
+                partial_batch_failure,
+                retry_backoff_ms,
+                fetch_max,
+                poison: poison.map(|(at, len, r)| (at, len, f64::from(r) / 100.0)),
+                redrive: redrive.filter(|_| max_receives.is_some()),
+            },
+        )
 }
 
 /// One fault as raw choices; [`concrete`] maps them onto the setup's hosts
@@ -190,13 +260,54 @@ fn setup() -> impl Strategy<Value = Setup> {
         (50u32..=500).prop_map(|l| ("circuit_breaker", Some(l))),
         (20u32..=500).prop_map(|l| ("silent_drop", Some(l))),
     ];
-    (topology, workload, broker, consumer, policy, 0u64..1000).prop_map(
-        |(
-            (brokers, partitions, replication, min_insync, stores, store_replication),
-            (producers, rate, keys, duration_s, drain_s, producer_idempotent, retries),
-            (acks, fsync, writeback_s, unclean, broker_session_ms, replica_lag_max_ms),
-            (
+    let queue = proptest::option::weighted(0.4, queue_setup());
+    (
+        topology,
+        workload,
+        broker,
+        consumer,
+        policy,
+        (0u64..1000, queue),
+    )
+        .prop_map(
+            |(
+                (brokers, partitions, replication, min_insync, stores, store_replication),
+                (producers, rate, keys, duration_s, drain_s, producer_idempotent, retries),
+                (acks, fsync, writeback_s, unclean, broker_session_ms, replica_lag_max_ms),
+                (
+                    workers,
+                    commit,
+                    consumer_idempotent,
+                    concurrency,
+                    assignment,
+                    consumer_session_ms,
+                    reads,
+                    read_retry,
+                    auto_offset_reset,
+                ),
+                policy,
+                (seed, queue),
+            )| Setup {
+                brokers,
+                partitions,
+                replication,
+                min_insync,
+                stores,
+                store_replication,
+                producers,
                 workers,
+                rate,
+                keys,
+                duration_s,
+                drain_s,
+                acks,
+                fsync,
+                writeback_s,
+                unclean,
+                broker_session_ms,
+                replica_lag_max_ms,
+                producer_idempotent,
+                retries,
                 commit,
                 consumer_idempotent,
                 concurrency,
@@ -205,42 +316,11 @@ fn setup() -> impl Strategy<Value = Setup> {
                 reads,
                 read_retry,
                 auto_offset_reset,
-            ),
-            policy,
-            seed,
-        )| Setup {
-            brokers,
-            partitions,
-            replication,
-            min_insync,
-            stores,
-            store_replication,
-            producers,
-            workers,
-            rate,
-            keys,
-            duration_s,
-            drain_s,
-            acks,
-            fsync,
-            writeback_s,
-            unclean,
-            broker_session_ms,
-            replica_lag_max_ms,
-            producer_idempotent,
-            retries,
-            commit,
-            consumer_idempotent,
-            concurrency,
-            assignment,
-            consumer_session_ms,
-            reads,
-            read_retry,
-            auto_offset_reset,
-            policy,
-            seed,
-        },
-    )
+                policy,
+                seed,
+                queue,
+            },
+        )
 }
 
 fn raw_fault() -> impl Strategy<Value = RawFault> {
@@ -291,8 +371,17 @@ fn hosts(s: &Setup) -> Vec<String> {
     role("store", s.stores);
     role("producer", s.producers);
     role("consumer", s.workers);
-    h.push("controller-0".to_string());
+    if s.queue.is_none() {
+        h.push("controller-0".to_string());
+    }
     h
+}
+
+/// The role selectors that name hosts of this setup.
+fn roles(s: &Setup, of: &'static [&'static str]) -> Vec<&'static str> {
+    (of.iter().copied())
+        .filter(|r| s.queue.is_none() || *r != "controllers")
+        .collect()
 }
 
 /// The hosts a role selector stands for.
@@ -366,7 +455,7 @@ fn place(s: &Setup, f: &RawFault) -> Placed {
         let _ = writeln!(t, "{window_key} = \"{l}ms\"");
     }
     if f.kind.is_host_fault() {
-        let (pool, roles): (Vec<String>, &[&str]) = if f.kind == Kind::SlowStorage {
+        let (pool, roles): (Vec<String>, Vec<&str>) = if f.kind == Kind::SlowStorage {
             let pool = (all.iter())
                 .filter(|h| {
                     h.starts_with("broker-")
@@ -375,11 +464,14 @@ fn place(s: &Setup, f: &RawFault) -> Placed {
                 })
                 .cloned()
                 .collect();
-            (pool, &["brokers", "stores", "controllers"])
+            (pool, roles(s, &["brokers", "stores", "controllers"]))
         } else {
             (
                 all.clone(),
-                &["brokers", "stores", "producers", "consumers", "controllers"],
+                roles(
+                    s,
+                    &["brokers", "stores", "producers", "consumers", "controllers"],
+                ),
             )
         };
         let target = if f.wide {
@@ -494,7 +586,9 @@ fn render(c: &Case) -> String {
     let _ = writeln!(t, "\n[topology]");
     let _ = writeln!(t, "brokers = {}", s.brokers);
     let _ = writeln!(t, "partitions = {}", s.partitions);
-    let _ = writeln!(t, "replication = {}", s.replication);
+    if s.queue.is_none() {
+        let _ = writeln!(t, "replication = {}", s.replication);
+    }
     let _ = writeln!(t, "stores = {}", s.stores);
     let _ = writeln!(t, "store_replication = {}", s.store_replication);
     let _ = writeln!(t, "\n[workload]");
@@ -511,27 +605,74 @@ fn render(c: &Case) -> String {
     let _ = writeln!(t, "acks = {acks}");
     let _ = writeln!(t, "fsync = \"{}\"", s.fsync);
     let _ = writeln!(t, "writeback = \"{}s\"", s.writeback_s);
-    let _ = writeln!(t, "min_insync = {}", s.min_insync);
-    let _ = writeln!(t, "unclean_leader_election = {}", s.unclean);
     let _ = writeln!(t, "session_timeout = \"{}ms\"", s.broker_session_ms);
-    let _ = writeln!(t, "replica_lag_max = \"{}ms\"", s.replica_lag_max_ms);
+    if let Some(q) = &s.queue {
+        let _ = writeln!(t, "kind = \"queue\"");
+        let _ = writeln!(t, "visibility_timeout = \"{}ms\"", q.visibility_ms);
+        if let Some(m) = q.max_receives {
+            let _ = writeln!(t, "max_receives = {m}");
+        }
+        let _ = writeln!(t, "fifo = {}", q.fifo);
+        if let Some((max, overflow)) = q.bound {
+            let _ = writeln!(t, "max_length = {max}\noverflow = \"{overflow}\"");
+        }
+        let _ = writeln!(t, "partition_handling = \"{}\"", q.handling);
+        let _ = writeln!(t, "queue_type = \"{}\"", q.queue_type);
+    } else {
+        let _ = writeln!(t, "min_insync = {}", s.min_insync);
+        let _ = writeln!(t, "unclean_leader_election = {}", s.unclean);
+        let _ = writeln!(t, "replica_lag_max = \"{}ms\"", s.replica_lag_max_ms);
+    }
     let _ = writeln!(t, "\n[consumer]");
     let _ = writeln!(t, "workers = {}", s.workers);
     let _ = writeln!(t, "commit = \"{}\"", s.commit);
     let _ = writeln!(t, "idempotent = {}", s.consumer_idempotent);
     let _ = writeln!(t, "concurrency = {}", s.concurrency);
-    let _ = writeln!(t, "assignment = \"{}\"", s.assignment);
-    let _ = writeln!(t, "session_timeout = \"{}ms\"", s.consumer_session_ms);
     let _ = writeln!(t, "reads = {}", s.reads);
     let _ = writeln!(t, "read_retry = {}", s.read_retry);
-    let _ = writeln!(t, "auto_offset_reset = \"{}\"", s.auto_offset_reset);
-    let _ = writeln!(t, "\n[policy]");
-    let _ = writeln!(t, "kind = \"{}\"", s.policy.0);
-    if let Some(l) = s.policy.1 {
-        let _ = writeln!(t, "max_lag = {l}");
+    if let Some(q) = &s.queue {
+        let _ = writeln!(t, "fetch_max = {}", q.fetch_max);
+        let _ = writeln!(t, "partial_batch_failure = {}", q.partial_batch_failure);
+        if let Some(b) = q.retry_backoff_ms {
+            let _ = writeln!(t, "retry_backoff = \"{b}ms\"");
+        }
+    } else {
+        let _ = writeln!(t, "assignment = \"{}\"", s.assignment);
+        let _ = writeln!(t, "session_timeout = \"{}ms\"", s.consumer_session_ms);
+        let _ = writeln!(t, "auto_offset_reset = \"{}\"", s.auto_offset_reset);
+        let _ = writeln!(t, "\n[policy]");
+        let _ = writeln!(t, "kind = \"{}\"", s.policy.0);
+        if let Some(l) = s.policy.1 {
+            let _ = writeln!(t, "max_lag = {l}");
+        }
     }
-    for f in placed_faults(c) {
-        let _ = write!(t, "\n[[fault]]\n{}", f.toml);
+    // Poison windows and redrives target no host: they overlap nothing,
+    // and faults are listed in time order.
+    let mut faults: Vec<(u64, String)> = (placed_faults(c).into_iter())
+        .map(|f| (f.at_ms, f.toml))
+        .collect();
+    let load_ms = s.duration_s * 1000;
+    let at = |thousandths: u32| u64::from(thousandths) * load_ms / 1000 / 100 * 100;
+    if let Some(q) = &s.queue {
+        if let Some((from, len, rate)) = q.poison {
+            let at_ms = at(from);
+            let len_ms = (u64::from(len) * (load_ms - at_ms) / 1000 / 100 * 100).max(100);
+            let len_ms = len_ms.min(load_ms - at_ms);
+            faults.push((
+                at_ms,
+                format!(
+                    "at = \"{at_ms}ms\"\nkind = \"poison\"\nfor = \"{len_ms}ms\"\nrate = {rate}\n"
+                ),
+            ));
+        }
+        if let Some(r) = q.redrive {
+            let at_ms = at(r);
+            faults.push((at_ms, format!("at = \"{at_ms}ms\"\nkind = \"redrive\"\n")));
+        }
+    }
+    faults.sort_by_key(|(at, _)| *at);
+    for (_, f) in faults {
+        let _ = write!(t, "\n[[fault]]\n{f}");
     }
     t
 }

@@ -6,7 +6,7 @@
 
 use crate::history::{FaultWindow, History};
 use crate::model::{Env, Model};
-use crate::scenario::{covers, Fault, FaultKind, Host, LatencyRange, Scenario};
+use crate::scenario::{covers, Fault, FaultKind, Host, LatencyRange, Role, Scenario};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::cell::RefCell;
@@ -204,6 +204,7 @@ fn run_inner(scenario: &Scenario, seed: u64, model: &dyn Model) -> Result<Histor
         faults: world.windows,
         inventory: model.inventory(),
         breakers: env.recorder.take_breakers(),
+        poison: env.recorder.take_poison(),
         load_end_us: load_end.as_micros() as u64,
         end_us: end.as_micros() as u64,
     })
@@ -247,6 +248,17 @@ impl World<'_> {
                         kind: fault.kind.name().to_string(),
                         start_us: now.as_micros() as u64,
                         end_us: u64::MAX,
+                    });
+                } else if fault.kind == FaultKind::Redrive {
+                    // An operator's action that puts messages back: in the
+                    // History (and reports) as an instant, and recovery
+                    // is measured from it if it comes last.
+                    let at = now.as_micros() as u64;
+                    self.windows.push(FaultWindow {
+                        index: i,
+                        kind: fault.kind.name().to_string(),
+                        start_us: at,
+                        end_us: at,
                     });
                 }
             }
@@ -308,6 +320,17 @@ impl World<'_> {
                     self.env.control(*h).set_slow_storage(Some(*slow));
                 }
             }
+            // The producers and consumers read the poison windows from the
+            // scenario (which messages are poison is a function of the
+            // schedule); the window is recorded for recovery and charts.
+            FaultKind::Poison { .. } => {}
+            FaultKind::Redrive => {
+                for h in self.scenario.hosts() {
+                    if h.role == Role::Broker {
+                        self.env.control(h).request_redrive();
+                    }
+                }
+            }
         }
     }
 
@@ -354,7 +377,10 @@ impl World<'_> {
                     self.env.control(*h).set_slow_storage(None);
                 }
             }
-            FaultKind::Heal { .. } | FaultKind::Release { .. } => {}
+            FaultKind::Heal { .. }
+            | FaultKind::Release { .. }
+            | FaultKind::Poison { .. }
+            | FaultKind::Redrive => {}
         }
     }
 

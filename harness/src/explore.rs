@@ -333,11 +333,11 @@ impl Sweep {
             self.count(SeedVerdict::Fail),
             self.count(SeedVerdict::SimFailure)
         );
-        out += "figure                      min     median        max\n";
+        out += "figure                        min     median        max\n";
         for m in Metric::ALL {
             if let Some(s) = self.figures.get(m.name()) {
                 out += &format!(
-                    "{:<22} {:>10} {:>10} {:>10}\n",
+                    "{:<24} {:>10} {:>10} {:>10}\n",
                     m.name(),
                     s.min,
                     s.median,

@@ -173,6 +173,11 @@ pub struct Inventory {
     pub partitions: Vec<PartitionInventory>,
     /// Ids held by the broker that the group has not committed past, sorted.
     pub held: Vec<MsgId>,
+    /// Ids in a dead-letter queue at the end, sorted: what the DLQ
+    /// checkers count as dead-lettered (a redrive took the others out; a
+    /// DLQ lost in a crash lost them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dead_letters: Vec<MsgId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -235,6 +240,11 @@ pub struct History {
     /// Every circuit-breaker state change, in time order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub breakers: Vec<BreakerTransition>,
+    /// Ids the workload made poison (a consumer fails on them every time),
+    /// sorted; the DLQ checkers tell poison from healthy messages by it.
+    /// Some may never have been sent (the load phase ended first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub poison: Vec<MsgId>,
     /// End of the load phase (drain start), microseconds.
     pub load_end_us: u64,
     /// End of the run (drain end), microseconds.
@@ -300,6 +310,13 @@ impl History {
         for id in &self.inventory.held {
             put(&mut h, ((id.producer as u64) << 32) | id.seq as u64);
         }
+        // Hashed only when present, as the breakers and poison below.
+        if !self.inventory.dead_letters.is_empty() {
+            put(&mut h, self.inventory.dead_letters.len() as u64);
+            for id in &self.inventory.dead_letters {
+                put(&mut h, ((id.producer as u64) << 32) | id.seq as u64);
+            }
+        }
         // Hashed only when present, so runs without breakers keep the
         // hashes they had before breakers were recorded.
         if !self.breakers.is_empty() {
@@ -309,6 +326,13 @@ impl History {
                 put(&mut h, b.consumer as u64);
                 put(&mut h, b.store as u64);
                 put(&mut h, b.to as u64);
+            }
+        }
+        // Likewise only when present.
+        if !self.poison.is_empty() {
+            put(&mut h, self.poison.len() as u64);
+            for id in &self.poison {
+                put(&mut h, ((id.producer as u64) << 32) | id.seq as u64);
             }
         }
         put(&mut h, self.load_end_us);

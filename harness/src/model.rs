@@ -75,6 +75,7 @@ impl Env {
 pub struct Recorder {
     events: Rc<RefCell<Vec<Event>>>,
     breakers: Rc<RefCell<Vec<BreakerTransition>>>,
+    poison: Rc<RefCell<Vec<MsgId>>>,
     overflowed: Rc<Cell<bool>>,
 }
 
@@ -110,6 +111,17 @@ impl Recorder {
         });
     }
 
+    /// The workload's poison ids (any order; the History keeps them sorted).
+    pub fn set_poison(&self, mut ids: Vec<MsgId>) {
+        ids.sort_unstable();
+        ids.dedup();
+        *self.poison.borrow_mut() = ids;
+    }
+
+    pub(crate) fn take_poison(&self) -> Vec<MsgId> {
+        std::mem::take(&mut self.poison.borrow_mut())
+    }
+
     pub(crate) fn take_breakers(&self) -> Vec<BreakerTransition> {
         std::mem::take(&mut self.breakers.borrow_mut())
     }
@@ -129,6 +141,7 @@ impl Recorder {
 pub struct Control {
     paused: Cell<bool>,
     slow_storage: Cell<Option<Slowdown>>,
+    redrives: Cell<u32>,
 }
 
 impl Control {
@@ -138,6 +151,16 @@ impl Control {
 
     pub(crate) fn set_slow_storage(&self, slow: Option<Slowdown>) {
         self.slow_storage.set(slow);
+    }
+
+    pub(crate) fn request_redrive(&self) {
+        self.redrives.set(self.redrives.get() + 1);
+    }
+
+    /// How many `redrive` actions the driver has requested so far; a broker
+    /// redrives its dead-letter queue once for each it has not yet served.
+    pub fn redrives(&self) -> u32 {
+        self.redrives.get()
     }
 
     pub fn is_paused(&self) -> bool {

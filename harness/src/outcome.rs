@@ -5,7 +5,7 @@
 //! The JSON form ([`Outcome::to_json`]) is a contract for CI users: its keys
 //! and their order are the field order of the serde structs below.
 
-use crate::check::{Figures, Timeline, COUNTS, MAX_EXAMPLES};
+use crate::check::{Figures, Timeline, COUNTS, DLQ_COUNTS, MAX_EXAMPLES};
 use crate::history::{Event, FaultWindow, History, MsgId};
 use crate::scenario::{Cmp, Expectation, Metric, Scenario};
 use crate::units::format_duration;
@@ -54,6 +54,26 @@ pub struct Counts {
     pub unexpected: u64,
     pub order_violations: u64,
     pub dead_lettered: u64,
+    pub poison: u64,
+    pub poison_dead_lettered: u64,
+    pub poison_not_dead_lettered: u64,
+    pub misrouted: u64,
+}
+
+/// The most deliveries of one message and that message (`null` when nothing
+/// was delivered), as text (`"p0-12"`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MaxDeliveriesFigure {
+    pub value: u64,
+    #[serde(serialize_with = "id_text")]
+    pub example: Option<MsgId>,
+}
+
+fn id_text<S: Serializer>(id: &Option<MsgId>, serializer: S) -> Result<S::Ok, S::Error> {
+    match id {
+        Some(id) => serializer.collect_str(id),
+        None => serializer.serialize_none(),
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -81,7 +101,8 @@ pub struct ExpectationResult {
     pub passed: bool,
     #[serde(skip)]
     pub expectation: Expectation,
-    /// Up to five ids behind the figure (count metrics only).
+    /// Up to five ids behind the figure (count metrics, and the message
+    /// behind `max_deliveries`).
     #[serde(skip)]
     pub examples: Vec<MsgId>,
 }
@@ -127,6 +148,7 @@ pub struct Outcome {
     pub latency_ms: LatencyFigures,
     /// Times a circuit breaker opened.
     pub breaker_trips: u64,
+    pub max_deliveries: MaxDeliveriesFigure,
     pub expectations: Vec<ExpectationResult>,
     pub examples: Examples,
     /// Number of History events.
@@ -198,6 +220,10 @@ impl Outcome {
             unexpected: value(Metric::Unexpected),
             order_violations: value(Metric::OrderViolations),
             dead_lettered: value(Metric::DeadLettered),
+            poison: value(Metric::Poison),
+            poison_dead_lettered: value(Metric::PoisonDeadLettered),
+            poison_not_dead_lettered: value(Metric::PoisonNotDeadLettered),
+            misrouted: value(Metric::Misrouted),
         };
         let expectations: Vec<ExpectationResult> = expect
             .iter()
@@ -208,10 +234,7 @@ impl Outcome {
                     actual,
                     passed: holds(e, actual),
                     expectation: e,
-                    examples: figures
-                        .count(e.metric)
-                        .map(|c| c.examples.clone())
-                        .unwrap_or_default(),
+                    examples: figures.examples(e.metric).to_vec(),
                 }
             })
             .collect();
@@ -249,6 +272,10 @@ impl Outcome {
                 max: figures.latency_ms.map(|l| l.max),
             },
             breaker_trips: figures.breaker_trips,
+            max_deliveries: MaxDeliveriesFigure {
+                value: figures.max_deliveries.n,
+                example: figures.max_deliveries.example,
+            },
             expectations,
             examples: Examples(examples),
             events: history.events.len() as u64,
@@ -261,8 +288,10 @@ impl Outcome {
         .with_example_histories(history)
     }
 
-    /// Collects every event of the example ids in one pass over the History.
+    /// Collects every event of the example ids (and of the message behind
+    /// `max_deliveries` when reports show it) in one pass over the History.
     fn with_example_histories(mut self, history: &History) -> Outcome {
+        let most_delivered = self.max_deliveries.example.filter(|_| self.shows_dlq());
         let mut ids: Vec<MsgId> = self
             .examples
             .0
@@ -270,6 +299,7 @@ impl Outcome {
             .flat_map(|(_, ids)| ids)
             .chain(self.expectations.iter().flat_map(|e| &e.examples))
             .copied()
+            .chain(most_delivered)
             .collect();
         ids.sort();
         ids.dedup();
@@ -324,7 +354,7 @@ impl Outcome {
         }
 
         let _ = writeln!(o, "counts:");
-        let counts = self.count_values();
+        let counts = self.report_counts();
         let w_name = counts
             .iter()
             .map(|(m, _)| m.name().len())
@@ -349,6 +379,10 @@ impl Outcome {
             self.lag.max_messages,
             ms(self.lag.max_age_ms)
         );
+        if self.shows_dlq() {
+            label(o, "deliveries");
+            let _ = writeln!(o, "max {}", self.max_deliveries_text());
+        }
         if self.breaker_trips > 0 {
             label(o, "breakers");
             let _ = writeln!(o, "opened {} times", self.breaker_trips);
@@ -394,7 +428,7 @@ impl Outcome {
                         .take(MAX_EXAMPLES)
                         .map(|id| id.to_string())
                         .collect();
-                    let more = e.actual.is_some_and(|n| n > ids.len() as u64);
+                    let more = more_than_shown(e.expectation.metric, e.actual, ids.len());
                     let _ = write!(
                         o,
                         "  examples: {}{}",
@@ -418,8 +452,36 @@ impl Outcome {
         out
     }
 
+    /// Whether human reports show the DLQ figures (the [`DLQ_COUNTS`] and
+    /// `max_deliveries`): only for runs with poison or dead-lettered
+    /// messages, so reports of runs without a DLQ story stay as they were.
+    /// JSON always carries them.
+    pub fn shows_dlq(&self) -> bool {
+        self.counts.poison > 0 || self.counts.dead_lettered > 0
+    }
+
+    /// `max_deliveries` for people: `12 (p0-4)`, or `0` when nothing was
+    /// delivered.
+    pub fn max_deliveries_text(&self) -> String {
+        let m = &self.max_deliveries;
+        match m.example {
+            Some(id) => format!("{} ({id})", m.value),
+            None => m.value.to_string(),
+        }
+    }
+
+    /// The counts human reports list: every count, without the DLQ ones
+    /// unless [`Outcome::shows_dlq`].
+    pub fn report_counts(&self) -> Vec<(Metric, u64)> {
+        let dlq = self.shows_dlq();
+        self.count_values()
+            .into_iter()
+            .filter(|(m, _)| dlq || !DLQ_COUNTS.contains(m))
+            .collect()
+    }
+
     /// `(metric, count)` in report order.
-    pub fn count_values(&self) -> [(Metric, u64); 12] {
+    pub fn count_values(&self) -> [(Metric, u64); COUNTS.len()] {
         let c = &self.counts;
         let values = [
             c.sent,
@@ -434,6 +496,10 @@ impl Outcome {
             c.unexpected,
             c.order_violations,
             c.dead_lettered,
+            c.poison,
+            c.poison_dead_lettered,
+            c.poison_not_dead_lettered,
+            c.misrouted,
         ];
         std::array::from_fn(|i| (COUNTS[i], values[i]))
     }
@@ -447,6 +513,12 @@ fn holds(e: Expectation, actual: Option<u64>) -> bool {
         None if e.metric == Metric::RecoveryMs => matches!(e.cmp, Cmp::Gt | Cmp::Ge),
         None => false,
     }
+}
+
+/// Whether a figure counts more ids than the `shown` examples (so a report
+/// adds an ellipsis): only counts do; `max_deliveries` names its one message.
+pub(crate) fn more_than_shown(metric: Metric, actual: Option<u64>, shown: usize) -> bool {
+    COUNTS.contains(&metric) && actual.is_some_and(|n| n > shown as u64)
 }
 
 pub(crate) fn actual_text(metric: Metric, actual: Option<u64>) -> String {
@@ -580,6 +652,7 @@ mod tests {
             "recovery_ms",
             "latency_ms",
             "breaker_trips",
+            "max_deliveries",
             "expectations",
             "examples",
             "events",
@@ -598,6 +671,10 @@ mod tests {
             "unexpected",
             "order_violations",
             "dead_lettered",
+            "poison",
+            "poison_dead_lettered",
+            "poison_not_dead_lettered",
+            "misrouted",
         ];
         let in_text_order = |names: &[&str]| {
             let pos: Vec<usize> = names
@@ -643,6 +720,10 @@ mod tests {
             serde_json::json!({
                 "lost": ["p0-1"],
             })
+        );
+        assert_eq!(
+            v["max_deliveries"],
+            serde_json::json!({"value": 1, "example": "p0-0"})
         );
         assert_eq!(v["events"], 14);
         assert_eq!(v["samples"], 3);
@@ -702,5 +783,133 @@ reproduce: mqsim run scenarios/demo.toml --seed 7
         );
         assert_eq!(text, expected);
         assert!(text.is_ascii());
+        // No poison, nothing dead-lettered: the DLQ figures are left out.
+        assert!(!o.shows_dlq());
+        assert_eq!(o.report_counts().len(), COUNTS.len() - DLQ_COUNTS.len());
+        assert_eq!(o.example_histories.len(), 1, "p0-1 only");
+    }
+
+    /// A classic queue with a DLQ after 3 receives: p0-1 poison, dead-lettered;
+    /// p0-2 poison, never sent; p1-1 healthy but dead-lettered (misrouted);
+    /// p1-2 healthy, delivered 4 times before its effect.
+    fn dlq_history() -> History {
+        let failing = |h: Hb, at: u64, id: MsgId| {
+            h.send(at, id, 1)
+                .ack(at + 100, id)
+                .append(at + 100, id)
+                .deliver(at + 200, id)
+                .deliver(at + 300, id)
+                .deliver(at + 400, id)
+                .dead_letter(at + 500, id)
+        };
+        let h = Hb::new().clean(0, m(0, 0), 0, 1_000);
+        let h = failing(h, 2_000, m(0, 1));
+        let h = failing(h, 3_000, m(1, 1));
+        h.send(4_000, m(1, 2), 2)
+            .ack(4_100, m(1, 2))
+            .append(4_100, m(1, 2))
+            .deliver(4_200, m(1, 2))
+            .deliver(4_300, m(1, 2))
+            .deliver(4_400, m(1, 2))
+            .deliver(4_500, m(1, 2))
+            .effect(4_600, m(1, 2))
+            .poison(&[m(0, 1), m(0, 2)])
+            .build()
+    }
+
+    #[test]
+    fn dlq_figures_in_json_text_and_expectations() {
+        let h = dlq_history();
+        let o = Outcome::evaluate(
+            "dlq",
+            "unbounded",
+            &[
+                exp(Metric::Misrouted, Cmp::Eq, 0),
+                exp(Metric::PoisonNotDeadLettered, Cmp::Eq, 0),
+                exp(Metric::MaxDeliveries, Cmp::Le, 3),
+            ],
+            1,
+            &h,
+            &check(&h),
+        );
+        let v: serde_json::Value = serde_json::from_str(&o.to_json()).unwrap();
+        let c = &v["counts"];
+        let got: Vec<&serde_json::Value> = [
+            "dead_lettered",
+            "poison",
+            "poison_dead_lettered",
+            "poison_not_dead_lettered",
+            "misrouted",
+        ]
+        .iter()
+        .map(|k| &c[*k])
+        .collect();
+        assert_eq!(got, [2, 1, 1, 0, 1]);
+        assert_eq!(
+            v["max_deliveries"],
+            serde_json::json!({"value": 4, "example": "p1-2"})
+        );
+        assert_eq!(
+            v["examples"],
+            serde_json::json!({
+                "duplicate_deliveries": ["p0-1", "p1-1", "p1-2"],
+                "dead_lettered": ["p0-1", "p1-1"],
+                "poison": ["p0-1"],
+                "poison_dead_lettered": ["p0-1"],
+                "misrouted": ["p1-1"],
+            })
+        );
+        assert_eq!(
+            v["expectations"],
+            serde_json::json!([
+                {"expr": "misrouted = 0", "actual": 1, "passed": false},
+                {"expr": "poison_not_dead_lettered = 0", "actual": 0, "passed": true},
+                {"expr": "max_deliveries <= 3", "actual": 4, "passed": false},
+            ])
+        );
+        assert_eq!(o.expectations[0].examples, vec![m(1, 1)]);
+        assert_eq!(o.expectations[2].examples, vec![m(1, 2)]);
+        // The most delivered message's events are at hand for reports.
+        let traced: Vec<MsgId> = o.example_histories.iter().map(|(id, _)| *id).collect();
+        assert_eq!(traced, vec![m(0, 1), m(1, 1), m(1, 2)]);
+        assert!(o.shows_dlq());
+
+        let text = o.render_text("mqsim run dlq.toml --seed 1");
+        let expected = format!(
+            "\
+seed=1 scenario=dlq policy=unbounded
+faults: none
+counts:
+  sent                      4
+  acked                     4
+  lost                      0
+  stranded                  0
+  silently_dropped          0
+  shed                      0
+  recovered                 0
+  duplicate_deliveries      7
+  duplicate_effects         0
+  unexpected                0
+  order_violations          0
+  dead_lettered             2
+  poison                    1
+  poison_dead_lettered      1
+  poison_not_dead_lettered  0
+  misrouted                 1
+lag:          max 0 messages / 0s
+deliveries:   max 4 (p1-2)
+recovered_in: 0s
+latency:      p50 0s  p99 1ms  max 1ms
+expectations:
+  FAIL  misrouted = 0                 actual 1  examples: p1-1
+  PASS  poison_not_dead_lettered = 0  actual 0
+  FAIL  max_deliveries <= 3           actual 4  examples: p1-2
+verdict: fail (2 of 3 expectations failed)
+history_hash: {}
+reproduce: mqsim run dlq.toml --seed 1
+",
+            h.hash()
+        );
+        assert_eq!(text, expected);
     }
 }

@@ -14,9 +14,7 @@ use crate::link::{Link, Route};
 use crate::mutant::{self, Mutant};
 use crate::replica::{Dedup, Leadership, Replica};
 use crate::storage::{OffsetsFile, Stored};
-use crate::wire::{
-    read_frame, write_frame, BatchResult, Fetched, PartitionState, Request, Response, BROKER_PORT,
-};
+use crate::wire::{self, BatchResult, Fetched, PartitionState, Request, Response, BROKER_PORT};
 use harness::model::{Control, Recorder};
 use harness::scenario::{Acks, Fsync, Host, Policy, PolicyKind, Role, Scenario};
 use harness::{EventKind, Reason};
@@ -505,22 +503,12 @@ struct Conn {
 }
 
 impl Conn {
-    async fn serve(self, mut stream: TcpStream) {
-        // A read error means the peer went away or timed out: drop the connection.
-        while let Ok(req) = read_frame::<Request>(&mut stream).await {
-            self.broker.control.gate().await;
-            let resp = match self.handle(req).await {
-                Ok(Some(r)) => r,
-                Ok(None) => continue,
-                Err(e) => panic!("{}: disk error: {e}", self.broker.name()),
-            };
-            if write_frame(&mut stream, &resp).await.is_err() {
-                return;
-            }
-        }
+    async fn serve(self, stream: TcpStream) {
+        let (control, name) = (self.broker.control.clone(), self.broker.name());
+        let conn = &self;
+        wire::serve(stream, &control, &name, |req| conn.handle(req)).await;
     }
 
-    /// The answer to one request; None = no answer (`acks = 0`).
     async fn handle(&self, req: Request) -> io::Result<Option<Response>> {
         let sc = &self.broker.scenario;
         Ok(Some(match req {

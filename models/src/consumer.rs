@@ -286,15 +286,7 @@ impl Consumer {
         let lanes = (0..sc.consumer.concurrency)
             .map(|_| Lane {
                 rng: ChaCha8Rng::seed_from_u64(root.next_u64()),
-                stores: (0..sc.topology.stores)
-                    .map(|s| {
-                        Link::new(
-                            Host::new(Role::Store, s),
-                            routes.stores[s as usize].clone(),
-                            sc.consumer.store_timeout,
-                        )
-                    })
-                    .collect(),
+                stores: Link::to_each(Role::Store, &routes.stores, sc.consumer.store_timeout),
                 breakers: breakers.clone(),
             })
             .collect();
@@ -307,12 +299,7 @@ impl Consumer {
             revoked,
             rng: ChaCha8Rng::seed_from_u64(root.next_u64()),
             meta,
-            brokers: (0..sc.topology.brokers)
-                .map(|b| {
-                    let host = Host::new(Role::Broker, b);
-                    Link::new(host, routes.brokers[b as usize].clone(), timeout)
-                })
-                .collect(),
+            brokers: Link::to_each(Role::Broker, &routes.brokers, timeout),
             controller: Link::new(
                 Host::new(Role::Controller, 0),
                 routes.controller.clone(),

@@ -12,6 +12,9 @@ mod link;
 mod metadata;
 pub mod mutant;
 mod producer;
+pub mod queue;
+mod queue_broker;
+mod queue_consumer;
 mod replica;
 mod schedule;
 pub mod storage;
@@ -23,8 +26,10 @@ use consumer::Consumer;
 use controller::{Controller, ControllerSlot, ControllerState};
 use harness::history::{Inventory, PartitionGauge, PartitionInventory, Sample};
 use harness::model::{Env, Model};
-use harness::scenario::{Host, Role, Scenario};
+use harness::scenario::{BrokerKind, Host, Role, Scenario};
 use producer::Producer;
+use queue_broker::{Node, QueueBroker, QueueSlot};
+use queue_consumer::{queues_of, QueueConsumer};
 use schedule::Schedule;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
@@ -32,11 +37,14 @@ use std::rc::{Rc, Weak};
 use store::Store;
 
 /// The pipeline under test: producers → a replicated log cluster (brokers
-/// and a controller) → a consumer group → store nodes.
+/// and a controller) → a consumer group → store nodes; or, with
+/// `broker.kind = "queue"`, producers → classic queue nodes → competing
+/// consumers → store nodes.
 #[derive(Default)]
 pub struct Pipeline {
     brokers: RefCell<Vec<BrokerSlot>>,
     controller: ControllerSlot,
+    queue_nodes: RefCell<Vec<QueueSlot>>,
     #[cfg(feature = "mutants")]
     mutant: Option<mutant::Mutant>,
 }
@@ -57,6 +65,24 @@ impl Pipeline {
 
     fn controller(&self) -> Option<Rc<RefCell<ControllerState>>> {
         self.controller.borrow().upgrade()
+    }
+
+    /// The queue node that speaks for the cluster: a serving master, the
+    /// newest epoch first (two may serve at once in a split brain).
+    fn queue_master(&self) -> Option<Rc<RefCell<Node>>> {
+        self.queue_nodes
+            .borrow()
+            .iter()
+            .filter_map(|s| s.borrow().upgrade())
+            .filter(|n| n.borrow().serving())
+            .max_by_key(|n| {
+                let n = n.borrow();
+                (n.epoch, std::cmp::Reverse(n.id))
+            })
+    }
+
+    fn is_queue(&self) -> bool {
+        !self.queue_nodes.borrow().is_empty()
     }
 
     fn broker(&self, b: u32) -> Option<Rc<RefCell<BrokerState>>> {
@@ -98,10 +124,39 @@ impl Model for Pipeline {
         let sc: Rc<Scenario> = env.scenario.clone();
         let schedule = Rc::new(Schedule::new(&sc.workload, sc.duration));
         let applied = Rc::new(RefCell::new(BTreeSet::new()));
+        let queue = sc.broker.kind == BrokerKind::Queue;
+        // Seeded from the run (through an actor's seed), shared by all.
+        let poison_seed = env.seed(Host::new(Role::Producer, 0)) ^ 0x706f_6973_6f6e;
+        let poison = Rc::new(schedule::poison_ids(&sc, &schedule, poison_seed));
+        env.recorder.set_poison(poison.iter().copied().collect());
         for h in sc.hosts() {
             let (recorder, control, seed) = (env.recorder.clone(), env.control(h), env.seed(h));
             let scenario = sc.clone();
             match h.role {
+                Role::Broker if queue => {
+                    let slot: QueueSlot = Rc::new(RefCell::new(Weak::new()));
+                    self.queue_nodes.borrow_mut().push(slot.clone());
+                    let actor = Rc::new(QueueBroker {
+                        index: h.index,
+                        scenario,
+                        recorder,
+                        control,
+                        seed,
+                        slot,
+                    });
+                    host(sim, h, actor, |a, n| Box::pin(a.run(n)));
+                }
+                Role::Consumer if queue => {
+                    let actor = Rc::new(QueueConsumer {
+                        index: h.index,
+                        scenario,
+                        recorder,
+                        control,
+                        seed,
+                        poison: poison.clone(),
+                    });
+                    host(sim, h, actor, |a, n| Box::pin(a.run(n)));
+                }
                 Role::Broker => {
                     let slot: BrokerSlot = Rc::new(RefCell::new(Weak::new()));
                     self.brokers.borrow_mut().push(slot.clone());
@@ -165,6 +220,9 @@ impl Model for Pipeline {
     /// controller is down or some partition has no live replica to speak
     /// for it (the gauges cannot be read, as with a crashed single broker).
     fn sample(&self, at_us: u64) -> Sample {
+        if self.is_queue() {
+            return self.queue_sample(at_us);
+        }
         let down = Sample {
             at_us,
             broker_up: false,
@@ -209,6 +267,15 @@ impl Model for Pipeline {
     /// store every effect lane.
     fn max_connections_per_host(&self, sc: &Scenario) -> usize {
         let t = &sc.topology;
+        if sc.broker.kind == BrokerKind::Queue {
+            let c = &sc.consumer;
+            let pollers: usize = (0..c.workers)
+                .map(|w| queues_of(w, c.workers, t.partitions).len() * c.concurrency as usize)
+                .sum();
+            let producers = sc.workload.producers as usize;
+            let to_broker = producers * 2 + pollers + c.workers as usize + t.brokers as usize * 3;
+            return pollers.max(to_broker) + 16;
+        }
         let partitions = t.partitions as usize;
         let workers = sc.consumer.workers as usize;
         let producers = sc.workload.producers as usize;
@@ -223,6 +290,9 @@ impl Model for Pipeline {
     /// What the cluster still holds for the group: per partition, the
     /// speaking replica's records from the committed offset on.
     fn inventory(&self) -> Inventory {
+        if self.is_queue() {
+            return self.queue_inventory();
+        }
         let Some(c) = self.controller() else {
             return Inventory::default();
         };
@@ -247,6 +317,76 @@ impl Model for Pipeline {
         }
         held.sort();
         held.dedup();
-        Inventory { partitions, held }
+        Inventory {
+            partitions,
+            held,
+            dead_letters: Vec::new(),
+        }
+    }
+}
+
+impl Pipeline {
+    /// Per queue: depth = lag = messages held (visible, in flight or
+    /// delayed), age of the oldest; `broker_up = false` while no node serves.
+    fn queue_sample(&self, at_us: u64) -> Sample {
+        let Some(node) = self.queue_master() else {
+            return Sample {
+                at_us,
+                broker_up: false,
+                partitions: Vec::new(),
+            };
+        };
+        let node = node.borrow();
+        let partitions = node
+            .queues
+            .iter()
+            .enumerate()
+            .map(|(q, queue)| PartitionGauge {
+                partition: q as u32,
+                depth: queue.len() as u64,
+                lag_messages: queue.len() as u64,
+                lag_age_us: queue
+                    .oldest()
+                    .map_or(0, |m| at_us.saturating_sub(m.append_us)),
+            })
+            .collect();
+        Sample {
+            at_us,
+            broker_up: true,
+            partitions,
+        }
+    }
+
+    /// What the serving master still holds, and apart what its dead-letter
+    /// queues hold (those ids are dead-lettered, not stranded). Per queue,
+    /// the "log" is its sequence range: the oldest held seq to the next.
+    fn queue_inventory(&self) -> Inventory {
+        let Some(node) = self.queue_master() else {
+            return Inventory::default();
+        };
+        let node = node.borrow();
+        let mut held = Vec::new();
+        let mut dead_letters = Vec::new();
+        let mut partitions = Vec::new();
+        for (q, queue) in node.queues.iter().enumerate() {
+            held.extend(queue.messages().map(|m| m.id));
+            dead_letters.extend(queue.dead_letters().map(|m| m.id));
+            let start = queue.oldest().map_or(queue.next_seq, |m| m.seq);
+            partitions.push(PartitionInventory {
+                partition: q as u32,
+                log_start: start,
+                log_end: queue.next_seq,
+                committed: start,
+            });
+        }
+        held.sort();
+        held.dedup();
+        dead_letters.sort();
+        dead_letters.dedup();
+        Inventory {
+            partitions,
+            held,
+            dead_letters,
+        }
     }
 }

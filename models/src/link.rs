@@ -12,7 +12,7 @@
 //! many links a host holds.
 
 use crate::wire::{port_of, read_frame, write_frame, Request, Response};
-use harness::scenario::Host;
+use harness::scenario::{Host, Role};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::cell::Cell;
@@ -97,6 +97,13 @@ impl Link {
             stream: None,
             timeout,
         }
+    }
+
+    /// A link to each host of `role`, host `i` over `routes[i]`.
+    pub fn to_each(role: Role, routes: &[Rc<Route>], timeout: Duration) -> Vec<Link> {
+        (0..routes.len() as u32)
+            .map(|i| Link::new(Host::new(role, i), routes[i as usize].clone(), timeout))
+            .collect()
     }
 
     /// Connects if needed: after a failure on the route, first waits out a

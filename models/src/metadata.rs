@@ -6,7 +6,7 @@
 use crate::link::{Link, Route};
 use crate::wire::{Request, Response};
 use harness::model::Control;
-use harness::scenario::{Host, Role, Scenario};
+use harness::scenario::{Role, Scenario};
 use rand_chacha::ChaCha8Rng;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -48,15 +48,7 @@ impl Metadata {
         mut rng: ChaCha8Rng,
     ) {
         let brokers = sc.topology.brokers;
-        let mut links: Vec<Link> = (0..brokers)
-            .map(|b| {
-                Link::new(
-                    Host::new(Role::Broker, b),
-                    routes[b as usize].clone(),
-                    timeout,
-                )
-            })
-            .collect();
+        let mut links = Link::to_each(Role::Broker, &routes, timeout);
         let mut next = 0u32;
         loop {
             control.gate().await;

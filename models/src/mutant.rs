@@ -29,10 +29,13 @@ pub enum Mutant {
     /// The high watermark is the leader's own log end, not the smallest
     /// in-sync log end: `acks = "all"` acks before replication.
     EarlyHighWatermark,
+    /// The queue ignores `max_receives`: a message past it is delivered
+    /// again instead of moved to the dead-letter queue.
+    SkipDlq,
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 7] = [
+    pub const ALL: [Mutant; 8] = [
         Mutant::AckBeforeSync,
         Mutant::CommitBeforeEffect,
         Mutant::NoDedup,
@@ -40,6 +43,7 @@ impl Mutant {
         Mutant::SwapKeyOrder,
         Mutant::NoTruncate,
         Mutant::EarlyHighWatermark,
+        Mutant::SkipDlq,
     ];
 }
 

@@ -264,6 +264,9 @@ impl Producer {
                 Some(BatchResult::Overloaded) if !pending.maybe_appended => EventKind::Reject {
                     reason: Reason::BreakerOpen,
                 },
+                Some(BatchResult::QueueFull) if !pending.maybe_appended => EventKind::Reject {
+                    reason: Reason::Overflow,
+                },
                 Some(BatchResult::Throttled) => {
                     pending.throttled += 1;
                     pending.retry_at = now + THROTTLE_BACKOFF;
@@ -281,7 +284,11 @@ impl Producer {
                     }
                     if !matches!(
                         failure,
-                        Some(BatchResult::NotEnoughReplicas | BatchResult::Overloaded)
+                        Some(
+                            BatchResult::NotEnoughReplicas
+                                | BatchResult::Overloaded
+                                | BatchResult::QueueFull
+                        )
                     ) {
                         meta.mark_stale();
                     }

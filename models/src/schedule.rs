@@ -2,7 +2,9 @@
 //! message's id and key are functions of the schedule and the seed, not of a
 //! producer's memory, so a restarted producer resumes without reusing ids.
 
-use harness::scenario::Workload;
+use harness::scenario::{FaultKind, Scenario, Workload};
+use harness::MsgId;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 pub struct Schedule {
@@ -52,6 +54,34 @@ impl Schedule {
         let p = p as u64;
         ((n + self.producers - 1 - p) / self.producers) as u32
     }
+}
+
+/// The run's poison messages (`poison` faults): each message created in a
+/// fault's window is poison with the fault's probability, drawn from a hash
+/// of `seed` and its place in the schedule; ids a fault lists are poison
+/// wherever they fall. A pure function of the scenario and the seed, so
+/// the producers, the consumers and the History agree without a word.
+pub fn poison_ids(sc: &Scenario, schedule: &Schedule, seed: u64) -> BTreeSet<MsgId> {
+    let mut out = BTreeSet::new();
+    let producers = schedule.producers;
+    for (i, f) in sc.faults.iter().enumerate() {
+        let FaultKind::Poison { rate, ids } = &f.kind else {
+            continue;
+        };
+        out.extend(ids.iter().copied());
+        if *rate <= 0.0 {
+            continue;
+        }
+        let end = f.until.unwrap_or(sc.duration).min(sc.duration);
+        let salt = splitmix64(seed ^ ((i as u64 + 1) << 48));
+        for g in schedule.due(f.at)..schedule.due(end) {
+            let draw = (splitmix64(salt ^ g) >> 11) as f64 / (1u64 << 53) as f64;
+            if draw < *rate {
+                out.insert(MsgId::new((g % producers) as u32, (g / producers) as u32));
+            }
+        }
+    }
+    out
 }
 
 /// A message's key, fixed by the producer's seed and the sequence number.

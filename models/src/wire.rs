@@ -2,7 +2,9 @@
 //! TCP. One request, one response, in order on a connection; a timed-out
 //! connection is dropped, so a late answer can never be taken for a newer one.
 
+use crate::queue::{Delivery, QMsg, Receipt};
 use crate::storage::Stored;
+use harness::model::Control;
 use harness::scenario::Role;
 use harness::MsgId;
 use serde::{Deserialize, Serialize};
@@ -101,8 +103,11 @@ pub enum BatchResult {
     /// (`circuit_breaker` policy). A definite answer: the producer is told.
     Overloaded,
     /// Not appended yet: the partition's consumers are too far behind
-    /// (`backpressure` policy); send the batch again later.
+    /// (`backpressure` policy), or a full queue blocks publishers
+    /// (`overflow = "block"`); send the batch again later.
     Throttled,
+    /// Refused, not appended: the queue is full (`overflow = "reject_new"`).
+    QueueFull,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,6 +179,32 @@ pub enum Request {
     Read {
         key: u32,
     },
+    /// Queue consumer → queue master: up to `max` messages (long poll).
+    Receive {
+        queue: u32,
+        max: u32,
+    },
+    /// Queue consumer → queue master: delete the acked deliveries, hand
+    /// back the nacked ones after their delay (microseconds).
+    Settle {
+        queue: u32,
+        acks: Vec<Receipt>,
+        nacks: Vec<(Receipt, u64)>,
+    },
+    /// Queue node → queue node: liveness, and who the sender follows.
+    NodePing {
+        node: u32,
+    },
+    /// Queue master → a mirror: operations `first..first + ops.len()` of
+    /// the master's op log in `epoch`.
+    Mirror {
+        from: u32,
+        epoch: u64,
+        first: u64,
+        ops: Vec<QueueOp>,
+    },
+    /// Queue node → its master: everything it holds, to start mirroring it.
+    Snapshot,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -239,6 +270,95 @@ pub enum Response {
     Applied,
     /// The key was read.
     Read,
+    Received {
+        deliveries: Vec<Delivery>,
+    },
+    Settled,
+    NodePong {
+        node: u32,
+        /// The master this node follows (itself included), if any.
+        master: Option<u32>,
+        epoch: u64,
+        /// Length of its master's op log it holds (Raft's "up to date").
+        ops: u64,
+        /// It sees no majority and has stopped serving.
+        paused: bool,
+        /// It hears from its master (or is master and serving).
+        master_up: bool,
+        /// Its incarnation: a changed one means it restarted (lost its
+        /// deliveries, maybe unsynced writes).
+        incarnation: u64,
+        /// It holds its master's contents (not starting, not resyncing).
+        synced: bool,
+    },
+    /// `ok = false`: not a mirror of this master in this epoch, or a gap
+    /// in the ops (the mirror then resyncs from a snapshot).
+    Mirrored {
+        ok: bool,
+    },
+    QueueSnapshot {
+        epoch: u64,
+        /// The master's op log length the snapshot reflects.
+        ops: u64,
+        queues: Vec<QueueImage>,
+    },
+}
+
+/// One change to a queue, journaled by the node and shipped to its mirrors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum QueueOp {
+    Add {
+        queue: u32,
+        msg: QMsg,
+    },
+    Remove {
+        queue: u32,
+        seq: u64,
+    },
+    ToDlq {
+        queue: u32,
+        seq: u64,
+    },
+    FromDlq {
+        queue: u32,
+        seq: u64,
+    },
+    /// Journal only (never shipped): from here on the node holds its
+    /// master's log of `epoch` up to `ops`; each later op adds one.
+    Epoch {
+        epoch: u64,
+        ops: u64,
+    },
+}
+
+/// A queue's whole contents, for a mirror's resync.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueImage {
+    pub messages: Vec<QMsg>,
+    pub dead_letters: Vec<QMsg>,
+    pub next_seq: u64,
+}
+
+/// Serves one connection: each request in order, its answer written back
+/// (`None`: no answer, as for `acks = 0`), until the peer goes away or a
+/// read fails (a timed-out client drops its connection). The host waits at
+/// `control`'s gate before each request; a disk error is fatal for it.
+pub async fn serve<'a, F, Fut>(mut stream: TcpStream, control: &Control, host: &str, mut handle: F)
+where
+    F: FnMut(Request) -> Fut,
+    Fut: std::future::Future<Output = io::Result<Option<Response>>> + 'a,
+{
+    while let Ok(req) = read_frame::<Request>(&mut stream).await {
+        control.gate().await;
+        let resp = match handle(req).await {
+            Ok(Some(r)) => r,
+            Ok(None) => continue,
+            Err(e) => panic!("{host}: disk error: {e}"),
+        };
+        if write_frame(&mut stream, &resp).await.is_err() {
+            return;
+        }
+    }
 }
 
 pub async fn write_frame<T: Serialize>(stream: &mut TcpStream, msg: &T) -> io::Result<()> {

@@ -1,39 +1,287 @@
-//! **Dead-lettered**: messages moved to the dead-letter queue. The History
-//! does not mark poison messages, so this counts every dead-lettered id; it
-//! cannot yet tell poison from healthy (misrouted) ones (DESIGN §3).
+//! **DLQ routing** (DESIGN §3): poison messages that reached the dead-letter
+//! queue, poison messages that did not, and healthy messages that were
+//! dead-lettered (misrouted); beside them the most deliveries of one message,
+//! which names the message a run without a DLQ kept retrying.
+//!
+//! A message is *dead-lettered* when it is in a dead-letter queue at the end
+//! (the broker's final inventory, `Inventory.dead_letters`), like *stranded*
+//! is "held at the end": a redrive takes messages out, and a DLQ lost in a
+//! crash loses them (then they count as lost). The `dead_letter` events say
+//! when and after how many attempts. Which messages are poison is the
+//! workload's decision, recorded in `History.poison`.
 
 use super::{Count, Summaries};
+use crate::history::MsgId;
+use serde::Serialize;
+use std::borrow::Cow;
 
-pub fn dead_lettered(summaries: &Summaries) -> Count {
-    let mut c = Count::default();
-    for (id, s) in summaries.iter() {
-        if s.dead_lettered() {
-            c.add(id);
+/// The DLQ routing counts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Dlq {
+    /// Every id in the dead-letter queue at the end, poison or not.
+    pub dead_lettered: Count,
+    /// Poison ids that were sent (at least one `send`).
+    pub poison: Count,
+    /// Poison ids in the dead-letter queue at the end.
+    pub poison_dead_lettered: Count,
+    /// Poison ids the broker had (an `append`) that are not in the
+    /// dead-letter queue at the end: still retried, or gone. A poison id
+    /// that never reached the broker is in neither this nor
+    /// `poison_dead_lettered`.
+    pub poison_not_dead_lettered: Count,
+    /// Healthy (not poison) ids in the dead-letter queue at the end.
+    pub misrouted: Count,
+}
+
+/// The most `deliver` events of one message, and the smallest id that had
+/// that many (`None` when nothing was delivered).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MaxDeliveries {
+    pub n: u64,
+    pub example: Option<MsgId>,
+}
+
+/// `poison` is `History.poison` (sorted; sorted here if it is not) and
+/// `dead_letters` the final inventory's (sorted).
+pub fn dlq(summaries: &Summaries, poison: &[MsgId], dead_letters: &[MsgId]) -> Dlq {
+    let poison: Cow<[MsgId]> = if poison.windows(2).all(|w| w[0] < w[1]) {
+        Cow::Borrowed(poison)
+    } else {
+        let mut v = poison.to_vec();
+        v.sort();
+        v.dedup();
+        Cow::Owned(v)
+    };
+    let mut out = Dlq::default();
+    for &id in poison.iter() {
+        let Some(s) = summaries.get(id) else { continue };
+        if s.sent() {
+            out.poison.add(id);
+        }
+        if dead_letters.binary_search(&id).is_ok() {
+            out.poison_dead_lettered.add(id);
+        } else if s.appended() {
+            out.poison_not_dead_lettered.add(id);
         }
     }
-    c
+    for &id in dead_letters {
+        out.dead_lettered.add(id);
+        if poison.binary_search(&id).is_err() {
+            out.misrouted.add(id);
+        }
+    }
+    out
+}
+
+pub fn max_deliveries(summaries: &Summaries) -> MaxDeliveries {
+    let mut max = MaxDeliveries::default();
+    for (id, s) in summaries.iter() {
+        // Strictly more: the smallest id reaching the maximum is kept.
+        if u64::from(s.deliveries) > max.n {
+            max = MaxDeliveries {
+                n: u64::from(s.deliveries),
+                example: Some(id),
+            };
+        }
+    }
+    max
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::check::check;
-    use crate::check::testkit::{assert_other_anomalies_zero, m, Hb};
+    use crate::check::testkit::{assert_other_anomalies_zero, background, m, Hb};
     use crate::scenario::Metric;
 
+    /// Sent, acked, appended and delivered `deliveries` times (no effect).
+    fn failing(h: Hb, at_us: u64, id: MsgId, deliveries: u64) -> Hb {
+        let mut h = h
+            .send(at_us, id, 1)
+            .ack(at_us + 100, id)
+            .append(at_us + 100, id);
+        for i in 0..deliveries {
+            h = h.deliver(at_us + 200 + i * 100, id);
+        }
+        h
+    }
+
+    fn counts(f: &crate::check::Figures) -> [u64; 5] {
+        [
+            f.dead_lettered.n,
+            f.poison.n,
+            f.poison_dead_lettered.n,
+            f.poison_not_dead_lettered.n,
+            f.misrouted.n,
+        ]
+    }
+
+    const DLQ: [Metric; 6] = [
+        Metric::DeadLettered,
+        Metric::Poison,
+        Metric::PoisonDeadLettered,
+        Metric::PoisonNotDeadLettered,
+        Metric::Misrouted,
+        Metric::DuplicateDeliveries,
+    ];
+
     #[test]
-    fn a_dead_lettered_message_is_counted_and_not_lost() {
-        let h = Hb::new()
-            .clean(0, m(0, 0), 1, 5_000)
-            .clean(1_000, m(1, 0), 2, 5_000)
-            .send(2_000, m(0, 1), 1)
-            .ack(2_100, m(0, 1))
-            .append(2_100, m(0, 1))
-            .deliver(2_200, m(0, 1))
+    fn a_poison_message_in_the_dlq_is_routed_right() {
+        let h = failing(background(), 2_000, m(0, 1), 3)
             .dead_letter(3_000, m(0, 1))
+            .poison(&[m(0, 1)])
             .build();
         let f = check(&h);
-        assert_eq!(f.dead_lettered.n, 1);
+        assert_eq!(counts(&f), [1, 1, 1, 0, 0]);
+        assert_eq!(f.poison.examples, vec![m(0, 1)]);
+        assert_eq!(f.poison_dead_lettered.examples, vec![m(0, 1)]);
         assert_eq!(f.dead_lettered.examples, vec![m(0, 1)]);
-        assert_other_anomalies_zero(&f, &[Metric::DeadLettered]);
+        assert_eq!(f.value(Metric::Misrouted), Some(0));
+        assert_eq!(f.value(Metric::PoisonDeadLettered), Some(1));
+        // Dead-lettered, so neither lost nor stranded.
+        assert_other_anomalies_zero(&f, &DLQ);
+    }
+
+    #[test]
+    fn the_final_dlq_decides_not_the_events() {
+        // Dead-lettered, then the DLQ was lost (a crash before it was
+        // synced): the acked message is gone, so it is lost.
+        let h = failing(background(), 2_000, m(0, 1), 3)
+            .dead_letter(3_000, m(0, 1))
+            .dlq(&[])
+            .build();
+        let f = check(&h);
+        assert_eq!((f.dead_lettered.n, f.lost.n), (0, 1));
+        assert_eq!(f.lost.examples, vec![m(0, 1)]);
+        // Redriven (a new append), but the redrive did not survive: it is
+        // in the DLQ at the end, dead-lettered and not lost.
+        let h = failing(background(), 2_000, m(0, 2), 3)
+            .dead_letter(3_000, m(0, 2))
+            .append(4_000, m(0, 2))
+            .dlq(&[m(0, 2)])
+            .build();
+        let f = check(&h);
+        assert_eq!((f.dead_lettered.n, f.misrouted.n, f.lost.n), (1, 1, 0));
+    }
+
+    #[test]
+    fn a_poison_message_kept_in_the_queue_is_not_dead_lettered() {
+        // No DLQ: retried until the end, still held.
+        let h = failing(background(), 2_000, m(0, 1), 4)
+            .poison(&[m(0, 1)])
+            .held(&[m(0, 1)])
+            .build();
+        let f = check(&h);
+        assert_eq!(counts(&f), [0, 1, 0, 1, 0]);
+        assert_eq!(f.poison_not_dead_lettered.examples, vec![m(0, 1)]);
+        assert_eq!(f.stranded.examples, vec![m(0, 1)]);
+        assert_eq!(
+            f.max_deliveries,
+            MaxDeliveries {
+                n: 4,
+                example: Some(m(0, 1))
+            }
+        );
+        assert_other_anomalies_zero(&f, &[&DLQ[..], &[Metric::Stranded]].concat());
+    }
+
+    #[test]
+    fn poison_never_sent_or_never_appended_counts_where_it_should() {
+        // p0-1 poison but never sent (the load ended first); p0-2 sent and
+        // refused, never in the queue.
+        let h = background()
+            .send(2_000, m(0, 2), 1)
+            .reject(2_100, m(0, 2))
+            .poison(&[m(0, 1), m(0, 2)])
+            .build();
+        let f = check(&h);
+        assert_eq!(counts(&f), [0, 1, 0, 0, 0]);
+        assert_eq!(f.poison.examples, vec![m(0, 2)]);
+    }
+
+    #[test]
+    fn a_healthy_message_in_the_dlq_is_misrouted() {
+        let h = failing(background(), 2_000, m(1, 1), 3)
+            .dead_letter(3_000, m(1, 1))
+            .poison(&[m(0, 7)])
+            .build();
+        let f = check(&h);
+        assert_eq!(counts(&f), [1, 0, 0, 0, 1]);
+        assert_eq!(f.misrouted.examples, vec![m(1, 1)]);
+        assert_eq!(f.value(Metric::Misrouted), Some(1));
+        assert_other_anomalies_zero(&f, &DLQ);
+    }
+
+    #[test]
+    fn a_redriven_message_is_no_longer_dead_lettered() {
+        let redriven = || {
+            failing(background(), 2_000, m(0, 1), 3)
+                .dead_letter(3_000, m(0, 1))
+                .append(4_000, m(0, 1))
+        };
+        // Redriven and then applied: no anomaly but its repeated deliveries.
+        let f = check(
+            &redriven()
+                .deliver(4_100, m(0, 1))
+                .effect(4_200, m(0, 1))
+                .build(),
+        );
+        assert_eq!(counts(&f), [0, 0, 0, 0, 0]);
+        assert_other_anomalies_zero(&f, &[Metric::DuplicateDeliveries]);
+        // Redriven, then gone with nothing held: lost.
+        let f = check(&redriven().held(&[]).build());
+        assert_eq!(counts(&f), [0, 0, 0, 0, 0]);
+        assert_eq!(f.lost.examples, vec![m(0, 1)]);
+        assert_other_anomalies_zero(&f, &[Metric::Lost, Metric::DuplicateDeliveries]);
+        // Redriven, still held: stranded.
+        let f = check(&redriven().held(&[m(0, 1)]).build());
+        assert_eq!(f.stranded.examples, vec![m(0, 1)]);
+        assert_eq!(f.lost.n, 0);
+        // A redriven poison message that comes back to the DLQ is in it again.
+        let f = check(
+            &redriven()
+                .deliver(4_100, m(0, 1))
+                .dead_letter(5_000, m(0, 1))
+                .poison(&[m(0, 1)])
+                .build(),
+        );
+        assert_eq!(counts(&f), [1, 1, 1, 0, 0]);
+        // Redriven poison still in the queue at the end: not dead-lettered.
+        let f = check(&redriven().poison(&[m(0, 1)]).held(&[m(0, 1)]).build());
+        assert_eq!(counts(&f), [0, 1, 0, 1, 0]);
+    }
+
+    #[test]
+    fn max_deliveries_names_the_smallest_id_that_reached_it() {
+        let h = failing(background(), 2_000, m(1, 4), 5);
+        let h = failing(h, 3_000, m(0, 9), 2);
+        let h = failing(h, 4_000, m(1, 2), 5).build();
+        let f = check(&h);
+        assert_eq!(
+            f.max_deliveries,
+            MaxDeliveries {
+                n: 5,
+                example: Some(m(1, 2))
+            }
+        );
+        assert_eq!(f.value(Metric::MaxDeliveries), Some(5));
+        assert_eq!(f.examples(Metric::MaxDeliveries), &[m(1, 2)]);
+        // Nothing delivered: 0, no example.
+        let f = check(&Hb::new().send(0, m(0, 0), 1).build());
+        assert_eq!(f.max_deliveries, MaxDeliveries::default());
+        assert_eq!(f.value(Metric::MaxDeliveries), Some(0));
+        assert!(f.examples(Metric::MaxDeliveries).is_empty());
+    }
+
+    #[test]
+    fn unsorted_poison_lists_are_sorted() {
+        let h = failing(background(), 2_000, m(0, 1), 1);
+        let h = failing(h, 2_500, m(0, 2), 1)
+            .dead_letter(3_000, m(0, 1))
+            .dead_letter(3_000, m(0, 2))
+            .poison(&[m(0, 2), m(0, 1), m(0, 2)])
+            .build();
+        let f = check(&h);
+        assert_eq!(counts(&f), [2, 2, 2, 0, 0]);
     }
 }

@@ -17,8 +17,9 @@ pub struct Loss {
     pub silently_dropped: Count,
 }
 
-/// `held` is the broker's final inventory (`history.inventory.held`), sorted.
-pub fn loss(summaries: &Summaries, held: &[MsgId]) -> Loss {
+/// `held` and `dead_letters` are the broker's final inventory
+/// (`history.inventory`), sorted.
+pub fn loss(summaries: &Summaries, held: &[MsgId], dead_letters: &[MsgId]) -> Loss {
     let mut out = Loss::default();
     for (id, s) in summaries.iter() {
         if !s.acked() || s.has_effect() {
@@ -26,8 +27,8 @@ pub fn loss(summaries: &Summaries, held: &[MsgId]) -> Loss {
         }
         if s.dropped() {
             out.silently_dropped.add(id);
-        } else if s.dead_lettered() {
-            // Accounted for by the dead-letter checker.
+        } else if dead_letters.binary_search(&id).is_ok() {
+            // In a dead-letter queue: the DLQ checkers account for it.
         } else if held.binary_search(&id).is_ok() {
             out.stranded.add(id);
         } else {

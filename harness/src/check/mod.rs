@@ -19,6 +19,7 @@ pub mod summary;
 pub mod timeline;
 pub mod unexpected;
 
+pub use dead_letter::MaxDeliveries;
 pub use lag::{Lag, LagPoint};
 pub use latency::Latency;
 pub use summary::{Summaries, Summary};
@@ -32,7 +33,7 @@ use serde::Serialize;
 pub const MAX_EXAMPLES: usize = 5;
 
 /// The count metrics, in the order reports list them (the JSON `counts` order).
-pub const COUNTS: [Metric; 12] = [
+pub const COUNTS: [Metric; 16] = [
     Metric::Sent,
     Metric::Acked,
     Metric::Lost,
@@ -45,6 +46,19 @@ pub const COUNTS: [Metric; 12] = [
     Metric::Unexpected,
     Metric::OrderViolations,
     Metric::DeadLettered,
+    Metric::Poison,
+    Metric::PoisonDeadLettered,
+    Metric::PoisonNotDeadLettered,
+    Metric::Misrouted,
+];
+
+/// The DLQ routing counts (the last four of [`COUNTS`]): human reports show
+/// them only for runs with poison or dead-lettered messages.
+pub const DLQ_COUNTS: [Metric; 4] = [
+    Metric::Poison,
+    Metric::PoisonDeadLettered,
+    Metric::PoisonNotDeadLettered,
+    Metric::Misrouted,
 ];
 
 /// A count and the smallest (at most [`MAX_EXAMPLES`]) ids among those counted.
@@ -98,7 +112,19 @@ pub struct Figures {
     pub duplicate_effects: Count,
     pub unexpected: Count,
     pub order_violations: Count,
+    /// Ids in the dead-letter queue at the end (a redrive takes them out).
     pub dead_lettered: Count,
+    /// Poison ids (`History.poison`) that were sent.
+    pub poison: Count,
+    /// Poison ids in the dead-letter queue at the end.
+    pub poison_dead_lettered: Count,
+    /// Poison ids the broker had that are not in the dead-letter queue at
+    /// the end (a queue without a DLQ retries them for ever).
+    pub poison_not_dead_lettered: Count,
+    /// Healthy ids in the dead-letter queue at the end.
+    pub misrouted: Count,
+    /// The most deliveries of one message, and that message.
+    pub max_deliveries: MaxDeliveries,
     pub lag: Lag,
     /// Time from the last fault's end until lag is back to its pre-fault
     /// baseline; `None` = never (a liveness failure); `Some(0)` without faults.
@@ -112,7 +138,8 @@ pub struct Figures {
 }
 
 impl Figures {
-    /// The count behind a count metric (`None` for lag, recovery and latency).
+    /// The count behind a count metric (`None` for max deliveries, lag,
+    /// recovery and latency).
     pub fn count(&self, metric: Metric) -> Option<&Count> {
         Some(match metric {
             Metric::Sent => &self.sent,
@@ -127,7 +154,12 @@ impl Figures {
             Metric::Unexpected => &self.unexpected,
             Metric::OrderViolations => &self.order_violations,
             Metric::DeadLettered => &self.dead_lettered,
-            Metric::MaxLag
+            Metric::Poison => &self.poison,
+            Metric::PoisonDeadLettered => &self.poison_dead_lettered,
+            Metric::PoisonNotDeadLettered => &self.poison_not_dead_lettered,
+            Metric::Misrouted => &self.misrouted,
+            Metric::MaxDeliveries
+            | Metric::MaxLag
             | Metric::MaxLagAgeMs
             | Metric::RecoveryMs
             | Metric::LatencyP50Ms
@@ -143,6 +175,7 @@ impl Figures {
             return Some(c.n);
         }
         match metric {
+            Metric::MaxDeliveries => Some(self.max_deliveries.n),
             Metric::MaxLag => Some(self.lag.max_messages),
             Metric::MaxLagAgeMs => Some(self.lag.max_age_ms),
             Metric::RecoveryMs => self.recovery_ms,
@@ -152,13 +185,25 @@ impl Figures {
             _ => unreachable!("count metrics are answered above"),
         }
     }
+
+    /// The ids behind a metric's figure: a count's examples, the message
+    /// that reached `max_deliveries`; none for the other value figures.
+    pub fn examples(&self, metric: Metric) -> &[MsgId] {
+        match self.count(metric) {
+            Some(c) => &c.examples,
+            None if metric == Metric::MaxDeliveries => self.max_deliveries.example.as_slice(),
+            None => &[],
+        }
+    }
 }
 
 /// Runs every checker over `history`.
 pub fn check(history: &History) -> Figures {
     let summaries = Summaries::build(history);
     let (sent, acked) = totals(&summaries);
-    let loss = loss::loss(&summaries, &history.inventory.held);
+    let inv = &history.inventory;
+    let loss = loss::loss(&summaries, &inv.held, &inv.dead_letters);
+    let dlq = dead_letter::dlq(&summaries, &history.poison, &inv.dead_letters);
     Figures {
         sent,
         acked,
@@ -171,7 +216,12 @@ pub fn check(history: &History) -> Figures {
         duplicate_effects: duplicates::duplicate_effects(&summaries),
         unexpected: unexpected::unexpected(&summaries),
         order_violations: order::order_violations(&summaries),
-        dead_lettered: dead_letter::dead_lettered(&summaries),
+        dead_lettered: dlq.dead_lettered,
+        poison: dlq.poison,
+        poison_dead_lettered: dlq.poison_dead_lettered,
+        poison_not_dead_lettered: dlq.poison_not_dead_lettered,
+        misrouted: dlq.misrouted,
+        max_deliveries: dead_letter::max_deliveries(&summaries),
         lag: lag::lag(history),
         recovery_ms: lag::recovery_ms(history),
         latency_ms: latency::latency_ms(&summaries),
@@ -220,6 +270,7 @@ pub(crate) mod testkit {
     #[derive(Default)]
     pub(crate) struct Hb {
         h: History,
+        dlq: Option<Vec<MsgId>>,
     }
 
     impl Hb {
@@ -374,14 +425,44 @@ pub(crate) mod testkit {
             self
         }
 
+        /// `History.poison`, as given (the History promises it sorted).
+        pub(crate) fn poison(mut self, ids: &[MsgId]) -> Hb {
+            self.h.poison = ids.to_vec();
+            self
+        }
+
+        /// The final DLQ, instead of the one the events imply.
+        pub(crate) fn dlq(mut self, ids: &[MsgId]) -> Hb {
+            self.dlq = Some(ids.to_vec());
+            self
+        }
+
         pub(crate) fn held(mut self, ids: &[MsgId]) -> Hb {
             self.h.inventory.held = ids.to_vec();
             self.h.inventory.held.sort();
             self
         }
 
+        /// Unless `dlq` said otherwise, the final DLQ is what the events
+        /// imply, as a model keeps it: a `dead_letter` puts an id in, a
+        /// later `append` (a redrive) takes it out.
         pub(crate) fn build(mut self) -> History {
             self.h.events.sort_by_key(|e| e.at_us);
+            let mut dlq = std::collections::BTreeSet::new();
+            for e in &self.h.events {
+                match e.kind {
+                    EventKind::DeadLetter { .. } => {
+                        dlq.insert(e.id);
+                    }
+                    EventKind::Append { .. } => {
+                        dlq.remove(&e.id);
+                    }
+                    _ => {}
+                }
+            }
+            self.h.inventory.dead_letters =
+                self.dlq.take().unwrap_or_else(|| dlq.into_iter().collect());
+            self.h.inventory.dead_letters.sort();
             let last = self.h.events.iter().map(|e| e.at_us);
             let last = last
                 .chain(self.h.samples.iter().map(|s| s.at_us))
@@ -394,7 +475,7 @@ pub(crate) mod testkit {
     }
 
     /// The headline anomaly counts.
-    pub(crate) const ANOMALIES: [Metric; 10] = [
+    pub(crate) const ANOMALIES: [Metric; 14] = [
         Metric::Lost,
         Metric::Stranded,
         Metric::SilentlyDropped,
@@ -405,6 +486,10 @@ pub(crate) mod testkit {
         Metric::Unexpected,
         Metric::OrderViolations,
         Metric::DeadLettered,
+        Metric::Poison,
+        Metric::PoisonDeadLettered,
+        Metric::PoisonNotDeadLettered,
+        Metric::Misrouted,
     ];
 
     /// Asserts that every anomaly count not in `except` is 0.
@@ -499,6 +584,8 @@ mod tests {
             (Metric::Acked, Some(4)),
             (Metric::Lost, Some(0)),
             (Metric::Stranded, Some(0)),
+            (Metric::Misrouted, Some(0)),
+            (Metric::MaxDeliveries, Some(1)),
             (Metric::MaxLag, Some(4)),
             (Metric::MaxLagAgeMs, Some(9)),
             (Metric::RecoveryMs, Some(0)),
@@ -516,6 +603,26 @@ mod tests {
         assert_eq!(empty.value(Metric::LatencyP99Ms), None);
         assert_eq!(empty.value(Metric::RecoveryMs), Some(0));
         assert_eq!(empty.value(Metric::Sent), Some(0));
+        assert_eq!(empty.value(Metric::MaxDeliveries), Some(0));
+        // Every message was delivered once: the smallest id names it.
+        assert_eq!(f.examples(Metric::MaxDeliveries), &[m(0, 0)]);
+        assert_eq!(f.examples(Metric::MaxLag), &[] as &[MsgId]);
+    }
+
+    #[test]
+    fn counts_are_the_count_metrics_with_the_dlq_ones_last() {
+        let f = Figures::default();
+        for metric in Metric::ALL {
+            assert_eq!(
+                f.count(metric).is_some(),
+                COUNTS.contains(&metric),
+                "{}",
+                metric.name()
+            );
+        }
+        assert_eq!(COUNTS[COUNTS.len() - DLQ_COUNTS.len()..], DLQ_COUNTS);
+        let dead = COUNTS.iter().position(|&m| m == Metric::DeadLettered);
+        assert_eq!(dead, Some(COUNTS.len() - DLQ_COUNTS.len() - 1));
     }
 
     #[test]

@@ -13,9 +13,10 @@ const ACKED: u8 = 1 << 1;
 const REJECTED: u8 = 1 << 2;
 const TIMED_OUT: u8 = 1 << 3;
 const DROPPED: u8 = 1 << 4;
-const DEAD_LETTERED: u8 = 1 << 5;
+const DEAD_LETTER_EVENT: u8 = 1 << 5;
 /// Set by every event, so a message seen only in `append` or `commit` counts.
 const SEEN: u8 = 1 << 6;
+const APPENDED: u8 = 1 << 7;
 
 /// What happened to one message over the whole History.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,8 +62,14 @@ impl Summary {
     pub fn dropped(&self) -> bool {
         self.flags & DROPPED != 0
     }
-    pub fn dead_lettered(&self) -> bool {
-        self.flags & DEAD_LETTERED != 0
+    /// Whether the broker ever moved it to a dead-letter queue. Whether it
+    /// is there at the end is the inventory's to say (`dead_letters`).
+    pub fn ever_dead_lettered(&self) -> bool {
+        self.flags & DEAD_LETTER_EVENT != 0
+    }
+    /// Whether the broker ever recorded it (`append`).
+    pub fn appended(&self) -> bool {
+        self.flags & APPENDED != 0
     }
     pub fn has_effect(&self) -> bool {
         self.effects > 0
@@ -106,7 +113,8 @@ impl Summaries {
                 EventKind::Ack => s.flags |= ACKED,
                 EventKind::Reject { .. } => s.flags |= REJECTED,
                 EventKind::Timeout => s.flags |= TIMED_OUT,
-                EventKind::Append { .. } | EventKind::Commit => {}
+                EventKind::Append { .. } => s.flags |= APPENDED,
+                EventKind::Commit => {}
                 EventKind::Drop { .. } => s.flags |= DROPPED,
                 EventKind::Deliver { .. } => s.deliveries = s.deliveries.saturating_add(1),
                 EventKind::Effect { .. } => {
@@ -116,7 +124,7 @@ impl Summaries {
                     }
                     s.effects = s.effects.saturating_add(1);
                 }
-                EventKind::DeadLetter { .. } => s.flags |= DEAD_LETTERED,
+                EventKind::DeadLetter { .. } => s.flags |= DEAD_LETTER_EVENT,
             }
         }
         table
@@ -184,7 +192,8 @@ mod tests {
         assert_eq!((s.first_effect, s.first_effect_at_us), (5, 6_000));
         assert_eq!((s.key, s.deliveries, s.effects), (7, 2, 2));
         assert!(s.sent() && s.acked() && !s.rejected() && !s.timed_out());
-        assert!(!s.dropped() && !s.dead_lettered() && s.has_effect());
+        assert!(!s.dropped() && !s.ever_dead_lettered() && s.has_effect());
+        assert!(!s.appended());
         // Padding below a recorded seq is not a message.
         assert_eq!(t.get(m(0, 0)), None);
         assert_eq!(t.get(m(5, 0)), None);
@@ -192,5 +201,17 @@ mod tests {
         assert_eq!(ids, vec![m(0, 2), m(1, 0), m(2, 1)]);
         assert_eq!(t.get(m(2, 1)).unwrap().key, 3);
         assert!(t.get(m(1, 0)).unwrap().timed_out());
+    }
+
+    #[test]
+    fn a_dead_letter_event_is_remembered_and_appends_counted() {
+        let h = Hb::new()
+            .send(1_000, m(0, 0), 1)
+            .append(2_000, m(0, 0))
+            .dead_letter(3_000, m(0, 0))
+            .append(4_000, m(0, 0))
+            .build();
+        let s = *Summaries::build(&h).get(m(0, 0)).unwrap();
+        assert!(s.appended() && s.ever_dead_lettered());
     }
 }

@@ -27,6 +27,9 @@ pub struct Bucket {
     pub dropped: u64,
     /// `reject` events: writes refused with notice.
     pub rejected: u64,
+    /// `dead_letter` events: messages moved to the dead-letter queue (a
+    /// later redrive does not take them out of this count).
+    pub dead_lettered: u64,
     /// End-to-end latency (first send → first effect) of the messages whose
     /// first effect landed here, whole ms; `None` without effects.
     pub latency_p50_ms: Option<u64>,
@@ -95,6 +98,7 @@ pub fn timeline(history: &History, summaries: &Summaries) -> Timeline {
             EventKind::Ack => b.acked += 1,
             EventKind::Drop { .. } => b.dropped += 1,
             EventKind::Reject { .. } => b.rejected += 1,
+            EventKind::DeadLetter { .. } => b.dead_lettered += 1,
             _ => {}
         }
     }
@@ -206,6 +210,9 @@ mod tests {
             .send(1_100_000, m(0, 1), 1)
             .ack(1_200_000, m(0, 1))
             .effect(1_400_000, m(0, 1))
+            .send(1_500_000, m(0, 2), 1)
+            .append(1_600_000, m(0, 2))
+            .dead_letter(2_100_000, m(0, 2))
             .build();
         h.end_us = 2_500_000;
         let t = timeline(&h, &Summaries::build(&h));
@@ -217,7 +224,9 @@ mod tests {
             "cut short by the end"
         );
         assert_eq!((t.buckets[0].sent, t.buckets[0].acked), (1, 1));
-        assert_eq!((t.buckets[1].sent, t.buckets[1].effects), (1, 2));
+        assert_eq!((t.buckets[1].sent, t.buckets[1].effects), (2, 2));
+        let dead: Vec<u64> = t.buckets.iter().map(|b| b.dead_lettered).collect();
+        assert_eq!(dead, vec![0, 0, 1]);
         assert_eq!(t.buckets[1].latency_max_ms, Some(1_200));
         assert_eq!(t.buckets[1].latency_p50_ms, Some(300));
         assert_eq!(t.buckets[0].latency_p50_ms, None);

@@ -150,16 +150,27 @@ pub fn run_charts(o: &Outcome) -> Vec<String> {
                 latency("max", 1, &|b| b.latency_max_ms),
             ],
         ),
-        chart(
-            "drops",
-            "Drops and rejections",
-            "msg/s",
-            vec![
-                rate("dropped", 1, &|b| b.dropped),
-                rate("rejected", 4, &|b| b.rejected),
-            ],
-        ),
     ];
+    // Dead letters only where there are any, so other runs' charts keep
+    // their bytes.
+    let mut drops = vec![
+        rate("dropped", 1, &|b| b.dropped),
+        rate("rejected", 4, &|b| b.rejected),
+    ];
+    let dead_letters = t.buckets.iter().any(|b| b.dead_lettered > 0);
+    if dead_letters {
+        drops.push(rate("dead-lettered", 3, &|b| b.dead_lettered));
+    }
+    charts.push(chart(
+        "drops",
+        if dead_letters {
+            "Drops, rejections and dead letters"
+        } else {
+            "Drops and rejections"
+        },
+        "msg/s",
+        drops,
+    ));
     if !t.breakers.is_empty() || o.policy == PolicyKind::CircuitBreaker.name() {
         charts.push(breaker_band(t, &windows, &markers));
     }
@@ -288,8 +299,20 @@ fn counts(o: &mut String, outcome: &Outcome) {
         o,
         "<h2>Counts</h2>\n<table><tr><th>figure</th><th>value</th></tr>"
     );
-    for (m, n) in outcome.count_values() {
+    for (m, n) in outcome.report_counts() {
         let _ = writeln!(o, "<tr><td>{}</td><td class=\"n\">{n}</td></tr>", m.name());
+    }
+    if outcome.shows_dlq() {
+        // The message is among the example histories below: link to it.
+        let md = &outcome.max_deliveries;
+        let example = md.example.map_or(String::new(), |id| {
+            format!(" ({})", id_link(&id.to_string()))
+        });
+        let _ = writeln!(
+            o,
+            "<tr><td>max deliveries</td><td class=\"n\">{}{example}</td></tr>",
+            md.value
+        );
     }
     let rows = super::key_figures(outcome);
     for (name, v) in rows {

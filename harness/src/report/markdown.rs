@@ -3,7 +3,8 @@
 //! reproduces the run. GitHub-flavoured Markdown, deterministic.
 
 use crate::compare::Comparison;
-use crate::outcome::{actual_text, Outcome};
+use crate::outcome::{actual_text, more_than_shown, Outcome};
+use crate::scenario::Metric;
 use crate::units::format_duration;
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -16,9 +17,9 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|")
 }
 
-fn ids(ids: &[crate::history::MsgId], total: Option<u64>) -> String {
+fn ids(metric: Metric, ids: &[crate::history::MsgId], total: Option<u64>) -> String {
     let shown: Vec<String> = ids.iter().map(|id| format!("`{id}`")).collect();
-    let more = total.is_some_and(|n| n > ids.len() as u64);
+    let more = more_than_shown(metric, total, ids.len());
     format!("{}{}", shown.join(" "), if more { " …" } else { "" })
 }
 
@@ -54,7 +55,7 @@ pub fn run(o: &Outcome, reproduce: &str) -> String {
                 if e.passed {
                     String::new()
                 } else {
-                    ids(&e.examples, e.actual)
+                    ids(e.expectation.metric, &e.examples, e.actual)
                 }
             );
         }
@@ -62,8 +63,13 @@ pub fn run(o: &Outcome, reproduce: &str) -> String {
     }
     let _ = writeln!(w, "| figure | value |");
     let _ = writeln!(w, "| --- | ---: |");
-    for (m, n) in o.count_values() {
+    for (m, n) in o.report_counts() {
         let _ = writeln!(w, "| {} | {n} |", m.name());
+    }
+    if o.shows_dlq() {
+        let md = &o.max_deliveries;
+        let example = md.example.map_or(String::new(), |id| format!(" (`{id}`)"));
+        let _ = writeln!(w, "| max deliveries | {}{example} |", md.value);
     }
     for (name, value) in super::key_figures(o) {
         if name != "breakers opened" || o.breaker_trips > 0 {
@@ -93,7 +99,13 @@ pub fn run(o: &Outcome, reproduce: &str) -> String {
         let counts = o.count_values();
         for (m, examples) in &o.examples.0 {
             let n = counts.iter().find(|(c, _)| c == m).map(|c| c.1);
-            let _ = writeln!(w, "- {} {}: {}", m.name(), n.unwrap_or(0), ids(examples, n));
+            let _ = writeln!(
+                w,
+                "- {} {}: {}",
+                m.name(),
+                n.unwrap_or(0),
+                ids(*m, examples, n)
+            );
         }
         let _ = writeln!(w);
     }

@@ -245,6 +245,86 @@ fn with_path(e: io::Error, path: &Path) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::check;
+    use crate::check::testkit::{m, Hb};
+    use crate::scenario::{Cmp, Expectation, Metric};
+
+    /// p0-0 clean; p0-1 poison, dead-lettered after 3 deliveries; p1-1
+    /// healthy, dead-lettered (misrouted) after 3 deliveries, unless
+    /// `dlq` is false: then nothing is poison or dead-lettered.
+    fn outcome(dlq: bool) -> Outcome {
+        let mut h = Hb::new().clean(0, m(0, 0), 0, 1_000);
+        for (at, id) in [(2_000, m(0, 1)), (3_000, m(1, 1))] {
+            h = h
+                .send(at, id, 1)
+                .ack(at + 100, id)
+                .append(at + 100, id)
+                .deliver(at + 200, id)
+                .deliver(at + 300, id)
+                .deliver(at + 400, id);
+            if dlq {
+                h = h.dead_letter(at + 500, id);
+            }
+        }
+        if dlq {
+            h = h.poison(&[m(0, 1)]);
+        }
+        let h = h.held(&[m(0, 1), m(1, 1)]).build();
+        let expect = [
+            Expectation {
+                metric: Metric::MaxDeliveries,
+                cmp: Cmp::Lt,
+                value: 3,
+            },
+            Expectation {
+                metric: Metric::DuplicateDeliveries,
+                cmp: Cmp::Eq,
+                value: 0,
+            },
+        ];
+        Outcome::evaluate("q", "unbounded", &expect, 1, &h, &check(&h))
+    }
+
+    #[test]
+    fn human_reports_show_the_dlq_figures_only_for_dlq_runs() {
+        let o = outcome(true);
+        let md = markdown::run(&o, "mqsim run q.toml");
+        for row in [
+            "| dead_lettered | 2 |\n| poison | 1 |\n| poison_dead_lettered | 1 |\n| poison_not_dead_lettered | 0 |\n| misrouted | 1 |\n| max deliveries | 3 (`p0-1`) |\n| max lag |",
+            // One message behind max_deliveries: no ellipsis; counts have one.
+            "| `max_deliveries < 3` | 3 | **FAIL** | `p0-1` |\n",
+            "| `duplicate_deliveries = 0` | 4 | **FAIL** | `p0-1` `p1-1` … |\n",
+            "- misrouted 1: `p1-1`\n",
+        ] {
+            assert!(md.contains(row), "{row} in\n{md}");
+        }
+        let html = html::run_page(&o, "mqsim run q.toml");
+        for part in [
+            "<tr><td>misrouted</td><td class=\"n\">1</td></tr>",
+            "<tr><td>max deliveries</td><td class=\"n\">3 (<a href=\"#msg-p0-1\"><code>p0-1</code></a>)</td></tr>",
+            "<details id=\"msg-p0-1\"",
+            ">Drops, rejections and dead letters<",
+            ">dead-lettered<",
+        ] {
+            assert!(html.contains(part), "{part}");
+        }
+
+        let o = outcome(false);
+        assert_eq!((o.counts.poison, o.counts.dead_lettered), (0, 0));
+        let md = markdown::run(&o, "mqsim run q.toml");
+        assert!(md.contains("| dead_lettered | 0 |\n| max lag |"), "{md}");
+        assert!(!md.contains("poison") && !md.contains("max deliveries"));
+        // An expectation on it still names its message.
+        assert!(md.contains("| `max_deliveries < 3` | 3 | **FAIL** | `p0-1` |"));
+        let html = html::run_page(&o, "mqsim run q.toml");
+        assert!(!html.contains("poison") && !html.contains("max deliveries"));
+        assert!(!html.contains("dead-lettered") && html.contains(">Drops and rejections<"));
+        let text = o.render_text("mqsim run q.toml");
+        assert!(!text.contains("poison") && !text.contains("deliveries:"));
+        // JSON always carries them.
+        let json = o.to_json();
+        assert!(json.contains("\"misrouted\": 0") && json.contains("\"max_deliveries\""));
+    }
 
     #[test]
     fn writes_whole_files_and_leaves_no_temporaries() {

@@ -62,8 +62,9 @@ pub struct RawScenario {
     pub network: Option<RawNetwork>,
     /// `[workload]`: producers and the load they publish.
     pub workload: Option<RawWorkload>,
-    /// `[broker]`: the broker model: durability, acknowledgement, replication,
-    /// liveness and retention settings.
+    /// `[broker]`: the broker model (a replicated log or a classic queue):
+    /// durability, acknowledgement, replication, liveness, retention and
+    /// queue settings.
     pub broker: Option<RawBroker>,
     /// `[consumer]`: the consumer group and its workers.
     pub consumer: Option<RawConsumer>,
@@ -93,7 +94,8 @@ pub struct RawSwarm {
     /// many faults each seed draws (at most 16).
     pub faults: Option<toml::Value>,
     /// Array of fault kinds, default every windowed kind: `crash`, `pause`,
-    /// `slow_storage`, `partition`, `hold`, `latency`, `loss`.
+    /// `slow_storage`, `partition`, `hold`, `latency`, `loss` (a swarm draws
+    /// host and link faults, not `poison` or `redrive`).
     pub kinds: Option<Vec<String>>,
     /// Duration range, default `"1s..10s"`: each drawn fault's window
     /// (a crash's `restart_after`); at most the load phase.
@@ -135,18 +137,22 @@ impl Schema for RawScenario {
 #[serde(deny_unknown_fields)]
 pub struct RawTopology {
     /// Integer from 1 to 16, default `1`: broker nodes (`broker-0` ...) of
-    /// the cluster. Besides them there is always exactly one controller,
-    /// `controller-0`.
+    /// the cluster. With `broker.kind = "log"` there is besides them exactly
+    /// one controller, `controller-0`; a queue cluster has none (its brokers
+    /// coordinate among themselves).
     pub brokers: Option<u32>,
     /// Integer from 1 to 1024, default `4`: partitions; a message's key picks
-    /// its partition.
+    /// its partition. With `broker.kind = "queue"`: the number of queues; key
+    /// `k` goes to queue `k % partitions`.
     pub partitions: Option<u32>,
     /// Integer from 1 to 64, default `1`: store nodes (`store-0` ...).
     pub stores: Option<u32>,
     /// Integer from 1 to `brokers`, default `min(3, brokers)`: replicas of
     /// each partition, the leader included. Partition `p`'s replicas are
     /// brokers `(p + i) % brokers` for `i < replication`; the first is the
-    /// preferred leader.
+    /// preferred leader. Log only: a queue is mirrored on every broker (its
+    /// replication is `brokers`), so with `broker.kind = "queue"` it is an
+    /// error.
     pub replication: Option<u32>,
     /// Integer from 1 to `stores`, default `1`: store nodes holding each
     /// key. Key `k`'s replicas are stores `(k % stores + i) % stores` for
@@ -250,16 +256,20 @@ impl Schema for RawBurst {
     const FIELDS: &'static [&'static str] = &["at", "rate", "for"];
 }
 
-/// `[broker]`.
+/// `[broker]`. Some fields apply to one broker kind only (they say so);
+/// given under the other kind they are an error.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawBroker {
-    /// String, default `"log"`: the broker model. Only `"log"` (a replicated,
-    /// partitioned log with consumer groups and committed offsets, coordinated
-    /// by `controller-0`, like Kafka) exists; the classic queue model
-    /// (`"queue"`) is not available yet.
+    /// String, default `"log"`: the broker model. `"log"`: a replicated,
+    /// partitioned log with consumer groups and committed offsets,
+    /// coordinated by `controller-0`, like Kafka. `"queue"`: a classic queue
+    /// (SQS, RabbitMQ): a message is delivered, then deleted when acked; one
+    /// not acked within `visibility_timeout` is delivered again; each queue
+    /// is mirrored on every broker and there is no controller.
     pub kind: Option<String>,
-    /// String, default `"per_batch"`: when the broker fsyncs its log.
+    /// String, default `"per_batch"`: when the broker fsyncs its log (a
+    /// queue: its message store).
     /// `"per_batch"`: before acknowledging each produce request;
     /// `"interval:<duration>"` (e.g. `"interval:100ms"`, > 0): on a timer, acks
     /// do not wait; `"never"`: only the OS writeback makes data durable.
@@ -271,32 +281,72 @@ pub struct RawBroker {
     /// default `"all"`: when a produce request is acknowledged. `0`: the
     /// producer does not wait for an answer; `1`: once the leader has appended
     /// it (and synced it, per `fsync`); `"all"`: once every in-sync replica has
-    /// it (the high watermark passed it).
+    /// it (the high watermark passed it). With `kind = "queue"` (publisher
+    /// confirms): `0`: no confirms; `1`: once the queue's master has it;
+    /// `"all"`: once every mirror has it (a quorum queue: a majority).
     pub acks: Option<toml::Value>,
-    /// Integer from 1 to `topology.replication`, default `1` (Kafka's
-    /// default): fewest in-sync replicas, the leader included, for an
-    /// `acks = "all"` write to be accepted; with fewer the leader rejects it.
+    /// Log only. Integer from 1 to `topology.replication`, default `1`
+    /// (Kafka's default): fewest in-sync replicas, the leader included, for
+    /// an `acks = "all"` write to be accepted; with fewer the leader rejects
+    /// it.
     pub min_insync: Option<u32>,
-    /// Boolean, default `false`: may the controller elect a replica that is
-    /// not in sync (losing what only the in-sync ones had) rather than leave
-    /// the partition offline?
+    /// Log only. Boolean, default `false`: may the controller elect a
+    /// replica that is not in sync (losing what only the in-sync ones had)
+    /// rather than leave the partition offline?
     pub unclean_leader_election: Option<bool>,
-    /// Duration > 0, default `"10s"`: a follower that has not caught up with
-    /// the leader's log end for this long leaves the in-sync set (Kafka's
-    /// `replica.lag.time.max.ms`).
+    /// Log only. Duration > 0, default `"10s"`: a follower that has not
+    /// caught up with the leader's log end for this long leaves the in-sync
+    /// set (Kafka's `replica.lag.time.max.ms`).
     pub replica_lag_max: Option<String>,
     /// Duration > 0, default `"6s"`: a broker that has not heartbeated the
     /// controller for this long is dead to it and its partitions get new
     /// leaders (brokers heartbeat every third of it, at most every 200ms).
+    /// With `kind = "queue"`: the time after which the brokers consider an
+    /// unreachable peer down (RabbitMQ's `net_ticktime`).
     pub session_timeout: Option<String>,
-    /// Integer >= 1, optional (default unlimited): most records a partition
-    /// keeps; older ones are deleted (recorded as drops with reason
-    /// `retention` when the group had not consumed them).
+    /// Log only. Integer >= 1, optional (default unlimited): most records a
+    /// partition keeps; older ones are deleted (recorded as drops with
+    /// reason `retention` when the group had not consumed them).
     pub retention_messages: Option<u64>,
-    /// Duration > 0, optional (default: kept forever): records older than
-    /// this are deleted (recorded as drops with reason `retention` when the
-    /// group had not consumed them).
+    /// Log only. Duration > 0, optional (default: kept forever): records
+    /// older than this are deleted (recorded as drops with reason
+    /// `retention` when the group had not consumed them).
     pub retention_age: Option<String>,
+    /// Queue only. Duration > 0, at most 12h, default `"30s"`: how long a
+    /// received message stays invisible to other receivers; not acked by
+    /// then, it is delivered again (SQS's `VisibilityTimeout`).
+    pub visibility_timeout: Option<String>,
+    /// Queue only. Integer from 1 to 1000, optional (default: no dead-letter
+    /// queue): receives after which a message goes to the dead-letter queue
+    /// instead of being delivered again (SQS's `maxReceiveCount`).
+    pub max_receives: Option<u32>,
+    /// Queue only. Boolean, default `false`: FIFO per message group (the
+    /// key): while a group has a message in flight, no later message of that
+    /// group is delivered.
+    pub fifo: Option<bool>,
+    /// Queue only. Integer >= 1, optional (default unbounded): most messages
+    /// a queue holds, ready and in flight (RabbitMQ's `x-max-length`).
+    pub max_length: Option<u64>,
+    /// Queue only. String, default `"reject_new"`: what a full queue (see
+    /// `max_length`) does with a new message (RabbitMQ's `x-overflow`).
+    /// `"reject_new"`: refuse it, the publisher is told (reject, reason
+    /// `overflow`); `"drop_oldest"`: accept it and discard the oldest ready
+    /// message (drop, reason `overflow`); `"block"`: hold the publisher back
+    /// until there is room.
+    pub overflow: Option<String>,
+    /// Queue only. String, default `"pause_minority"`: what the mirrored
+    /// nodes do when the network splits them (RabbitMQ's
+    /// `cluster_partition_handling`). `"pause_minority"`: a node that sees no
+    /// majority of the cluster stops serving until it does; `"autoheal"`:
+    /// every side keeps serving, and when the network heals the losing
+    /// side's nodes restart and take the winner's contents, discarding their
+    /// own.
+    pub partition_handling: Option<String>,
+    /// Queue only. String, default `"classic"` (RabbitMQ's `x-queue-type`):
+    /// `"classic"`: a mirrored classic queue, its master confirms once the
+    /// mirrors it can see have the message; `"quorum"`: a quorum queue, its
+    /// leader confirms once a majority of nodes has the message.
+    pub queue_type: Option<String>,
 }
 
 impl Schema for RawBroker {
@@ -311,10 +361,18 @@ impl Schema for RawBroker {
         "session_timeout",
         "retention_messages",
         "retention_age",
+        "visibility_timeout",
+        "max_receives",
+        "fifo",
+        "max_length",
+        "overflow",
+        "partition_handling",
+        "queue_type",
     ];
 }
 
-/// `[consumer]`.
+/// `[consumer]`. Some fields apply to one broker kind only (they say so);
+/// given under the other kind they are an error.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConsumer {
@@ -323,11 +381,14 @@ pub struct RawConsumer {
     /// Integer from 1 to 64, default `1`: consumer workers (`consumer-0`
     /// ...), the members of the consumer group. The group coordinator (on
     /// `controller-0`) assigns them the partitions (see `assignment`) and
-    /// rebalances when a member joins, leaves or crashes.
+    /// rebalances when a member joins, leaves or crashes. With
+    /// `broker.kind = "queue"` the workers receive from the queues directly.
     pub workers: Option<u32>,
     /// String, default `"after_effect"`: when a worker commits a message.
     /// `"after_effect"`: after applying its effect to the store
-    /// (at-least-once); `"before_effect"`: before (at-most-once).
+    /// (at-least-once); `"before_effect"`: before (at-most-once). With
+    /// `broker.kind = "queue"` committing is acking: after the effect, or on
+    /// receipt.
     pub commit: Option<String>,
     /// Boolean, default `false`: the store ignores an effect whose message id
     /// it has already applied.
@@ -338,22 +399,23 @@ pub struct RawConsumer {
     /// Duration > 0, default `"1s"`: how long a worker waits for a fetch or
     /// commit answer from the broker.
     pub request_timeout: Option<String>,
-    /// Integer from 1 to 10000, default `500`: most records per fetch.
+    /// Integer from 1 to 10000, default `500`: most records per fetch (with
+    /// `broker.kind = "queue"`: most messages per receive, the batch size).
     pub fetch_max: Option<u32>,
     /// Integer from 1 to 64, default `1`: effects a partition's worker applies
     /// at once. Records are split into lanes by key, so order per key holds.
     pub concurrency: Option<u32>,
-    /// String, default `"range"`: how the group coordinator spreads the
+    /// Log only. String, default `"range"`: how the group coordinator spreads the
     /// partitions over the members. `"range"`: contiguous ranges of
     /// partitions per member, in member order; `"round_robin"`: partition `i`
     /// to member `i % members`.
     pub assignment: Option<String>,
-    /// Duration > 0, default `"10s"`: a member that has not heartbeated the
-    /// group coordinator (on `controller-0`) for this long leaves the group
+    /// Log only. Duration > 0, default `"10s"`: a member that has not
+    /// heartbeated the group coordinator (on `controller-0`) for this long leaves the group
     /// and its partitions are reassigned (members heartbeat every third of
     /// it).
     pub session_timeout: Option<String>,
-    /// String, default `"earliest"` (Kafka's is `"latest"`; a fresh group in
+    /// Log only. String, default `"earliest"` (Kafka's is `"latest"`; a fresh group in
     /// a replay must see the run's first messages): where a worker starts on
     /// a partition with no committed offset, or one outside the log.
     /// `"earliest"`: the oldest record the partition still holds;
@@ -367,6 +429,16 @@ pub struct RawConsumer {
     /// is retried on the key's next replica (see
     /// `topology.store_replication`) instead of the same one.
     pub read_retry: Option<bool>,
+    /// Queue only. Boolean, default `false`: a worker reports which messages
+    /// of a received batch failed, so only those come back; without it a
+    /// failure makes the whole batch visible again (AWS Lambda on SQS
+    /// without `ReportBatchItemFailures`).
+    pub partial_batch_failure: Option<bool>,
+    /// Queue only. Duration > 0, optional: a failed message is handed back
+    /// at once with this delay, doubled at each receive (capped at
+    /// `broker.visibility_timeout`); without it, it reappears when its
+    /// visibility timeout expires.
+    pub retry_backoff: Option<String>,
 }
 
 impl Schema for RawConsumer {
@@ -384,6 +456,8 @@ impl Schema for RawConsumer {
         "auto_offset_reset",
         "reads",
         "read_retry",
+        "partial_batch_failure",
+        "retry_backoff",
     ];
 }
 
@@ -418,6 +492,9 @@ pub struct RawPolicy {
     /// `"backpressure"`: past the lag bound the broker holds producers back
     /// (their batches wait and are re-sent) and a producer whose buffer fills
     /// refuses locally; `"unbounded"`: no protection, lag simply grows.
+    /// The lag policies act on the log model: with `broker.kind = "queue"`
+    /// only `"unbounded"` is allowed (also through `--policy`); a bounded
+    /// queue uses `broker.max_length` and `broker.overflow`.
     pub kind: Option<String>,
     /// Integer >= 1, optional: the lag bound in messages, per partition (how
     /// far a partition's consumer may fall behind the log end).
@@ -495,8 +572,9 @@ impl Schema for RawScale {
 
 /// A host selector: one name or a list. Each name is a host (`broker-0`,
 /// `store-1`, `producer-2`, `consumer-3`, with the index below the count of
-/// the role, or `controller-0`, the only controller), a role (`brokers`,
-/// `stores`, `producers`, `consumers`, `controllers`) or `all`.
+/// the role, or `controller-0`, the only controller, which a queue cluster
+/// does not have), a role (`brokers`, `stores`, `producers`, `consumers`,
+/// `controllers`) or `all`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum RawHosts {
@@ -513,12 +591,13 @@ pub struct RawFault {
     /// before the end of the load phase and not before the previous fault.
     pub at: Option<String>,
     /// Required string: `partition`, `heal`, `hold`, `release`, `latency`,
-    /// `loss`, `crash`, `pause` or `slow_storage`.
+    /// `loss`, `crash`, `pause`, `slow_storage`, or (with
+    /// `broker.kind = "queue"` only) `poison` or `redrive`.
     pub kind: Option<String>,
     /// Duration > 0, optional (partition, hold, latency, loss, pause,
-    /// slow_storage): the fault's window; it heals by itself at `at + for`,
-    /// which must be by the end of the load phase. Without it the fault lasts
-    /// until the drain starts.
+    /// slow_storage, poison): the fault's window; it heals by itself at
+    /// `at + for`, which must be by the end of the load phase. Without it the
+    /// fault lasts until the drain starts.
     #[serde(rename = "for")]
     pub for_: Option<String>,
     /// Host selector, one side of a network fault (partition, hold: required;
@@ -540,8 +619,10 @@ pub struct RawFault {
     /// brokers' and the controller's disk writes have no base latency to
     /// multiply.
     pub factor: Option<f64>,
-    /// Float, 0 < rate <= 1 (loss only, required): per-step probability that a
-    /// link between `a` and `b` fails to deliver.
+    /// Float, 0 < rate <= 1. Loss (required): per-step probability that a
+    /// link between `a` and `b` fails to deliver. Poison (give it, `ids` or
+    /// both): the probability that a message created in the window is
+    /// poison.
     pub rate: Option<f64>,
     /// Host selector (crash, pause, slow_storage: required): the hosts the
     /// fault hits; slow_storage accepts brokers, stores and the controller
@@ -551,6 +632,11 @@ pub struct RawFault {
     /// `at + restart_after`, which must be by the end of the load phase.
     /// Without it they restart when the drain starts.
     pub restart_after: Option<String>,
+    /// Array of message ids `"pN-M"` (producer N's message M, N below
+    /// `workload.producers`), each at most once, at most 10000 (poison
+    /// only; give it, `rate` or both): messages that are poison wherever
+    /// they fall, in the window or not.
+    pub ids: Option<Vec<String>>,
 }
 
 impl Schema for RawFault {
@@ -566,6 +652,7 @@ impl Schema for RawFault {
         "rate",
         "target",
         "restart_after",
+        "ids",
     ];
 }
 
@@ -580,6 +667,8 @@ pub const FAULT_KIND_FIELDS: &[(&str, &[&str])] = &[
     ("crash", &["target", "restart_after"]),
     ("pause", &["for", "target"]),
     ("slow_storage", &["for", "target", "latency", "factor"]),
+    ("poison", &["for", "rate", "ids"]),
+    ("redrive", &[]),
 ];
 
 /// An expectation's bound: an integer `N` (meaning `= N`) or a string
@@ -668,6 +757,16 @@ expect_tables! {
     order_violations,
     /// Messages moved to the dead-letter queue.
     dead_lettered,
+    /// Poison messages sent (a consumer fails on them every time).
+    poison,
+    /// Poison messages that reached the dead-letter queue.
+    poison_dead_lettered,
+    /// Poison messages that did not (still retried at the end, or gone).
+    poison_not_dead_lettered,
+    /// Healthy messages that were dead-lettered.
+    misrouted,
+    /// The most deliveries of one message.
+    max_deliveries,
     /// Largest consumer lag in messages.
     max_lag,
     /// Largest age of the oldest unprocessed message, in ms.

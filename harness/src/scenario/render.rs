@@ -54,12 +54,18 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
     let _ = writeln!(o, "sample_interval = {}", dur(s.sample_interval));
     let _ = writeln!(o, "tick = {}", dur(s.tick));
 
+    // A field of one broker kind is written only for that kind: given
+    // under the other it is an error.
+    let log = s.broker.kind == BrokerKind::Log;
     let t = &s.topology;
     let _ = writeln!(o, "\n[topology]");
     let _ = writeln!(o, "brokers = {}", t.brokers);
     let _ = writeln!(o, "partitions = {}", t.partitions);
     let _ = writeln!(o, "stores = {}", t.stores);
-    let _ = writeln!(o, "replication = {}", t.replication);
+    // A queue is mirrored on every broker: its replication is `brokers`.
+    if log {
+        let _ = writeln!(o, "replication = {}", t.replication);
+    }
     let _ = writeln!(o, "store_replication = {}", t.store_replication);
 
     let _ = writeln!(o, "\n[network]");
@@ -90,7 +96,11 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
 
     let b = &s.broker;
     let _ = writeln!(o, "\n[broker]");
-    let _ = writeln!(o, "kind = \"log\"");
+    let kind = match b.kind {
+        BrokerKind::Log => "log",
+        BrokerKind::Queue => "queue",
+    };
+    let _ = writeln!(o, "kind = \"{kind}\"");
     let fsync = match b.fsync {
         Fsync::PerBatch => "per_batch".to_string(),
         Fsync::Never => "never".to_string(),
@@ -104,16 +114,47 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
         Acks::All => "\"all\"",
     };
     let _ = writeln!(o, "acks = {acks}");
-    let _ = writeln!(o, "min_insync = {}", b.min_insync);
-    let _ = writeln!(o, "unclean_leader_election = {}", b.unclean_leader_election);
-    let _ = writeln!(o, "replica_lag_max = {}", dur(b.replica_lag_max));
-    let _ = writeln!(o, "session_timeout = {}", dur(b.session_timeout));
-    // Absent means unlimited: there is no value to write for it.
-    if let Some(n) = b.retention_messages {
-        let _ = writeln!(o, "retention_messages = {n}");
+    if log {
+        let _ = writeln!(o, "min_insync = {}", b.min_insync);
+        let _ = writeln!(o, "unclean_leader_election = {}", b.unclean_leader_election);
+        let _ = writeln!(o, "replica_lag_max = {}", dur(b.replica_lag_max));
     }
-    if let Some(d) = b.retention_age {
-        let _ = writeln!(o, "retention_age = {}", dur(d));
+    let _ = writeln!(o, "session_timeout = {}", dur(b.session_timeout));
+    if log {
+        // Absent means unlimited: there is no value to write for it.
+        if let Some(n) = b.retention_messages {
+            let _ = writeln!(o, "retention_messages = {n}");
+        }
+        if let Some(d) = b.retention_age {
+            let _ = writeln!(o, "retention_age = {}", dur(d));
+        }
+    } else {
+        let q = &b.queue;
+        let _ = writeln!(o, "visibility_timeout = {}", dur(q.visibility_timeout));
+        // Absent means no dead-letter queue, and unbounded.
+        if let Some(n) = q.max_receives {
+            let _ = writeln!(o, "max_receives = {n}");
+        }
+        let _ = writeln!(o, "fifo = {}", q.fifo);
+        if let Some(n) = q.max_length {
+            let _ = writeln!(o, "max_length = {n}");
+        }
+        let overflow = match q.overflow {
+            Overflow::RejectNew => "reject_new",
+            Overflow::DropOldest => "drop_oldest",
+            Overflow::Block => "block",
+        };
+        let _ = writeln!(o, "overflow = \"{overflow}\"");
+        let handling = match q.partition_handling {
+            PartitionHandling::PauseMinority => "pause_minority",
+            PartitionHandling::Autoheal => "autoheal",
+        };
+        let _ = writeln!(o, "partition_handling = \"{handling}\"");
+        let queue_type = match q.queue_type {
+            QueueType::Classic => "classic",
+            QueueType::Quorum => "quorum",
+        };
+        let _ = writeln!(o, "queue_type = \"{queue_type}\"");
     }
 
     let c = &s.consumer;
@@ -130,19 +171,27 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
     let _ = writeln!(o, "request_timeout = {}", dur(c.request_timeout));
     let _ = writeln!(o, "fetch_max = {}", c.fetch_max);
     let _ = writeln!(o, "concurrency = {}", c.concurrency);
-    let assignment = match c.assignment {
-        Assignment::Range => "range",
-        Assignment::RoundRobin => "round_robin",
-    };
-    let _ = writeln!(o, "assignment = \"{assignment}\"");
-    let _ = writeln!(o, "session_timeout = {}", dur(c.session_timeout));
-    let reset = match c.auto_offset_reset {
-        OffsetReset::Earliest => "earliest",
-        OffsetReset::Latest => "latest",
-    };
-    let _ = writeln!(o, "auto_offset_reset = \"{reset}\"");
+    if log {
+        let assignment = match c.assignment {
+            Assignment::Range => "range",
+            Assignment::RoundRobin => "round_robin",
+        };
+        let _ = writeln!(o, "assignment = \"{assignment}\"");
+        let _ = writeln!(o, "session_timeout = {}", dur(c.session_timeout));
+        let reset = match c.auto_offset_reset {
+            OffsetReset::Earliest => "earliest",
+            OffsetReset::Latest => "latest",
+        };
+        let _ = writeln!(o, "auto_offset_reset = \"{reset}\"");
+    }
     let _ = writeln!(o, "reads = {}", c.reads);
     let _ = writeln!(o, "read_retry = {}", c.read_retry);
+    if !log {
+        let _ = writeln!(o, "partial_batch_failure = {}", c.partial_batch_failure);
+        if let Some(d) = c.retry_backoff {
+            let _ = writeln!(o, "retry_backoff = {}", dur(d));
+        }
+    }
 
     let _ = writeln!(o, "\n[store]");
     let _ = writeln!(o, "latency = {}", quote(&s.store.latency.to_string()));
@@ -217,6 +266,16 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
                     }
                 }
             }
+            FaultKind::Poison { rate, ids } => {
+                if *rate > 0.0 {
+                    let _ = writeln!(o, "rate = {rate:?}");
+                }
+                if !ids.is_empty() {
+                    let ids: Vec<String> = ids.iter().map(|i| quote(&i.to_string())).collect();
+                    let _ = writeln!(o, "ids = [{}]", ids.join(", "));
+                }
+            }
+            FaultKind::Redrive => {}
         }
     }
 
@@ -460,6 +519,149 @@ lost = 0
         assert_eq!(back, s);
     }
 
+    /// A queue scenario with every queue field and fault kind, none at its
+    /// default: the log's fields are left out of the file (they are errors
+    /// for a queue), and it parses back equal.
+    #[test]
+    fn a_queue_scenario_round_trips() {
+        let text = r#"
+name = "queue"
+summary = "every queue field"
+duration = "1m"
+[topology]
+brokers = 3
+partitions = 2
+[workload]
+producers = 3
+[broker]
+kind = "queue"
+fsync = "never"
+acks = 0
+session_timeout = "45s"
+visibility_timeout = "1m30s"
+max_receives = 4
+fifo = true
+max_length = 10000000000
+overflow = "block"
+partition_handling = "autoheal"
+queue_type = "quorum"
+[consumer]
+workers = 2
+commit = "before_effect"
+fetch_max = 10
+partial_batch_failure = true
+retry_backoff = "250ms"
+[policy]
+max_lag = 5
+[[fault]]
+at = "1s"
+kind = "poison"
+rate = 0.05
+for = "10s"
+[[fault]]
+at = "2s"
+kind = "poison"
+ids = ["p2-7", "p0-0", "p1-4294967295"]
+[[fault]]
+at = "3s"
+kind = "poison"
+rate = 1
+ids = ["p0-1"]
+for = "1s"
+[[fault]]
+at = "4s"
+kind = "heal"
+[[fault]]
+at = "5s"
+kind = "redrive"
+[[fault]]
+at = "6s"
+kind = "pause"
+target = "all"
+for = "1s"
+[expect]
+poison = "> 0"
+poison_dead_lettered = "> 0"
+poison_not_dead_lettered = 0
+misrouted = 0
+max_deliveries = "<= 4"
+[expect.silent_drop]
+lost = 0
+"#;
+        let s = parse(Path::new("q.toml"), text).unwrap();
+        let d = parse(
+            Path::new("d.toml"),
+            "name = \"d\"\nsummary = \"d\"\nduration = \"1m\"\n[broker]\nkind = \"queue\"\n",
+        )
+        .unwrap();
+        let (q, dq) = (&s.broker.queue, &d.broker.queue);
+        assert_ne!(q.visibility_timeout, dq.visibility_timeout);
+        assert_ne!(q.max_receives, dq.max_receives);
+        assert_ne!(q.fifo, dq.fifo);
+        assert_ne!(q.max_length, dq.max_length);
+        assert_ne!(q.overflow, dq.overflow);
+        assert_ne!(q.partition_handling, dq.partition_handling);
+        assert_ne!(q.queue_type, dq.queue_type);
+        assert_ne!(
+            s.consumer.partial_batch_failure,
+            d.consumer.partial_batch_failure
+        );
+        assert_ne!(s.consumer.retry_backoff, d.consumer.retry_backoff);
+        assert_ne!(s.broker.session_timeout, d.broker.session_timeout);
+        assert_eq!(s.faults.len(), 6);
+
+        let rendered = render(&s, &[]);
+        for key in [
+            "\nreplication =",
+            "min_insync",
+            "unclean_leader_election",
+            "replica_lag_max",
+            "retention_",
+            "assignment",
+            "auto_offset_reset",
+            "controller",
+        ] {
+            assert!(!rendered.contains(key), "{key} in\n{rendered}");
+        }
+        let back = parse(Path::new("b.toml"), &rendered).unwrap();
+        assert_eq!(back, s);
+        // Without any one line (a field left to its default, a fault with
+        // fewer fields, or the file made invalid), whatever parses still
+        // round-trips.
+        let lines: Vec<&str> = text.lines().collect();
+        let mut valid = 0;
+        for i in 0..lines.len() {
+            let mut fewer = lines.clone();
+            fewer.remove(i);
+            let Ok(s) = parse(Path::new("q.toml"), &fewer.join("\n")) else {
+                continue;
+            };
+            let rendered = render(&s, &[]);
+            let back = parse(Path::new("b.toml"), &rendered)
+                .unwrap_or_else(|e| panic!("without line {i}: {e}\n{rendered}"));
+            assert_eq!(back, s, "without line {i}");
+            valid += 1;
+        }
+        assert!(valid >= 25, "{valid}");
+        // And a log scenario writes none of the queue's fields.
+        let log = render(
+            &parse(
+                Path::new("l.toml"),
+                "name = \"l\"\nsummary = \"l\"\nduration = \"1m\"\n",
+            )
+            .unwrap(),
+            &[],
+        );
+        for key in [
+            "visibility_timeout",
+            "fifo",
+            "overflow",
+            "partial_batch_failure",
+        ] {
+            assert!(!log.contains(key), "{key} in\n{log}");
+        }
+    }
+
     /// Each value of the enum-like fields (and the defaults, where the
     /// optional retention fields are left out) survives the round trip.
     #[test]
@@ -474,6 +676,11 @@ lost = 0
             "[policy]\nkind = \"backpressure\"\n[expect.backpressure]\nshed = 0\n",
             "[policy]\nkind = \"unbounded\"\n[scale]\ncounts = []\n",
             "[expect.circuit_breaker]\nlost = 0\n[expect]\nsent = 10\n",
+            "[broker]\nkind = \"log\"\n",
+            "[broker]\nkind = \"queue\"\n",
+            "[broker]\nkind = \"queue\"\noverflow = \"reject_new\"\npartition_handling = \"pause_minority\"\nqueue_type = \"classic\"\n",
+            "[broker]\nkind = \"queue\"\noverflow = \"drop_oldest\"\nmax_length = 1\n",
+            "[broker]\nkind = \"queue\"\nmax_receives = 1\n[[fault]]\nat = \"1s\"\nkind = \"redrive\"\n",
             "",
         ] {
             let text = format!("name = \"e\"\nsummary = \"e\"\nduration = \"1m\"\n{extra}");

@@ -3,6 +3,7 @@
 //! (hosts exist, windows lie inside the load phase, ranges are ordered), so the
 //! driver and the models never re-validate and never panic on input.
 
+use crate::history::MsgId;
 use std::fmt;
 use std::time::Duration;
 
@@ -209,7 +210,11 @@ impl Scenario {
             (Role::Store, t.stores),
             (Role::Producer, self.workload.producers),
             (Role::Consumer, self.consumer.workers),
-            (Role::Controller, 1),
+            // A classic queue cluster has no separate coordinator.
+            (
+                Role::Controller,
+                u32::from(self.broker.kind == BrokerKind::Log),
+            ),
         ] {
             v.extend((0..n).map(|i| Host::new(role, i)));
         }
@@ -269,7 +274,78 @@ pub struct Workload {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BrokerKind {
+    /// A replicated, partitioned log (Kafka): consumers track offsets.
     Log,
+    /// A classic queue (SQS, RabbitMQ): deliver, then delete on ack; a
+    /// visibility timeout makes unacked messages reappear.
+    Queue,
+}
+
+/// A classic queue's settings (`broker.kind = "queue"`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueConfig {
+    /// How long a received message stays invisible to other receivers; not
+    /// acked by then, it reappears (SQS's VisibilityTimeout).
+    pub visibility_timeout: Duration,
+    /// Receives after which a message goes to the dead-letter queue instead
+    /// of being delivered again (SQS's maxReceiveCount); None = no DLQ.
+    pub max_receives: Option<u32>,
+    /// FIFO per message group (the key): while a group has a message in
+    /// flight, no later message of that group is delivered.
+    pub fifo: bool,
+    /// Most messages a queue holds (ready and in flight); None = unbounded.
+    pub max_length: Option<u64>,
+    /// What a full queue does with a new message.
+    pub overflow: Overflow,
+    /// What mirrored queue nodes do when the network splits them.
+    pub partition_handling: PartitionHandling,
+    /// Classic mirrored queue, or a quorum queue (majority-replicated log).
+    pub queue_type: QueueType,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            visibility_timeout: Duration::from_secs(30),
+            max_receives: None,
+            fifo: false,
+            max_length: None,
+            overflow: Overflow::RejectNew,
+            partition_handling: PartitionHandling::PauseMinority,
+            queue_type: QueueType::Classic,
+        }
+    }
+}
+
+/// A full queue's answer to a new message (RabbitMQ's `x-overflow`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overflow {
+    /// Refuse it: the publisher is told (`reject`, reason `overflow`).
+    RejectNew,
+    /// Accept it and discard the oldest ready message (`drop`, reason `overflow`).
+    DropOldest,
+    /// Hold the publisher back until there is room (flow control).
+    Block,
+}
+
+/// RabbitMQ's `cluster_partition_handling` for mirrored classic queues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PartitionHandling {
+    /// A node that sees no majority of the cluster stops serving until it does.
+    PauseMinority,
+    /// Every side keeps serving; when the network heals, the losing side's
+    /// nodes restart and take the winner's queue contents, discarding their own.
+    Autoheal,
+}
+
+/// RabbitMQ's `x-queue-type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueueType {
+    /// Mirrored classic queue: the master confirms once the mirrors it can
+    /// see have the message.
+    Classic,
+    /// Quorum queue: a leader confirms once a majority of nodes has the message.
+    Quorum,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -307,6 +383,8 @@ pub struct Broker {
     pub retention_messages: Option<u64>,
     /// Retention by age: records older than this are deleted (None = kept).
     pub retention_age: Option<Duration>,
+    /// The classic queue's settings (used when `kind` is `Queue`).
+    pub queue: QueueConfig,
 }
 
 /// When a produce request is acknowledged (Kafka's `acks`).
@@ -367,6 +445,15 @@ pub struct Consumer {
     /// A read or write that times out is retried on the key's next replica
     /// (else on the same one).
     pub read_retry: bool,
+    /// Queue consumers: report which messages of a received batch failed,
+    /// so only those come back (else a failure makes the whole batch
+    /// visible again, as AWS Lambda does for SQS without
+    /// ReportBatchItemFailures).
+    pub partial_batch_failure: bool,
+    /// Queue consumers: a failed message is handed back at once with this
+    /// delay, doubled at each receive (capped at the visibility timeout);
+    /// None = it reappears when its visibility timeout expires.
+    pub retry_backoff: Option<Duration>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -511,6 +598,12 @@ pub enum FaultKind {
     Pause { targets: Hosts },
     /// Extra latency on every disk write / store operation of the targets.
     SlowStorage { targets: Hosts, slow: Slowdown },
+    /// Messages created in the window are poison with probability `rate`,
+    /// and those listed in `ids` are poison wherever they fall: the
+    /// consumer fails on a poison message every time (a malformed payload).
+    Poison { rate: f64, ids: Vec<MsgId> },
+    /// Move every dead-lettered message back to its queue (SQS's DLQ redrive).
+    Redrive,
 }
 
 impl FaultKind {
@@ -525,6 +618,8 @@ impl FaultKind {
             FaultKind::Crash { .. } => "crash",
             FaultKind::Pause { .. } => "pause",
             FaultKind::SlowStorage { .. } => "slow_storage",
+            FaultKind::Poison { .. } => "poison",
+            FaultKind::Redrive => "redrive",
         }
     }
 
@@ -552,13 +647,22 @@ impl FaultKind {
             FaultKind::SlowStorage { targets, slow } => {
                 format!("{name} {} {slow}", hosts_label(targets))
             }
+            FaultKind::Poison { rate, ids } => match (ids.len(), *rate > 0.0) {
+                (0, _) => format!("{name} {rate}"),
+                (n, false) => format!("{name} {n} ids"),
+                (n, true) => format!("{name} {rate} +{n} ids"),
+            },
+            FaultKind::Redrive => name.to_string(),
         }
     }
 
     /// Whether the fault is a state with a window (as opposed to a one-shot
     /// action such as `heal` or `release`).
     pub fn has_window(&self) -> bool {
-        !matches!(self, FaultKind::Heal { .. } | FaultKind::Release { .. })
+        !matches!(
+            self,
+            FaultKind::Heal { .. } | FaultKind::Release { .. } | FaultKind::Redrive
+        )
     }
 }
 
@@ -640,6 +744,16 @@ pub enum Metric {
     Unexpected,
     OrderViolations,
     DeadLettered,
+    /// Poison messages sent.
+    Poison,
+    /// Poison messages that reached the dead-letter queue.
+    PoisonDeadLettered,
+    /// Poison messages that did not (still retried, or gone).
+    PoisonNotDeadLettered,
+    /// Healthy messages that were dead-lettered.
+    Misrouted,
+    /// The most deliveries of one message.
+    MaxDeliveries,
     MaxLag,
     MaxLagAgeMs,
     /// Time to recover in ms; "never" compares as larger than any number.
@@ -650,7 +764,7 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 18] = [
+    pub const ALL: [Metric; 23] = [
         Metric::Sent,
         Metric::Acked,
         Metric::Lost,
@@ -663,6 +777,11 @@ impl Metric {
         Metric::Unexpected,
         Metric::OrderViolations,
         Metric::DeadLettered,
+        Metric::Poison,
+        Metric::PoisonDeadLettered,
+        Metric::PoisonNotDeadLettered,
+        Metric::Misrouted,
+        Metric::MaxDeliveries,
         Metric::MaxLag,
         Metric::MaxLagAgeMs,
         Metric::RecoveryMs,
@@ -685,6 +804,11 @@ impl Metric {
             Metric::Unexpected => "unexpected",
             Metric::OrderViolations => "order_violations",
             Metric::DeadLettered => "dead_lettered",
+            Metric::Poison => "poison",
+            Metric::PoisonDeadLettered => "poison_dead_lettered",
+            Metric::PoisonNotDeadLettered => "poison_not_dead_lettered",
+            Metric::Misrouted => "misrouted",
+            Metric::MaxDeliveries => "max_deliveries",
             Metric::MaxLag => "max_lag",
             Metric::MaxLagAgeMs => "max_lag_age_ms",
             Metric::RecoveryMs => "recovery_ms",

@@ -11,6 +11,7 @@ use super::raw::{
     RawScenario, RawStore, RawSwarm, RawTopology, RawWorkload, Schema, FAULT_KIND_FIELDS,
 };
 use super::types::*;
+use crate::history::MsgId;
 use crate::units::{format_duration, parse_duration, parse_latency_range, parse_rate};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -62,6 +63,12 @@ pub const MAX_SCALE: u32 = 1000;
 /// Most messages one run may send (rate × duration, with bursts): about
 /// six History events each, well inside `harness::model::MAX_EVENTS`.
 pub const MAX_MESSAGES: u64 = 3_000_000;
+/// Longest `broker.visibility_timeout` (SQS's limit).
+pub const MAX_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(12 * 3600);
+/// Largest `broker.max_receives` (SQS's limit for `maxReceiveCount`).
+pub const MAX_RECEIVES: u32 = 1000;
+/// Most message ids one `poison` fault lists (`fault[i].ids`).
+pub const MAX_POISON_IDS: usize = 10_000;
 
 // Defaults of the fields `--scale` multiplies: an absent listed count is its
 // default × K, so the walk and the scaler must agree on them.
@@ -586,6 +593,13 @@ fn swarm_kinds(v: &Value) -> Result<Vec<String>, String> {
     for item in items {
         match item {
             Value::String(k) if SWARM_KINDS.contains(&k.as_str()) => out.push(k.clone()),
+            Value::String(k) if QUEUE_FAULT_KINDS.contains(&k.as_str()) => {
+                return Err(format!(
+                    "expected fault kinds a swarm draws ({}), found {} (a swarm draws host and link faults; poison and redrive act on messages and are written as [[fault]] entries of a scenario without [swarm])",
+                    SWARM_KINDS.join(", "),
+                    show(item)
+                ))
+            }
             _ => {
                 return Err(format!(
                     "expected fault kinds with a window ({}), found {}",
@@ -826,13 +840,99 @@ fn positive_count(v: &Value) -> Result<u64, String> {
 }
 
 fn broker_kind(v: &Value) -> Result<BrokerKind, String> {
-    match v {
-        Value::String(s) if s == "log" => Ok(BrokerKind::Log),
-        Value::String(s) if s == "queue" => Err(
-            "expected \"log\", found \"queue\": the classic queue model is not available yet"
-                .to_string(),
-        ),
-        _ => one_of(v, &[("log", BrokerKind::Log)]),
+    one_of(v, &[("log", BrokerKind::Log), ("queue", BrokerKind::Queue)])
+}
+
+fn kind_name(k: BrokerKind) -> &'static str {
+    match k {
+        BrokerKind::Log => "log",
+        BrokerKind::Queue => "queue",
+    }
+}
+
+/// `broker.kind` as the file gives it (`log` when absent), read ahead of the
+/// walk because `[topology]` and other tables depend on it; `None` when it
+/// is not a valid kind (reported where `[broker]` is walked), in which case
+/// no field is judged against the kind.
+fn peek_broker_kind(root: &Table) -> Option<BrokerKind> {
+    match root.get("broker") {
+        None => Some(BrokerKind::Log),
+        Some(Value::Table(b)) => b
+            .get("kind")
+            .map_or(Some(BrokerKind::Log), |v| broker_kind(v).ok()),
+        Some(_) => None,
+    }
+}
+
+/// `broker.visibility_timeout`: above 0, at most [`MAX_VISIBILITY_TIMEOUT`].
+fn visibility_timeout(v: &Value) -> Result<Duration, String> {
+    let d = positive_duration(v)?;
+    if d > MAX_VISIBILITY_TIMEOUT {
+        return Err(format!(
+            "expected a duration above 0 and at most {} (SQS's limit), found {}",
+            format_duration(MAX_VISIBILITY_TIMEOUT),
+            show(v)
+        ));
+    }
+    Ok(d)
+}
+
+fn overflow(v: &Value) -> Result<Overflow, String> {
+    one_of(
+        v,
+        &[
+            ("reject_new", Overflow::RejectNew),
+            ("drop_oldest", Overflow::DropOldest),
+            ("block", Overflow::Block),
+        ],
+    )
+}
+
+fn partition_handling(v: &Value) -> Result<PartitionHandling, String> {
+    one_of(
+        v,
+        &[
+            ("pause_minority", PartitionHandling::PauseMinority),
+            ("autoheal", PartitionHandling::Autoheal),
+        ],
+    )
+}
+
+fn queue_type(v: &Value) -> Result<QueueType, String> {
+    one_of(
+        v,
+        &[
+            ("classic", QueueType::Classic),
+            ("quorum", QueueType::Quorum),
+        ],
+    )
+}
+
+/// A message id `"pN-M"`: producer N's message M (both decimal, without
+/// leading zeros, below 2^32), as the History and reports write it.
+fn parse_msg_id(v: &Value) -> Result<MsgId, String> {
+    let fail = || {
+        format!(
+            "expected a message id like \"p0-17\" (producer 0, its message 17), found {}",
+            show(v)
+        )
+    };
+    let Value::String(s) = v else {
+        return Err(fail());
+    };
+    let number = |t: &str| -> Option<u32> {
+        let canonical = !t.is_empty()
+            && t.bytes().all(|b| b.is_ascii_digit())
+            && (t == "0" || !t.starts_with('0'));
+        canonical.then(|| t.parse::<u32>().ok()).flatten()
+    };
+    let (p, m) = s
+        .strip_prefix('p')
+        .and_then(|rest| rest.split_once('-'))
+        .ok_or_else(fail)?;
+    match (number(p), number(m)) {
+        (Some(producer), Some(seq)) => Ok(MsgId::new(producer, seq)),
+        _ => Err(fail()),
     }
 }
 
@@ -979,7 +1079,7 @@ fn policy_kind(v: &Value) -> Result<PolicyKind, String> {
     }
 }
 
-const FAULT_KINDS: [&str; 9] = [
+const FAULT_KINDS: [&str; 11] = [
     "partition",
     "heal",
     "hold",
@@ -989,7 +1089,12 @@ const FAULT_KINDS: [&str; 9] = [
     "crash",
     "pause",
     "slow_storage",
+    "poison",
+    "redrive",
 ];
+
+/// The fault kinds that act on messages, not hosts: queue only.
+const QUEUE_FAULT_KINDS: [&str; 2] = ["poison", "redrive"];
 
 fn fault_kind(v: &Value) -> Result<&'static str, String> {
     match v {
@@ -1072,6 +1177,8 @@ struct Counts {
     stores: Option<u32>,
     producers: Option<u32>,
     consumers: Option<u32>,
+    /// 1 for a log cluster (`controller-0`), 0 for a queue cluster.
+    controllers: Option<u32>,
 }
 
 impl Counts {
@@ -1081,7 +1188,7 @@ impl Counts {
             Role::Store => self.stores,
             Role::Producer => self.producers,
             Role::Consumer => self.consumers,
-            Role::Controller => Some(1),
+            Role::Controller => self.controllers,
         }
     }
 
@@ -1111,11 +1218,83 @@ struct Check {
     /// `policy.kind` came from `--policy`, not the file: messages that
     /// depend on the kind say so.
     policy_from_cli: bool,
+    /// `broker.kind`, read ahead of the walk (`peek_broker_kind`); `None`
+    /// when invalid: then no field is judged against it.
+    broker: Option<BrokerKind>,
+    /// `broker.kind` is written in the file (else it is the default).
+    broker_given: bool,
+    /// Whether `broker.max_receives` is set (a queue has a dead-letter
+    /// queue); `None` until `[broker]` is walked or when it is invalid.
+    dead_letter: Option<bool>,
 }
 
 impl Check {
     fn err(&mut self, path: String, message: String) {
         self.errors.push(FieldError { path, message });
+    }
+
+    /// How the broker kind reads in messages: `broker.kind = "log" (the
+    /// default)`.
+    fn found_kind(&self, k: BrokerKind) -> String {
+        let default = if self.broker_given {
+            ""
+        } else {
+            " (the default)"
+        };
+        format!("broker.kind = \"{}\"{default}", kind_name(k))
+    }
+
+    /// Whether the field `key` of `f`, which exists for broker kind `only`,
+    /// may be judged: given under the other kind it is reported (with
+    /// `why`, which starts with ": " or is empty) and its value is not
+    /// judged. The field counts as read either way.
+    fn applies(&mut self, f: &Fields, key: &str, only: BrokerKind, why: &str) -> bool {
+        let given = self.value(f, key).is_some();
+        match self.broker {
+            Some(k) if given && k != only => {
+                let found = self.found_kind(k);
+                self.err(
+                    f.at(key),
+                    format!(
+                        "field \"{key}\" applies only to broker.kind = \"{}\", found {found}{why}",
+                        kind_name(only)
+                    ),
+                );
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// `or_default` for a field of one broker kind (see `applies`).
+    fn or_default_for<'a, T>(
+        &mut self,
+        f: &Fields<'a>,
+        key: &str,
+        only: (BrokerKind, &str),
+        default: T,
+        conv: impl FnOnce(&'a Value) -> Result<T, String>,
+    ) -> Option<T> {
+        if self.applies(f, key, only.0, only.1) {
+            self.or_default(f, key, default, conv)
+        } else {
+            None
+        }
+    }
+
+    /// `optional` for a field of one broker kind (see `applies`).
+    fn optional_for<'a, T>(
+        &mut self,
+        f: &Fields<'a>,
+        key: &str,
+        only: (BrokerKind, &str),
+        conv: impl FnOnce(&'a Value) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        if self.applies(f, key, only.0, only.1) {
+            self.optional(f, key, conv)
+        } else {
+            None
+        }
     }
 
     fn value<'a>(&mut self, f: &Fields<'a>, key: &str) -> Option<&'a Value> {
@@ -1231,6 +1410,12 @@ impl Check {
             table: Some(root),
         };
         self.unknown_keys(&top, RawScenario::FIELDS);
+        self.broker = peek_broker_kind(root);
+        self.broker_given =
+            matches!(root.get("broker"), Some(Value::Table(b)) if b.contains_key("kind"));
+        self.dead_letter = None;
+        const LOG: BrokerKind = BrokerKind::Log;
+        const QUEUE: BrokerKind = BrokerKind::Queue;
         const REQUIRED: &str = "missing required field";
         let name = self.required(&top, "name", REQUIRED, name);
         let summary = self.required(&top, "summary", REQUIRED, one_line);
@@ -1305,20 +1490,27 @@ impl Check {
         );
         let n_stores = self.or_default(&t, "stores", DEFAULT_STORES, int_range(1, MAX_STORES));
         // Default min(3, brokers); unknown (and the file rejected) when the
-        // broker count is invalid.
-        let replication = match self.get(&t, "replication", int_range(1, u32::MAX)) {
-            Got::Absent => n_brokers.map(|b| b.min(3)),
-            Got::Bad => None,
-            Got::Ok(r) => match n_brokers {
-                Some(b) if r > b => {
-                    self.err(
-                        t.at("replication"),
-                        format!("expected at most topology.brokers ({b}), found {r}"),
-                    );
-                    None
-                }
-                _ => Some(r),
-            },
+        // broker count is invalid. A queue is mirrored on every broker.
+        let replication = if self.broker == Some(QUEUE) {
+            let why = ": a queue is mirrored on every broker, remove topology.replication";
+            self.applies(&t, "replication", LOG, why)
+                .then_some(n_brokers)
+                .flatten()
+        } else {
+            match self.get(&t, "replication", int_range(1, u32::MAX)) {
+                Got::Absent => n_brokers.map(|b| b.min(3)),
+                Got::Bad => None,
+                Got::Ok(r) => match n_brokers {
+                    Some(b) if r > b => {
+                        self.err(
+                            t.at("replication"),
+                            format!("expected at most topology.brokers ({b}), found {r}"),
+                        );
+                        None
+                    }
+                    _ => Some(r),
+                },
+            }
         };
         // Judged against the store count only when that is valid.
         let store_replication = match self.get(&t, "store_replication", int_range(1, u32::MAX)) {
@@ -1385,7 +1577,15 @@ impl Check {
         let writeback =
             self.or_default(&b, "writeback", Duration::from_secs(30), positive_duration);
         let acks = self.or_default(&b, "acks", Acks::All, acks);
-        let mut min_insync = self.or_default(&b, "min_insync", 1, int_range(1, u32::MAX));
+        // Fields of the log only, and why (for a file that gives them to a queue).
+        let log_only = |why| (LOG, why);
+        let mut min_insync = self.or_default_for(
+            &b,
+            "min_insync",
+            log_only(": with a queue, broker.acks and broker.queue_type say which nodes confirm"),
+            1,
+            int_range(1, u32::MAX),
+        );
         if let (Some(m), Some(r)) = (min_insync, replication) {
             if m > r {
                 let default = if t.has("replication") {
@@ -1400,10 +1600,18 @@ impl Check {
                 min_insync = None;
             }
         }
-        let unclean = self.or_default(&b, "unclean_leader_election", false, boolean);
-        let replica_lag_max = self.or_default(
+        let split = ": with a queue, broker.partition_handling says what split nodes do";
+        let unclean = self.or_default_for(
+            &b,
+            "unclean_leader_election",
+            log_only(split),
+            false,
+            boolean,
+        );
+        let replica_lag_max = self.or_default_for(
             &b,
             "replica_lag_max",
+            log_only(split),
             Duration::from_secs(10),
             positive_duration,
         );
@@ -1413,8 +1621,39 @@ impl Check {
             Duration::from_secs(6),
             positive_duration,
         );
-        let retention_messages = self.optional(&b, "retention_messages", positive_count);
-        let retention_age = self.optional(&b, "retention_age", positive_duration);
+        let acked_away =
+            ": a queue deletes a message once it is acked (bound a queue with broker.max_length)";
+        let retention_messages = self.optional_for(
+            &b,
+            "retention_messages",
+            log_only(acked_away),
+            positive_count,
+        );
+        let retention_age =
+            self.optional_for(&b, "retention_age", log_only(acked_away), positive_duration);
+        // Fields of the queue only.
+        let q = (QUEUE, "");
+        let d = QueueConfig::default();
+        let visibility = self.or_default_for(
+            &b,
+            "visibility_timeout",
+            q,
+            d.visibility_timeout,
+            visibility_timeout,
+        );
+        let max_receives = self.optional_for(&b, "max_receives", q, int_range(1, MAX_RECEIVES));
+        self.dead_letter = max_receives.map(|m| m.is_some());
+        let fifo = self.or_default_for(&b, "fifo", q, d.fifo, boolean);
+        let max_length = self.optional_for(&b, "max_length", q, positive_count);
+        let overflow = self.or_default_for(&b, "overflow", q, d.overflow, overflow);
+        let partition_handling = self.or_default_for(
+            &b,
+            "partition_handling",
+            q,
+            d.partition_handling,
+            partition_handling,
+        );
+        let queue_type = self.or_default_for(&b, "queue_type", q, d.queue_type, queue_type);
 
         // [consumer]
         let c = self.table(&top, "consumer", "consumer", RawConsumer::FIELDS);
@@ -1436,17 +1675,32 @@ impl Check {
         );
         let fetch_max = self.or_default(&c, "fetch_max", 500, int_range(1, MAX_FETCH));
         let concurrency = self.or_default(&c, "concurrency", 1, int_range(1, MAX_CONCURRENCY));
-        let assignment = self.or_default(&c, "assignment", Assignment::Range, assignment);
-        let c_session = self.or_default(
+        let assignment = self.or_default_for(
+            &c,
+            "assignment",
+            log_only(": a queue has no consumer group to rebalance"),
+            Assignment::Range,
+            assignment,
+        );
+        let c_session = self.or_default_for(
             &c,
             "session_timeout",
+            log_only(": a queue has no group membership (an unacked message is delivered again after broker.visibility_timeout)"),
             Duration::from_secs(10),
             positive_duration,
         );
-        let offset_reset =
-            self.or_default(&c, "auto_offset_reset", OffsetReset::Earliest, offset_reset);
+        let offset_reset = self.or_default_for(
+            &c,
+            "auto_offset_reset",
+            log_only(": a queue has no offsets (a worker receives what the queue holds)"),
+            OffsetReset::Earliest,
+            offset_reset,
+        );
         let reads = self.or_default(&c, "reads", 0, int_range(0, MAX_READS));
         let read_retry = self.or_default(&c, "read_retry", false, boolean);
+        let partial_batch_failure =
+            self.or_default_for(&c, "partial_batch_failure", q, false, boolean);
+        let retry_backoff = self.optional_for(&c, "retry_backoff", q, positive_duration);
 
         // [store]
         let s = self.table(&top, "store", "store", RawStore::FIELDS);
@@ -1460,6 +1714,7 @@ impl Check {
             stores: n_stores,
             producers,
             consumers: workers,
+            controllers: self.broker.map(|k| u32::from(k == LOG)),
         };
         if let (Some(p), Some(c)) = (partitions, concurrency) {
             if p * c > MAX_EFFECT_LANES {
@@ -1532,6 +1787,15 @@ impl Check {
                 session_timeout: b_session?,
                 retention_messages: retention_messages?,
                 retention_age: retention_age?,
+                queue: QueueConfig {
+                    visibility_timeout: visibility?,
+                    max_receives: max_receives?,
+                    fifo: fifo?,
+                    max_length: max_length?,
+                    overflow: overflow?,
+                    partition_handling: partition_handling?,
+                    queue_type: queue_type?,
+                },
             },
             consumer: Consumer {
                 group: group?,
@@ -1547,6 +1811,8 @@ impl Check {
                 auto_offset_reset: offset_reset?,
                 reads: reads?,
                 read_retry: read_retry?,
+                partial_batch_failure: partial_batch_failure?,
+                retry_backoff: retry_backoff?,
             },
             store: Store {
                 latency: store_latency?,
@@ -1746,6 +2012,32 @@ impl Check {
         let Some(kind) = self.required(f, "kind", &missing_kind, fault_kind) else {
             return (at, None);
         };
+        // Faults on messages exist for a queue only; a redrive needs a
+        // dead-letter queue. Reported at `kind`; the other fields are still
+        // judged.
+        let mut for_broker = true;
+        if QUEUE_FAULT_KINDS.contains(&kind) {
+            match (self.broker, self.dead_letter) {
+                (Some(k @ BrokerKind::Log), _) => {
+                    let found = self.found_kind(k);
+                    self.err(
+                        f.at("kind"),
+                        format!(
+                            "fault kind \"{kind}\" applies only to broker.kind = \"queue\", found {found}"
+                        ),
+                    );
+                    for_broker = false;
+                }
+                (Some(BrokerKind::Queue), Some(false)) if kind == "redrive" => {
+                    self.err(
+                        f.at("kind"),
+                        "fault kind \"redrive\" moves dead-lettered messages back to their queue; broker.max_receives is not set, so there is no dead-letter queue".to_string(),
+                    );
+                    for_broker = false;
+                }
+                _ => {}
+            }
+        }
         let allowed: &[&str] = FAULT_KIND_FIELDS
             .iter()
             .find(|(k, _)| *k == kind)
@@ -1842,13 +2134,108 @@ impl Check {
                     .zip(slow)
                     .map(|(targets, slow)| FaultKind::SlowStorage { targets, slow })
             }
+            "poison" => self.poison(f, counts),
+            "redrive" => Some(FaultKind::Redrive),
             _ => None,
         };
+        let fk = fk.filter(|_| for_broker);
         let fault = match (at_ok, until, fk) {
             (Some(at), Some(until), Some(kind)) => Some(Fault { at, until, kind }),
             _ => None,
         };
         (at, fault)
+    }
+
+    /// A `poison`'s `rate` and `ids`: at least one of them.
+    fn poison(&mut self, f: &Fields, counts: &Counts) -> Option<FaultKind> {
+        let rate = self.optional(f, "rate", probability);
+        let ids = self.msg_ids(f, counts);
+        if !f.has("rate") && !f.has("ids") {
+            self.err(
+                f.at("rate"),
+                "missing required field for kind \"poison\": give rate (the probability that a message created in the window is poison), ids (messages that are poison, such as [\"p0-17\"]) or both".to_string(),
+            );
+            return None;
+        }
+        Some(FaultKind::Poison {
+            rate: rate?.unwrap_or(0.0),
+            ids: ids?.unwrap_or_default(),
+        })
+    }
+
+    /// A `poison`'s `ids`, in file order: `Some(None)` when absent.
+    fn msg_ids(&mut self, f: &Fields, counts: &Counts) -> Option<Option<Vec<MsgId>>> {
+        let path = f.at("ids");
+        let items = match self.value(f, "ids") {
+            None => return Some(None),
+            Some(Value::Array(a)) if a.is_empty() => {
+                self.err(
+                    path,
+                    "expected at least one message id such as \"p0-17\", found an empty list"
+                        .to_string(),
+                );
+                return None;
+            }
+            Some(Value::Array(a)) if a.len() > MAX_POISON_IDS => {
+                self.err(
+                    path,
+                    format!(
+                        "expected at most {MAX_POISON_IDS} message ids, found {}",
+                        a.len()
+                    ),
+                );
+                return None;
+            }
+            Some(Value::Array(a)) => a,
+            Some(v) => {
+                self.err(
+                    path,
+                    format!(
+                        "expected an array of message ids such as [\"p0-17\", \"p1-3\"], found {}",
+                        show(v)
+                    ),
+                );
+                return None;
+            }
+        };
+        let mut out = Vec::with_capacity(items.len());
+        // Each id's first index, for the duplicate check.
+        let mut seen: std::collections::BTreeMap<MsgId, usize> = Default::default();
+        let mut ok = true;
+        for (j, v) in items.iter().enumerate() {
+            let ipath = format!("{path}[{j}]");
+            let id = match parse_msg_id(v) {
+                Ok(id) => id,
+                Err(m) => {
+                    self.err(ipath, m);
+                    ok = false;
+                    continue;
+                }
+            };
+            if let Some(n) = counts.producers.filter(|n| id.producer >= *n) {
+                self.err(
+                    ipath,
+                    format!(
+                        "expected a message id of an existing producer ({}), found {}",
+                        plural(n, Role::Producer),
+                        show(v)
+                    ),
+                );
+                ok = false;
+                continue;
+            }
+            if let Some(first) = seen.get(&id) {
+                self.err(
+                    ipath,
+                    format!("{} is listed twice (first as {path}[{first}])", show(v)),
+                );
+                ok = false;
+                continue;
+            }
+            seen.insert(id, j);
+            out.push(id);
+        }
+        ok.then_some(Some(out))
     }
 
     /// A `slow_storage`'s `latency` (extra) or `factor` (multiplier): exactly
@@ -1903,14 +2290,32 @@ impl Check {
         let max_lag = self.optional(&p, "max_lag", positive_count);
         let max_lag_age = self.optional(&p, "max_lag_age", positive_duration);
         let mut bounded = true;
+        let from = if self.policy_from_cli {
+            " (from --policy)"
+        } else {
+            ""
+        };
+        // A queue has no log end to lag behind: its bound is the queue's own.
+        let for_queue = match (self.broker, kind) {
+            (Some(BrokerKind::Queue), Some(k)) if k != PolicyKind::Unbounded => {
+                self.err(
+                    p.at("kind"),
+                    format!(
+                        "expected \"unbounded\" with broker.kind = \"queue\", found \"{}\"{from}: lag policies act on the log model; a bounded queue uses broker.max_length and broker.overflow",
+                        k.name()
+                    ),
+                );
+                false
+            }
+            _ => true,
+        };
         // Dropping "past the lag bound" needs a bound; the other kinds have
         // work to do without one (breakers, or nothing at all).
-        if kind == Some(PolicyKind::SilentDrop) && !p.has("max_lag") && !p.has("max_lag_age") {
-            let from = if self.policy_from_cli {
-                " (from --policy)"
-            } else {
-                ""
-            };
+        if for_queue
+            && kind == Some(PolicyKind::SilentDrop)
+            && !p.has("max_lag")
+            && !p.has("max_lag_age")
+        {
             self.err(
                 p.at("max_lag"),
                 format!(
@@ -1928,7 +2333,7 @@ impl Check {
         let slow_rate = self.or_default(&b, "slow_rate", d.slow_rate, share);
         let open_for = self.or_default(&b, "open_for", d.open_for, positive_duration);
         let probes = self.or_default(&b, "probes", d.probes, int_range(1, MAX_PROBES));
-        if !bounded {
+        if !bounded || !for_queue {
             return None;
         }
         Some(Policy {
@@ -2324,6 +2729,17 @@ fn resolve_host(name: &str, counts: &Counts) -> Result<Vec<Host>, String> {
     if name == "all" {
         return Ok(counts.all());
     }
+    let controller = Role::Controller;
+    let names_controller = name == controller.plural()
+        || name
+            .strip_prefix(controller.name())
+            .is_some_and(|rest| rest.starts_with('-'));
+    if names_controller && counts.controllers == Some(0) {
+        return Err(format!(
+            "expected a broker, store, producer or consumer host: a queue cluster (broker.kind = \"queue\") has no controller, found {}",
+            quote(name)
+        ));
+    }
     if let Some(role) = Role::ALL.into_iter().find(|r| r.plural() == name) {
         return Ok(counts.role(role));
     }
@@ -2430,7 +2846,10 @@ fn links_conflict(f: &FaultKind, g: &FaultKind) -> bool {
             FaultKind::Partition { .. } | FaultKind::Hold { .. } | FaultKind::Loss { .. }
         )
     };
-    f.name() == g.name() || (state(f) && state(g))
+    // Only link faults share link state: two poison windows never conflict.
+    link_sides(f).is_some()
+        && link_sides(g).is_some()
+        && (f.name() == g.name() || (state(f) && state(g)))
 }
 
 /// The first link (as "x <-> y") both faults touch, if any.
@@ -2616,6 +3035,72 @@ shed = "> 0"
 silently_dropped = 0
 "#;
 
+    /// A queue scenario: every queue-only field (none of the log's), and
+    /// the queue-only fault kinds.
+    const FULL_QUEUE: &str = r#"
+name = "full-queue"
+summary = "Every queue field set"
+duration = "2m"
+
+[topology]
+brokers = 3
+partitions = 2
+
+[workload]
+producers = 2
+
+[broker]
+kind = "queue"
+fsync = "never"
+writeback = "5s"
+acks = 1
+session_timeout = "60s"
+visibility_timeout = "45s"
+max_receives = 5
+fifo = true
+max_length = 2000
+overflow = "drop_oldest"
+partition_handling = "autoheal"
+queue_type = "quorum"
+
+[consumer]
+workers = 2
+commit = "before_effect"
+fetch_max = 10
+partial_batch_failure = true
+retry_backoff = "200ms"
+
+[[fault]]
+at = "10s"
+kind = "poison"
+rate = 0.01
+ids = ["p0-17", "p1-0", "p0-3"]
+for = "20s"
+
+[[fault]]
+at = "15s"
+kind = "poison"
+ids = ["p1-99"]
+
+[[fault]]
+at = "20s"
+kind = "partition"
+a = "broker-0"
+b = ["broker-1", "broker-2"]
+for = "10s"
+
+[[fault]]
+at = "1m"
+kind = "redrive"
+
+[expect]
+poison = "> 0"
+poison_dead_lettered = "> 0"
+poison_not_dead_lettered = 0
+misrouted = 0
+max_deliveries = "<= 5"
+"#;
+
     const MINIMAL: &str = r#"
 name = "minimal"
 summary = "Only the required fields"
@@ -2721,6 +3206,7 @@ duration = "2m"
                 session_timeout: secs(3),
                 retention_messages: Some(100_000),
                 retention_age: Some(secs(3600)),
+                queue: QueueConfig::default(),
             }
         );
         assert_eq!(s.consumer.group, "fanout");
@@ -2768,7 +3254,7 @@ duration = "2m"
 
         assert_eq!(s.faults.len(), 10);
         let kinds: Vec<&str> = s.faults.iter().map(|f| f.kind.name()).collect();
-        assert_eq!(kinds[..9], FAULT_KINDS);
+        assert_eq!(kinds[..9], FAULT_KINDS[..9]);
         assert_eq!(
             s.faults[0],
             Fault {
@@ -2917,6 +3403,7 @@ duration = "2m"
                 session_timeout: secs(6),
                 retention_messages: None,
                 retention_age: None,
+                queue: QueueConfig::default(),
             },
             consumer: Consumer {
                 group: "main".to_string(),
@@ -2932,6 +3419,8 @@ duration = "2m"
                 auto_offset_reset: OffsetReset::Earliest,
                 reads: 0,
                 read_retry: false,
+                partial_batch_failure: false,
+                retry_backoff: None,
             },
             store: Store {
                 latency: LatencyRange {
@@ -3177,15 +3666,18 @@ duration = "2m"
 
     #[test]
     fn enums() {
-        one_error(
-            &with("[broker]\nkind = \"queue\"\n"),
-            "broker.kind",
-            &["classic queue model is not available yet"],
+        assert_eq!(
+            ok(&with("[broker]\nkind = \"queue\"\n")).broker.kind,
+            BrokerKind::Queue
         );
         one_error(
             &with("[broker]\nkind = \"lgo\"\n"),
             "broker.kind",
-            &["expected \"log\"", "found \"lgo\""],
+            &[
+                "expected \"log\" or \"queue\"",
+                "found \"lgo\"",
+                "did you mean \"log\"?",
+            ],
         );
         one_error(
             &with("[broker]\nfsync = \"interval:0s\"\n"),
@@ -3624,24 +4116,25 @@ lots = "> 0"
 
     #[test]
     fn never_panics_on_mutations() {
-        let base = FULL.as_bytes();
         let mut inputs: Vec<Vec<u8>> = Vec::new();
-        // Truncations at every byte boundary.
-        for n in 0..=base.len() {
-            inputs.push(base[..n].to_vec());
-        }
-        // Deterministic byte substitutions (a small LCG picks place and byte).
-        const BYTES: &[u8] = b"\"[]{}=.,-#0 9\nxa\\'";
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        for _ in 0..400 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let at = (x >> 33) as usize % base.len();
-            let b = BYTES[(x >> 17) as usize % BYTES.len()];
-            let mut v = base.to_vec();
-            v[at] = b;
-            inputs.push(v);
+        for base in [FULL.as_bytes(), FULL_QUEUE.as_bytes()] {
+            // Truncations at every byte boundary.
+            for n in 0..=base.len() {
+                inputs.push(base[..n].to_vec());
+            }
+            // Deterministic byte substitutions (a small LCG picks place and byte).
+            const BYTES: &[u8] = b"\"[]{}=.,-#0 9\nxa\\'";
+            let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+            for _ in 0..400 {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let at = (x >> 33) as usize % base.len();
+                let b = BYTES[(x >> 17) as usize % BYTES.len()];
+                let mut v = base.to_vec();
+                v[at] = b;
+                inputs.push(v);
+            }
         }
         for input in inputs {
             let text = String::from_utf8_lossy(&input);
@@ -3737,6 +4230,8 @@ lots = "> 0"
         .parse()
         .unwrap();
         assert!(c.scenario(&swarm).is_some(), "{:#?}", c.errors);
+        let queue: Table = FULL_QUEUE.parse().unwrap();
+        assert!(c.scenario(&queue).is_some(), "{:#?}", c.errors);
         for (name, _, fields) in &schemas[..15] {
             let read: BTreeSet<String> = c
                 .read
@@ -3781,7 +4276,11 @@ lots = "> 0"
     /// Valid files also deserialise through the serde raw types.
     #[test]
     fn valid_files_fit_the_raw_types() {
-        let mut texts = vec![FULL.to_string(), MINIMAL.to_string()];
+        let mut texts = vec![
+            FULL.to_string(),
+            FULL_QUEUE.to_string(),
+            MINIMAL.to_string(),
+        ];
         texts.extend(readme_examples());
         for text in &texts {
             let raw: RawScenario = toml::from_str(text).unwrap();
@@ -3856,6 +4355,15 @@ lots = "> 0"
             "earliest",
             "latest",
             "controller-0",
+            "log",
+            "queue",
+            "reject_new",
+            "drop_oldest",
+            "block",
+            "pause_minority",
+            "autoheal",
+            "classic",
+            "quorum",
         ]);
         keys.extend(Role::ALL.iter().map(|r| r.plural()));
         let missing: Vec<&str> = keys
@@ -4850,5 +5358,659 @@ lots = "> 0"
         assert!(is_position("3:12"));
         assert!(!is_position("fault[0].a"));
         assert!(!is_position("\"3:4\""));
+    }
+
+    /// The minimal file with `[broker] kind = "queue"` plus `extra`
+    /// (tables after it; `[broker]` keys go in `broker`).
+    fn queue(broker: &str, extra: &str) -> String {
+        with(&format!("[broker]\nkind = \"queue\"\n{broker}\n{extra}"))
+    }
+
+    #[test]
+    fn queue_full_example() {
+        let s = ok(FULL_QUEUE);
+        assert_eq!(s.broker.kind, BrokerKind::Queue);
+        assert_eq!(
+            s.broker.queue,
+            QueueConfig {
+                visibility_timeout: secs(45),
+                max_receives: Some(5),
+                fifo: true,
+                max_length: Some(2000),
+                overflow: Overflow::DropOldest,
+                partition_handling: PartitionHandling::Autoheal,
+                queue_type: QueueType::Quorum,
+            }
+        );
+        assert_eq!(s.broker.fsync, Fsync::Never);
+        assert_eq!(s.broker.writeback, secs(5));
+        assert_eq!(s.broker.acks, Acks::Leader);
+        assert_eq!(s.broker.session_timeout, secs(60));
+        // A queue is mirrored on every broker.
+        assert_eq!(s.topology.replication, 3);
+        assert_eq!(s.topology.partitions, 2);
+        assert!(s.consumer.partial_batch_failure);
+        assert_eq!(s.consumer.retry_backoff, Some(ms(200)));
+        assert_eq!(s.consumer.commit, CommitMode::BeforeEffect);
+        assert_eq!(s.consumer.fetch_max, 10);
+        // Log-only fields keep their defaults.
+        let d = ok(MINIMAL);
+        assert_eq!(s.broker.min_insync, d.broker.min_insync);
+        assert_eq!(s.broker.retention_age, None);
+        assert_eq!(s.consumer.assignment, d.consumer.assignment);
+        assert_eq!(s.consumer.session_timeout, d.consumer.session_timeout);
+        assert_eq!(s.consumer.auto_offset_reset, d.consumer.auto_offset_reset);
+        // No controller.
+        assert!(s.hosts().iter().all(|h| h.role != Role::Controller));
+        // The faults: ids in file order, rate 0 when absent.
+        assert_eq!(
+            s.faults[0],
+            Fault {
+                at: secs(10),
+                until: Some(secs(30)),
+                kind: FaultKind::Poison {
+                    rate: 0.01,
+                    ids: vec![MsgId::new(0, 17), MsgId::new(1, 0), MsgId::new(0, 3)],
+                },
+            }
+        );
+        // Two poison windows may overlap; without `for` it lasts until the drain.
+        assert_eq!(
+            s.faults[1],
+            Fault {
+                at: secs(15),
+                until: None,
+                kind: FaultKind::Poison {
+                    rate: 0.0,
+                    ids: vec![MsgId::new(1, 99)],
+                },
+            }
+        );
+        assert_eq!(
+            s.faults[3],
+            Fault {
+                at: secs(60),
+                until: None,
+                kind: FaultKind::Redrive,
+            }
+        );
+        let metrics: Vec<&str> = s.expect.iter().map(|e| e.metric.name()).collect();
+        assert_eq!(
+            metrics,
+            [
+                "poison",
+                "poison_dead_lettered",
+                "poison_not_dead_lettered",
+                "misrouted",
+                "max_deliveries"
+            ]
+        );
+    }
+
+    #[test]
+    fn queue_defaults() {
+        let s = ok(&queue("", "[topology]\nbrokers = 5\n"));
+        assert_eq!(s.broker.queue, QueueConfig::default());
+        assert_eq!(s.broker.queue.visibility_timeout, secs(30));
+        // Every broker, not min(3, brokers).
+        assert_eq!(s.topology.replication, 5);
+        assert!(!s.consumer.partial_batch_failure);
+        assert_eq!(s.consumer.retry_backoff, None);
+        assert_eq!(s.policy.kind, PolicyKind::Unbounded);
+        // The log's defaults otherwise, as for a log.
+        let mut d = ok(&with("[topology]\nbrokers = 5\nreplication = 5\n"));
+        d.broker.kind = BrokerKind::Queue;
+        assert_eq!(s, d);
+    }
+
+    #[test]
+    fn queue_fields_under_a_log() {
+        for (table, key, value) in [
+            ("broker", "visibility_timeout", "\"10s\""),
+            ("broker", "max_receives", "3"),
+            ("broker", "fifo", "true"),
+            ("broker", "max_length", "100"),
+            ("broker", "overflow", "\"block\""),
+            ("broker", "partition_handling", "\"autoheal\""),
+            ("broker", "queue_type", "\"quorum\""),
+            ("consumer", "partial_batch_failure", "true"),
+            ("consumer", "retry_backoff", "\"1s\""),
+        ] {
+            let path = format!("{table}.{key}");
+            one_error(
+                &with(&format!("[{table}]\n{key} = {value}\n")),
+                &path,
+                &[&format!(
+                    "field \"{key}\" applies only to broker.kind = \"queue\", found broker.kind = \"log\" (the default)"
+                )],
+            );
+            // Written out, the kind is not "the default"; a bad value is
+            // not judged on top.
+            let text = if table == "broker" {
+                format!("[broker]\nkind = \"log\"\n{key} = \"nonsense\"\n")
+            } else {
+                format!("[broker]\nkind = \"log\"\n[{table}]\n{key} = \"nonsense\"\n")
+            };
+            let e = errs(&with(&text));
+            assert_eq!(e.len(), 1, "{e:#?}");
+            assert_eq!(e[0].path, path);
+            assert!(
+                e[0].message.ends_with("found broker.kind = \"log\""),
+                "{e:#?}"
+            );
+        }
+        // The broker table may hold both kinds' keys only in error.
+        let e = errs(&with(
+            "[broker]\nfifo = true\nmax_receives = 2\n[consumer]\nretry_backoff = \"1s\"\n",
+        ));
+        let paths: Vec<&str> = e.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "broker.max_receives",
+                "broker.fifo",
+                "consumer.retry_backoff"
+            ]
+        );
+    }
+
+    #[test]
+    fn log_fields_under_a_queue() {
+        for (table, key, value, why) in [
+            (
+                "broker",
+                "min_insync",
+                "1",
+                "broker.acks and broker.queue_type",
+            ),
+            (
+                "broker",
+                "unclean_leader_election",
+                "true",
+                "partition_handling",
+            ),
+            ("broker", "replica_lag_max", "\"5s\"", "partition_handling"),
+            ("broker", "retention_messages", "10", "broker.max_length"),
+            ("broker", "retention_age", "\"1m\"", "broker.max_length"),
+            ("consumer", "assignment", "\"range\"", "no consumer group"),
+            (
+                "consumer",
+                "session_timeout",
+                "\"10s\"",
+                "visibility_timeout",
+            ),
+            (
+                "consumer",
+                "auto_offset_reset",
+                "\"earliest\"",
+                "no offsets",
+            ),
+        ] {
+            let text = if table == "broker" {
+                queue(&format!("{key} = {value}"), "")
+            } else {
+                queue("", &format!("[{table}]\n{key} = {value}\n"))
+            };
+            one_error(
+                &text,
+                &format!("{table}.{key}"),
+                &[
+                    &format!(
+                        "field \"{key}\" applies only to broker.kind = \"log\", found broker.kind = \"queue\": "
+                    ),
+                    why,
+                ],
+            );
+        }
+        // Shared by both kinds.
+        let s = ok(&queue(
+            "fsync = \"interval:50ms\"\nwriteback = \"1s\"\nacks = 0\nsession_timeout = \"30s\"",
+            "[consumer]\ncommit = \"before_effect\"\nfetch_max = 10000\ngroup = \"g\"\n",
+        ));
+        assert_eq!(s.broker.fsync, Fsync::Interval(ms(50)));
+        assert_eq!(s.broker.acks, Acks::None);
+        assert_eq!(s.broker.session_timeout, secs(30));
+        assert_eq!(s.consumer.fetch_max, 10_000);
+        one_error(
+            &queue("", "[consumer]\nfetch_max = 10001\n"),
+            "consumer.fetch_max",
+            &["expected an integer from 1 to 10000"],
+        );
+    }
+
+    #[test]
+    fn queue_replication() {
+        one_error(
+            &queue("", "[topology]\nbrokers = 3\nreplication = 3\n"),
+            "topology.replication",
+            &[
+                "field \"replication\" applies only to broker.kind = \"log\", found broker.kind = \"queue\"",
+                "a queue is mirrored on every broker, remove topology.replication",
+            ],
+        );
+        // Judged against nothing else: one error even when out of range.
+        one_error(
+            &queue("", "[topology]\nbrokers = 3\nreplication = 0\n"),
+            "topology.replication",
+            &["mirrored on every broker"],
+        );
+        // An invalid kind judges no field against it.
+        let e = errs(&with(
+            "[broker]\nkind = \"qeueu\"\nfifo = true\n[topology]\nreplication = 1\n",
+        ));
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(e[0].path, "broker.kind");
+        assert!(e[0].message.contains("did you mean \"queue\"?"), "{e:#?}");
+    }
+
+    #[test]
+    fn queue_values() {
+        for (broker, path, needle) in [
+            ("visibility_timeout = \"0s\"", "broker.visibility_timeout", "expected a duration above 0"),
+            (
+                "visibility_timeout = \"12h1s\"",
+                "broker.visibility_timeout",
+                "expected a duration above 0 and at most 12h (SQS's limit), found \"12h1s\"",
+            ),
+            ("visibility_timeout = 30", "broker.visibility_timeout", "expected a duration string"),
+            ("max_receives = 0", "broker.max_receives", "expected an integer from 1 to 1000, found 0"),
+            ("max_receives = 1001", "broker.max_receives", "expected an integer from 1 to 1000, found 1001"),
+            ("max_length = 0", "broker.max_length", "expected an integer of at least 1, found 0"),
+            ("fifo = \"yes\"", "broker.fifo", "expected true or false"),
+            (
+                "overflow = \"reject-new\"",
+                "broker.overflow",
+                "expected \"reject_new\" or \"drop_oldest\" or \"block\", found \"reject-new\" (did you mean \"reject_new\"?)",
+            ),
+            (
+                "partition_handling = \"pause_majority\"",
+                "broker.partition_handling",
+                "expected \"pause_minority\" or \"autoheal\", found \"pause_majority\"",
+            ),
+            (
+                "queue_type = \"stream\"",
+                "broker.queue_type",
+                "expected \"classic\" or \"quorum\", found \"stream\"",
+            ),
+        ] {
+            one_error(&queue(broker, ""), path, &[needle]);
+        }
+        let s = ok(&queue(
+            "visibility_timeout = \"12h\"\nmax_receives = 1000",
+            "",
+        ));
+        assert_eq!(s.broker.queue.visibility_timeout, secs(12 * 3600));
+        assert_eq!(s.broker.queue.max_receives, Some(1000));
+        for value in ["\"0s\"", "1"] {
+            one_error(
+                &queue("", &format!("[consumer]\nretry_backoff = {value}\n")),
+                "consumer.retry_backoff",
+                &["expected"],
+            );
+        }
+        one_error(
+            &queue("", "[consumer]\npartial_batch_failure = 1\n"),
+            "consumer.partial_batch_failure",
+            &["expected true or false, found 1"],
+        );
+    }
+
+    #[test]
+    fn queue_policy() {
+        const WHY: &str = "lag policies act on the log model; a bounded queue uses broker.max_length and broker.overflow";
+        for kind in ["silent_drop", "circuit_breaker", "backpressure"] {
+            one_error(
+                &queue("", &format!("[policy]\nkind = \"{kind}\"\nmax_lag = 10\n")),
+                "policy.kind",
+                &[
+                    &format!(
+                        "expected \"unbounded\" with broker.kind = \"queue\", found \"{kind}\": "
+                    ),
+                    WHY,
+                ],
+            );
+        }
+        // silent_drop without a bound: the kind is the one error.
+        one_error(
+            &queue("", "[policy]\nkind = \"silent_drop\"\n"),
+            "policy.kind",
+            &[WHY],
+        );
+        let s = ok(&queue(
+            "",
+            "[policy]\nkind = \"unbounded\"\nmax_lag = 10\n[expect.silent_drop]\nlost = 0\n",
+        ));
+        assert_eq!(s.policy.kind, PolicyKind::Unbounded);
+        // --policy gives the same field error, and says where the kind came from.
+        for p in [PolicyKind::SilentDrop, PolicyKind::Backpressure] {
+            let o = Overrides {
+                policy: Some(p),
+                scale: None,
+            };
+            let e = parse_with(Path::new("t.toml"), &queue("", ""), &o)
+                .unwrap_err()
+                .errors;
+            assert_eq!(e.len(), 1, "{e:#?}");
+            assert_eq!(e[0].path, "policy.kind");
+            assert!(
+                e[0].message
+                    .contains(&format!("found \"{}\" (from --policy): {WHY}", p.name())),
+                "{e:#?}"
+            );
+        }
+        let o = Overrides {
+            policy: Some(PolicyKind::Unbounded),
+            scale: None,
+        };
+        assert!(parse_with(Path::new("t.toml"), &queue("", ""), &o).is_ok());
+    }
+
+    /// `[[fault]]` `body` in a queue scenario with `[broker]` keys `broker`
+    /// and two producers.
+    fn queue_fault(broker: &str, body: &str) -> String {
+        queue(
+            broker,
+            &format!("[workload]\nproducers = 2\n[[fault]]\n{body}\n"),
+        )
+    }
+
+    #[test]
+    fn poison_faults() {
+        let poison =
+            |body: &str| queue_fault("", &format!("at = \"1s\"\nkind = \"poison\"\n{body}"));
+        let kind = |text: &str| ok(text).faults[0].kind.clone();
+        assert_eq!(
+            kind(&poison("rate = 1")),
+            FaultKind::Poison {
+                rate: 1.0,
+                ids: vec![]
+            }
+        );
+        assert_eq!(
+            kind(&poison("ids = [\"p1-4294967295\", \"p0-0\"]")),
+            FaultKind::Poison {
+                rate: 0.0,
+                ids: vec![MsgId::new(1, u32::MAX), MsgId::new(0, 0)]
+            }
+        );
+        one_error(
+            &poison(""),
+            "fault[0].rate",
+            &[
+                "missing required field for kind \"poison\": give rate",
+                "ids",
+                "or both",
+            ],
+        );
+        for rate in ["1.5", "0", "-0.1", "\"0.5\"", "nan"] {
+            one_error(
+                &poison(&format!("rate = {rate}")),
+                "fault[0].rate",
+                &["expected a probability above 0 and at most 1"],
+            );
+        }
+        for id in [
+            "x-1",
+            "p0",
+            "p-1",
+            "p0-",
+            "p01-1",
+            "p0-01",
+            "p0-4294967296",
+            "P0-1",
+            "p0-1 ",
+            "p+1-2",
+        ] {
+            one_error(
+                &poison(&format!("ids = [\"p0-1\", \"{id}\"]")),
+                "fault[0].ids[1]",
+                &[&format!(
+                    "expected a message id like \"p0-17\" (producer 0, its message 17), found \"{}\"",
+                    id
+                )],
+            );
+        }
+        one_error(
+            &poison("ids = [3]"),
+            "fault[0].ids[0]",
+            &["expected a message id like \"p0-17\"", "found 3"],
+        );
+        one_error(
+            &poison("ids = [\"p2-5\"]"),
+            "fault[0].ids[0]",
+            &["expected a message id of an existing producer (there are 2 producers, producer-0 to producer-1), found \"p2-5\""],
+        );
+        one_error(
+            &poison("ids = [\"p0-5\", \"p1-5\", \"p0-5\"]"),
+            "fault[0].ids[2]",
+            &["\"p0-5\" is listed twice (first as fault[0].ids[0])"],
+        );
+        one_error(
+            &poison("rate = 0.5\nids = []"),
+            "fault[0].ids",
+            &["expected at least one message id such as \"p0-17\", found an empty list"],
+        );
+        one_error(
+            &poison("ids = \"p0-1\""),
+            "fault[0].ids",
+            &["expected an array of message ids such as [\"p0-17\", \"p1-3\"], found \"p0-1\""],
+        );
+        let many: Vec<String> = (0..=MAX_POISON_IDS)
+            .map(|i| format!("\"p0-{i}\""))
+            .collect();
+        one_error(
+            &poison(&format!("ids = [{}]", many.join(","))),
+            "fault[0].ids",
+            &["expected at most 10000 message ids, found 10001"],
+        );
+        let most = &many[..MAX_POISON_IDS];
+        assert!(matches!(
+            kind(&poison(&format!("ids = [{}]", most.join(",")))),
+            FaultKind::Poison { ids, .. } if ids.len() == MAX_POISON_IDS
+        ));
+        // No host: a target is not a poison field.
+        one_error(
+            &poison("rate = 0.1\ntarget = \"broker-0\""),
+            "fault[0].target",
+            &["field \"target\" does not apply to kind \"poison\""],
+        );
+        one_error(
+            &poison("rate = 0.1\nfor = \"2m\""),
+            "fault[0].for",
+            &["after the load phase ends at 2m"],
+        );
+        // Under a log: at `kind`; the other fields are still judged.
+        one_error(
+            &fault("at = \"1s\"\nkind = \"poison\"\nrate = 0.1"),
+            "fault[0].kind",
+            &["fault kind \"poison\" applies only to broker.kind = \"queue\", found broker.kind = \"log\" (the default)"],
+        );
+        let e = errs(&with(
+            "[broker]\nkind = \"log\"\n[[fault]]\nat = \"1s\"\nkind = \"poison\"\nrate = 2\n",
+        ));
+        let paths: Vec<&str> = e.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["fault[0].kind", "fault[0].rate"], "{e:#?}");
+        assert!(
+            e[0].message.ends_with("found broker.kind = \"log\""),
+            "{e:#?}"
+        );
+    }
+
+    #[test]
+    fn poison_windows_overlap_anything() {
+        let s = ok(&queue_fault(
+            "",
+            "at = \"1s\"\nkind = \"poison\"\nrate = 0.1\nfor = \"20s\"\n\
+             [[fault]]\nat = \"2s\"\nkind = \"poison\"\nrate = 0.2\n\
+             [[fault]]\nat = \"3s\"\nkind = \"crash\"\ntarget = \"all\"\n\
+             [[fault]]\nat = \"4s\"\nkind = \"loss\"\nrate = 0.1\n\
+             [[fault]]\nat = \"5s\"\nkind = \"pause\"\ntarget = \"consumers\"",
+        ));
+        assert_eq!(s.faults.len(), 5);
+        assert!(overlaps(&s.faults, Some(s.duration)).is_empty());
+    }
+
+    #[test]
+    fn redrive_faults() {
+        let redrive = |broker: &str, body: &str| {
+            queue_fault(broker, &format!("at = \"1s\"\nkind = \"redrive\"\n{body}"))
+        };
+        let s = ok(&redrive("max_receives = 3", ""));
+        assert_eq!(s.faults[0].kind, FaultKind::Redrive);
+        assert_eq!(s.faults[0].until, None);
+        one_error(
+            &redrive("", ""),
+            "fault[0].kind",
+            &["fault kind \"redrive\" moves dead-lettered messages back to their queue; broker.max_receives is not set, so there is no dead-letter queue"],
+        );
+        one_error(
+            &redrive("max_receives = 3", "for = \"1s\""),
+            "fault[0].for",
+            &["does not apply to kind \"redrive\" (it is a one-shot action)"],
+        );
+        one_error(
+            &redrive("max_receives = 3", "target = \"brokers\""),
+            "fault[0].target",
+            &["does not apply to kind \"redrive\""],
+        );
+        one_error(
+            &with("[broker]\nkind = \"log\"\n[[fault]]\nat = \"1s\"\nkind = \"redrive\"\n"),
+            "fault[0].kind",
+            &["applies only to broker.kind = \"queue\", found broker.kind = \"log\""],
+        );
+        // An invalid max_receives is its own error only.
+        one_error(
+            &redrive("max_receives = 0", ""),
+            "broker.max_receives",
+            &["expected an integer from 1 to 1000"],
+        );
+        // Two redrives at one time are two one-shot actions.
+        assert_eq!(
+            ok(&redrive(
+                "max_receives = 3",
+                "[[fault]]\nat = \"1s\"\nkind = \"redrive\""
+            ))
+            .faults
+            .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn a_queue_cluster_has_no_controller() {
+        const NONE: &str = "expected a broker, store, producer or consumer host: a queue cluster (broker.kind = \"queue\") has no controller, found ";
+        for (body, path, found) in [
+            (
+                "kind = \"crash\"\ntarget = \"controller-0\"",
+                "fault[0].target",
+                "\"controller-0\"",
+            ),
+            (
+                "kind = \"pause\"\ntarget = \"controllers\"",
+                "fault[0].target",
+                "\"controllers\"",
+            ),
+            (
+                "kind = \"pause\"\ntarget = [\"broker-0\", \"controller-0\"]",
+                "fault[0].target[1]",
+                "\"controller-0\"",
+            ),
+            (
+                "kind = \"partition\"\na = \"controllers\"\nb = \"brokers\"",
+                "fault[0].a",
+                "\"controllers\"",
+            ),
+            (
+                "kind = \"slow_storage\"\ntarget = \"controller-0\"\nlatency = \"5ms\"",
+                "fault[0].target",
+                "\"controller-0\"",
+            ),
+            (
+                "kind = \"crash\"\ntarget = \"controller-1\"",
+                "fault[0].target",
+                "\"controller-1\"",
+            ),
+        ] {
+            one_error(
+                &queue_fault("", &format!("at = \"1s\"\n{body}")),
+                path,
+                &[&format!("{NONE}{found}")],
+            );
+        }
+        // `all`, and a heal or loss without sides, cover every host there is.
+        let s = ok(&queue_fault(
+            "",
+            "at = \"1s\"\nkind = \"pause\"\ntarget = \"all\"\n\
+             [[fault]]\nat = \"2s\"\nkind = \"heal\"",
+        ));
+        match &s.faults[0].kind {
+            FaultKind::Pause { targets } => assert_eq!(targets, &s.hosts()),
+            k => panic!("{k:?}"),
+        }
+        match &s.faults[1].kind {
+            FaultKind::Heal { a, b } => {
+                assert_eq!(a, &s.hosts());
+                assert_eq!(b, &s.hosts());
+            }
+            k => panic!("{k:?}"),
+        }
+        assert!(s.hosts().iter().all(|h| h.role != Role::Controller));
+    }
+
+    #[test]
+    fn swarms_do_not_draw_message_faults() {
+        for kind in ["poison", "redrive"] {
+            one_error(
+                &queue("", &format!("[swarm]\nkinds = [\"crash\", \"{kind}\"]\n")),
+                "swarm.kinds",
+                &[&format!("found \"{kind}\" (a swarm draws host and link faults; poison and redrive act on messages")],
+            );
+        }
+        // A queue swarm draws its host and link faults.
+        assert!(
+            ok(&queue("", "[swarm]\nkinds = [\"partition\", \"crash\"]\n"))
+                .swarm
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn queue_errors_are_all_reported_at_once() {
+        let e = errs(&with(
+            "[topology]\nreplication = 1\n[broker]\nkind = \"queue\"\nmin_insync = 1\n\
+             overflow = \"spill\"\n[consumer]\nassignment = \"range\"\n\
+             [policy]\nkind = \"backpressure\"\n\
+             [[fault]]\nat = \"1s\"\nkind = \"redrive\"\n\
+             [[fault]]\nat = \"2s\"\nkind = \"poison\"\nids = [\"p9-1\"]\n\
+             [[fault]]\nat = \"3s\"\nkind = \"crash\"\ntarget = \"controllers\"\n",
+        ));
+        let paths: Vec<&str> = e.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "topology.replication",
+                "broker.min_insync",
+                "broker.overflow",
+                "consumer.assignment",
+                "policy.kind",
+                "fault[0].kind",
+                "fault[1].ids[0]",
+                "fault[2].target",
+            ],
+            "{e:#?}"
+        );
+    }
+
+    #[test]
+    fn msg_ids_parse() {
+        let id = |s: &str| parse_msg_id(&Value::String(s.to_string()));
+        assert_eq!(id("p0-17"), Ok(MsgId::new(0, 17)));
+        assert_eq!(id("p63-0"), Ok(MsgId::new(63, 0)));
+        assert_eq!(id("p0-17").unwrap().to_string(), "p0-17");
+        for bad in [
+            "", "p", "p-", "0-17", "p0_17", "p0-17-1", "p00-1", "p1-x", "p٣-1",
+        ] {
+            assert!(id(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -1,0 +1,259 @@
+//! A classic queue consumer (an SQS poller, a RabbitMQ consumer, a Lambda
+//! event-source mapping). It receives batches from the queue master, runs
+//! the handler on each message — store reads, then the effect — and settles
+//! the batch: acked messages are deleted; failed ones come back, either when
+//! their visibility timeout expires or, with `retry_backoff`, after a
+//! growing delay.
+//!
+//! The handler fails on a poison message every time (its payload cannot be
+//! processed) and on any store call that goes unanswered within
+//! `store_timeout`. Without `partial_batch_failure`, one failure fails the
+//! whole batch — the messages already processed come back too, so they are
+//! delivered (and, without an idempotent store, applied) again: AWS
+//! Lambda's semantics for SQS without ReportBatchItemFailures. With FIFO,
+//! a group's messages after a failed one in the same batch are not
+//! processed (they would overtake it).
+//!
+//! Which queues a consumer reads: with at least as many queues as
+//! consumers, queue `q` belongs to consumer `q % workers` alone (a
+//! recipient's queue); with fewer, consumer `c` reads queue `c % queues`,
+//! competing with the others on it.
+
+use crate::link::{Link, Route};
+use crate::metadata::Metadata;
+use crate::queue::Delivery;
+use crate::wire::{Request, Response};
+use harness::model::{Control, Recorder};
+use harness::scenario::{CommitMode, Role, Scenario};
+use harness::{EventKind, MsgId};
+use rand::{Rng, RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// Pause of a poller with no master to ask.
+const NO_MASTER_POLL: Duration = Duration::from_millis(50);
+
+/// The queues consumer `c` of `workers` reads out of `queues`.
+pub fn queues_of(c: u32, workers: u32, queues: u32) -> Vec<u32> {
+    if queues >= workers {
+        (0..queues).filter(|q| q % workers == c).collect()
+    } else {
+        vec![c % queues]
+    }
+}
+
+pub struct QueueConsumer {
+    pub index: u32,
+    pub scenario: Rc<Scenario>,
+    pub recorder: Recorder,
+    pub control: Rc<Control>,
+    pub seed: u64,
+    /// The workload's poison ids: the handler fails on them.
+    pub poison: Rc<BTreeSet<MsgId>>,
+}
+
+impl QueueConsumer {
+    pub async fn run(self: Rc<Self>, incarnation: u64) -> turmoil::Result {
+        let sc = self.scenario.clone();
+        let mut root =
+            ChaCha8Rng::seed_from_u64(self.seed ^ incarnation.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let queues = sc.topology.partitions;
+        let meta = Metadata::new(queues);
+        let brokers: Rc<Vec<Rc<Route>>> =
+            Rc::new((0..sc.topology.brokers).map(|_| Route::new()).collect());
+        let stores: Rc<Vec<Rc<Route>>> =
+            Rc::new((0..sc.topology.stores).map(|_| Route::new()).collect());
+        tokio::task::spawn_local(meta.clone().refresher(
+            sc.clone(),
+            self.control.clone(),
+            brokers.clone(),
+            sc.consumer.request_timeout,
+            ChaCha8Rng::seed_from_u64(root.next_u64()),
+        ));
+        for q in queues_of(self.index, sc.consumer.workers, queues) {
+            for _ in 0..sc.consumer.concurrency {
+                let rng = ChaCha8Rng::seed_from_u64(root.next_u64());
+                let poller =
+                    self.clone()
+                        .poll(q, meta.clone(), brokers.clone(), stores.clone(), rng);
+                tokio::task::spawn_local(poller);
+            }
+        }
+        std::future::pending::<()>().await;
+        Ok(())
+    }
+
+    async fn poll(
+        self: Rc<Self>,
+        queue: u32,
+        meta: Rc<Metadata>,
+        brokers: Rc<Vec<Rc<Route>>>,
+        stores: Rc<Vec<Rc<Route>>>,
+        mut rng: ChaCha8Rng,
+    ) {
+        let sc = self.scenario.clone();
+        let c = &sc.consumer;
+        let mut links = Link::to_each(Role::Broker, &brokers, c.request_timeout);
+        let mut store_links = Link::to_each(Role::Store, &stores, c.store_timeout);
+        loop {
+            self.control.gate().await;
+            let Some(master) = meta.leader(queue) else {
+                tokio::time::sleep(NO_MASTER_POLL).await;
+                continue;
+            };
+            let req = Request::Receive {
+                queue,
+                max: c.fetch_max,
+            };
+            let deliveries = match links[master as usize].call(&mut rng, &req).await {
+                Ok(Response::Received { deliveries }) => deliveries,
+                _ => {
+                    meta.mark_stale();
+                    tokio::time::sleep(NO_MASTER_POLL).await;
+                    continue;
+                }
+            };
+            if deliveries.is_empty() {
+                continue;
+            }
+            for d in &deliveries {
+                let kind = EventKind::Deliver {
+                    consumer: self.index,
+                    attempt: d.receives,
+                };
+                self.recorder.record(d.msg.id, d.msg.key, kind);
+            }
+            let link = &mut links[master as usize];
+            if c.commit == CommitMode::BeforeEffect {
+                // Auto-ack: deleted on receipt, whatever the handler does.
+                self.settle(link, &mut rng, queue, &deliveries, &[]).await;
+                self.handle(&deliveries, &mut store_links, &mut rng).await;
+                continue;
+            }
+            let failed = self.handle(&deliveries, &mut store_links, &mut rng).await;
+            let (acks, nacks): (Vec<Delivery>, Vec<Delivery>) = if failed.is_empty() {
+                (deliveries, Vec::new())
+            } else if c.partial_batch_failure {
+                deliveries
+                    .into_iter()
+                    .partition(|d| !failed.contains(&d.msg.seq))
+            } else {
+                (Vec::new(), deliveries)
+            };
+            self.settle(&mut links[master as usize], &mut rng, queue, &acks, &nacks)
+                .await;
+        }
+    }
+
+    /// Runs the handler on each message; returns the seqs that failed.
+    async fn handle(
+        &self,
+        deliveries: &[Delivery],
+        stores: &mut [Link],
+        rng: &mut ChaCha8Rng,
+    ) -> BTreeSet<u64> {
+        let sc = &self.scenario;
+        let mut failed = BTreeSet::new();
+        let mut failed_groups = BTreeSet::new();
+        for d in deliveries {
+            self.control.gate().await;
+            let m = d.msg;
+            // A group's later message must not overtake a failed one; a
+            // poison message fails the handler every time.
+            let overtakes = sc.broker.queue.fifo && failed_groups.contains(&m.key);
+            let ok = !overtakes
+                && !self.poison.contains(&m.id)
+                && self.process(m.id, m.key, stores, rng).await;
+            if !ok {
+                failed.insert(m.seq);
+                failed_groups.insert(m.key);
+            }
+        }
+        failed
+    }
+
+    /// The store calls for one message: `reads` reads of its key, then the
+    /// effect on the key's first replica. Any unanswered call fails it.
+    async fn process(
+        &self,
+        id: MsgId,
+        key: u32,
+        stores: &mut [Link],
+        rng: &mut ChaCha8Rng,
+    ) -> bool {
+        let t = &self.scenario.topology;
+        let replica = |i: u32| (key % t.stores + i % t.store_replication) % t.stores;
+        for _ in 0..self.scenario.consumer.reads {
+            let s = replica(rng.random_range(0..t.store_replication));
+            match stores[s as usize].call(rng, &Request::Read { key }).await {
+                Ok(Response::Read) => {}
+                _ => return false,
+            }
+        }
+        let s = replica(0);
+        matches!(
+            stores[s as usize]
+                .call(rng, &Request::Apply { id, key })
+                .await,
+            Ok(Response::Applied)
+        )
+    }
+
+    /// Deletes `acks` and hands `nacks` back (with `retry_backoff`: after
+    /// `backoff · 2^(receives-1)`, at most the visibility timeout; without
+    /// it they are left to reappear when their visibility timeout ends).
+    /// Records `commit` for each ack the master confirmed.
+    async fn settle(
+        &self,
+        link: &mut Link,
+        rng: &mut ChaCha8Rng,
+        queue: u32,
+        acks: &[Delivery],
+        nacks: &[Delivery],
+    ) {
+        let sc = &self.scenario;
+        let nacks: Vec<_> = match sc.consumer.retry_backoff {
+            None => Vec::new(),
+            Some(b) => nacks
+                .iter()
+                .map(|d| {
+                    let exp = d.receives.saturating_sub(1).min(20);
+                    let delay = b
+                        .saturating_mul(1u32 << exp)
+                        .min(sc.broker.queue.visibility_timeout);
+                    (d.receipt, delay.as_micros() as u64)
+                })
+                .collect(),
+        };
+        if acks.is_empty() && nacks.is_empty() {
+            return;
+        }
+        let req = Request::Settle {
+            queue,
+            acks: acks.iter().map(|d| d.receipt).collect(),
+            nacks,
+        };
+        if let Ok(Response::Settled) = link.call(rng, &req).await {
+            for d in acks {
+                self.recorder.record(d.msg.id, d.msg.key, EventKind::Commit);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::queues_of;
+
+    #[test]
+    fn queues_are_owned_or_shared() {
+        assert_eq!(queues_of(1, 3, 7), vec![1, 4]);
+        assert_eq!(queues_of(0, 2, 2), vec![0]);
+        // Fewer queues than consumers: they compete.
+        assert_eq!(queues_of(0, 4, 1), vec![0]);
+        assert_eq!(queues_of(3, 4, 1), vec![0]);
+        assert_eq!(queues_of(3, 4, 2), vec![1]);
+    }
+}
