@@ -171,9 +171,9 @@ impl Queue {
         std::mem::take(&mut self.dlq).into_values().collect()
     }
 
-    /// The oldest visible message beyond the first `n` visible ones, for a
-    /// `drop_oldest` overflow (only visible messages are dropped: one in a
-    /// consumer's hands is not the queue's to drop).
+    /// The oldest visible message, for a `drop_oldest` overflow (only
+    /// visible messages are dropped: one in a consumer's hands is not the
+    /// queue's to drop).
     pub fn oldest_visible(&self) -> Option<u64> {
         self.visible.iter().next().copied()
     }

@@ -974,12 +974,8 @@ impl Conn {
                         let Some(seq) = n.queues[queue].oldest_visible() else {
                             break;
                         };
-                        let m = n.queues[queue]
-                            .messages()
-                            .find(|m| m.seq == seq)
-                            .copied()
-                            .expect("visible is held");
-                        n.commit(QueueOp::Remove {
+                        let m = n.queues[queue].remove(seq).expect("visible is held");
+                        n.logged(QueueOp::Remove {
                             queue: b.partition,
                             seq,
                         });

@@ -13,7 +13,6 @@ const ACKED: u8 = 1 << 1;
 const REJECTED: u8 = 1 << 2;
 const TIMED_OUT: u8 = 1 << 3;
 const DROPPED: u8 = 1 << 4;
-const DEAD_LETTER_EVENT: u8 = 1 << 5;
 /// Set by every event, so a message seen only in `append` or `commit` counts.
 const SEEN: u8 = 1 << 6;
 const APPENDED: u8 = 1 << 7;
@@ -61,11 +60,6 @@ impl Summary {
     }
     pub fn dropped(&self) -> bool {
         self.flags & DROPPED != 0
-    }
-    /// Whether the broker ever moved it to a dead-letter queue. Whether it
-    /// is there at the end is the inventory's to say (`dead_letters`).
-    pub fn ever_dead_lettered(&self) -> bool {
-        self.flags & DEAD_LETTER_EVENT != 0
     }
     /// Whether the broker ever recorded it (`append`).
     pub fn appended(&self) -> bool {
@@ -124,7 +118,8 @@ impl Summaries {
                     }
                     s.effects = s.effects.saturating_add(1);
                 }
-                EventKind::DeadLetter { .. } => s.flags |= DEAD_LETTER_EVENT,
+                // Whether it is in a DLQ at the end is the inventory's to say.
+                EventKind::DeadLetter { .. } => {}
             }
         }
         table
@@ -192,7 +187,7 @@ mod tests {
         assert_eq!((s.first_effect, s.first_effect_at_us), (5, 6_000));
         assert_eq!((s.key, s.deliveries, s.effects), (7, 2, 2));
         assert!(s.sent() && s.acked() && !s.rejected() && !s.timed_out());
-        assert!(!s.dropped() && !s.ever_dead_lettered() && s.has_effect());
+        assert!(!s.dropped() && s.has_effect());
         assert!(!s.appended());
         // Padding below a recorded seq is not a message.
         assert_eq!(t.get(m(0, 0)), None);
@@ -204,14 +199,19 @@ mod tests {
     }
 
     #[test]
-    fn a_dead_letter_event_is_remembered_and_appends_counted() {
+    fn appends_are_remembered() {
         let h = Hb::new()
             .send(1_000, m(0, 0), 1)
             .append(2_000, m(0, 0))
             .dead_letter(3_000, m(0, 0))
-            .append(4_000, m(0, 0))
             .build();
         let s = *Summaries::build(&h).get(m(0, 0)).unwrap();
-        assert!(s.appended() && s.ever_dead_lettered());
+        assert!(s.appended());
+        assert!(
+            !Summaries::build(&Hb::new().send(1_000, m(0, 1), 1).build())
+                .get(m(0, 1))
+                .unwrap()
+                .appended()
+        );
     }
 }
