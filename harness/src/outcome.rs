@@ -165,6 +165,10 @@ pub struct Outcome {
     /// Rates, gauges and breaker states over time (for reports; not in the JSON).
     #[serde(skip)]
     pub timeline: Timeline,
+    /// The broker is a classic queue: the gauges are queue backlogs, not
+    /// partition lag (for chart titles; not in the JSON).
+    #[serde(skip)]
+    pub queue: bool,
     /// Every event of each example id (of `examples` and the expectations),
     /// in `MsgId` order: what a reader needs to trace a figure to its
     /// messages (for reports; not in the JSON).
@@ -193,6 +197,7 @@ impl Outcome {
                 None => f.kind.clone(),
             })
             .collect();
+        o.queue = scenario.broker.kind == crate::scenario::BrokerKind::Queue;
         o
     }
 
@@ -283,6 +288,7 @@ impl Outcome {
             faults: history.faults.clone(),
             fault_labels: history.faults.iter().map(|f| f.kind.clone()).collect(),
             timeline: figures.timeline.clone(),
+            queue: false,
             example_histories: Vec::new(),
         }
         .with_example_histories(history)

@@ -111,22 +111,37 @@ pub fn run_charts(o: &Outcome) -> Vec<String> {
             markers: &markers,
         })
     };
+    // A queue's lag is its backlog (what it holds, acked or not yet
+    // received), so the same gauges read differently.
+    let [lag_title, age_title, depth_title] = if o.queue {
+        [
+            "Queue backlog (messages not yet acked: visible, in flight or delayed, all queues)",
+            "Age of the oldest message held",
+            "Queue depth (messages held, dead-letter queues apart)",
+        ]
+    } else {
+        [
+            "Consumer lag (messages not yet committed, all partitions)",
+            "Age of the oldest uncommitted message",
+            "Queue depth (messages held by the broker)",
+        ]
+    };
     let mut charts = vec![
         chart(
             "lag",
-            "Consumer lag (messages not yet committed, all partitions)",
+            lag_title,
             "messages",
             vec![gauge("lag", 0, &|g| g.lag)],
         ),
         chart(
             "lag-age",
-            "Age of the oldest uncommitted message",
+            age_title,
             "ms",
             vec![gauge("lag age", 3, &|g| g.lag_age_ms)],
         ),
         chart(
             "depth",
-            "Queue depth (messages held by the broker)",
+            depth_title,
             "messages",
             vec![gauge("depth", 5, &|g| g.depth)],
         ),
