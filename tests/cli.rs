@@ -457,6 +457,7 @@ fn bench_quick_prints_every_figure_with_its_target() {
             "models_vs_floor",
             "flagship_sim_s_per_wall_s",
             "flagship_messages_per_wall_s",
+            "flagship_idle_share",
             "history_bytes_per_event",
             "checker_events_per_s",
             "explore_seeds_per_min_1_job",

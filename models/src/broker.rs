@@ -593,6 +593,7 @@ impl Conn {
                 let target = match skip {
                     Err(target) => target,
                     Ok(skip) => {
+                        let at = Recorder::now_us();
                         for (k, rec) in b.records.iter().enumerate().skip(skip as usize) {
                             let stored = Stored {
                                 offset: r.log_end(),
@@ -608,7 +609,7 @@ impl Conn {
                                 partition: b.partition,
                                 offset: stored.offset,
                             };
-                            self.broker.recorder.record(rec.id, rec.key, event);
+                            self.broker.recorder.record_at(at, rec.id, rec.key, event);
                         }
                         if sc.broker.fsync == Fsync::PerBatch
                             && !mutant::active(Mutant::AckBeforeSync)

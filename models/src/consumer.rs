@@ -432,6 +432,7 @@ impl PartitionWorker {
                 continue;
             };
             let next = last.offset + 1;
+            let at = Recorder::now_us();
             for r in &records {
                 let attempt = self.attempts.entry(r.offset).or_insert(0);
                 *attempt += 1;
@@ -439,7 +440,7 @@ impl PartitionWorker {
                     consumer: c.index,
                     attempt: *attempt,
                 };
-                c.recorder.record(r.id, r.key, event);
+                c.recorder.record_at(at, r.id, r.key, event);
             }
             let mut commit = c.scenario.consumer.commit;
             if mutant::active(Mutant::CommitBeforeEffect) {
@@ -632,8 +633,9 @@ impl PartitionWorker {
                 _ => {}
             }
         }
+        let at = Recorder::now_us();
         for r in records {
-            c.recorder.record(r.id, r.key, EventKind::Commit);
+            c.recorder.record_at(at, r.id, r.key, EventKind::Commit);
         }
         self.attempts = self.attempts.split_off(&offset);
         true

@@ -232,9 +232,10 @@ impl Producer {
             pending.in_flight = true;
             pending.attempts += 1;
             let attempt = pending.attempts;
+            let at = Recorder::now_us();
             for r in &pending.batch.records {
                 self.recorder
-                    .record(r.id, r.key, EventKind::Send { attempt });
+                    .record_at(at, r.id, r.key, EventKind::Send { attempt });
             }
             out.push(pending.batch.clone());
         }
@@ -305,8 +306,9 @@ impl Producer {
                     }
                 }
             };
+            let at = Recorder::now_us();
             for r in &b.records {
-                self.recorder.record(r.id, r.key, kind);
+                self.recorder.record_at(at, r.id, r.key, kind);
             }
             part.pending = None;
             st.held -= b.records.len();
