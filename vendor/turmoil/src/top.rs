@@ -28,6 +28,10 @@ pub(crate) struct Topology {
     /// forward in the same way we do it elsewhere. We'd like to represent
     /// network state with async in the future.
     rt: Rt<'static>,
+
+    /// mqsim patch: the network's time, kept here so that a step with a
+    /// whole-millisecond tick need not enter `rt` (see `tick_by`).
+    now: Instant,
 }
 
 /// This type is used as the key in the [`Topology::links`] map. See [`new`]
@@ -179,18 +183,21 @@ enum State {
 
 impl Topology {
     pub(crate) fn new(config: config::Link) -> Topology {
+        let rt = Rt::no_software();
+        let now = rt.now();
         Topology {
             config,
             links: IndexMap::default(),
             links_of: IndexMap::default(),
-            rt: Rt::no_software(),
+            rt,
+            now,
         }
     }
 
     /// Register a link between two hosts
     pub(crate) fn register(&mut self, a: IpAddr, b: IpAddr) {
         let pair = Pair::new(a, b);
-        let (index, previous) = self.links.insert_full(pair, Link::new(self.rt.now()));
+        let (index, previous) = self.links.insert_full(pair, Link::new(self.now));
         assert!(previous.is_none());
         self.links_of.entry(a).or_default().push(index);
         self.links_of.entry(b).or_default().push(index);
@@ -298,11 +305,22 @@ impl Topology {
     }
 
     pub(crate) fn tick_by(&mut self, duration: Duration) {
-        let _ = self.rt.tick(duration);
-        // mqsim patch: read the clock once, not once per link.
-        let now = self.rt.now();
+        // mqsim patch: `rt` runs no task, so its paused clock only moves to
+        // the deadline of `tick`'s own sleep. tokio's timer wheel counts whole
+        // milliseconds from the runtime's start and `rt` starts on one, so a
+        // whole-millisecond tick moves it by exactly `duration`: add it
+        // instead of entering the runtime. Any other tick is measured on `rt`
+        // as upstream does (by difference, so the two ways may mix). The
+        // clock is read once, not once per link.
+        if duration.subsec_nanos() % 1_000_000 == 0 {
+            self.now += duration;
+        } else {
+            let before = self.rt.now();
+            let _ = self.rt.tick(duration);
+            self.now += self.rt.now() - before;
+        }
         for link in self.links.values_mut() {
-            link.tick(now);
+            link.tick(self.now);
         }
     }
 
@@ -595,5 +613,28 @@ mod tests {
     fn link_access_gives_useful_panic_message() {
         let mut topo = Topology::new(Link::default());
         topo.hold("10.0.0.1".parse().unwrap(), "192.168.0.1".parse().unwrap());
+    }
+
+    /// mqsim patch: `tick_by` adds whole-millisecond ticks to its clock
+    /// instead of ticking its runtime; the network's time must still be what
+    /// a runtime ticked as upstream does reads, for every tick size.
+    #[test]
+    fn network_time_matches_a_ticked_runtime() {
+        let mut topo = Topology::new(Link::default());
+        let mut rt = Rt::no_software();
+        let (topo_start, rt_start) = (topo.now, rt.now());
+        let ticks_us = [
+            1000, 1000, 2000, 5000, 100_000, 7000, 1000, 250, 1000, 1500, 3000,
+        ];
+        for us in ticks_us {
+            let tick = Duration::from_micros(us);
+            topo.tick_by(tick);
+            let _ = rt.tick(tick);
+            assert_eq!(
+                topo.now - topo_start,
+                rt.now() - rt_start,
+                "after a {us} µs tick"
+            );
+        }
     }
 }
