@@ -353,3 +353,47 @@ for = "20m"
     assert_no_loss(&o);
     assert!(o.recovery_ms.is_some(), "{}", o.to_json());
 }
+
+/// `slow_cpu` on the consumer: its per-message CPU time is multiplied for
+/// the window, so a backlog forms; without the fault the same processing
+/// keeps up. On a broker, its requests slow down: acks take longer.
+#[test]
+fn slow_cpu_multiplies_cpu_work_for_its_window_only() {
+    let busy = "processing = \"1ms\"";
+    let calm = run(busy, "", 1);
+    assert_no_loss(&calm);
+    assert!(calm.lag.max_messages < 100, "{}", calm.to_json());
+    let o = run(
+        busy,
+        &fault(
+            r#"at = "5s"
+kind = "slow_cpu"
+target = "consumer-0"
+factor = 40
+for = "5s""#,
+        ),
+        1,
+    );
+    assert_no_loss(&o);
+    // 40 ms per message on one core: 25/s against 200/s offered.
+    assert!(o.lag.max_messages > 700, "{}", o.to_json());
+    assert!(o.recovery_ms.is_some(), "{}", o.to_json());
+
+    let text = scenario(
+        "",
+        &fault(
+            r#"at = "5s"
+kind = "slow_cpu"
+target = "broker-0"
+factor = 100
+for = "5s""#,
+        ),
+    )
+    .replace("[workload]", "[broker]\nprocessing = \"1ms\"\n[workload]");
+    let sc = parse(Path::new("fault-test.toml"), &text).unwrap();
+    let o = harness::run(&sc, 1, &models::Pipeline::new())
+        .unwrap()
+        .outcome;
+    assert_no_loss(&o);
+    assert!(o.latency_ms.max.unwrap() >= 500, "{}", o.to_json());
+}

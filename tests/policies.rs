@@ -215,9 +215,12 @@ fn silent_drop_records_a_drop_for_every_skipped_message() {
             "{id} dropped but never acked"
         );
     }
-    assert_eq!(run.figures.silently_dropped.n, dropped.len() as u64);
-    assert_eq!(run.figures.silently_dropped.examples, dropped[..5].to_vec());
-    assert_eq!(run.figures.lost.n, 0);
+    assert_eq!(run.figures.balance.silently_dropped.n, dropped.len() as u64);
+    assert_eq!(
+        run.figures.balance.silently_dropped.examples,
+        dropped[..5].to_vec()
+    );
+    assert_eq!(run.figures.balance.lost.n, 0);
     assert!(h.breakers.is_empty());
 }
 
@@ -225,9 +228,9 @@ fn silent_drop_records_a_drop_for_every_skipped_message() {
 fn silent_drop_by_age_alone() {
     let run = small("silent_drop", &[]).history.hash();
     let by_age = small("silent_drop", &[("max_lag = 200", "max_lag_age = \"1s\"")]);
-    assert!(by_age.figures.silently_dropped.n > 100);
+    assert!(by_age.figures.balance.silently_dropped.n > 100);
     assert_ne!(by_age.history.hash(), run);
-    assert_eq!(by_age.figures.lost.n, 0);
+    assert_eq!(by_age.figures.balance.lost.n, 0);
 }
 
 #[test]
@@ -269,8 +272,8 @@ fn the_breaker_opens_on_the_slow_node_only_and_routes_around_it() {
             && matches!(e.kind, EventKind::Effect { store: 1 })
     });
     assert_eq!(on_slow.count(), 0);
-    assert_eq!(run.figures.silently_dropped.n, 0);
-    assert_eq!(run.figures.lost.n, 0);
+    assert_eq!(run.figures.balance.silently_dropped.n, 0);
+    assert_eq!(run.figures.balance.lost.n, 0);
     assert_eq!(run.figures.breaker_trips, run.outcome.breaker_trips);
     assert!(run.figures.breaker_trips >= 1);
 }
@@ -326,11 +329,11 @@ fn the_breaker_sheds_with_notice_when_no_replica_is_healthy() {
         )
     });
     assert!(!refused.is_empty());
-    assert_eq!(run.figures.shed.n, refused.len() as u64);
+    assert_eq!(run.figures.balance.shed.n, refused.len() as u64);
     let appended = ids_with(h, |k| matches!(k, EventKind::Append { .. }));
     assert!(refused.iter().all(|id| appended.binary_search(id).is_err()));
-    assert_eq!(run.figures.silently_dropped.n, 0);
-    assert_eq!(run.figures.lost.n, 0);
+    assert_eq!(run.figures.balance.silently_dropped.n, 0);
+    assert_eq!(run.figures.balance.lost.n, 0);
     assert!(run.figures.recovery_ms.is_some());
 }
 
@@ -353,7 +356,7 @@ fn backpressure_holds_producers_back_and_drops_nothing() {
         )
     });
     assert!(!full.is_empty());
-    assert_eq!(run.figures.shed.n, full.len() as u64);
+    assert_eq!(run.figures.balance.shed.n, full.len() as u64);
     assert!(ids_with(h, |k| matches!(k, EventKind::Drop { .. })).is_empty());
     // Held-back batches are re-sent as often as it takes: no retries run out.
     assert!(ids_with(h, |k| matches!(
@@ -368,7 +371,7 @@ fn backpressure_holds_producers_back_and_drops_nothing() {
         .iter()
         .any(|e| matches!(e.kind, EventKind::Send { attempt } if attempt > 5));
     assert!(resent, "no batch was held back");
-    assert_eq!(run.figures.lost.n, 0);
+    assert_eq!(run.figures.balance.lost.n, 0);
     assert!(run.figures.lag.max_messages < unbounded.figures.lag.max_messages);
 }
 
@@ -446,5 +449,5 @@ fn scale_multiplies_the_load() {
     };
     let (one, three) = (at(1), at(3));
     assert_eq!(three.figures.sent.n, 3 * one.figures.sent.n);
-    assert_eq!(three.figures.lost.n, 0);
+    assert_eq!(three.figures.balance.lost.n, 0);
 }

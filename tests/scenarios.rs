@@ -1,10 +1,11 @@
-//! Every shipped scenario validates and meets its own `[expect]`, and the
-//! outcome of seed 1 is pinned as an insta snapshot (CI=true makes a missing
-//! or changed snapshot fail).
+//! Every shipped scenario validates and meets its own `[expect]`, accounts
+//! for every message it created (recounted independently), and the outcome
+//! of seed 1 is pinned as an insta snapshot (CI=true makes a missing or
+//! changed snapshot fail).
 
 mod common;
 
-use common::par_map;
+use common::{assert_accounted, par_map};
 use harness::scenario;
 use std::path::{Path, PathBuf};
 
@@ -91,6 +92,7 @@ fn every_scenario_meets_its_expectations_for_seeds_1_to_5() {
     let runs = par_map(&jobs, |(file, seed)| run(file, *seed));
     for ((file, seed), run) in jobs.iter().zip(&runs) {
         let sc = scenario::load(file).unwrap();
+        assert_accounted(run, &format!("{} seed {seed}", file.display()));
         let failed: Vec<String> = (run.outcome.expectations.iter())
             .filter(|e| !e.passed)
             .map(|e| format!("{} (actual {:?})", e.expr, e.actual))

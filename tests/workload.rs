@@ -65,3 +65,107 @@ fn a_timed_out_request_that_landed_counts_as_recovered() {
     assert!(o.counts.recovered > 0, "{}", o.to_json());
     assert_eq!(o.counts.lost, 0, "{}", o.to_json());
 }
+
+/// Producers cut off past their delivery timeout abandon messages, the
+/// report names them, and expecting `abandoned = 0` fails the run (the
+/// issue "Every message accounted for" acceptance).
+#[test]
+fn producers_cut_off_past_their_delivery_timeout_abandon_messages_and_say_which() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/producer-delivery-timeout-partition.toml");
+    let sc = harness::scenario::load(&file).unwrap();
+    let r = harness::run(&sc, 1, &models::Pipeline::new()).unwrap();
+    let b = &r.figures.balance;
+    assert!(b.abandoned.n > 0, "{}", r.outcome.to_json());
+    assert_eq!(b.abandoned_silently.n, 0);
+    assert_eq!((b.lost.n, b.shed.n), (0, 0));
+    // Each example was created, timed out in its producer and never applied.
+    for id in &b.abandoned.examples {
+        let kinds: Vec<_> = (r.history.events.iter())
+            .filter(|e| e.id == *id)
+            .map(|e| e.kind)
+            .collect();
+        assert!(
+            kinds.contains(&harness::EventKind::Timeout),
+            "{id}: {kinds:?}"
+        );
+        assert!(
+            !kinds
+                .iter()
+                .any(|k| matches!(k, harness::EventKind::Effect { .. })),
+            "{id}: {kinds:?}"
+        );
+    }
+    let json = r.outcome.to_json();
+    assert!(
+        json.contains(&format!("\"{}\"", b.abandoned.examples[0])),
+        "{json}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("mqsim-workload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let edited = dir.join("producer-delivery-timeout-partition.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let text = text.replace("abandoned = \"> 0\"", "abandoned = 0");
+    std::fs::write(&edited, text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mqsim"))
+        .args(["run", edited.to_str().unwrap(), "--seed", "1"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let first = b.abandoned.examples[0].to_string();
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("FAIL  abandoned = 0") && l.contains(&first)),
+        "{stdout}"
+    );
+    assert!(stdout.contains(" abandoned ("), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A producer that crashes holding messages it could not send abandons
+/// them without telling anyone; what a live producer still holds when the
+/// run ends is in flight.
+#[test]
+fn a_crashed_producer_abandons_silently_and_a_live_one_holds_in_flight() {
+    let o = run(
+        &format!(
+            r#"{BASE}[workload]
+producers = 2
+rate = "200/s"
+retries = 100
+[[fault]]
+at = "5s"
+kind = "partition"
+a = "producer-0"
+b = "brokers"
+for = "5s"
+[[fault]]
+at = "7s"
+kind = "crash"
+target = "producer-0"
+restart_after = "2s"
+"#
+        ),
+        1,
+    );
+    assert!(o.counts.abandoned_silently > 0, "{}", o.to_json());
+    assert_eq!(o.counts.abandoned, o.counts.abandoned_silently);
+    assert_eq!(o.counts.lost, 0);
+    // Producer 0 was down 2 s: its 100/s share of that time never existed.
+    assert_eq!(o.counts.sent, 4_000 - 200, "{}", o.to_json());
+
+    let o = run(
+        &BASE
+            .replace("drain = \"20s\"", "drain = \"1s\"")
+            .replace(
+                "[consumer]",
+                "[workload]\nrate = \"200/s\"\nretries = 100\nrequest_timeout = \"2s\"\n[[fault]]\nat = \"15s\"\nkind = \"partition\"\na = \"producers\"\nb = \"brokers\"\n[consumer]",
+            ),
+        1,
+    );
+    assert!(o.counts.in_flight > 0, "{}", o.to_json());
+    assert_eq!(o.counts.abandoned, 0, "{}", o.to_json());
+}

@@ -26,6 +26,10 @@ pub enum SimFailure {
     Sim(String),
     /// A limit was reached (History size).
     Limit(String),
+    /// The History does not account for every message (the conservation
+    /// check): a bug in a model's records or in the checkers, never a
+    /// finding about the system under test.
+    Conservation(String),
 }
 
 impl fmt::Display for SimFailure {
@@ -34,6 +38,10 @@ impl fmt::Display for SimFailure {
             SimFailure::Panic(m) => write!(f, "a model panicked: {m}"),
             SimFailure::Sim(m) => write!(f, "the simulation failed: {m}"),
             SimFailure::Limit(m) => write!(f, "a limit was reached: {m}"),
+            SimFailure::Conservation(m) => write!(
+                f,
+                "the conservation check failed (a bug in mqsim or in the model, not a finding): {m}"
+            ),
         }
     }
 }
@@ -199,11 +207,13 @@ fn run_inner(scenario: &Scenario, seed: u64, model: &dyn Model) -> Result<Histor
     events.sort_by_key(|e| e.at_us);
     world.windows.sort_by_key(|w| (w.start_us, w.index));
     Ok(History {
+        created: env.recorder.take_created(),
         events,
         samples,
         faults: world.windows,
         inventory: model.inventory(),
         breakers: env.recorder.take_breakers(),
+        group: env.recorder.take_group(),
         poison: env.recorder.take_poison(),
         load_end_us: load_end.as_micros() as u64,
         end_us: end.as_micros() as u64,
@@ -320,6 +330,16 @@ impl World<'_> {
                     self.env.control(*h).set_slow_storage(Some(*slow));
                 }
             }
+            FaultKind::SlowCpu { targets, factor } => {
+                for h in targets {
+                    self.env.control(*h).set_cpu_factor(*factor);
+                }
+            }
+            FaultKind::MemoryPressure { targets, limit } => {
+                for h in targets {
+                    self.env.control(*h).set_memory_limit(Some(*limit));
+                }
+            }
             // The producers and consumers read the poison windows from the
             // scenario (which messages are poison is a function of the
             // schedule); the window is recorded for recovery and charts.
@@ -375,6 +395,16 @@ impl World<'_> {
             FaultKind::SlowStorage { targets, .. } => {
                 for h in targets {
                     self.env.control(*h).set_slow_storage(None);
+                }
+            }
+            FaultKind::SlowCpu { targets, .. } => {
+                for h in targets {
+                    self.env.control(*h).set_cpu_factor(1.0);
+                }
+            }
+            FaultKind::MemoryPressure { targets, .. } => {
+                for h in targets {
+                    self.env.control(*h).set_memory_limit(None);
                 }
             }
             FaultKind::Heal { .. }

@@ -43,9 +43,38 @@ pub enum Reason {
     BrokerRefused,
     /// A circuit breaker was open.
     BreakerOpen,
+    /// The message's time to live ran out before it was consumed.
+    Expired,
 }
 
 impl Reason {
+    pub const ALL: [Reason; 7] = [
+        Reason::MaxLag,
+        Reason::Overflow,
+        Reason::Retention,
+        Reason::ProducerBufferFull,
+        Reason::BrokerRefused,
+        Reason::BreakerOpen,
+        Reason::Expired,
+    ];
+
+    /// The reasons a `drop` may carry: why a system discarded a message it
+    /// had accepted.
+    pub const DROPS: [Reason; 4] = [
+        Reason::MaxLag,
+        Reason::Retention,
+        Reason::Overflow,
+        Reason::Expired,
+    ];
+
+    /// The reasons a `reject` may carry: why a message was refused.
+    pub const REJECTS: [Reason; 4] = [
+        Reason::BreakerOpen,
+        Reason::Overflow,
+        Reason::ProducerBufferFull,
+        Reason::BrokerRefused,
+    ];
+
     /// As in the JSON (`max_lag`, `breaker_open`).
     pub fn name(self) -> &'static str {
         match self {
@@ -55,6 +84,7 @@ impl Reason {
             Reason::ProducerBufferFull => "producer_buffer_full",
             Reason::BrokerRefused => "broker_refused",
             Reason::BreakerOpen => "breaker_open",
+            Reason::Expired => "expired",
         }
     }
 }
@@ -178,6 +208,11 @@ pub struct Inventory {
     /// DLQ lost in a crash lost them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dead_letters: Vec<MsgId>,
+    /// Ids a live producer still held at the end (buffered, or sent and
+    /// not yet answered), sorted: *in flight at the end*. What a producer
+    /// held when it crashed is not here: that vanished with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_flight: Vec<MsgId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,6 +254,27 @@ pub struct BreakerTransition {
     pub to: BreakerState,
 }
 
+/// A change in a consumer group, as its coordinator made it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum GroupChange {
+    /// A new generation: membership changed and the target assignment was
+    /// recomputed (the first is the group forming; every later one is a
+    /// rebalance).
+    Generation { generation: u64, members: u32 },
+    /// Partition `partition` now belongs to consumer `owner` (None: to no
+    /// one, so nothing consumes it).
+    Owner { partition: u32, owner: Option<u32> },
+}
+
+/// A group change at a simulated time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupEvent {
+    pub at_us: u64,
+    #[serde(flatten)]
+    pub change: GroupChange,
+}
+
 /// A fault window as the driver applied it, so checkers can measure recovery.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaultWindow {
@@ -230,9 +286,45 @@ pub struct FaultWindow {
     pub end_us: u64,
 }
 
+/// Consecutive sequence numbers `start..end` that producer `producer`
+/// created: the messages the workload asked it to send. A restarted
+/// producer resumes at the schedule's present, so one producer may have
+/// several runs with gaps (what was due while it was down never existed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Created {
+    pub producer: u32,
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Created {
+    pub fn len(&self) -> u64 {
+        u64::from(self.end.saturating_sub(self.start))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.end <= self.start
+    }
+
+    pub fn contains(&self, id: MsgId) -> bool {
+        id.producer == self.producer && (self.start..self.end).contains(&id.seq)
+    }
+}
+
+/// The version of the History's content and hash. It is fed into
+/// [`History::hash`] and carried in every report, so a hash is only ever
+/// compared with hashes of the same version. 2: the History records which
+/// messages were created (`created`), what producers held at the end, and
+/// the consumer group's changes (`group`).
+pub const HISTORY_VERSION: u32 = 2;
+
 /// The whole record of a run.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct History {
+    /// Every message the workload created, as runs of sequence numbers
+    /// sorted by (producer, start), disjoint: the ids the conservation
+    /// check accounts for (each ends in exactly one fate).
+    pub created: Vec<Created>,
     pub events: Vec<Event>,
     pub samples: Vec<Sample>,
     pub faults: Vec<FaultWindow>,
@@ -240,6 +332,10 @@ pub struct History {
     /// Every circuit-breaker state change, in time order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub breakers: Vec<BreakerTransition>,
+    /// The consumer group's generations and partition owners over time, in
+    /// time order (empty when consumers are not a group, as on a queue).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group: Vec<GroupEvent>,
     /// Ids the workload made poison (a consumer fails on them every time),
     /// sorted; the DLQ checkers tell poison from healthy messages by it.
     /// Some may never have been sent (the load phase ended first).
@@ -252,6 +348,19 @@ pub struct History {
 }
 
 impl History {
+    /// Messages created (the sum of `created`).
+    pub fn created_count(&self) -> u64 {
+        self.created.iter().map(Created::len).sum()
+    }
+
+    /// Whether the workload created `id`.
+    pub fn was_created(&self, id: MsgId) -> bool {
+        let i = self
+            .created
+            .partition_point(|c| (c.producer, c.end) <= (id.producer, id.seq));
+        self.created.get(i).is_some_and(|c| c.contains(id))
+    }
+
     /// Hash over a canonical encoding (fixed-width little-endian fields in
     /// record order), so it is independent of serde's formatting choices.
     pub fn hash(&self) -> String {
@@ -259,6 +368,12 @@ impl History {
         let put = |h: &mut Buffered, v: u64| {
             h.update(&v.to_le_bytes());
         };
+        put(&mut h, u64::from(HISTORY_VERSION));
+        put(&mut h, self.created.len() as u64);
+        for c in &self.created {
+            put(&mut h, u64::from(c.producer));
+            put(&mut h, (u64::from(c.start) << 32) | u64::from(c.end));
+        }
         put(&mut h, self.events.len() as u64);
         for e in &self.events {
             put(&mut h, e.at_us);
@@ -317,6 +432,12 @@ impl History {
                 put(&mut h, ((id.producer as u64) << 32) | id.seq as u64);
             }
         }
+        if !self.inventory.in_flight.is_empty() {
+            put(&mut h, self.inventory.in_flight.len() as u64);
+            for id in &self.inventory.in_flight {
+                put(&mut h, ((id.producer as u64) << 32) | id.seq as u64);
+            }
+        }
         // Hashed only when present, so runs without breakers keep the
         // hashes they had before breakers were recorded.
         if !self.breakers.is_empty() {
@@ -326,6 +447,27 @@ impl History {
                 put(&mut h, b.consumer as u64);
                 put(&mut h, b.store as u64);
                 put(&mut h, b.to as u64);
+            }
+        }
+        if !self.group.is_empty() {
+            put(&mut h, self.group.len() as u64);
+            for g in &self.group {
+                put(&mut h, g.at_us);
+                match g.change {
+                    GroupChange::Generation {
+                        generation,
+                        members,
+                    } => {
+                        put(&mut h, 0);
+                        put(&mut h, generation);
+                        put(&mut h, u64::from(members));
+                    }
+                    GroupChange::Owner { partition, owner } => {
+                        put(&mut h, 1);
+                        put(&mut h, u64::from(partition));
+                        put(&mut h, owner.map_or(u64::MAX, u64::from));
+                    }
+                }
             }
         }
         // Likewise only when present.

@@ -47,6 +47,11 @@ pub fn run(
     let scenario = swarm::instantiate(scenario, seed);
     let history = driver::run(&scenario, seed, model)?;
     let figures = check::check(&history);
+    if !figures.balance.holds() {
+        return Err(driver::SimFailure::Conservation(
+            figures.balance.violations.join("; "),
+        ));
+    }
     let outcome = Outcome::new(&scenario, seed, &history, &figures);
     Ok(Run {
         history,

@@ -4,8 +4,11 @@
 //! slow storage), and answers gauge samples and the final inventory. It never
 //! touches time, faults or the seed beyond what [`Env`] hands it.
 
-use crate::history::{BreakerState, BreakerTransition, Event, EventKind, Inventory, MsgId, Sample};
-use crate::scenario::{Host, LatencyRange, Scenario, Slowdown};
+use crate::history::{
+    BreakerState, BreakerTransition, Created, Event, EventKind, GroupChange, GroupEvent, Inventory,
+    MsgId, Sample,
+};
+use crate::scenario::{Host, LatencyRange, Role, Scenario, Slowdown};
 use rand::Rng;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -48,7 +51,14 @@ impl Env {
         let controls = scenario
             .hosts()
             .into_iter()
-            .map(|h| (h, Rc::new(Control::default())))
+            .map(|h| {
+                let cores = match h.role {
+                    Role::Consumer => scenario.consumer.cores,
+                    Role::Broker => scenario.broker.cores,
+                    _ => 1,
+                };
+                (h, Rc::new(Control::new(cores)))
+            })
             .collect();
         Env {
             scenario,
@@ -75,7 +85,10 @@ impl Env {
 pub struct Recorder {
     events: Rc<RefCell<Vec<Event>>>,
     breakers: Rc<RefCell<Vec<BreakerTransition>>>,
+    group: Rc<RefCell<Vec<GroupEvent>>>,
     poison: Rc<RefCell<Vec<MsgId>>>,
+    /// Per producer, its runs of created sequence numbers in order.
+    created: Rc<RefCell<BTreeMap<u32, Vec<(u32, u32)>>>>,
     overflowed: Rc<Cell<bool>>,
 }
 
@@ -125,6 +138,52 @@ impl Recorder {
         });
     }
 
+    /// Producer `producer` created the messages with sequence numbers
+    /// `seqs` (the workload asked it to send them). Every created id must
+    /// end in one fate: the conservation check accounts for each. Calls
+    /// for one producer come in increasing order; adjacent runs merge.
+    pub fn created(&self, producer: u32, seqs: std::ops::Range<u32>) {
+        if seqs.is_empty() {
+            return;
+        }
+        let mut c = self.created.borrow_mut();
+        let runs = c.entry(producer).or_default();
+        match runs.last_mut() {
+            Some(last) if last.1 == seqs.start => last.1 = seqs.end,
+            _ => runs.push((seqs.start, seqs.end)),
+        }
+    }
+
+    pub(crate) fn take_created(&self) -> Vec<Created> {
+        let c = std::mem::take(&mut *self.created.borrow_mut());
+        c.into_iter()
+            .flat_map(|(producer, runs)| {
+                runs.into_iter().map(move |(start, end)| Created {
+                    producer,
+                    start,
+                    end,
+                })
+            })
+            .collect()
+    }
+
+    /// A consumer group's coordinator made `change` now.
+    pub fn record_group(&self, change: GroupChange) {
+        let mut g = self.group.borrow_mut();
+        if g.len() >= MAX_EVENTS {
+            self.overflowed.set(true);
+            return;
+        }
+        g.push(GroupEvent {
+            at_us: Self::now_us(),
+            change,
+        });
+    }
+
+    pub(crate) fn take_group(&self) -> Vec<GroupEvent> {
+        std::mem::take(&mut self.group.borrow_mut())
+    }
+
     /// The workload's poison ids (any order; the History keeps them sorted).
     pub fn set_poison(&self, mut ids: Vec<MsgId>) {
         ids.sort_unstable();
@@ -151,14 +210,82 @@ impl Recorder {
 
 /// Knobs the driver turns on one host between steps; the host's code reads
 /// them. They model faults inside a process, which turmoil has no notion of.
-#[derive(Default)]
 pub struct Control {
     paused: Cell<bool>,
     slow_storage: Cell<Option<Slowdown>>,
     redrives: Cell<u32>,
+    /// The host's CPU: `cores` slots, taken first come, first served.
+    cpu: tokio::sync::Semaphore,
+    /// How many times longer CPU work takes now (1 outside a `slow` window).
+    cpu_factor: Cell<f64>,
+    /// Messages the host has memory for now, inside a `memory_pressure`
+    /// window.
+    memory_limit: Cell<Option<u64>>,
+}
+
+impl Default for Control {
+    fn default() -> Self {
+        Control::new(1)
+    }
 }
 
 impl Control {
+    /// A host with `cores` CPU slots for [`Control::work`].
+    pub fn new(cores: u32) -> Control {
+        Control {
+            paused: Cell::new(false),
+            slow_storage: Cell::new(None),
+            redrives: Cell::new(0),
+            cpu: tokio::sync::Semaphore::new(cores.max(1) as usize),
+            cpu_factor: Cell::new(1.0),
+            memory_limit: Cell::new(None),
+        }
+    }
+
+    pub(crate) fn set_memory_limit(&self, limit: Option<u64>) {
+        self.memory_limit.set(limit);
+    }
+
+    /// The memory the host has now, in messages: inside a
+    /// `memory_pressure` window the fault's limit, else `configured` (the
+    /// scenario's bound, None = unbounded). The smaller one wins.
+    pub fn memory_limit(&self, configured: Option<u64>) -> Option<u64> {
+        match (self.memory_limit.get(), configured) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    pub(crate) fn set_cpu_factor(&self, factor: f64) {
+        self.cpu_factor.set(factor);
+    }
+
+    /// Runs `cost` of CPU work on this host: waits for a free core (behind
+    /// every task that asked before it), then holds it for `cost` times the
+    /// current `slow` factor. A task with no work of its own (a heartbeat)
+    /// passes `Duration::ZERO` and still waits its turn, which is how a
+    /// CPU-starved process delays its heartbeats. With a free core and
+    /// nothing to do, it returns without yielding.
+    pub async fn work(&self, cost: Duration) {
+        let permit = match self.cpu.try_acquire() {
+            Ok(p) => p,
+            Err(_) => match self.cpu.acquire().await {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+        };
+        let factor = self.cpu_factor.get();
+        let took = if factor > 1.0 {
+            cost.mul_f64(factor)
+        } else {
+            cost
+        };
+        if took > Duration::ZERO {
+            tokio::time::sleep(took).await;
+        }
+        drop(permit);
+    }
+
     pub(crate) fn set_paused(&self, paused: bool) {
         self.paused.set(paused);
     }
@@ -181,12 +308,15 @@ impl Control {
         self.paused.get()
     }
 
-    /// Waits while the host is paused. Actors call it before each unit of
-    /// work, so a pause stops processing but keeps state and connections.
+    /// Waits while the host is paused, then for a free core. Actors call
+    /// it before each unit of work, so a pause stops processing but keeps
+    /// state and connections, and on a host whose cores are busy with
+    /// [`Control::work`] every task waits its turn.
     pub async fn gate(&self) {
         while self.paused.get() {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
+        self.work(Duration::ZERO).await;
     }
 
     /// The extra latency a disk write or store operation whose own latency

@@ -44,10 +44,15 @@ impl Verdict {
 pub struct Counts {
     pub sent: u64,
     pub acked: u64,
+    pub took_effect: u64,
     pub lost: u64,
     pub stranded: u64,
     pub silently_dropped: u64,
+    pub expired: u64,
     pub shed: u64,
+    pub abandoned: u64,
+    pub abandoned_silently: u64,
+    pub in_flight: u64,
     pub recovered: u64,
     pub duplicate_deliveries: u64,
     pub duplicate_effects: u64,
@@ -74,6 +79,79 @@ fn id_text<S: Serializer>(id: &Option<MsgId>, serializer: S) -> Result<S::Ok, S:
         Some(id) => serializer.collect_str(id),
         None => serializer.serialize_none(),
     }
+}
+
+/// How the created messages split into fates (see [`crate::check::fate`]):
+/// the totals are in `counts`; this carries the equation people read and
+/// the splits that explain it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BalanceFigures {
+    /// `12000 sent = 10891 took effect + 1109 abandoned (1109 told)`.
+    pub equation: String,
+    pub took_effect: TookEffectSplit,
+    /// `silently_dropped` by the reason of each message's first `drop`.
+    pub silently_dropped: ByReason,
+    /// `shed` by the reason of each message's last `reject`.
+    pub shed: ByReason,
+    pub abandoned: AbandonedSplit,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TookEffectSplit {
+    /// Applied more than once (ids).
+    pub more_than_once: u64,
+    /// A `drop` was recorded for it, and it was applied anyway.
+    pub dropped_then_applied: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AbandonedSplit {
+    /// The producer gave up and said so (`timeout`).
+    pub told: u64,
+    /// It vanished with a producer that crashed holding it.
+    pub not_told: u64,
+}
+
+/// Counts per reason, serialised as an object in a fixed order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ByReason(pub Vec<(crate::history::Reason, u64)>);
+
+impl Serialize for ByReason {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (r, n) in &self.0 {
+            map.serialize_entry(r.name(), n)?;
+        }
+        map.end()
+    }
+}
+
+impl BalanceFigures {
+    fn of(b: &crate::check::Balance) -> BalanceFigures {
+        let by = |v: &[(crate::history::Reason, crate::check::Count)]| {
+            ByReason(v.iter().map(|(r, c)| (*r, c.n)).collect())
+        };
+        BalanceFigures {
+            equation: b.equation(),
+            took_effect: TookEffectSplit {
+                more_than_once: b.more_than_once.n,
+                dropped_then_applied: b.dropped_then_applied.n,
+            },
+            silently_dropped: by(&b.dropped_by),
+            shed: by(&b.shed_by),
+            abandoned: AbandonedSplit {
+                told: b.abandoned.n - b.abandoned_silently.n,
+                not_told: b.abandoned_silently.n,
+            },
+        }
+    }
+}
+
+/// The consumer group's churn.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct GroupFigures {
+    pub rebalances: u64,
+    pub unowned_ms: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -139,15 +217,21 @@ pub struct Outcome {
     /// The lag policy the run used.
     pub policy: String,
     pub seed: u64,
+    /// The History's version ([`crate::history::HISTORY_VERSION`]): hashes
+    /// of different versions are not comparable.
+    pub history_version: u32,
     pub history_hash: String,
     pub verdict: Verdict,
     pub counts: Counts,
+    pub balance: BalanceFigures,
     pub lag: LagFigures,
     /// `None` = never recovered.
     pub recovery_ms: Option<u64>,
     pub latency_ms: LatencyFigures,
     /// Times a circuit breaker opened.
     pub breaker_trips: u64,
+    /// Rebalances of the consumer group (zero for a queue).
+    pub group: GroupFigures,
     pub max_deliveries: MaxDeliveriesFigure,
     pub expectations: Vec<ExpectationResult>,
     pub examples: Examples,
@@ -215,10 +299,15 @@ impl Outcome {
         let counts = Counts {
             sent: value(Metric::Sent),
             acked: value(Metric::Acked),
+            took_effect: value(Metric::TookEffect),
             lost: value(Metric::Lost),
             stranded: value(Metric::Stranded),
             silently_dropped: value(Metric::SilentlyDropped),
+            expired: value(Metric::Expired),
             shed: value(Metric::Shed),
+            abandoned: value(Metric::Abandoned),
+            abandoned_silently: value(Metric::AbandonedSilently),
+            in_flight: value(Metric::InFlight),
             recovered: value(Metric::Recovered),
             duplicate_deliveries: value(Metric::DuplicateDeliveries),
             duplicate_effects: value(Metric::DuplicateEffects),
@@ -248,10 +337,10 @@ impl Outcome {
         } else {
             Verdict::Fail
         };
-        // `sent` and `acked` are volumes, not anomalies: no examples for them.
+        // `sent`, `acked` and `took_effect` are volumes, not anomalies: no examples for them.
         let examples = COUNTS
             .iter()
-            .filter(|&&m| !matches!(m, Metric::Sent | Metric::Acked))
+            .filter(|&&m| !matches!(m, Metric::Sent | Metric::Acked | Metric::TookEffect))
             .filter_map(|&m| {
                 figures
                     .count(m)
@@ -263,9 +352,11 @@ impl Outcome {
             scenario: name.to_string(),
             policy: policy.to_string(),
             seed,
+            history_version: crate::history::HISTORY_VERSION,
             history_hash: history.hash(),
             verdict,
             counts,
+            balance: BalanceFigures::of(&figures.balance),
             lag: LagFigures {
                 max_messages: figures.lag.max_messages,
                 max_age_ms: figures.lag.max_age_ms,
@@ -277,6 +368,10 @@ impl Outcome {
                 max: figures.latency_ms.map(|l| l.max),
             },
             breaker_trips: figures.breaker_trips,
+            group: GroupFigures {
+                rebalances: figures.group.rebalances,
+                unowned_ms: figures.group.unowned_ms,
+            },
             max_deliveries: MaxDeliveriesFigure {
                 value: figures.max_deliveries.n,
                 example: figures.max_deliveries.example,
@@ -378,6 +473,8 @@ impl Outcome {
         let label = |o: &mut String, l: &str| {
             let _ = write!(o, "{:<14}", format!("{l}:"));
         };
+        label(o, "balance");
+        let _ = writeln!(o, "{}", self.balance.equation);
         label(o, "lag");
         let _ = writeln!(
             o,
@@ -392,6 +489,15 @@ impl Outcome {
         if self.breaker_trips > 0 {
             label(o, "breakers");
             let _ = writeln!(o, "opened {} times", self.breaker_trips);
+        }
+        if self.group.rebalances > 0 || self.group.unowned_ms > 0 {
+            label(o, "group");
+            let _ = writeln!(
+                o,
+                "{} rebalances, partitions unowned for {}",
+                self.group.rebalances,
+                ms(self.group.unowned_ms)
+            );
         }
         label(o, "recovered_in");
         let _ = writeln!(o, "{}", self.recovery_ms.map_or("never".to_string(), ms));
@@ -463,7 +569,8 @@ impl Outcome {
     /// messages, so reports of runs without a DLQ story stay as they were.
     /// JSON always carries them.
     pub fn shows_dlq(&self) -> bool {
-        self.counts.poison > 0 || self.counts.dead_lettered > 0
+        let c = &self.counts;
+        c.poison > 0 || c.dead_lettered > 0 || c.misrouted > 0
     }
 
     /// `max_deliveries` for people: `12 (p0-4)`, or `0` when nothing was
@@ -492,10 +599,15 @@ impl Outcome {
         let values = [
             c.sent,
             c.acked,
+            c.took_effect,
             c.lost,
             c.stranded,
             c.silently_dropped,
+            c.expired,
             c.shed,
+            c.abandoned,
+            c.abandoned_silently,
+            c.in_flight,
             c.recovered,
             c.duplicate_deliveries,
             c.duplicate_effects,
@@ -651,13 +763,16 @@ mod tests {
             "scenario",
             "policy",
             "seed",
+            "history_version",
             "history_hash",
             "verdict",
             "counts",
+            "balance",
             "lag",
             "recovery_ms",
             "latency_ms",
             "breaker_trips",
+            "group",
             "max_deliveries",
             "expectations",
             "examples",
@@ -667,10 +782,15 @@ mod tests {
         let mut counts = vec![
             "sent",
             "acked",
+            "took_effect",
             "lost",
             "stranded",
             "silently_dropped",
+            "expired",
             "shed",
+            "abandoned",
+            "abandoned_silently",
+            "in_flight",
             "recovered",
             "duplicate_deliveries",
             "duplicate_effects",
@@ -765,16 +885,22 @@ faults:
 counts:
   sent                  3
   acked                 3
+  took_effect           2
   lost                  1
   stranded              0
   silently_dropped      0
+  expired               0
   shed                  0
+  abandoned             0
+  abandoned_silently    0
+  in_flight             0
   recovered             0
   duplicate_deliveries  0
   duplicate_effects     0
   unexpected            0
   order_violations      0
   dead_lettered         0
+balance:      3 sent = 2 took effect + 1 lost
 lag:          max 30 messages / 30ms
 recovered_in: never
 latency:      p50 4ms  p99 12ms  max 12ms
@@ -888,10 +1014,15 @@ faults: none
 counts:
   sent                      4
   acked                     4
+  took_effect               2
   lost                      0
   stranded                  0
   silently_dropped          0
+  expired                   0
   shed                      0
+  abandoned                 0
+  abandoned_silently        0
+  in_flight                 0
   recovered                 0
   duplicate_deliveries      7
   duplicate_effects         0
@@ -902,6 +1033,7 @@ counts:
   poison_dead_lettered      1
   poison_not_dead_lettered  0
   misrouted                 1
+balance:      4 sent = 2 took effect + 2 dead-lettered
 lag:          max 0 messages / 0s
 deliveries:   max 4 (p1-2)
 recovered_in: 0s

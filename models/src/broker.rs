@@ -195,13 +195,17 @@ impl BrokerState {
                 let young = r.records.partition_point(|s| s.append_us < oldest);
                 cut = cut.max(r.log_start + young as u64);
             }
+            let committed = self.committed[p as usize].unwrap_or(0);
+            r.forget_deleted_below(committed);
             if cut <= r.log_start {
                 continue;
             }
             let gone = r.delete_before(cut);
+            let unconsumed = gone.iter().filter(|s| s.offset >= committed);
+            r.deleted
+                .extend(unconsumed.clone().map(|s| (s.offset, s.append_us)));
             if self.leading.contains_key(&p) {
-                let committed = self.committed[p as usize].unwrap_or(0);
-                for s in gone.iter().filter(|s| s.offset >= committed) {
+                for s in unconsumed {
                     let reason = Reason::Retention;
                     recorder.record(s.id, s.key, EventKind::Drop { reason });
                 }
@@ -506,7 +510,8 @@ impl Conn {
     async fn serve(self, stream: TcpStream) {
         let (control, name) = (self.broker.control.clone(), self.broker.name());
         let conn = &self;
-        wire::serve(stream, &control, &name, |req| conn.handle(req)).await;
+        let processing = self.broker.scenario.broker.processing;
+        wire::serve(stream, &control, &name, processing, |req| conn.handle(req)).await;
     }
 
     async fn handle(&self, req: Request) -> io::Result<Option<Response>> {

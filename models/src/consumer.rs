@@ -84,6 +84,7 @@ impl Lane {
     async fn apply(&mut self, c: &Consumer, records: impl Iterator<Item = &Fetched>) {
         let sc = &c.scenario;
         for r in records {
+            c.control.work(sc.consumer.processing).await;
             for _ in 0..sc.consumer.reads {
                 let copies = sc.topology.store_replication;
                 let first = self.rng.random_range(0..copies);

@@ -24,7 +24,7 @@ use crate::storage::{OffsetsFile, StateFile};
 use crate::wire::{
     read_frame, write_frame, MemberId, PartitionState, Request, Response, CONTROLLER_PORT,
 };
-use harness::model::Control;
+use harness::model::{Control, Recorder};
 use harness::scenario::Scenario;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -304,6 +304,7 @@ pub type ControllerSlot = Rc<RefCell<Weak<RefCell<ControllerState>>>>;
 
 pub struct Controller {
     pub scenario: Rc<Scenario>,
+    pub recorder: Recorder,
     pub control: Rc<Control>,
     pub seed: u64,
     pub slot: ControllerSlot,
@@ -318,6 +319,7 @@ impl Controller {
             now,
         )?));
         *self.slot.borrow_mut() = Rc::downgrade(&state);
+        self.record_group(&mut state.borrow_mut());
         let rng = Rc::new(RefCell::new(ChaCha8Rng::seed_from_u64(
             self.seed ^ incarnation.wrapping_mul(0x9e37_79b9_7f4a_7c15),
         )));
@@ -340,6 +342,7 @@ impl Controller {
                             .expect("controller-0: saving the partition table");
                     }
                     st.group.expire(now);
+                    this.record_group(&mut st);
                 }
             });
         }
@@ -350,6 +353,13 @@ impl Controller {
             let (stream, _) = listener.accept().await?;
             let (this, state, rng) = (self.clone(), state.clone(), rng.clone());
             tokio::task::spawn_local(async move { this.serve(stream, state, rng).await });
+        }
+    }
+
+    /// Puts the group's changes in the History.
+    fn record_group(&self, st: &mut ControllerState) {
+        for change in st.group.take_changes() {
+            self.recorder.record_group(change);
         }
     }
 
@@ -425,6 +435,7 @@ impl Controller {
                     return Ok(None);
                 }
                 let (generation, partitions, settled) = st.group.heartbeat(member, &running, now);
+                self.record_group(&mut st);
                 Response::Group {
                     generation,
                     partitions,

@@ -19,6 +19,7 @@
 //! the same instant).
 
 use crate::wire::MemberId;
+use harness::history::GroupChange;
 use harness::scenario::Assignment;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -40,6 +41,8 @@ pub struct Group {
     target: BTreeMap<MemberId, Vec<u32>>,
     /// Who owns each partition now (None: free to hand over).
     owner: Vec<Option<MemberId>>,
+    /// Changes not yet taken by [`Group::take_changes`], for the History.
+    changes: Vec<GroupChange>,
 }
 
 impl Group {
@@ -61,6 +64,29 @@ impl Group {
             generation: first_generation,
             target: BTreeMap::new(),
             owner: vec![None; partitions as usize],
+            // A coordinator starts knowing no owner (a restarted one has
+            // forgotten them): the History says so.
+            changes: (0..partitions)
+                .map(|partition| GroupChange::Owner {
+                    partition,
+                    owner: None,
+                })
+                .collect(),
+        }
+    }
+
+    /// Generations and ownership changes since the last call, in order.
+    pub fn take_changes(&mut self) -> Vec<GroupChange> {
+        std::mem::take(&mut self.changes)
+    }
+
+    fn set_owner(&mut self, p: u32, owner: Option<MemberId>) {
+        if self.owner[p as usize] != owner {
+            self.owner[p as usize] = owner;
+            self.changes.push(GroupChange::Owner {
+                partition: p,
+                owner: owner.map(|m| m.0),
+            });
         }
     }
 
@@ -97,20 +123,19 @@ impl Group {
             self.rebalance();
         }
         let target = self.target.get(&member).cloned().unwrap_or_default();
-        for (p, owner) in self.owner.iter_mut().enumerate() {
-            let p = p as u32;
-            if *owner == Some(member) && !target.contains(&p) && !running.contains(&p) {
-                *owner = None;
+        for p in 0..self.partitions {
+            let owner = self.owner[p as usize];
+            if owner == Some(member) && !target.contains(&p) && !running.contains(&p) {
+                self.set_owner(p, None);
             }
         }
         let mut mine = Vec::new();
         let whole = target.len();
         for p in target {
-            let owner = &mut self.owner[p as usize];
-            if owner.is_none() {
-                *owner = Some(member);
+            if self.owner[p as usize].is_none() {
+                self.set_owner(p, Some(member));
             }
-            if *owner == Some(member) {
+            if self.owner[p as usize] == Some(member) {
                 mine.push(p);
             }
         }
@@ -141,9 +166,9 @@ impl Group {
         for m in gone {
             self.members.remove(m);
         }
-        for owner in &mut self.owner {
-            if owner.is_some_and(|o| gone.contains(&o)) {
-                *owner = None;
+        for p in 0..self.partitions {
+            if self.owner[p as usize].is_some_and(|o| gone.contains(&o)) {
+                self.set_owner(p, None);
             }
         }
     }
@@ -155,6 +180,10 @@ impl Group {
 
     fn rebalance(&mut self) {
         self.generation += 1;
+        self.changes.push(GroupChange::Generation {
+            generation: self.generation,
+            members: self.members.len() as u32,
+        });
         let members: Vec<MemberId> = self.members.keys().copied().collect();
         let split = assign(self.strategy, members.len(), self.partitions);
         self.target = members.into_iter().zip(split).collect();

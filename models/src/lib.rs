@@ -27,7 +27,7 @@ use controller::{Controller, ControllerSlot, ControllerState};
 use harness::history::{Inventory, PartitionGauge, PartitionInventory, Sample};
 use harness::model::{Env, Model};
 use harness::scenario::{BrokerKind, Host, Role, Scenario};
-use producer::Producer;
+use producer::{Producer, ProducerSlot};
 use queue_broker::{Node, QueueBroker, QueueSlot};
 use queue_consumer::{queues_of, QueueConsumer};
 use schedule::Schedule;
@@ -45,6 +45,7 @@ pub struct Pipeline {
     brokers: RefCell<Vec<BrokerSlot>>,
     controller: ControllerSlot,
     queue_nodes: RefCell<Vec<QueueSlot>>,
+    producers: RefCell<Vec<ProducerSlot>>,
     #[cfg(feature = "mutants")]
     mutant: Option<mutant::Mutant>,
 }
@@ -173,6 +174,7 @@ impl Model for Pipeline {
                 Role::Controller => {
                     let actor = Rc::new(Controller {
                         scenario,
+                        recorder,
                         control,
                         seed,
                         slot: self.controller.clone(),
@@ -191,7 +193,10 @@ impl Model for Pipeline {
                     host(sim, h, actor, |a, n| Box::pin(a.run(n)));
                 }
                 Role::Producer => {
+                    let slot: ProducerSlot = Rc::new(RefCell::new(Weak::new()));
+                    self.producers.borrow_mut().push(slot.clone());
                     let actor = Rc::new(Producer {
+                        slot,
                         index: h.index,
                         scenario,
                         schedule: schedule.clone(),
@@ -239,12 +244,19 @@ impl Model for Pipeline {
             };
             let b = b.borrow();
             let r = &b.replicas[&(p as u32)];
-            let committed = c.committed[p]
-                .unwrap_or(r.log_start)
-                .clamp(r.log_start, r.log_end());
+            // Not clamped to the log start: records retention deleted
+            // before the group committed past them are still lag (Kafka's
+            // tools report the same), and one a consumer is still
+            // applying is the oldest in flight.
+            let committed = c.committed[p].unwrap_or(r.log_start).min(r.log_end());
             let lag = r.log_end() - committed;
-            let lag_age_us = match r.read(committed, 1).first() {
-                Some(oldest) if lag > 0 => at_us.saturating_sub(oldest.append_us),
+            // A restarted broker no longer remembers what it deleted: the
+            // oldest record it holds is the best it can say.
+            let oldest = r
+                .append_us_at(committed)
+                .or_else(|| r.append_us_at(r.log_start));
+            let lag_age_us = match oldest {
+                Some(oldest) if lag > 0 => at_us.saturating_sub(oldest),
                 _ => 0,
             };
             partitions.push(PartitionGauge {
@@ -290,9 +302,23 @@ impl Model for Pipeline {
     /// What the cluster still holds for the group: per partition, the
     /// speaking replica's records from the committed offset on.
     fn inventory(&self) -> Inventory {
-        if self.is_queue() {
-            return self.queue_inventory();
-        }
+        let mut inventory = if self.is_queue() {
+            self.queue_inventory()
+        } else {
+            self.log_inventory()
+        };
+        let mut in_flight: Vec<_> = (self.producers.borrow().iter())
+            .filter_map(|slot| slot.borrow().upgrade())
+            .flat_map(|st| st.borrow().held_ids().collect::<Vec<_>>())
+            .collect();
+        in_flight.sort();
+        inventory.in_flight = in_flight;
+        inventory
+    }
+}
+
+impl Pipeline {
+    fn log_inventory(&self) -> Inventory {
         let Some(c) = self.controller() else {
             return Inventory::default();
         };
@@ -320,7 +346,7 @@ impl Model for Pipeline {
         Inventory {
             partitions,
             held,
-            dead_letters: Vec::new(),
+            ..Inventory::default()
         }
     }
 }
@@ -387,6 +413,7 @@ impl Pipeline {
             partitions,
             held,
             dead_letters,
+            ..Inventory::default()
         }
     }
 }

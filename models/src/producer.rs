@@ -34,7 +34,7 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 /// Pause before a failed batch is re-sent (Kafka's `retry.backoff.ms`).
@@ -45,6 +45,8 @@ const THROTTLE_BACKOFF: Duration = Duration::from_millis(50);
 /// A batch created from a partition's buffer, until it is settled.
 struct Pending {
     batch: Batch,
+    /// When its oldest record was created (for `delivery_timeout`).
+    created: Duration,
     attempts: u32,
     /// Attempts the broker held back: they do not count against `retries`.
     throttled: u32,
@@ -56,16 +58,32 @@ struct Pending {
 
 #[derive(Default)]
 struct Partition {
-    buffer: VecDeque<Record>,
+    /// Records not yet in a batch, with the time each was created.
+    buffer: VecDeque<(Record, Duration)>,
     pending: Option<Pending>,
     next_seq: u32,
 }
 
-struct State {
+pub struct State {
     partitions: Vec<Partition>,
     /// Messages buffered or pending, for `buffer_max`.
     held: usize,
 }
+
+impl State {
+    /// Every id this producer still holds: buffered, or in a batch not yet
+    /// settled.
+    pub fn held_ids(&self) -> impl Iterator<Item = MsgId> + '_ {
+        self.partitions.iter().flat_map(|p| {
+            let pending = p.pending.iter().flat_map(|b| &b.batch.records);
+            pending.chain(p.buffer.iter().map(|(r, _)| r)).map(|r| r.id)
+        })
+    }
+}
+
+/// Where the model finds a producer's live incarnation (empty while it is
+/// down: what it held then is gone).
+pub type ProducerSlot = Rc<RefCell<Weak<RefCell<State>>>>;
 
 pub struct Producer {
     pub index: u32,
@@ -74,6 +92,7 @@ pub struct Producer {
     pub recorder: Recorder,
     pub control: Rc<Control>,
     pub seed: u64,
+    pub slot: ProducerSlot,
 }
 
 impl Producer {
@@ -93,6 +112,7 @@ impl Producer {
                 .collect(),
             held: 0,
         }));
+        *self.slot.borrow_mut() = Rc::downgrade(&state);
         let meta = Metadata::new(sc.topology.partitions);
         let routes: Rc<Vec<Rc<Route>>> =
             Rc::new((0..sc.topology.brokers).map(|_| Route::new()).collect());
@@ -121,6 +141,7 @@ impl Producer {
             self.control.gate().await;
             let now = turmoil::elapsed();
             let due = self.schedule.due_for(self.index, now);
+            self.recorder.created(self.index, next_seq..due);
             {
                 let mut st = state.borrow_mut();
                 for seq in next_seq..due {
@@ -132,20 +153,51 @@ impl Producer {
                         continue;
                     }
                     let partition = key % sc.topology.partitions;
-                    st.partitions[partition as usize].buffer.push_back(Record {
-                        id,
-                        key,
-                        partition,
-                    });
+                    let record = Record { id, key, partition };
+                    st.partitions[partition as usize]
+                        .buffer
+                        .push_back((record, now));
                     st.held += 1;
                 }
             }
             next_seq = next_seq.max(due);
+            if let Some(limit) = w.delivery_timeout {
+                self.expire(&mut state.borrow_mut(), now, limit);
+            }
             if now >= sc.duration && state.borrow().held == 0 {
                 return Ok(());
             }
             tokio::time::sleep(w.linger).await;
         }
+    }
+
+    /// `delivery_timeout`: abandons what has waited too long since it was
+    /// created, buffered or in a batch between attempts (a batch in flight
+    /// waits for its answer, as Kafka's does), recording `timeout`: the
+    /// caller is told it failed, whether or not an attempt went out.
+    fn expire(&self, st: &mut State, now: Duration, limit: Duration) {
+        let mut gone = 0;
+        let at = Recorder::now_us();
+        for part in &mut st.partitions {
+            if let Some(p) = &part.pending {
+                if !p.in_flight && p.created + limit <= now {
+                    for r in &p.batch.records {
+                        self.recorder.record_at(at, r.id, r.key, EventKind::Timeout);
+                    }
+                    gone += p.batch.records.len();
+                    part.pending = None;
+                }
+            }
+            while let Some((r, created)) = part.buffer.front() {
+                if *created + limit > now {
+                    break;
+                }
+                self.recorder.record_at(at, r.id, r.key, EventKind::Timeout);
+                part.buffer.pop_front();
+                gone += 1;
+            }
+        }
+        st.held -= gone;
     }
 
     /// Sends the ready batches of the partitions `broker` leads, forever.
@@ -206,7 +258,8 @@ impl Producer {
             }
             if part.pending.is_none() && !part.buffer.is_empty() {
                 let n = part.buffer.len().min(batch_max);
-                let records: Vec<Record> = part.buffer.drain(..n).collect();
+                let created = part.buffer[0].1;
+                let records: Vec<Record> = part.buffer.drain(..n).map(|(r, _)| r).collect();
                 let first_seq = part.next_seq;
                 part.next_seq = part.next_seq.wrapping_add(n as u32);
                 part.pending = Some(Pending {
@@ -216,6 +269,7 @@ impl Producer {
                         pid,
                         first_seq,
                     },
+                    created,
                     attempts: 0,
                     throttled: 0,
                     retry_at: Duration::ZERO,

@@ -197,6 +197,33 @@ impl Queue {
         *self.blocked.entry(e.msg.key).or_default() += 1;
     }
 
+    /// Takes out the messages at the head of the queue whose time to live
+    /// (`ttl_us` from their append) has run out by `now_us` — into the
+    /// dead-letter queue when `dead_letter` (RabbitMQ dead-letters expired
+    /// messages to the queue's dead-letter exchange), else discarded — and
+    /// returns them with their receive counts. As RabbitMQ does, only the
+    /// head expires: a message behind a live one, or in a consumer's hands,
+    /// waits until it reaches the head (a handed-back message keeps its
+    /// first append time).
+    pub fn expire_ttl(&mut self, now_us: u64, ttl_us: u64, dead_letter: bool) -> Vec<(QMsg, u32)> {
+        self.expire(now_us);
+        let mut out = Vec::new();
+        while let Some(&seq) = self.visible.first() {
+            let e = &self.entries[&seq];
+            if e.msg.append_us.saturating_add(ttl_us) > now_us {
+                break;
+            }
+            let receives = e.receives;
+            let m = if dead_letter {
+                self.to_dlq(seq)
+            } else {
+                self.remove(seq)
+            };
+            out.push((m.expect("a visible entry is held"), receives));
+        }
+        out
+    }
+
     /// Makes visible again every entry whose invisibility ended by `now`.
     pub fn expire(&mut self, now_us: u64) {
         while let Some(&(until, seq)) = self.timers.first() {
@@ -355,6 +382,33 @@ mod tests {
         assert_eq!(q.ack(r.deliveries[0].receipt), None);
         assert!(q.ack(again.deliveries[0].receipt).is_some());
         assert_eq!(q.len(), 1);
+    }
+
+    #[test]
+    fn messages_expire_at_the_head_only_and_not_in_a_consumers_hands() {
+        // Appended at 0, 10 and 20 us; a time to live of 100 us.
+        let mut q = Queue::default();
+        for (i, at) in [0u64, 10, 20].into_iter().enumerate() {
+            q.push(MsgId::new(0, i as u32), 1, at);
+        }
+        assert!(q.expire_ttl(99, 100, false).is_empty());
+        // The head is received (in flight): it does not expire, and the
+        // next one, now at the head of what is visible, does.
+        let d = q.receive(1, 50, RULES).deliveries[0];
+        let gone: Vec<(u64, u32)> = (q.expire_ttl(115, 100, false).iter())
+            .map(|(m, r)| (m.seq, *r))
+            .collect();
+        assert_eq!(gone, vec![(1, 0)]);
+        assert_eq!(q.len(), 2);
+        // Handed back, it keeps its first append time: expired at once,
+        // into the dead-letter queue when there is one.
+        assert!(q.nack(d.receipt, 0, 116));
+        let gone: Vec<(u64, u32)> = (q.expire_ttl(116, 100, true).iter())
+            .map(|(m, r)| (m.seq, *r))
+            .collect();
+        assert_eq!(gone, vec![(0, 1)]);
+        assert_eq!(q.messages().map(|m| m.seq).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(q.dead_letters().map(|m| m.seq).collect::<Vec<_>>(), vec![0]);
     }
 
     #[test]

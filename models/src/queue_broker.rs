@@ -30,7 +30,7 @@ use crate::wire::{
 };
 use harness::model::{Control, Recorder};
 use harness::scenario::{
-    Acks, Fsync, Host, Overflow, PartitionHandling, QueueType, Role, Scenario,
+    Acks, Fsync, Host, MemoryAlarm, Overflow, PartitionHandling, QueueType, Role, Scenario,
 };
 use harness::{EventKind, Reason};
 use rand::{RngCore, SeedableRng};
@@ -153,6 +153,14 @@ impl Node {
     }
 
     /// Serving as master now.
+    /// Messages this node holds in memory: every queue's (ready, in
+    /// flight, delayed) and its dead letters.
+    pub fn memory_used(&self) -> u64 {
+        (self.queues.iter())
+            .map(|q| (q.len() + q.dlq_len()) as u64)
+            .sum()
+    }
+
     pub fn serving(&self) -> bool {
         self.master == Some(self.id) && !self.paused
     }
@@ -578,6 +586,21 @@ impl QueueBroker {
         Host::new(Role::Broker, self.index).to_string()
     }
 
+    /// Whether this node's memory alarm is on: it holds as many messages
+    /// as it has memory for (the scenario's `memory_limit`, or less inside
+    /// a `memory_pressure` window).
+    fn memory_alarm(&self, n: &Node) -> bool {
+        let limit = self
+            .control
+            .memory_limit(self.scenario.broker.queue.memory_limit);
+        limit.is_some_and(|limit| n.memory_used() >= limit)
+    }
+
+    /// Whether the alarm blocks consumers now too (`memory_alarm = "block_all"`).
+    fn consumers_blocked(&self, n: &Node) -> bool {
+        self.scenario.broker.queue.memory_alarm == MemoryAlarm::BlockAll && self.memory_alarm(n)
+    }
+
     fn rules(&self) -> Rules {
         let q = &self.scenario.broker.queue;
         Rules {
@@ -607,6 +630,9 @@ impl QueueBroker {
         }
         // Redrives requested before this incarnation started are history.
         tokio::task::spawn_local(self.clone().redriver(node.clone(), self.control.redrives()));
+        if let Some(ttl) = sc.broker.queue.message_ttl {
+            tokio::task::spawn_local(self.clone().expirer(node.clone(), ttl));
+        }
         if sc.topology.brokers > 1 {
             let routes: Rc<Vec<Rc<Route>>> =
                 Rc::new((0..sc.topology.brokers).map(|_| Route::new()).collect());
@@ -643,6 +669,47 @@ impl QueueBroker {
             let r = node.borrow_mut().sync();
             if let Err(e) = r {
                 panic!("{}: disk error: {e}", self.name());
+            }
+        }
+    }
+
+    /// `message_ttl`: the master discards what expired at the head of each
+    /// queue, every little while (and before each receive), freeing its
+    /// memory even when nobody receives.
+    async fn expirer(self: Rc<Self>, node: Rc<RefCell<Node>>, ttl: Duration) {
+        loop {
+            tokio::time::sleep(IDLE).await;
+            self.control.gate().await;
+            let mut n = node.borrow_mut();
+            if n.serving() {
+                self.expire(&mut n, ttl);
+            }
+        }
+    }
+
+    /// Takes out every message whose time to live ran out at the head of
+    /// a queue: into the dead-letter queue when there is one
+    /// (`max_receives` set; recorded as `dead_letter`), else discarded
+    /// (recorded as `drop`, reason `expired`).
+    fn expire(&self, n: &mut Node, ttl: Duration) {
+        let now = now_us();
+        let at = Recorder::now_us();
+        let dlq = self.scenario.broker.queue.max_receives.is_some();
+        for queue in 0..n.queues.len() as u32 {
+            let gone = n.queues[queue as usize].expire_ttl(now, ttl.as_micros() as u64, dlq);
+            for (m, receives) in gone {
+                let (op, kind) = if dlq {
+                    let kind = EventKind::DeadLetter { attempts: receives };
+                    (QueueOp::ToDlq { queue, seq: m.seq }, kind)
+                } else {
+                    let reason = Reason::Expired;
+                    (
+                        QueueOp::Remove { queue, seq: m.seq },
+                        EventKind::Drop { reason },
+                    )
+                };
+                n.logged(op);
+                self.recorder.record_at(at, m.id, m.key, kind);
             }
         }
     }
@@ -864,7 +931,8 @@ impl Conn {
     async fn serve(self, stream: TcpStream) {
         let (control, name) = (self.broker.control.clone(), self.broker.name());
         let conn = &self;
-        wire::serve(stream, &control, &name, |req| conn.handle(req)).await;
+        let processing = self.broker.scenario.broker.processing;
+        wire::serve(stream, &control, &name, processing, |req| conn.handle(req)).await;
     }
 
     async fn handle(&self, req: Request) -> io::Result<Option<Response>> {
@@ -935,6 +1003,11 @@ impl Conn {
                 let queue = b.partition as usize;
                 if queue >= n.queues.len() {
                     results.push(BatchResult::NotLeader);
+                    continue;
+                }
+                // The memory alarm holds publishers back until it clears.
+                if self.broker.memory_alarm(&n) {
+                    results.push(BatchResult::Throttled);
                     continue;
                 }
                 let len = n.queues[queue].len() as u64;
@@ -1024,6 +1097,12 @@ impl Conn {
                 if !n.serving() || queue as usize >= n.queues.len() {
                     return Response::NotLeader;
                 }
+                if self.broker.consumers_blocked(&n) {
+                    return Response::Blocked;
+                }
+                if let Some(ttl) = self.broker.scenario.broker.queue.message_ttl {
+                    self.broker.expire(&mut n, ttl);
+                }
                 let got =
                     n.queues[queue as usize].receive(max as usize, now_us(), self.broker.rules());
                 for (m, receives) in &got.dead_lettered {
@@ -1054,6 +1133,9 @@ impl Conn {
         let mut n = self.node.borrow_mut();
         if !n.serving() || queue as usize >= n.queues.len() {
             return Response::NotLeader;
+        }
+        if self.broker.consumers_blocked(&n) {
+            return Response::Blocked;
         }
         let now = now_us();
         let epoch = n.epoch;

@@ -109,6 +109,11 @@ impl QueueConsumer {
             };
             let deliveries = match links[master as usize].call(&mut rng, &req).await {
                 Ok(Response::Received { deliveries }) => deliveries,
+                // The master's memory alarm blocks this connection.
+                Ok(Response::Blocked) => {
+                    tokio::time::sleep(NO_MASTER_POLL).await;
+                    continue;
+                }
                 _ => {
                     meta.mark_stale();
                     tokio::time::sleep(NO_MASTER_POLL).await;
@@ -159,6 +164,7 @@ impl QueueConsumer {
         let mut failed_groups = BTreeSet::new();
         for d in deliveries {
             self.control.gate().await;
+            self.control.work(sc.consumer.processing).await;
             let m = d.msg;
             // A group's later message must not overtake a failed one; a
             // poison message fails the handler every time.

@@ -14,7 +14,7 @@
 
 use crate::mutant::{self, Mutant};
 use crate::storage::{encode_record, LogFile, Stored};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::time::Duration;
 
@@ -42,6 +42,12 @@ pub struct Replica {
     epochs: Vec<(u32, u64)>,
     /// Per idempotent producer id: its last sequence and that record's offset.
     producers: BTreeMap<u64, (u32, u64)>,
+    /// (offset, append time) of records retention deleted that the group
+    /// had not committed past, oldest first: they are still lag (dropped,
+    /// or being applied by a consumer that fetched them in time), and the
+    /// oldest one's age is the lag's age. Memory only, like a broker's
+    /// metrics: a restarted broker forgets them.
+    pub deleted: VecDeque<(u64, u64)>,
 }
 
 impl Replica {
@@ -62,6 +68,7 @@ impl Replica {
             file,
             epochs: Vec::new(),
             producers: BTreeMap::new(),
+            deleted: VecDeque::new(),
         };
         for s in stored.into_iter().filter(|s| s.offset >= log_start) {
             // Gaps in the file come from a reset below a later log start;
@@ -154,6 +161,23 @@ impl Replica {
         self.hw = self.hw.min(offset);
         self.rebuild_indexes();
         Ok(())
+    }
+
+    /// Forgets deleted records below `committed`: the group is past them.
+    pub fn forget_deleted_below(&mut self, committed: u64) {
+        while self.deleted.front().is_some_and(|&(o, _)| o < committed) {
+            self.deleted.pop_front();
+        }
+    }
+
+    /// The append time of the record at `offset`, held or deleted and
+    /// remembered; None if neither.
+    pub fn append_us_at(&self, offset: u64) -> Option<u64> {
+        if offset >= self.log_start {
+            return self.read(offset, 1).first().map(|s| s.append_us);
+        }
+        let i = self.deleted.partition_point(|&(o, _)| o < offset);
+        self.deleted.get(i).map(|&(_, at)| at)
     }
 
     /// Deletes records below `offset` (retention) and returns them.
@@ -368,6 +392,7 @@ mod tests {
             file: LogFile::detached(),
             epochs: Vec::new(),
             producers: BTreeMap::new(),
+            deleted: VecDeque::new(),
         };
         for (i, &e) in epochs.iter().enumerate() {
             let s = rec(i as u64, e);

@@ -109,6 +109,7 @@ mod tests {
             bursts,
             retries: 3,
             request_timeout: Duration::from_secs(1),
+            delivery_timeout: None,
             linger: Duration::from_millis(5),
             buffer_max: 100,
             batch_max: 10,

@@ -302,6 +302,9 @@ pub enum Response {
         ops: u64,
         queues: Vec<QueueImage>,
     },
+    /// The node's memory alarm blocks this connection
+    /// (`memory_alarm = "block_all"`): nothing was done; try again.
+    Blocked,
 }
 
 /// One change to a queue, journaled by the node and shipped to its mirrors.
@@ -343,13 +346,19 @@ pub struct QueueImage {
 /// (`None`: no answer, as for `acks = 0`), until the peer goes away or a
 /// read fails (a timed-out client drops its connection). The host waits at
 /// `control`'s gate before each request; a disk error is fatal for it.
-pub async fn serve<'a, F, Fut>(mut stream: TcpStream, control: &Control, host: &str, mut handle: F)
-where
+pub async fn serve<'a, F, Fut>(
+    mut stream: TcpStream,
+    control: &Control,
+    host: &str,
+    processing: std::time::Duration,
+    mut handle: F,
+) where
     F: FnMut(Request) -> Fut,
     Fut: std::future::Future<Output = io::Result<Option<Response>>> + 'a,
 {
     while let Ok(req) = read_frame::<Request>(&mut stream).await {
         control.gate().await;
+        control.work(processing).await;
         let resp = match handle(req).await {
             Ok(Some(r)) => r,
             Ok(None) => continue,

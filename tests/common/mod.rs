@@ -27,3 +27,111 @@ pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec
     out.sort_by_key(|(i, _)| *i);
     out.into_iter().map(|(_, r)| r).collect()
 }
+
+/// Recounts every created message's fate from the raw History, by a second
+/// and simpler implementation of the rule in `harness::check::fate` (maps
+/// instead of the checkers' dense tables and cursors), and requires the
+/// same counts, conservation (the fates sum to `sent`), and that no message
+/// with an effect is counted as dropped or expired.
+#[allow(dead_code)]
+pub fn assert_accounted(run: &harness::Run, what: &str) {
+    use harness::history::Reason;
+    use harness::EventKind;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    #[derive(Default)]
+    struct Seen {
+        effects: u32,
+        acked: bool,
+        timed_out: bool,
+        reject: Option<Reason>,
+        drop: Option<Reason>,
+    }
+    let h = &run.history;
+    let b = &run.figures.balance;
+    assert!(b.holds(), "{what}: conservation broken: {:?}", b.violations);
+    let mut seen: BTreeMap<harness::MsgId, Seen> = BTreeMap::new();
+    for e in &h.events {
+        let s = seen.entry(e.id).or_default();
+        match e.kind {
+            EventKind::Effect { .. } => s.effects += 1,
+            EventKind::Ack => s.acked = true,
+            EventKind::Timeout => s.timed_out = true,
+            EventKind::Reject { reason } => s.reject = Some(reason),
+            EventKind::Drop { reason } => {
+                s.drop.get_or_insert(reason);
+            }
+            _ => {}
+        }
+    }
+    let set = |v: &[harness::MsgId]| v.iter().copied().collect::<BTreeSet<_>>();
+    let (held, dlq, producers) = (
+        set(&h.inventory.held),
+        set(&h.inventory.dead_letters),
+        set(&h.inventory.in_flight),
+    );
+    let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut sent = 0u64;
+    for c in &h.created {
+        for seq in c.start..c.end {
+            sent += 1;
+            let id = harness::MsgId::new(c.producer, seq);
+            let none = Seen::default();
+            let s = seen.get(&id).unwrap_or(&none);
+            let fate = if s.effects > 0 {
+                "took_effect"
+            } else if s.drop == Some(Reason::Expired) {
+                "expired"
+            } else if s.drop.is_some() {
+                "silently_dropped"
+            } else if dlq.contains(&id) {
+                "dead_lettered"
+            } else if held.contains(&id) {
+                "stranded"
+            } else if s.acked {
+                "lost"
+            } else if s.reject.is_some() {
+                "shed"
+            } else if s.timed_out || !producers.contains(&id) {
+                "abandoned"
+            } else {
+                "in_flight"
+            };
+            *counts.entry(fate).or_default() += 1;
+        }
+    }
+    let o = &run.outcome.counts;
+    let got = [
+        ("took_effect", o.took_effect),
+        ("expired", o.expired),
+        ("silently_dropped", o.silently_dropped),
+        ("dead_lettered", o.dead_lettered),
+        ("stranded", o.stranded),
+        ("lost", o.lost),
+        ("shed", o.shed),
+        ("abandoned", o.abandoned),
+        ("in_flight", o.in_flight),
+    ];
+    for (name, n) in got {
+        assert_eq!(
+            counts.get(name).copied().unwrap_or(0),
+            n,
+            "{what}: {name} recounted from the History differs"
+        );
+    }
+    assert_eq!(sent, o.sent, "{what}: sent");
+    assert_eq!(
+        got.iter().map(|(_, n)| n).sum::<u64>(),
+        o.sent,
+        "{what}: the fates do not sum to sent"
+    );
+    // No message both dropped (or expired) and counted as having taken effect.
+    let dropped_without_effect = (seen.values())
+        .filter(|s| s.drop.is_some() && s.effects == 0)
+        .count() as u64;
+    assert_eq!(
+        dropped_without_effect,
+        o.silently_dropped + o.expired,
+        "{what}: drops without an effect"
+    );
+}

@@ -3,12 +3,13 @@
 //! dead-lettered (misrouted); beside them the most deliveries of one message,
 //! which names the message a run without a DLQ kept retrying.
 //!
-//! A message is *dead-lettered* when it is in a dead-letter queue at the end
-//! (the broker's final inventory, `Inventory.dead_letters`), like *stranded*
-//! is "held at the end": a redrive takes messages out, and a DLQ lost in a
-//! crash loses them (then they count as lost). The `dead_letter` events say
-//! when and after how many attempts. Which messages are poison is the
-//! workload's decision, recorded in `History.poison`.
+//! Routing is judged by the dead-letter queue at the end (the broker's final
+//! inventory, `Inventory.dead_letters`), like *stranded* is "held at the
+//! end": a redrive takes messages out, and a DLQ lost in a crash loses them
+//! (then they count as lost). The `dead_letter` events say when and after
+//! how many attempts. Which messages are poison is the workload's decision,
+//! recorded in `History.poison`. The *dead-lettered* fate (a message whose
+//! last word is the DLQ, without an effect) is [`super::fate`]'s.
 
 use super::{Count, Summaries};
 use crate::history::MsgId;
@@ -18,8 +19,6 @@ use std::borrow::Cow;
 /// The DLQ routing counts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Dlq {
-    /// Every id in the dead-letter queue at the end, poison or not.
-    pub dead_lettered: Count,
     /// Poison ids that were sent (at least one `send`).
     pub poison: Count,
     /// Poison ids in the dead-letter queue at the end.
@@ -65,7 +64,6 @@ pub fn dlq(summaries: &Summaries, poison: &[MsgId], dead_letters: &[MsgId]) -> D
         }
     }
     for &id in dead_letters {
-        out.dead_lettered.add(id);
         if poison.binary_search(&id).is_err() {
             out.misrouted.add(id);
         }
@@ -108,7 +106,7 @@ mod tests {
 
     fn counts(f: &crate::check::Figures) -> [u64; 5] {
         [
-            f.dead_lettered.n,
+            f.balance.dead_lettered.n,
             f.poison.n,
             f.poison_dead_lettered.n,
             f.poison_not_dead_lettered.n,
@@ -135,7 +133,7 @@ mod tests {
         assert_eq!(counts(&f), [1, 1, 1, 0, 0]);
         assert_eq!(f.poison.examples, vec![m(0, 1)]);
         assert_eq!(f.poison_dead_lettered.examples, vec![m(0, 1)]);
-        assert_eq!(f.dead_lettered.examples, vec![m(0, 1)]);
+        assert_eq!(f.balance.dead_lettered.examples, vec![m(0, 1)]);
         assert_eq!(f.value(Metric::Misrouted), Some(0));
         assert_eq!(f.value(Metric::PoisonDeadLettered), Some(1));
         // Dead-lettered, so neither lost nor stranded.
@@ -151,8 +149,8 @@ mod tests {
             .dlq(&[])
             .build();
         let f = check(&h);
-        assert_eq!((f.dead_lettered.n, f.lost.n), (0, 1));
-        assert_eq!(f.lost.examples, vec![m(0, 1)]);
+        assert_eq!((f.balance.dead_lettered.n, f.balance.lost.n), (0, 1));
+        assert_eq!(f.balance.lost.examples, vec![m(0, 1)]);
         // Redriven (a new append), but the redrive did not survive: it is
         // in the DLQ at the end, dead-lettered and not lost.
         let h = failing(background(), 2_000, m(0, 2), 3)
@@ -161,7 +159,10 @@ mod tests {
             .dlq(&[m(0, 2)])
             .build();
         let f = check(&h);
-        assert_eq!((f.dead_lettered.n, f.misrouted.n, f.lost.n), (1, 1, 0));
+        assert_eq!(
+            (f.balance.dead_lettered.n, f.misrouted.n, f.balance.lost.n),
+            (1, 1, 0)
+        );
     }
 
     #[test]
@@ -174,7 +175,7 @@ mod tests {
         let f = check(&h);
         assert_eq!(counts(&f), [0, 1, 0, 1, 0]);
         assert_eq!(f.poison_not_dead_lettered.examples, vec![m(0, 1)]);
-        assert_eq!(f.stranded.examples, vec![m(0, 1)]);
+        assert_eq!(f.balance.stranded.examples, vec![m(0, 1)]);
         assert_eq!(
             f.max_deliveries,
             MaxDeliveries {
@@ -231,12 +232,12 @@ mod tests {
         // Redriven, then gone with nothing held: lost.
         let f = check(&redriven().held(&[]).build());
         assert_eq!(counts(&f), [0, 0, 0, 0, 0]);
-        assert_eq!(f.lost.examples, vec![m(0, 1)]);
+        assert_eq!(f.balance.lost.examples, vec![m(0, 1)]);
         assert_other_anomalies_zero(&f, &[Metric::Lost, Metric::DuplicateDeliveries]);
         // Redriven, still held: stranded.
         let f = check(&redriven().held(&[m(0, 1)]).build());
-        assert_eq!(f.stranded.examples, vec![m(0, 1)]);
-        assert_eq!(f.lost.n, 0);
+        assert_eq!(f.balance.stranded.examples, vec![m(0, 1)]);
+        assert_eq!(f.balance.lost.n, 0);
         // A redriven poison message that comes back to the DLQ is in it again.
         let f = check(
             &redriven()

@@ -10,16 +10,18 @@
 pub mod breaker;
 pub mod dead_letter;
 pub mod duplicates;
+pub mod fate;
+pub mod group;
 pub mod lag;
 pub mod latency;
-pub mod loss;
 pub mod order;
-pub mod shed;
+pub mod recovered;
 pub mod summary;
 pub mod timeline;
-pub mod unexpected;
 
 pub use dead_letter::MaxDeliveries;
+pub use fate::{Balance, Fate};
+pub use group::Rebalances;
 pub use lag::{Lag, LagPoint};
 pub use latency::Latency;
 pub use summary::{Summaries, Summary};
@@ -33,13 +35,18 @@ use serde::Serialize;
 pub const MAX_EXAMPLES: usize = 5;
 
 /// The count metrics, in the order reports list them (the JSON `counts` order).
-pub const COUNTS: [Metric; 16] = [
+pub const COUNTS: [Metric; 21] = [
     Metric::Sent,
     Metric::Acked,
+    Metric::TookEffect,
     Metric::Lost,
     Metric::Stranded,
     Metric::SilentlyDropped,
+    Metric::Expired,
     Metric::Shed,
+    Metric::Abandoned,
+    Metric::AbandonedSilently,
+    Metric::InFlight,
     Metric::Recovered,
     Metric::DuplicateDeliveries,
     Metric::DuplicateEffects,
@@ -99,21 +106,19 @@ impl Count {
 /// Every figure the checkers compute over one History.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Figures {
-    /// Ids with at least one `send`.
+    /// Ids the workload created (asked a producer to send), sent or not.
     pub sent: Count,
     /// Ids with an `ack`.
     pub acked: Count,
-    pub lost: Count,
-    pub stranded: Count,
-    pub silently_dropped: Count,
-    pub shed: Count,
+    /// Every created message's fate ([`fate`]): the counts `took_effect`,
+    /// `lost`, `stranded`, `silently_dropped`, `expired`,
+    /// `dead_lettered`, `shed`, `abandoned`, `in_flight` are its terms.
+    #[serde(skip)]
+    pub balance: Balance,
     pub recovered: Count,
     pub duplicate_deliveries: Count,
     pub duplicate_effects: Count,
-    pub unexpected: Count,
     pub order_violations: Count,
-    /// Ids in the dead-letter queue at the end (a redrive takes them out).
-    pub dead_lettered: Count,
     /// Poison ids (`History.poison`) that were sent.
     pub poison: Count,
     /// Poison ids in the dead-letter queue at the end.
@@ -133,6 +138,8 @@ pub struct Figures {
     pub latency_ms: Option<Latency>,
     /// Times a circuit breaker opened (from closed or half-open).
     pub breaker_trips: u64,
+    /// Consumer-group rebalances and time with partitions unowned.
+    pub group: Rebalances,
     /// Rates, gauges and breaker states over time, for the charts.
     pub timeline: Timeline,
 }
@@ -141,19 +148,25 @@ impl Figures {
     /// The count behind a count metric (`None` for max deliveries, lag,
     /// recovery and latency).
     pub fn count(&self, metric: Metric) -> Option<&Count> {
+        let b = &self.balance;
         Some(match metric {
             Metric::Sent => &self.sent,
             Metric::Acked => &self.acked,
-            Metric::Lost => &self.lost,
-            Metric::Stranded => &self.stranded,
-            Metric::SilentlyDropped => &self.silently_dropped,
-            Metric::Shed => &self.shed,
+            Metric::TookEffect => &b.took_effect,
+            Metric::Lost => &b.lost,
+            Metric::Stranded => &b.stranded,
+            Metric::SilentlyDropped => &b.silently_dropped,
+            Metric::Expired => &b.expired,
+            Metric::Shed => &b.shed,
+            Metric::Abandoned => &b.abandoned,
+            Metric::AbandonedSilently => &b.abandoned_silently,
+            Metric::InFlight => &b.in_flight,
             Metric::Recovered => &self.recovered,
             Metric::DuplicateDeliveries => &self.duplicate_deliveries,
             Metric::DuplicateEffects => &self.duplicate_effects,
-            Metric::Unexpected => &self.unexpected,
+            Metric::Unexpected => &b.unexpected,
             Metric::OrderViolations => &self.order_violations,
-            Metric::DeadLettered => &self.dead_lettered,
+            Metric::DeadLettered => &b.dead_lettered,
             Metric::Poison => &self.poison,
             Metric::PoisonDeadLettered => &self.poison_dead_lettered,
             Metric::PoisonNotDeadLettered => &self.poison_not_dead_lettered,
@@ -164,7 +177,9 @@ impl Figures {
             | Metric::RecoveryMs
             | Metric::LatencyP50Ms
             | Metric::LatencyP99Ms
-            | Metric::LatencyMaxMs => return None,
+            | Metric::LatencyMaxMs
+            | Metric::Rebalances
+            | Metric::UnownedMs => return None,
         })
     }
 
@@ -182,6 +197,8 @@ impl Figures {
             Metric::LatencyP50Ms => self.latency_ms.map(|l| l.p50),
             Metric::LatencyP99Ms => self.latency_ms.map(|l| l.p99),
             Metric::LatencyMaxMs => self.latency_ms.map(|l| l.max),
+            Metric::Rebalances => Some(self.group.rebalances),
+            Metric::UnownedMs => Some(self.group.unowned_ms),
             _ => unreachable!("count metrics are answered above"),
         }
     }
@@ -200,23 +217,17 @@ impl Figures {
 /// Runs every checker over `history`.
 pub fn check(history: &History) -> Figures {
     let summaries = Summaries::build(history);
-    let (sent, acked) = totals(&summaries);
+    let (sent, acked) = totals(&summaries, history);
     let inv = &history.inventory;
-    let loss = loss::loss(&summaries, &inv.held, &inv.dead_letters);
     let dlq = dead_letter::dlq(&summaries, &history.poison, &inv.dead_letters);
     Figures {
         sent,
         acked,
-        lost: loss.lost,
-        stranded: loss.stranded,
-        silently_dropped: loss.silently_dropped,
-        shed: shed::shed(&summaries),
-        recovered: shed::recovered(&summaries),
+        balance: fate::balance(&summaries, history),
+        recovered: recovered::recovered(&summaries),
         duplicate_deliveries: duplicates::duplicate_deliveries(&summaries),
         duplicate_effects: duplicates::duplicate_effects(&summaries),
-        unexpected: unexpected::unexpected(&summaries),
         order_violations: order::order_violations(&summaries),
-        dead_lettered: dlq.dead_lettered,
         poison: dlq.poison,
         poison_dead_lettered: dlq.poison_dead_lettered,
         poison_not_dead_lettered: dlq.poison_not_dead_lettered,
@@ -226,17 +237,24 @@ pub fn check(history: &History) -> Figures {
         recovery_ms: lag::recovery_ms(history),
         latency_ms: latency::latency_ms(&summaries),
         breaker_trips: breaker::trips(history),
+        group: group::rebalances(history),
         timeline: timeline::timeline(history, &summaries),
     }
 }
 
-/// Ids sent (at least one `send`) and ids acked.
-fn totals(summaries: &Summaries) -> (Count, Count) {
-    let (mut sent, mut acked) = (Count::default(), Count::default());
+/// Ids created and ids acked.
+fn totals(summaries: &Summaries, history: &History) -> (Count, Count) {
+    let mut sent = Count {
+        n: history.created_count(),
+        examples: Vec::new(),
+    };
+    let first = (history.created.iter())
+        .flat_map(|c| (c.start..c.end).map(move |seq| MsgId::new(c.producer, seq)));
+    sent.examples = first.take(MAX_EXAMPLES).collect();
+    sent.examples.sort();
+    sent.examples.dedup();
+    let mut acked = Count::default();
     for (id, s) in summaries.iter() {
-        if s.sent() {
-            sent.add(id);
-        }
         if s.acked() {
             acked.add(id);
         }
@@ -271,6 +289,8 @@ pub(crate) mod testkit {
     pub(crate) struct Hb {
         h: History,
         dlq: Option<Vec<MsgId>>,
+        /// Ids created besides those with a producer event.
+        created: Vec<MsgId>,
     }
 
     impl Hb {
@@ -437,6 +457,21 @@ pub(crate) mod testkit {
             self
         }
 
+        /// `id` was created (ids with a `send`, `ack`, `reject` or
+        /// `timeout` are created anyway).
+        pub(crate) fn create(mut self, id: MsgId) -> Hb {
+            self.created.push(id);
+            self
+        }
+
+        /// What the producers held at the end (the ids are created).
+        pub(crate) fn in_flight(mut self, ids: &[MsgId]) -> Hb {
+            self.h.inventory.in_flight = ids.to_vec();
+            self.h.inventory.in_flight.sort();
+            self.created.extend_from_slice(ids);
+            self
+        }
+
         pub(crate) fn held(mut self, ids: &[MsgId]) -> Hb {
             self.h.inventory.held = ids.to_vec();
             self.h.inventory.held.sort();
@@ -463,6 +498,29 @@ pub(crate) mod testkit {
             self.h.inventory.dead_letters =
                 self.dlq.take().unwrap_or_else(|| dlq.into_iter().collect());
             self.h.inventory.dead_letters.sort();
+            let mut created: std::collections::BTreeSet<MsgId> =
+                self.created.iter().copied().collect();
+            for e in &self.h.events {
+                if matches!(
+                    e.kind,
+                    EventKind::Send { .. }
+                        | EventKind::Ack
+                        | EventKind::Reject { .. }
+                        | EventKind::Timeout
+                ) {
+                    created.insert(e.id);
+                }
+            }
+            for id in created {
+                match self.h.created.last_mut() {
+                    Some(c) if c.producer == id.producer && c.end == id.seq => c.end += 1,
+                    _ => self.h.created.push(crate::history::Created {
+                        producer: id.producer,
+                        start: id.seq,
+                        end: id.seq + 1,
+                    }),
+                }
+            }
             let last = self.h.events.iter().map(|e| e.at_us);
             let last = last
                 .chain(self.h.samples.iter().map(|s| s.at_us))
@@ -475,11 +533,15 @@ pub(crate) mod testkit {
     }
 
     /// The headline anomaly counts.
-    pub(crate) const ANOMALIES: [Metric; 14] = [
+    pub(crate) const ANOMALIES: [Metric; 18] = [
         Metric::Lost,
         Metric::Stranded,
         Metric::SilentlyDropped,
+        Metric::Expired,
         Metric::Shed,
+        Metric::Abandoned,
+        Metric::AbandonedSilently,
+        Metric::InFlight,
         Metric::Recovered,
         Metric::DuplicateDeliveries,
         Metric::DuplicateEffects,

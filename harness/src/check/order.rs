@@ -154,6 +154,6 @@ mod tests {
     fn messages_never_sent_are_left_out() {
         let f = check(&run(0, &[1], &[0, 1]).build());
         assert_eq!(f.order_violations.n, 0);
-        assert_eq!(f.unexpected.examples, vec![m(0, 0)]);
+        assert_eq!(f.balance.unexpected.examples, vec![m(0, 0)]);
     }
 }

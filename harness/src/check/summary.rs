@@ -3,7 +3,7 @@
 //! (`seq` 0..n), so the table is `Vec<Vec<Summary>>` indexed by producer, then
 //! by seq: no hashing, and iteration order is `MsgId`'s order.
 
-use crate::history::{EventKind, History, MsgId};
+use crate::history::{EventKind, History, MsgId, Reason};
 
 /// Sentinel for "no such event" in the event-index fields.
 pub const NONE: u64 = u64::MAX;
@@ -31,6 +31,10 @@ pub struct Summary {
     pub deliveries: u32,
     pub effects: u32,
     flags: u8,
+    /// The first `drop`'s reason (index in `Reason::ALL` + 1; 0 = none).
+    drop_reason: u8,
+    /// The last `reject`'s reason (likewise): the refusal that stood.
+    reject_reason: u8,
 }
 
 impl Summary {
@@ -44,6 +48,8 @@ impl Summary {
         deliveries: 0,
         effects: 0,
         flags: 0,
+        drop_reason: 0,
+        reject_reason: 0,
     };
 
     pub fn sent(&self) -> bool {
@@ -61,6 +67,14 @@ impl Summary {
     pub fn dropped(&self) -> bool {
         self.flags & DROPPED != 0
     }
+    /// Why it was first dropped, if it was.
+    pub fn drop_reason(&self) -> Option<Reason> {
+        reason(self.drop_reason)
+    }
+    /// Why it was last refused, if it was.
+    pub fn reject_reason(&self) -> Option<Reason> {
+        reason(self.reject_reason)
+    }
     /// Whether the broker ever recorded it (`append`).
     pub fn appended(&self) -> bool {
         self.flags & APPENDED != 0
@@ -69,9 +83,21 @@ impl Summary {
         self.effects > 0
     }
     /// Whether any event names this message.
-    fn seen(&self) -> bool {
+    pub(crate) fn seen(&self) -> bool {
         self.flags & SEEN != 0
     }
+}
+
+fn code(r: Reason) -> u8 {
+    Reason::ALL
+        .iter()
+        .position(|&x| x == r)
+        .map_or(0, |i| i as u8 + 1)
+}
+
+fn reason(code: u8) -> Option<Reason> {
+    code.checked_sub(1)
+        .and_then(|i| Reason::ALL.get(usize::from(i)).copied())
 }
 
 /// The per-message summaries of a History, indexed by producer then seq.
@@ -105,11 +131,19 @@ impl Summaries {
                     }
                 }
                 EventKind::Ack => s.flags |= ACKED,
-                EventKind::Reject { .. } => s.flags |= REJECTED,
+                EventKind::Reject { reason } => {
+                    s.flags |= REJECTED;
+                    s.reject_reason = code(reason);
+                }
                 EventKind::Timeout => s.flags |= TIMED_OUT,
                 EventKind::Append { .. } => s.flags |= APPENDED,
                 EventKind::Commit => {}
-                EventKind::Drop { .. } => s.flags |= DROPPED,
+                EventKind::Drop { reason } => {
+                    if s.flags & DROPPED == 0 {
+                        s.drop_reason = code(reason);
+                    }
+                    s.flags |= DROPPED;
+                }
                 EventKind::Deliver { .. } => s.deliveries = s.deliveries.saturating_add(1),
                 EventKind::Effect { .. } => {
                     if s.effects == 0 {

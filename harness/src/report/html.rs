@@ -340,6 +340,30 @@ fn counts(o: &mut String, outcome: &Outcome) {
     let _ = writeln!(o, "</table>");
 }
 
+/// Where every created message went: one row per fate (they sum to `sent`).
+fn balance(o: &mut String, outcome: &Outcome) {
+    let _ = writeln!(
+        o,
+        "<h2>Where every message went</h2>\n<p>{}</p>\n<table><tr><th>fate</th><th>messages</th><th>detail</th><th>example ids</th></tr>",
+        esc(&outcome.balance.equation)
+    );
+    for (name, metric, n, detail) in super::fate_rows(outcome) {
+        let examples = outcome.examples.0.iter().find(|(m, _)| *m == metric);
+        let links: Vec<String> = examples.map_or(Vec::new(), |(_, ids)| {
+            ids.iter().map(|id| id_link(&id.to_string())).collect()
+        });
+        let more = examples.is_some_and(|(_, ids)| n > ids.len() as u64);
+        let _ = writeln!(
+            o,
+            "<tr><td>{name}</td><td class=\"n\">{n}</td><td>{}</td><td>{}{}</td></tr>",
+            esc(&detail),
+            links.join(" "),
+            if more { " …" } else { "" }
+        );
+    }
+    let _ = writeln!(o, "</table>");
+}
+
 fn faults(o: &mut String, outcome: &Outcome) {
     let _ = writeln!(o, "<h2>Faults</h2>");
     if outcome.faults.is_empty() {
@@ -431,6 +455,7 @@ pub fn run_page(outcome: &Outcome, reproduce: &str) -> String {
         o.push_str(&chart);
         o.push('\n');
     }
+    balance(&mut o, outcome);
     counts(&mut o, outcome);
     faults(&mut o, outcome);
     anomalies(&mut o, outcome);

@@ -47,6 +47,7 @@ fn suite_of(o: &Outcome, name: String, reproduce: &str) -> Suite {
             ("seed", o.seed.to_string()),
             ("policy", o.policy.clone()),
             ("history_hash", o.history_hash.clone()),
+            ("balance", o.balance.equation.clone()),
             ("reproduce", reproduce.to_string()),
         ],
         cases: o

@@ -77,6 +77,19 @@ pub fn run(o: &Outcome, reproduce: &str) -> String {
         }
     }
     let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "Where every message went: {}\n",
+        cell(&o.balance.equation)
+    );
+    let _ = writeln!(w, "| fate | messages | detail | example ids |");
+    let _ = writeln!(w, "| --- | ---: | --- | --- |");
+    for (name, metric, n, detail) in super::fate_rows(o) {
+        let examples = o.examples.0.iter().find(|(m, _)| *m == metric);
+        let shown = examples.map_or(String::new(), |(_, e)| ids(metric, e, Some(n)));
+        let _ = writeln!(w, "| {name} | {n} | {} | {shown} |", cell(&detail));
+    }
+    let _ = writeln!(w);
     if !o.faults.is_empty() {
         let _ = writeln!(w, "Faults:\n");
         for (i, f) in o.faults.iter().enumerate() {

@@ -18,6 +18,7 @@ pub mod trace;
 use crate::compare::Comparison;
 use crate::history::History;
 use crate::outcome::Outcome;
+use crate::scenario::Metric;
 use crate::scenario::PolicyKind;
 use std::fs;
 use std::io::{self, Write};
@@ -214,6 +215,82 @@ pub(crate) fn escape(s: &str) -> String {
 
 /// The figures beside the counts, as `(name, value)` for the Markdown and
 /// HTML tables: lag, recovery, latency, breaker trips.
+/// One fate of the balance for reports: `(name, metric, messages, detail)`.
+pub(crate) type FateRow = (&'static str, Metric, u64, String);
+
+/// The fates with messages in them, in balance order, with the splits that
+/// explain them (reasons, told or not, applied though dropped): every
+/// created message is in exactly one row.
+pub(crate) fn fate_rows(o: &Outcome) -> Vec<FateRow> {
+    let c = &o.counts;
+    let b = &o.balance;
+    let reasons = |by: &crate::outcome::ByReason| {
+        let parts: Vec<String> = (by.0.iter())
+            .filter(|(_, n)| *n > 0)
+            .map(|(r, n)| format!("{} {n}", r.name()))
+            .collect();
+        parts.join(", ")
+    };
+    let took_effect = {
+        let mut parts = Vec::new();
+        if b.took_effect.more_than_once > 0 {
+            parts.push(format!("{} more than once", b.took_effect.more_than_once));
+        }
+        if b.took_effect.dropped_then_applied > 0 {
+            parts.push(format!(
+                "{} applied though a drop was recorded",
+                b.took_effect.dropped_then_applied
+            ));
+        }
+        if c.recovered > 0 {
+            parts.push(format!("{} after the producer timed out", c.recovered));
+        }
+        parts.join(", ")
+    };
+    let abandoned = match (b.abandoned.told, b.abandoned.not_told) {
+        (t, 0) => format!("{t} told"),
+        (0, n) => format!("{n} not told (a producer crashed holding them)"),
+        (t, n) => format!("{t} told, {n} not told (a producer crashed holding them)"),
+    };
+    let rows = [
+        (
+            "took effect",
+            Metric::TookEffect,
+            c.took_effect,
+            took_effect,
+        ),
+        (
+            "silently dropped",
+            Metric::SilentlyDropped,
+            c.silently_dropped,
+            reasons(&b.silently_dropped),
+        ),
+        ("expired", Metric::Expired, c.expired, String::new()),
+        (
+            "dead-lettered",
+            Metric::DeadLettered,
+            c.dead_lettered,
+            String::new(),
+        ),
+        (
+            "stranded",
+            Metric::Stranded,
+            c.stranded,
+            "still held by the broker at the end".to_string(),
+        ),
+        ("lost", Metric::Lost, c.lost, "acked, then gone".to_string()),
+        ("shed", Metric::Shed, c.shed, reasons(&b.shed)),
+        ("abandoned", Metric::Abandoned, c.abandoned, abandoned),
+        (
+            "in flight",
+            Metric::InFlight,
+            c.in_flight,
+            "a producer still held them at the end".to_string(),
+        ),
+    ];
+    rows.into_iter().filter(|r| r.2 > 0).collect()
+}
+
 pub(crate) fn key_figures(o: &Outcome) -> Vec<(&'static str, String)> {
     use crate::units::format_duration;
     let ms = |t: u64| format_duration(std::time::Duration::from_millis(t));

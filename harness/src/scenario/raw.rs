@@ -206,6 +206,12 @@ pub struct RawWorkload {
     /// Duration > 0, default `"1s"`: how long a producer waits for an answer
     /// before giving up on an attempt.
     pub request_timeout: Option<String>,
+    /// Duration > 0, default none: how long a producer tries to deliver a
+    /// message from the moment it was created (Kafka's
+    /// `delivery.timeout.ms`); past it the message is abandoned (recorded
+    /// as `timeout`: the caller is told) even with retries left. Without
+    /// it, `retries` alone decide.
+    pub delivery_timeout: Option<String>,
     /// Duration, default `"5ms"`: how long a producer gathers messages into one
     /// request.
     pub linger: Option<String>,
@@ -230,6 +236,7 @@ impl Schema for RawWorkload {
         "bursts",
         "retries",
         "request_timeout",
+        "delivery_timeout",
         "linger",
         "buffer_max",
         "batch_max",
@@ -304,6 +311,14 @@ pub struct RawBroker {
     /// With `kind = "queue"`: the time after which the brokers consider an
     /// unreachable peer down (RabbitMQ's `net_ticktime`).
     pub session_timeout: Option<String>,
+    /// Duration from 0 to 10s, default `"0s"` (not modelled): CPU time a
+    /// broker spends on each request it serves, on one of its `cores`;
+    /// what a `slow_cpu` fault on a broker multiplies. Its heartbeats and
+    /// replication wait for a free core too.
+    pub processing: Option<String>,
+    /// Integer from 1 to 64, default `1`: requests a broker works on at
+    /// once (see `processing`).
+    pub cores: Option<u32>,
     /// Log only. Integer >= 1, optional (default unlimited): most records a
     /// partition keeps; older ones are deleted (recorded as drops with
     /// reason `retention` when the group had not consumed them).
@@ -347,6 +362,28 @@ pub struct RawBroker {
     /// mirrors it can see have the message; `"quorum"`: a quorum queue, its
     /// leader confirms once a majority of nodes has the message.
     pub queue_type: Option<String>,
+    /// Queue only. Integer >= 1, optional (default unbounded): most messages
+    /// a node holds — every queue's ready, in flight and delayed messages
+    /// and its dead letters — before its memory alarm goes off (RabbitMQ's
+    /// `vm_memory_high_watermark`, counted in messages). The alarm clears
+    /// once the node holds fewer.
+    pub memory_limit: Option<u64>,
+    /// Queue only. String, default `"block_publishers"`: what the memory
+    /// alarm blocks. `"block_publishers"`: connections that publish are held
+    /// back (RabbitMQ's behaviour), consumers keep receiving and acking, so
+    /// memory drains; `"block_all"`: every connection, consumers' receives
+    /// and acks too — what a consumer that shares its connection with a
+    /// publisher suffers, or a broker whose dequeue and ack need memory:
+    /// nothing can free memory and the node stays stuck.
+    pub memory_alarm: Option<String>,
+    /// Queue only. Duration > 0, optional (default: messages never expire):
+    /// a message not consumed this long after it was published expires
+    /// (RabbitMQ's `x-message-ttl`): it is taken out when it reaches the
+    /// head of its queue (a message in a consumer's hands does not expire;
+    /// one handed back keeps its first publish time) — into the dead-letter
+    /// queue when there is one (`max_receives` set), else discarded,
+    /// recorded as a drop with reason `expired` and counted `expired`.
+    pub message_ttl: Option<String>,
 }
 
 impl Schema for RawBroker {
@@ -359,6 +396,8 @@ impl Schema for RawBroker {
         "unclean_leader_election",
         "replica_lag_max",
         "session_timeout",
+        "processing",
+        "cores",
         "retention_messages",
         "retention_age",
         "visibility_timeout",
@@ -368,6 +407,9 @@ impl Schema for RawBroker {
         "overflow",
         "partition_handling",
         "queue_type",
+        "memory_limit",
+        "memory_alarm",
+        "message_ttl",
     ];
 }
 
@@ -405,6 +447,15 @@ pub struct RawConsumer {
     /// Integer from 1 to 64, default `1`: effects a partition's worker applies
     /// at once. Records are split into lanes by key, so order per key holds.
     pub concurrency: Option<u32>,
+    /// Duration from 0 to 10s, default `"0s"` (not modelled): CPU time the
+    /// handler spends on each message before its store calls, on one of the
+    /// consumer's `cores`; what a `slow_cpu` fault on a consumer
+    /// multiplies. Its heartbeats and fetches wait for a free core too, so
+    /// a starved consumer can miss its session timeout.
+    pub processing: Option<String>,
+    /// Integer from 1 to 64, default `1`: messages a consumer host
+    /// processes at once (see `processing`).
+    pub cores: Option<u32>,
     /// Log only. String, default `"range"`: how the group coordinator spreads the
     /// partitions over the members. `"range"`: contiguous ranges of
     /// partitions per member, in member order; `"round_robin"`: partition `i`
@@ -451,6 +502,8 @@ impl Schema for RawConsumer {
         "request_timeout",
         "fetch_max",
         "concurrency",
+        "processing",
+        "cores",
         "assignment",
         "session_timeout",
         "auto_offset_reset",
@@ -591,11 +644,12 @@ pub struct RawFault {
     /// before the end of the load phase and not before the previous fault.
     pub at: Option<String>,
     /// Required string: `partition`, `heal`, `hold`, `release`, `latency`,
-    /// `loss`, `crash`, `pause`, `slow_storage`, or (with
-    /// `broker.kind = "queue"` only) `poison` or `redrive`.
+    /// `loss`, `crash`, `pause`, `slow_storage`, `slow_cpu`, or (with
+    /// `broker.kind = "queue"` only) `poison`, `redrive` or
+    /// `memory_pressure`.
     pub kind: Option<String>,
     /// Duration > 0, optional (partition, hold, latency, loss, pause,
-    /// slow_storage, poison): the fault's window; it heals by itself at
+    /// slow_storage, slow_cpu, poison, memory_pressure): the fault's window; it heals by itself at
     /// `at + for`, which must be by the end of the load phase. Without it the
     /// fault lasts until the drain starts.
     #[serde(rename = "for")]
@@ -613,20 +667,23 @@ pub struct RawFault {
     /// required; slow_storage: the EXTRA latency of every disk write / store
     /// operation, required unless `factor` is given). Max at most 10s.
     pub latency: Option<String>,
-    /// Float, 1 < factor <= 1000 (slow_storage only, instead of `latency`):
+    /// Float, 1 < factor <= 1000. slow_storage (instead of `latency`):
     /// each store operation takes its own latency times `factor` (what a
-    /// compaction does to reads that must merge more files). Stores only:
+    /// compaction does to reads that must merge more files); stores only:
     /// brokers' and the controller's disk writes have no base latency to
-    /// multiply.
+    /// multiply. slow_cpu (required): the targets' CPU work takes `factor`
+    /// times as long.
     pub factor: Option<f64>,
     /// Float, 0 < rate <= 1. Loss (required): per-step probability that a
     /// link between `a` and `b` fails to deliver. Poison (give it, `ids` or
     /// both): the probability that a message created in the window is
     /// poison.
     pub rate: Option<f64>,
-    /// Host selector (crash, pause, slow_storage: required): the hosts the
-    /// fault hits; slow_storage accepts brokers, stores and the controller
-    /// only.
+    /// Host selector (crash, pause, slow_storage, slow_cpu,
+    /// memory_pressure: required): the hosts the fault hits; slow_storage
+    /// accepts brokers, stores and the controller only, slow_cpu consumers
+    /// and brokers (whose `processing` must be above 0), memory_pressure
+    /// brokers (queue nodes) only.
     pub target: Option<RawHosts>,
     /// Duration > 0, optional (crash only): restart the hosts at
     /// `at + restart_after`, which must be by the end of the load phase.
@@ -637,6 +694,9 @@ pub struct RawFault {
     /// only; give it, `rate` or both): messages that are poison wherever
     /// they fall, in the window or not.
     pub ids: Option<Vec<String>>,
+    /// Integer >= 1 (memory_pressure only, required): messages the target
+    /// queue nodes have memory for during the window.
+    pub limit: Option<u64>,
 }
 
 impl Schema for RawFault {
@@ -653,6 +713,7 @@ impl Schema for RawFault {
         "target",
         "restart_after",
         "ids",
+        "limit",
     ];
 }
 
@@ -667,8 +728,10 @@ pub const FAULT_KIND_FIELDS: &[(&str, &[&str])] = &[
     ("crash", &["target", "restart_after"]),
     ("pause", &["for", "target"]),
     ("slow_storage", &["for", "target", "latency", "factor"]),
+    ("slow_cpu", &["for", "target", "factor"]),
     ("poison", &["for", "rate", "ids"]),
     ("redrive", &[]),
+    ("memory_pressure", &["for", "target", "limit"]),
 ];
 
 /// An expectation's bound: an integer `N` (meaning `= N`) or a string
@@ -730,32 +793,44 @@ macro_rules! expect_tables {
 }
 
 expect_tables! {
-    /// Messages producers attempted to publish (first attempts).
+    /// Messages the workload created: asked a producer to send them.
     sent,
     /// Messages the broker acknowledged.
     acked,
+    /// Messages applied to the store at least once.
+    took_effect,
     /// Acked messages that never produced an effect, were not dropped by a
     /// recorded policy, not dead-lettered, and are no longer held by the
     /// broker: a durability or delivery bug.
     lost,
-    /// Acked messages without an effect still held by the broker at the end of
+    /// Messages without an effect still held by the broker at the end of
     /// the drain (a liveness failure, not loss).
     stranded,
-    /// Acked messages later discarded by a policy without telling the producer.
+    /// Messages discarded by a policy or limit (max lag, retention,
+    /// overflow) without telling the producer, never applied.
     silently_dropped,
+    /// Messages whose time to live ran out before they were consumed.
+    expired,
     /// Messages refused with an explicit reject (the producer knew).
     shed,
+    /// Messages a producer gave up on (retries or delivery timeout
+    /// exhausted), or that vanished with a crashed producer.
+    abandoned,
+    /// Of `abandoned`, those nobody was told about (a crashed producer's).
+    abandoned_silently,
+    /// Messages a live producer still held at the end.
+    in_flight,
     /// Messages whose publish timed out (indeterminate) but were delivered.
     recovered,
     /// Deliveries beyond the first.
     duplicate_deliveries,
     /// Effects beyond the first (an idempotency failure).
     duplicate_effects,
-    /// Effects for messages never sent.
+    /// Effects for messages never created.
     unexpected,
     /// Keys whose first effects are not in send order.
     order_violations,
-    /// Messages moved to the dead-letter queue.
+    /// Messages in a dead-letter queue at the end, never applied.
     dead_lettered,
     /// Poison messages sent (a consumer fails on them every time).
     poison,
@@ -780,4 +855,9 @@ expect_tables! {
     latency_p99_ms,
     /// Largest end-to-end latency, in ms.
     latency_max_ms,
+    /// Consumer-group rebalances after the group formed (log brokers).
+    rebalances,
+    /// Time during which some partition had no owner in the consumer
+    /// group, in ms.
+    unowned_ms,
 }

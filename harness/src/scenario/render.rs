@@ -89,6 +89,9 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
     let _ = writeln!(o, "bursts = [{}]", bursts.join(", "));
     let _ = writeln!(o, "retries = {}", w.retries);
     let _ = writeln!(o, "request_timeout = {}", dur(w.request_timeout));
+    if let Some(d) = w.delivery_timeout {
+        let _ = writeln!(o, "delivery_timeout = {}", dur(d));
+    }
     let _ = writeln!(o, "linger = {}", dur(w.linger));
     let _ = writeln!(o, "buffer_max = {}", w.buffer_max);
     let _ = writeln!(o, "batch_max = {}", w.batch_max);
@@ -120,6 +123,8 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
         let _ = writeln!(o, "replica_lag_max = {}", dur(b.replica_lag_max));
     }
     let _ = writeln!(o, "session_timeout = {}", dur(b.session_timeout));
+    let _ = writeln!(o, "processing = {}", dur(b.processing));
+    let _ = writeln!(o, "cores = {}", b.cores);
     if log {
         // Absent means unlimited: there is no value to write for it.
         if let Some(n) = b.retention_messages {
@@ -155,6 +160,17 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
             QueueType::Quorum => "quorum",
         };
         let _ = writeln!(o, "queue_type = \"{queue_type}\"");
+        if let Some(n) = q.memory_limit {
+            let _ = writeln!(o, "memory_limit = {n}");
+        }
+        let alarm = match q.memory_alarm {
+            MemoryAlarm::BlockPublishers => "block_publishers",
+            MemoryAlarm::BlockAll => "block_all",
+        };
+        let _ = writeln!(o, "memory_alarm = \"{alarm}\"");
+        if let Some(d) = q.message_ttl {
+            let _ = writeln!(o, "message_ttl = {}", dur(d));
+        }
     }
 
     let c = &s.consumer;
@@ -171,6 +187,8 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
     let _ = writeln!(o, "request_timeout = {}", dur(c.request_timeout));
     let _ = writeln!(o, "fetch_max = {}", c.fetch_max);
     let _ = writeln!(o, "concurrency = {}", c.concurrency);
+    let _ = writeln!(o, "processing = {}", dur(c.processing));
+    let _ = writeln!(o, "cores = {}", c.cores);
     if log {
         let assignment = match c.assignment {
             Assignment::Range => "range",
@@ -266,6 +284,10 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
                     }
                 }
             }
+            FaultKind::SlowCpu { targets, factor } => {
+                let _ = writeln!(o, "target = {}", hosts(targets));
+                let _ = writeln!(o, "factor = {factor:?}");
+            }
             FaultKind::Poison { rate, ids } => {
                 if *rate > 0.0 {
                     let _ = writeln!(o, "rate = {rate:?}");
@@ -276,6 +298,10 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
                 }
             }
             FaultKind::Redrive => {}
+            FaultKind::MemoryPressure { targets, limit } => {
+                let _ = writeln!(o, "target = {}", hosts(targets));
+                let _ = writeln!(o, "limit = {limit}");
+            }
         }
     }
 
@@ -366,6 +392,7 @@ store_replication = 2
 [workload]
 bursts = [{ at = "5s", rate = "300/s", for = "5s" }]
 idempotent = true
+delivery_timeout = "30s"
 [broker]
 fsync = "interval:100ms"
 acks = 1
@@ -373,11 +400,15 @@ min_insync = 3
 unclean_leader_election = true
 replica_lag_max = "2s500ms"
 session_timeout = "4s"
+processing = "300us"
+cores = 4
 retention_messages = 10000000000
 retention_age = "90s"
 [consumer]
 commit = "before_effect"
 workers = 3
+processing = "1ms500us"
+cores = 2
 assignment = "round_robin"
 session_timeout = "20s"
 auto_offset_reset = "latest"
@@ -452,6 +483,12 @@ kind = "partition"
 a = "controllers"
 b = ["broker-4", "consumer-2"]
 [[fault]]
+at = "20s"
+kind = "slow_cpu"
+target = ["consumer-1", "brokers"]
+factor = 12.5
+for = "5s"
+[[fault]]
 at = "30s"
 kind = "slow_storage"
 target = ["store-0", "store-2"]
@@ -476,6 +513,7 @@ lost = 0
         .unwrap();
         assert_ne!(s.topology.replication, d.topology.replication);
         assert_ne!(s.workload.idempotent, d.workload.idempotent);
+        assert_ne!(s.workload.delivery_timeout, d.workload.delivery_timeout);
         let (b, db) = (&s.broker, &d.broker);
         assert_ne!(b.acks, db.acks);
         assert_ne!(b.min_insync, db.min_insync);
@@ -484,7 +522,9 @@ lost = 0
         assert_ne!(b.session_timeout, db.session_timeout);
         assert_ne!(b.retention_messages, db.retention_messages);
         assert_ne!(b.retention_age, db.retention_age);
+        assert_ne!((b.processing, b.cores), (db.processing, db.cores));
         let (c, dc) = (&s.consumer, &d.consumer);
+        assert_ne!((c.processing, c.cores), (dc.processing, dc.cores));
         assert_ne!(c.assignment, dc.assignment);
         assert_ne!(c.session_timeout, dc.session_timeout);
         assert_ne!(c.auto_offset_reset, dc.auto_offset_reset);
@@ -545,6 +585,9 @@ max_length = 10000000000
 overflow = "block"
 partition_handling = "autoheal"
 queue_type = "quorum"
+memory_limit = 7000
+memory_alarm = "block_all"
+message_ttl = "45s"
 [consumer]
 workers = 2
 commit = "before_effect"
@@ -579,6 +622,12 @@ at = "6s"
 kind = "pause"
 target = "all"
 for = "1s"
+[[fault]]
+at = "7s"
+kind = "memory_pressure"
+target = ["broker-0", "broker-2"]
+limit = 300
+for = "2s"
 [expect]
 poison = "> 0"
 poison_dead_lettered = "> 0"
@@ -602,13 +651,16 @@ lost = 0
         assert_ne!(q.overflow, dq.overflow);
         assert_ne!(q.partition_handling, dq.partition_handling);
         assert_ne!(q.queue_type, dq.queue_type);
+        assert_ne!(q.memory_limit, dq.memory_limit);
+        assert_ne!(q.memory_alarm, dq.memory_alarm);
+        assert_ne!(q.message_ttl, dq.message_ttl);
         assert_ne!(
             s.consumer.partial_batch_failure,
             d.consumer.partial_batch_failure
         );
         assert_ne!(s.consumer.retry_backoff, d.consumer.retry_backoff);
         assert_ne!(s.broker.session_timeout, d.broker.session_timeout);
-        assert_eq!(s.faults.len(), 6);
+        assert_eq!(s.faults.len(), 7);
 
         let rendered = render(&s, &[]);
         for key in [

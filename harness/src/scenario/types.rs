@@ -261,6 +261,10 @@ pub struct Workload {
     pub retries: u32,
     /// How long a producer waits for an answer before giving up on an attempt.
     pub request_timeout: Duration,
+    /// How long a producer tries to deliver a message, from its creation
+    /// (Kafka's `delivery.timeout.ms`): past it the message is abandoned
+    /// (`timeout`) even with retries left. None = retries alone decide.
+    pub delivery_timeout: Option<Duration>,
     /// How long a producer gathers messages into one request.
     pub linger: Duration,
     /// Messages a producer buffers; beyond it new messages are rejected locally.
@@ -301,6 +305,31 @@ pub struct QueueConfig {
     pub partition_handling: PartitionHandling,
     /// Classic mirrored queue, or a quorum queue (majority-replicated log).
     pub queue_type: QueueType,
+    /// Most messages a node holds in memory (every queue's ready, in flight
+    /// and delayed messages and its dead letters) before its memory alarm
+    /// goes off (RabbitMQ's `vm_memory_high_watermark`, counted in
+    /// messages); None = unbounded.
+    pub memory_limit: Option<u64>,
+    /// What a node's memory alarm blocks.
+    pub memory_alarm: MemoryAlarm,
+    /// A message not consumed this long after it was published expires
+    /// (RabbitMQ's `x-message-ttl`): discarded from the head of the queue,
+    /// counted `expired`. None = messages never expire.
+    pub message_ttl: Option<Duration>,
+}
+
+/// What a queue node does while its memory alarm is on (it clears once the
+/// node holds fewer messages than its limit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemoryAlarm {
+    /// Publishers are held back (RabbitMQ blocks connections that
+    /// publish); consumers keep receiving and acking, so memory drains.
+    BlockPublishers,
+    /// Every connection is blocked, consumers' receives and acks too: what
+    /// a consumer sharing its connection with a publisher suffers (RabbitMQ
+    /// stops reading the whole connection), or a broker whose dequeue and
+    /// ack need memory. Nothing can free memory: the node stays stuck.
+    BlockAll,
 }
 
 impl Default for QueueConfig {
@@ -313,6 +342,9 @@ impl Default for QueueConfig {
             overflow: Overflow::RejectNew,
             partition_handling: PartitionHandling::PauseMinority,
             queue_type: QueueType::Classic,
+            memory_limit: None,
+            memory_alarm: MemoryAlarm::BlockPublishers,
+            message_ttl: None,
         }
     }
 }
@@ -379,6 +411,11 @@ pub struct Broker {
     /// A broker that has not heartbeated the controller for this long is
     /// dead to it; its partitions get new leaders.
     pub session_timeout: Duration,
+    /// CPU time a broker spends on each request it serves (0 = not
+    /// modelled); what a `slow_cpu` fault multiplies.
+    pub processing: Duration,
+    /// Requests a broker works on at once (its cores).
+    pub cores: u32,
     /// Retention by size: most records a partition keeps (None = unlimited).
     pub retention_messages: Option<u64>,
     /// Retention by age: records older than this are deleted (None = kept).
@@ -434,6 +471,12 @@ pub struct Consumer {
     pub fetch_max: u32,
     /// Effects a partition's worker applies at once, in lanes by key.
     pub concurrency: u32,
+    /// CPU time the handler spends on each message before its store calls
+    /// (0 = not modelled); what a `slow_cpu` fault multiplies.
+    pub processing: Duration,
+    /// Messages a consumer host processes at once (its cores); its other
+    /// tasks (heartbeats, fetches) wait for a free one too.
+    pub cores: u32,
     pub assignment: Assignment,
     /// A member that has not heartbeated its coordinator for this long is
     /// removed from the group and its partitions reassigned.
@@ -598,12 +641,20 @@ pub enum FaultKind {
     Pause { targets: Hosts },
     /// Extra latency on every disk write / store operation of the targets.
     SlowStorage { targets: Hosts, slow: Slowdown },
+    /// The targets are starved of CPU: their CPU work (`processing`) takes
+    /// `factor` times as long, and every task on them, heartbeats
+    /// included, waits longer for a core.
+    SlowCpu { targets: Hosts, factor: f64 },
     /// Messages created in the window are poison with probability `rate`,
     /// and those listed in `ids` are poison wherever they fall: the
     /// consumer fails on a poison message every time (a malformed payload).
     Poison { rate: f64, ids: Vec<MsgId> },
     /// Move every dead-lettered message back to its queue (SQS's DLQ redrive).
     Redrive,
+    /// The targets (queue nodes) have memory for only `limit` messages in
+    /// the window (another process, or the OS, took the rest): their memory
+    /// alarm goes off sooner.
+    MemoryPressure { targets: Hosts, limit: u64 },
 }
 
 impl FaultKind {
@@ -618,8 +669,10 @@ impl FaultKind {
             FaultKind::Crash { .. } => "crash",
             FaultKind::Pause { .. } => "pause",
             FaultKind::SlowStorage { .. } => "slow_storage",
+            FaultKind::SlowCpu { .. } => "slow_cpu",
             FaultKind::Poison { .. } => "poison",
             FaultKind::Redrive => "redrive",
+            FaultKind::MemoryPressure { .. } => "memory_pressure",
         }
     }
 
@@ -647,12 +700,18 @@ impl FaultKind {
             FaultKind::SlowStorage { targets, slow } => {
                 format!("{name} {} {slow}", hosts_label(targets))
             }
+            FaultKind::SlowCpu { targets, factor } => {
+                format!("{name} {} x{factor}", hosts_label(targets))
+            }
             FaultKind::Poison { rate, ids } => match (ids.len(), *rate > 0.0) {
                 (0, _) => format!("{name} {rate}"),
                 (n, false) => format!("{name} {n} ids"),
                 (n, true) => format!("{name} {rate} +{n} ids"),
             },
             FaultKind::Redrive => name.to_string(),
+            FaultKind::MemoryPressure { targets, limit } => {
+                format!("{name} {} {limit} messages", hosts_label(targets))
+            }
         }
     }
 
@@ -732,12 +791,24 @@ pub fn window_ends(faults: &[Fault], load_end: Duration) -> Vec<Duration> {
 /// A figure an expectation can test; names equal the JSON keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Metric {
+    /// Messages created: the workload asked a producer to send them.
     Sent,
     Acked,
+    /// Messages applied to the store at least once.
+    TookEffect,
     Lost,
     Stranded,
     SilentlyDropped,
+    /// Messages whose time to live ran out before they were consumed.
+    Expired,
     Shed,
+    /// Messages a producer gave up on (retries or delivery timeout
+    /// exhausted), or that vanished with a crashed producer.
+    Abandoned,
+    /// Of those, the ones nobody was told about.
+    AbandonedSilently,
+    /// Messages a live producer still held at the end.
+    InFlight,
     Recovered,
     DuplicateDeliveries,
     DuplicateEffects,
@@ -761,16 +832,25 @@ pub enum Metric {
     LatencyP50Ms,
     LatencyP99Ms,
     LatencyMaxMs,
+    /// Consumer-group generations after the group formed.
+    Rebalances,
+    /// Time during which some partition had no owner in the group, in ms.
+    UnownedMs,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 23] = [
+    pub const ALL: [Metric; 30] = [
         Metric::Sent,
         Metric::Acked,
+        Metric::TookEffect,
         Metric::Lost,
         Metric::Stranded,
         Metric::SilentlyDropped,
+        Metric::Expired,
         Metric::Shed,
+        Metric::Abandoned,
+        Metric::AbandonedSilently,
+        Metric::InFlight,
         Metric::Recovered,
         Metric::DuplicateDeliveries,
         Metric::DuplicateEffects,
@@ -788,16 +868,23 @@ impl Metric {
         Metric::LatencyP50Ms,
         Metric::LatencyP99Ms,
         Metric::LatencyMaxMs,
+        Metric::Rebalances,
+        Metric::UnownedMs,
     ];
 
     pub fn name(self) -> &'static str {
         match self {
             Metric::Sent => "sent",
             Metric::Acked => "acked",
+            Metric::TookEffect => "took_effect",
             Metric::Lost => "lost",
             Metric::Stranded => "stranded",
             Metric::SilentlyDropped => "silently_dropped",
+            Metric::Expired => "expired",
             Metric::Shed => "shed",
+            Metric::Abandoned => "abandoned",
+            Metric::AbandonedSilently => "abandoned_silently",
+            Metric::InFlight => "in_flight",
             Metric::Recovered => "recovered",
             Metric::DuplicateDeliveries => "duplicate_deliveries",
             Metric::DuplicateEffects => "duplicate_effects",
@@ -815,6 +902,8 @@ impl Metric {
             Metric::LatencyP50Ms => "latency_p50_ms",
             Metric::LatencyP99Ms => "latency_p99_ms",
             Metric::LatencyMaxMs => "latency_max_ms",
+            Metric::Rebalances => "rebalances",
+            Metric::UnownedMs => "unowned_ms",
         }
     }
 

@@ -39,6 +39,8 @@ pub const MAX_RETRIES: u32 = 100;
 pub const MAX_FETCH: u32 = 10_000;
 /// Most effects a partition's worker applies at once (`consumer.concurrency`).
 pub const MAX_CONCURRENCY: u32 = 64;
+/// Most cores of one consumer or broker host.
+pub const MAX_CORES: u32 = 64;
 /// Most effect lanes in all (`topology.partitions × consumer.concurrency`):
 /// each lane holds its own connection to every store.
 pub const MAX_EFFECT_LANES: u32 = 4096;
@@ -898,6 +900,16 @@ fn partition_handling(v: &Value) -> Result<PartitionHandling, String> {
     )
 }
 
+fn memory_alarm(v: &Value) -> Result<MemoryAlarm, String> {
+    one_of(
+        v,
+        &[
+            ("block_publishers", MemoryAlarm::BlockPublishers),
+            ("block_all", MemoryAlarm::BlockAll),
+        ],
+    )
+}
+
 fn queue_type(v: &Value) -> Result<QueueType, String> {
     one_of(
         v,
@@ -1056,6 +1068,18 @@ fn share(v: &Value) -> Result<f64, String> {
 
 /// A `slow_storage` factor: above 1 (else it is not slow), at most
 /// [`MAX_SLOW_FACTOR`].
+/// CPU time of one unit of work: 0 (not modelled) to 10 s.
+fn processing(v: &Value) -> Result<Duration, String> {
+    let d = duration(v)?;
+    if d > Duration::from_secs(10) {
+        return Err(format!(
+            "expected a CPU time from 0s to 10s, found {}",
+            format_duration(d)
+        ));
+    }
+    Ok(d)
+}
+
 fn slow_factor(v: &Value) -> Result<f64, String> {
     let what = format!("a factor above 1 and at most {MAX_SLOW_FACTOR} such as 4 or 2.5");
     number_in(v, 1.0, MAX_SLOW_FACTOR, &what)
@@ -1079,7 +1103,7 @@ fn policy_kind(v: &Value) -> Result<PolicyKind, String> {
     }
 }
 
-const FAULT_KINDS: [&str; 11] = [
+const FAULT_KINDS: [&str; 13] = [
     "partition",
     "heal",
     "hold",
@@ -1089,12 +1113,14 @@ const FAULT_KINDS: [&str; 11] = [
     "crash",
     "pause",
     "slow_storage",
+    "slow_cpu",
     "poison",
     "redrive",
+    "memory_pressure",
 ];
 
-/// The fault kinds that act on messages, not hosts: queue only.
-const QUEUE_FAULT_KINDS: [&str; 2] = ["poison", "redrive"];
+/// The fault kinds of a queue only (on messages, or on a queue node's memory).
+const QUEUE_FAULT_KINDS: [&str; 3] = ["poison", "redrive", "memory_pressure"];
 
 fn fault_kind(v: &Value) -> Result<&'static str, String> {
     match v {
@@ -1551,6 +1577,7 @@ impl Check {
             Duration::from_secs(1),
             positive_duration,
         );
+        let delivery_timeout = self.optional(&w, "delivery_timeout", positive_duration);
         let linger = self.or_default(&w, "linger", Duration::from_millis(5), positive_duration);
         let buffer_max = self.or_default(&w, "buffer_max", 10_000, int_range(1, u32::MAX));
         let batch_max = self.or_default(&w, "batch_max", 500, int_range(1, u32::MAX));
@@ -1621,6 +1648,8 @@ impl Check {
             Duration::from_secs(6),
             positive_duration,
         );
+        let b_processing = self.or_default(&b, "processing", Duration::ZERO, processing);
+        let b_cores = self.or_default(&b, "cores", 1, int_range(1, MAX_CORES));
         let acked_away =
             ": a queue deletes a message once it is acked (bound a queue with broker.max_length)";
         let retention_messages = self.optional_for(
@@ -1654,6 +1683,9 @@ impl Check {
             partition_handling,
         );
         let queue_type = self.or_default_for(&b, "queue_type", q, d.queue_type, queue_type);
+        let memory_limit = self.optional_for(&b, "memory_limit", q, positive_count);
+        let memory_alarm = self.or_default_for(&b, "memory_alarm", q, d.memory_alarm, memory_alarm);
+        let message_ttl = self.optional_for(&b, "message_ttl", q, positive_duration);
 
         // [consumer]
         let c = self.table(&top, "consumer", "consumer", RawConsumer::FIELDS);
@@ -1675,6 +1707,8 @@ impl Check {
         );
         let fetch_max = self.or_default(&c, "fetch_max", 500, int_range(1, MAX_FETCH));
         let concurrency = self.or_default(&c, "concurrency", 1, int_range(1, MAX_CONCURRENCY));
+        let c_processing = self.or_default(&c, "processing", Duration::ZERO, processing);
+        let c_cores = self.or_default(&c, "cores", 1, int_range(1, MAX_CORES));
         let assignment = self.or_default_for(
             &c,
             "assignment",
@@ -1732,6 +1766,7 @@ impl Check {
             for (path, message) in overlaps(faults, duration) {
                 self.err(path, message);
             }
+            self.cpu_work(faults, c_processing, b_processing);
         }
         let expect = self.expect(&top, policy.as_ref().map(|p| p.kind));
         let swarm = self.swarm(&top, duration);
@@ -1771,6 +1806,7 @@ impl Check {
                 bursts: bursts?,
                 retries: retries?,
                 request_timeout: w_timeout?,
+                delivery_timeout: delivery_timeout?,
                 linger: linger?,
                 buffer_max: buffer_max?,
                 batch_max: batch_max?,
@@ -1785,6 +1821,8 @@ impl Check {
                 unclean_leader_election: unclean?,
                 replica_lag_max: replica_lag_max?,
                 session_timeout: b_session?,
+                processing: b_processing?,
+                cores: b_cores?,
                 retention_messages: retention_messages?,
                 retention_age: retention_age?,
                 queue: QueueConfig {
@@ -1795,6 +1833,9 @@ impl Check {
                     overflow: overflow?,
                     partition_handling: partition_handling?,
                     queue_type: queue_type?,
+                    memory_limit: memory_limit?,
+                    memory_alarm: memory_alarm?,
+                    message_ttl: message_ttl?,
                 },
             },
             consumer: Consumer {
@@ -1806,6 +1847,8 @@ impl Check {
                 request_timeout: c_timeout?,
                 fetch_max: fetch_max?,
                 concurrency: concurrency?,
+                processing: c_processing?,
+                cores: c_cores?,
                 assignment: assignment?,
                 session_timeout: c_session?,
                 auto_offset_reset: offset_reset?,
@@ -2134,8 +2177,54 @@ impl Check {
                     .zip(slow)
                     .map(|(targets, slow)| FaultKind::SlowStorage { targets, slow })
             }
+            "slow_cpu" => {
+                let targets = self.targets(f, &missing, counts).filter(|targets| {
+                    let wrong: Vec<String> = (targets.iter())
+                        .filter(|h| !matches!(h.role, Role::Consumer | Role::Broker))
+                        .map(Host::to_string)
+                        .collect();
+                    if wrong.is_empty() {
+                        return true;
+                    }
+                    self.err(
+                        f.at("target"),
+                        format!(
+                            "slow_cpu applies to consumers and brokers only (a slow store is slow_storage), found {}",
+                            wrong.join(", ")
+                        ),
+                    );
+                    false
+                });
+                let factor = self.required(f, "factor", &missing, slow_factor);
+                targets
+                    .zip(factor)
+                    .map(|(targets, factor)| FaultKind::SlowCpu { targets, factor })
+            }
             "poison" => self.poison(f, counts),
             "redrive" => Some(FaultKind::Redrive),
+            "memory_pressure" => {
+                let targets = self.targets(f, &missing, counts).filter(|targets| {
+                    let wrong: Vec<String> = (targets.iter())
+                        .filter(|h| h.role != Role::Broker)
+                        .map(Host::to_string)
+                        .collect();
+                    if wrong.is_empty() {
+                        return true;
+                    }
+                    self.err(
+                        f.at("target"),
+                        format!(
+                            "memory_pressure applies to brokers (queue nodes) only, found {}",
+                            wrong.join(", ")
+                        ),
+                    );
+                    false
+                });
+                let limit = self.required(f, "limit", &missing, positive_count);
+                targets
+                    .zip(limit)
+                    .map(|(targets, limit)| FaultKind::MemoryPressure { targets, limit })
+            }
             _ => None,
         };
         let fk = fk.filter(|_| for_broker);
@@ -2144,6 +2233,29 @@ impl Check {
             _ => None,
         };
         (at, fault)
+    }
+
+    /// A `slow_cpu` fault multiplies CPU work: its targets must do some.
+    fn cpu_work(&mut self, faults: &[Fault], consumer: Option<Duration>, broker: Option<Duration>) {
+        for (i, f) in faults.iter().enumerate() {
+            let FaultKind::SlowCpu { targets, factor } = &f.kind else {
+                continue;
+            };
+            for (role, work, key) in [
+                (Role::Consumer, consumer, "consumer.processing"),
+                (Role::Broker, broker, "broker.processing"),
+            ] {
+                let hit = targets.iter().find(|h| h.role == role);
+                if let (Some(h), Some(Duration::ZERO)) = (hit, work) {
+                    self.err(
+                        format!("fault[{i}].target"),
+                        format!(
+                            "slow_cpu on {h} multiplies its CPU work by {factor}, but {key} is 0s (not modelled): set {key} to the CPU time of one unit of work, such as \"2ms\""
+                        ),
+                    );
+                }
+            }
+        }
     }
 
     /// A `poison`'s `rate` and `ids`: at least one of them.
@@ -2820,7 +2932,9 @@ fn host_targets(k: &FaultKind) -> Option<&[Host]> {
     match k {
         FaultKind::Crash { targets }
         | FaultKind::Pause { targets }
-        | FaultKind::SlowStorage { targets, .. } => Some(targets),
+        | FaultKind::SlowStorage { targets, .. }
+        | FaultKind::SlowCpu { targets, .. }
+        | FaultKind::MemoryPressure { targets, .. } => Some(targets),
         _ => None,
     }
 }
@@ -3062,6 +3176,9 @@ max_length = 2000
 overflow = "drop_oldest"
 partition_handling = "autoheal"
 queue_type = "quorum"
+memory_limit = 50000
+memory_alarm = "block_all"
+message_ttl = "2m"
 
 [consumer]
 workers = 2
@@ -3088,6 +3205,13 @@ kind = "partition"
 a = "broker-0"
 b = ["broker-1", "broker-2"]
 for = "10s"
+
+[[fault]]
+at = "40s"
+kind = "memory_pressure"
+target = "broker-1"
+limit = 1000
+for = "5s"
 
 [[fault]]
 at = "1m"
@@ -3204,6 +3328,8 @@ duration = "2m"
                 unclean_leader_election: true,
                 replica_lag_max: secs(5),
                 session_timeout: secs(3),
+                processing: Duration::ZERO,
+                cores: 1,
                 retention_messages: Some(100_000),
                 retention_age: Some(secs(3600)),
                 queue: QueueConfig::default(),
@@ -3387,6 +3513,7 @@ duration = "2m"
                 bursts: vec![],
                 retries: 3,
                 request_timeout: secs(1),
+                delivery_timeout: None,
                 linger: ms(5),
                 buffer_max: 10_000,
                 batch_max: 500,
@@ -3401,6 +3528,8 @@ duration = "2m"
                 unclean_leader_election: false,
                 replica_lag_max: secs(10),
                 session_timeout: secs(6),
+                processing: Duration::ZERO,
+                cores: 1,
                 retention_messages: None,
                 retention_age: None,
                 queue: QueueConfig::default(),
@@ -3414,6 +3543,8 @@ duration = "2m"
                 request_timeout: secs(1),
                 fetch_max: 500,
                 concurrency: 1,
+                processing: Duration::ZERO,
+                cores: 1,
                 assignment: Assignment::Range,
                 session_timeout: secs(10),
                 auto_offset_reset: OffsetReset::Earliest,
@@ -4042,7 +4173,7 @@ duration = "2m"
             "expect.lots",
             &[
                 "unknown metric \"lots\"",
-                "expected one of: sent, acked, lost",
+                "expected one of: sent, acked, took_effect, lost",
                 "latency_max_ms",
                 "(did you mean \"lost\"?)",
             ],
@@ -5380,6 +5511,9 @@ lots = "> 0"
                 overflow: Overflow::DropOldest,
                 partition_handling: PartitionHandling::Autoheal,
                 queue_type: QueueType::Quorum,
+                memory_limit: Some(50_000),
+                memory_alarm: MemoryAlarm::BlockAll,
+                message_ttl: Some(secs(120)),
             }
         );
         assert_eq!(s.broker.fsync, Fsync::Never);
@@ -5428,6 +5562,17 @@ lots = "> 0"
         );
         assert_eq!(
             s.faults[3],
+            Fault {
+                at: secs(40),
+                until: Some(secs(45)),
+                kind: FaultKind::MemoryPressure {
+                    targets: vec![h(Role::Broker, 1)],
+                    limit: 1000,
+                },
+            }
+        );
+        assert_eq!(
+            s.faults[4],
             Fault {
                 at: secs(60),
                 until: None,
