@@ -20,6 +20,7 @@ pub mod history;
 pub mod model;
 pub mod outcome;
 pub mod parallel;
+pub mod repeat;
 pub mod report;
 pub mod scenario;
 pub mod shrink;

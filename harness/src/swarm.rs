@@ -17,9 +17,15 @@ const SWARM_STREAM: u64 = 0x5357_4152_4d5f_0001;
 const ATTEMPTS: u32 = 20;
 
 /// The concrete scenario `seed` runs: the scenario itself without `[swarm]`,
-/// or the schedule the seed draws.
+/// or the schedule the seed draws; repeating faults expanded into their
+/// instances ([`crate::repeat`]).
 pub fn instantiate(scenario: &Scenario, seed: u64) -> Cow<'_, Scenario> {
     let Some(sw) = &scenario.swarm else {
+        if crate::repeat::has_repeats(scenario) {
+            let mut s = scenario.clone();
+            crate::repeat::expand(&mut s, seed);
+            return Cow::Owned(s);
+        }
         return Cow::Borrowed(scenario);
     };
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ SWARM_STREAM);
@@ -48,11 +54,11 @@ pub fn instantiate(scenario: &Scenario, seed: u64) -> Cow<'_, Scenario> {
             let at = rng.random_range(0..=duration_ms - len);
             let kind = draw_kind(kind, &mut rng, &of);
             let mut faults = s.faults.clone();
-            faults.push(Fault {
-                at: Duration::from_millis(at),
-                until: Some(Duration::from_millis(at + len)),
+            faults.push(Fault::once(
+                Duration::from_millis(at),
+                Some(Duration::from_millis(at + len)),
                 kind,
-            });
+            ));
             faults.sort_by_key(|f| f.at);
             if overlaps(&faults, Some(s.duration)).is_empty() {
                 s.faults = faults;

@@ -697,6 +697,18 @@ pub struct RawFault {
     /// Integer >= 1 (memory_pressure only, required): messages the target
     /// queue nodes have memory for during the window.
     pub limit: Option<u64>,
+    /// Duration > 0, optional (any kind): the fault repeats, instance `i`
+    /// starting at `at + i × every` (plus its jitter), each lasting as the
+    /// first (`for`, `restart_after`; a windowed kind needs one). At least
+    /// the window plus `jitter`, so repetitions never overlap.
+    pub every: Option<String>,
+    /// Integer from 1 to 1000, optional (with `every`): instances in all,
+    /// the first included; the last must end within the load phase.
+    /// Without it, as many as fit.
+    pub count: Option<u32>,
+    /// Duration, default `"0s"` (with `every`): each instance starts up to
+    /// this much later, drawn (whole milliseconds) from the run's seed.
+    pub jitter: Option<String>,
 }
 
 impl Schema for RawFault {
@@ -714,8 +726,14 @@ impl Schema for RawFault {
         "restart_after",
         "ids",
         "limit",
+        "every",
+        "count",
+        "jitter",
     ];
 }
+
+/// Fields every fault kind accepts: its repetition.
+pub const REPEAT_FIELDS: [&str; 3] = ["every", "count", "jitter"];
 
 /// For each fault kind, the fields it accepts besides `at` and `kind`.
 pub const FAULT_KIND_FIELDS: &[(&str, &[&str])] = &[

@@ -256,6 +256,13 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
                 }
             }
         }
+        if let Some(r) = &f.repeat {
+            let _ = writeln!(o, "every = {}", dur(r.every));
+            let _ = writeln!(o, "count = {}", r.count);
+            if r.jitter > std::time::Duration::ZERO {
+                let _ = writeln!(o, "jitter = {}", dur(r.jitter));
+            }
+        }
         match &f.kind {
             FaultKind::Partition { a, b, oneway } => {
                 let _ = writeln!(o, "{}oneway = {oneway}", sides(a, b));
@@ -487,7 +494,10 @@ at = "20s"
 kind = "slow_cpu"
 target = ["consumer-1", "brokers"]
 factor = 12.5
-for = "5s"
+for = "1s"
+every = "2s"
+count = 3
+jitter = "500ms"
 [[fault]]
 at = "30s"
 kind = "slow_storage"

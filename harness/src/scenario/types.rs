@@ -615,6 +615,52 @@ pub struct Fault {
     /// crash); `None` = it lasts until the drain starts.
     pub until: Option<Duration>,
     pub kind: FaultKind,
+    /// The fault happens again and again (`every`, `count`, `jitter`); a
+    /// run expands it into its instances (`crate::repeat::expand`), so
+    /// the driver only ever sees plain faults.
+    pub repeat: Option<Repeat>,
+}
+
+/// A repeating fault: instance `i` (from 0) starts at
+/// `at + i × every + d_i`, `d_i` drawn uniformly in `0..=jitter` (whole
+/// milliseconds) from the run's seed, and lasts as the first one does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Repeat {
+    pub every: Duration,
+    /// Instances in all, the first included (>= 1).
+    pub count: u32,
+    pub jitter: Duration,
+}
+
+impl Fault {
+    /// A plain fault (no repetition).
+    pub fn once(at: Duration, until: Option<Duration>, kind: FaultKind) -> Fault {
+        Fault {
+            at,
+            until,
+            kind,
+            repeat: None,
+        }
+    }
+
+    /// Every instance of the fault with its latest possible window (the
+    /// most jitter): what validation checks overlaps against, so no draw
+    /// of the jitter can make two faults overlap.
+    pub fn widest_instances(&self) -> Vec<Fault> {
+        let Some(r) = self.repeat else {
+            return vec![Fault::once(self.at, self.until, self.kind.clone())];
+        };
+        (0..r.count)
+            .map(|i| {
+                let shift = r.every * i;
+                Fault::once(
+                    self.at + shift,
+                    self.until.map(|u| u + shift + r.jitter),
+                    self.kind.clone(),
+                )
+            })
+            .collect()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

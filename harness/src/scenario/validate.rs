@@ -9,6 +9,7 @@
 use super::raw::{
     RawBreaker, RawBroker, RawBurst, RawConsumer, RawFault, RawNetwork, RawPolicy, RawScale,
     RawScenario, RawStore, RawSwarm, RawTopology, RawWorkload, Schema, FAULT_KIND_FIELDS,
+    REPEAT_FIELDS,
 };
 use super::types::*;
 use crate::history::MsgId;
@@ -39,6 +40,8 @@ pub const MAX_RETRIES: u32 = 100;
 pub const MAX_FETCH: u32 = 10_000;
 /// Most effects a partition's worker applies at once (`consumer.concurrency`).
 pub const MAX_CONCURRENCY: u32 = 64;
+/// Most instances of one repeating fault (`count`).
+pub const MAX_REPEATS: u32 = 1_000;
 /// Most cores of one consumer or broker host.
 pub const MAX_CORES: u32 = 64;
 /// Most effect lanes in all (`topology.partitions × consumer.concurrency`):
@@ -2091,6 +2094,7 @@ impl Check {
                 let key = key.as_str();
                 if key == "at"
                     || key == "kind"
+                    || REPEAT_FIELDS.contains(&key)
                     || allowed.contains(&key)
                     || !RawFault::FIELDS.contains(&key)
                 {
@@ -2228,11 +2232,131 @@ impl Check {
             _ => None,
         };
         let fk = fk.filter(|_| for_broker);
+        let repeat = self.repeat(f, at_ok, until, duration, kind);
         let fault = match (at_ok, until, fk) {
-            (Some(at), Some(until), Some(kind)) => Some(Fault { at, until, kind }),
+            (Some(at), Some(until), Some(kind)) => repeat.map(|repeat| Fault {
+                at,
+                until,
+                kind,
+                repeat,
+            }),
             _ => None,
         };
         (at, fault)
+    }
+
+    /// `every`, `count` and `jitter`: a fault that happens again and again.
+    /// `at` and `until` are the first instance's, when valid. Repetitions
+    /// must not overlap one another (`every` at least the window plus the
+    /// jitter) and the last must end within the load phase; without
+    /// `count`, as many as fit.
+    fn repeat(
+        &mut self,
+        f: &Fields,
+        at: Option<Duration>,
+        until: Option<Option<Duration>>,
+        duration: Option<Duration>,
+        kind: &str,
+    ) -> Option<Option<Repeat>> {
+        let every = self.optional(f, "every", positive_duration);
+        let count = self.optional(f, "count", int_range(1, MAX_REPEATS));
+        let jitter = self.optional(f, "jitter", self::duration);
+        let (every, count, jitter) = (every?, count?, jitter?);
+        let Some(every) = every else {
+            for key in ["count", "jitter"] {
+                if f.has(key) {
+                    self.err(
+                        f.at(key),
+                        format!("{key} says how a fault repeats: it needs every (the time between one start and the next)"),
+                    );
+                }
+            }
+            return if f.has("count") || f.has("jitter") {
+                None
+            } else {
+                Some(None)
+            };
+        };
+        let jitter = jitter.unwrap_or(Duration::ZERO);
+        let (at, until) = (at?, until?);
+        let window = match until {
+            Some(end) => end - at,
+            // A one-shot action has no window.
+            None if !FAULT_KIND_FIELDS
+                .iter()
+                .any(|(k, fields)| *k == kind && fields.contains(&"for")) =>
+            {
+                Duration::ZERO
+            }
+            None => {
+                self.err(
+                    f.at("every"),
+                    format!(
+                        "a repeating {kind} needs a window (for, or restart_after for a crash): without one it lasts until the drain starts, and the next repetition would overlap it"
+                    ),
+                );
+                return None;
+            }
+        };
+        if every < window + jitter {
+            self.err(
+                f.at("every"),
+                format!(
+                    "repetitions would overlap: every ({}) must be at least the window ({}) plus the jitter ({})",
+                    format_duration(every),
+                    format_duration(window),
+                    format_duration(jitter)
+                ),
+            );
+            return None;
+        }
+        let Some(load) = duration else { return None };
+        // The latest possible end of instance i (0-based).
+        let end = |i: u32| at + every * i + jitter + window;
+        let count = match count {
+            Some(n) => {
+                if end(n - 1) > load {
+                    self.err(
+                        f.at("count"),
+                        format!(
+                            "the last of {n} repetitions could end at {} (at {} + {} × every {} + jitter {} + window {}), after the load phase ends at {} (duration)",
+                            format_duration(end(n - 1)),
+                            format_duration(at),
+                            n - 1,
+                            format_duration(every),
+                            format_duration(jitter),
+                            format_duration(window),
+                            format_duration(load)
+                        ),
+                    );
+                    return None;
+                }
+                n
+            }
+            None => {
+                if end(0) > load {
+                    self.err(
+                        f.at("jitter"),
+                        format!(
+                            "the first repetition could end at {}, after the load phase ends at {} (duration)",
+                            format_duration(end(0)),
+                            format_duration(load)
+                        ),
+                    );
+                    return None;
+                }
+                let mut n = 1;
+                while n < MAX_REPEATS && end(n) <= load {
+                    n += 1;
+                }
+                n
+            }
+        };
+        Some(Some(Repeat {
+            every,
+            count,
+            jitter,
+        }))
     }
 
     /// A `slow_cpu` fault multiplies CPU work: its targets must do some.
@@ -2894,32 +3018,50 @@ pub(crate) fn overlaps(faults: &[Fault], duration: Option<Duration>) -> Vec<(Str
     let Some(load_end) = duration else {
         return Vec::new();
     };
-    let ends = window_ends(faults, load_end);
+    // Repeating faults are checked instance by instance, each at its
+    // latest possible window, so no draw of their jitter can overlap.
+    let mut instances: Vec<(usize, Fault)> = (faults.iter().enumerate())
+        .flat_map(|(i, f)| f.widest_instances().into_iter().map(move |g| (i, g)))
+        .collect();
+    instances.sort_by_key(|(_, f)| f.at);
+    let plain: Vec<Fault> = instances.iter().map(|(_, f)| f.clone()).collect();
+    let ends = window_ends(&plain, load_end);
     let mut out = Vec::new();
-    for (j, g) in faults.iter().enumerate() {
-        for (i, f) in faults.iter().enumerate().take(j) {
-            if !f.kind.has_window() || !g.kind.has_window() {
+    let mut reported = BTreeSet::new();
+    for (b, (j, g)) in instances.iter().enumerate() {
+        for (a, (i, f)) in instances.iter().enumerate().take(b) {
+            if i == j || !f.kind.has_window() || !g.kind.has_window() {
                 continue;
             }
-            let ((fs, fe), (gs, ge)) = ((f.at, ends[i]), (g.at, ends[j]));
+            let ((fs, fe), (gs, ge)) = ((f.at, ends[a]), (g.at, ends[b]));
             if !(gs < fe && fs < ge) {
                 continue;
             }
             let shared = match (host_targets(&f.kind), host_targets(&g.kind)) {
-                (Some(a), Some(b)) if f.kind.name() == g.kind.name() => {
-                    a.iter().find(|h| b.contains(h)).map(|h| h.to_string())
+                (Some(x), Some(y)) if f.kind.name() == g.kind.name() => {
+                    x.iter().find(|h| y.contains(h)).map(|h| h.to_string())
                 }
                 (None, None) if links_conflict(&f.kind, &g.kind) => shared_link(&f.kind, &g.kind),
                 _ => None,
             };
+            // Named by the later fault in the file, against the earlier one.
+            let ((late, _), (early, first)) = if j > i {
+                ((j, g), (i, (f, fs, fe)))
+            } else {
+                ((i, f), (j, (g, gs, ge)))
+            };
             if let Some(on) = shared {
+                if !reported.insert((late, early)) {
+                    continue;
+                }
+                let (ef, es, ee) = first;
                 out.push((
-                    format!("fault[{j}]"),
+                    format!("fault[{late}]"),
                     format!(
-                        "overlaps fault[{i}] ({} {}..{}) on {on}: faults on the same host or link must not overlap; end the first before the second starts",
-                        f.kind.name(),
-                        format_duration(fs),
-                        format_duration(fe)
+                        "overlaps fault[{early}] ({} {}..{}) on {on}: faults on the same host or link must not overlap; end the first before the second starts",
+                        ef.kind.name(),
+                        format_duration(es),
+                        format_duration(ee)
                     ),
                 ));
             }
@@ -3391,6 +3533,7 @@ duration = "2m"
                     b: vec![h(Role::Consumer, 0), h(Role::Consumer, 1)],
                     oneway: true,
                 },
+                repeat: None,
             }
         );
         // heal without a and b: every host on both sides, the controller too.
@@ -3420,6 +3563,7 @@ duration = "2m"
                 kind: FaultKind::Crash {
                     targets: vec![h(Role::Broker, 0)]
                 },
+                repeat: None,
             }
         );
         assert_eq!(
@@ -5546,6 +5690,7 @@ lots = "> 0"
                     rate: 0.01,
                     ids: vec![MsgId::new(0, 17), MsgId::new(1, 0), MsgId::new(0, 3)],
                 },
+                repeat: None,
             }
         );
         // Two poison windows may overlap; without `for` it lasts until the drain.
@@ -5558,6 +5703,7 @@ lots = "> 0"
                     rate: 0.0,
                     ids: vec![MsgId::new(1, 99)],
                 },
+                repeat: None,
             }
         );
         assert_eq!(
@@ -5569,6 +5715,7 @@ lots = "> 0"
                     targets: vec![h(Role::Broker, 1)],
                     limit: 1000,
                 },
+                repeat: None,
             }
         );
         assert_eq!(
@@ -5577,6 +5724,7 @@ lots = "> 0"
                 at: secs(60),
                 until: None,
                 kind: FaultKind::Redrive,
+                repeat: None,
             }
         );
         let metrics: Vec<&str> = s.expect.iter().map(|e| e.metric.name()).collect();
