@@ -311,11 +311,50 @@ impl Created {
     }
 }
 
+/// Most keys whose partition a [`KeyMap`] tabulates.
+pub const MAX_KEY_MAP: u32 = 1 << 20;
+
+/// Where the workload's keys go and which are hot, as the model says: what
+/// the per-partition and per-class figures group messages by.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyMap {
+    /// Partitions (or queues) of the topology.
+    pub partitions: u32,
+    /// The partition of each key (index = key); empty when the workload
+    /// has more than [`MAX_KEY_MAP`] keys (then no message is attributed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partition: Vec<u32>,
+    /// The hot keys, sorted; empty when keys are drawn uniformly.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hot: Vec<u32>,
+}
+
+impl KeyMap {
+    /// The partition of `key`, if tabulated.
+    pub fn partition_of(&self, key: u32) -> Option<u32> {
+        self.partition.get(key as usize).copied()
+    }
+
+    pub fn is_hot(&self, key: u32) -> bool {
+        self.hot.binary_search(&key).is_ok()
+    }
+
+    /// The partitions holding a hot key, sorted.
+    pub fn hot_partitions(&self) -> Vec<u32> {
+        let mut p: Vec<u32> = (self.hot.iter())
+            .filter_map(|&k| self.partition_of(k))
+            .collect();
+        p.sort_unstable();
+        p.dedup();
+        p
+    }
+}
+
 /// The version of the History's content and hash. It is fed into
 /// [`History::hash`] and carried in every report, so a hash is only ever
 /// compared with hashes of the same version. 2: the History records which
-/// messages were created (`created`), what producers held at the end, and
-/// the consumer group's changes (`group`).
+/// messages were created (`created`), what producers held at the end, the
+/// consumer group's changes (`group`) and where keys go (`keys`).
 pub const HISTORY_VERSION: u32 = 2;
 
 /// The whole record of a run.
@@ -336,6 +375,9 @@ pub struct History {
     /// time order (empty when consumers are not a group, as on a queue).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub group: Vec<GroupEvent>,
+    /// Each key's partition and the hot keys.
+    #[serde(default)]
+    pub keys: KeyMap,
     /// Ids the workload made poison (a consumer fails on them every time),
     /// sorted; the DLQ checkers tell poison from healthy messages by it.
     /// Some may never have been sent (the load phase ended first).
@@ -469,6 +511,19 @@ impl History {
                     }
                 }
             }
+        }
+        put(&mut h, u64::from(self.keys.partitions));
+        put(&mut h, self.keys.partition.len() as u64);
+        let mut i = 0;
+        while i < self.keys.partition.len() {
+            let pair = &self.keys.partition[i..(i + 2).min(self.keys.partition.len())];
+            let hi = pair.get(1).map_or(0, |&p| u64::from(p) << 32);
+            put(&mut h, hi | u64::from(pair[0]));
+            i += 2;
+        }
+        put(&mut h, self.keys.hot.len() as u64);
+        for &k in &self.keys.hot {
+            put(&mut h, u64::from(k));
         }
         // Likewise only when present.
         if !self.poison.is_empty() {

@@ -6,7 +6,7 @@
 
 use crate::history::{
     BreakerState, BreakerTransition, Created, Event, EventKind, GroupChange, GroupEvent, Inventory,
-    MsgId, Sample,
+    KeyMap, MsgId, Sample,
 };
 use crate::scenario::{Host, LatencyRange, Role, Scenario, Slowdown};
 use rand::Rng;
@@ -86,6 +86,7 @@ pub struct Recorder {
     events: Rc<RefCell<Vec<Event>>>,
     breakers: Rc<RefCell<Vec<BreakerTransition>>>,
     group: Rc<RefCell<Vec<GroupEvent>>>,
+    keys: Rc<RefCell<KeyMap>>,
     poison: Rc<RefCell<Vec<MsgId>>>,
     /// Per producer, its runs of created sequence numbers in order.
     created: Rc<RefCell<BTreeMap<u32, Vec<(u32, u32)>>>>,
@@ -182,6 +183,18 @@ impl Recorder {
 
     pub(crate) fn take_group(&self) -> Vec<GroupEvent> {
         std::mem::take(&mut self.group.borrow_mut())
+    }
+
+    /// Where the workload's keys go and which are hot (`hot` in any order;
+    /// the History keeps it sorted).
+    pub fn set_keys(&self, mut keys: KeyMap) {
+        keys.hot.sort_unstable();
+        keys.hot.dedup();
+        *self.keys.borrow_mut() = keys;
+    }
+
+    pub(crate) fn take_keys(&self) -> KeyMap {
+        std::mem::take(&mut self.keys.borrow_mut())
     }
 
     /// The workload's poison ids (any order; the History keeps them sorted).

@@ -123,7 +123,22 @@ impl Model for Pipeline {
         #[cfg(feature = "mutants")]
         mutant::set(self.mutant);
         let sc: Rc<Scenario> = env.scenario.clone();
-        let schedule = Rc::new(Schedule::new(&sc.workload, sc.duration));
+        let schedule = Rc::new(Schedule::new(
+            &sc.workload,
+            sc.duration,
+            sc.topology.partitions,
+        ));
+        // Where each key goes (a key's partition, or queue, is `key %
+        // partitions`) and which keys are hot, for the per-class figures.
+        let partitions = sc.topology.partitions;
+        let by_key = (sc.workload.keys <= harness::history::MAX_KEY_MAP)
+            .then(|| (0..sc.workload.keys).map(|k| k % partitions).collect())
+            .unwrap_or_default();
+        env.recorder.set_keys(harness::history::KeyMap {
+            partitions,
+            partition: by_key,
+            hot: schedule.keys.hot(&sc.workload),
+        });
         let applied = Rc::new(RefCell::new(BTreeSet::new()));
         let queue = sc.broker.kind == BrokerKind::Queue;
         // Seeded from the run (through an actor's seed), shared by all.

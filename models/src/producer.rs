@@ -25,7 +25,7 @@
 
 use crate::link::{Link, Route};
 use crate::metadata::Metadata;
-use crate::schedule::{key_of, Schedule};
+use crate::schedule::Schedule;
 use crate::wire::{Batch, BatchResult, Record, Request, Response};
 use harness::model::{Control, Recorder};
 use harness::scenario::{Acks, Host, Role, Scenario};
@@ -146,7 +146,7 @@ impl Producer {
                 let mut st = state.borrow_mut();
                 for seq in next_seq..due {
                     let id = MsgId::new(self.index, seq);
-                    let key = key_of(self.seed, seq, w.keys);
+                    let key = self.schedule.keys.key_of(self.seed, seq);
                     if st.held >= w.buffer_max as usize {
                         let reason = Reason::ProducerBufferFull;
                         self.recorder.record(id, key, EventKind::Reject { reason });

@@ -274,8 +274,14 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Decides every created message's fate and checks that they add up.
-pub fn balance(summaries: &Summaries, history: &History) -> Balance {
+/// Decides every created message's fate and checks that they add up;
+/// `each` sees every created message's summary (None when no event names
+/// it) and fate, in id order.
+pub fn balance(
+    summaries: &Summaries,
+    history: &History,
+    mut each: impl FnMut(Option<&Summary>, Fate),
+) -> Balance {
     let mut out = Balance::new();
     out.sent = history.created_count();
     let inv = &history.inventory;
@@ -330,6 +336,7 @@ pub fn balance(summaries: &Summaries, history: &History) -> Balance {
                 }
             }
             out.add(id, f);
+            each(s, f);
         }
     }
     let total: u64 = out.terms().iter().map(|(_, c)| c.n).sum();

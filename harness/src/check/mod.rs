@@ -7,6 +7,7 @@
 //! smallest ids (in `MsgId` order) among those counted — so a failure can be
 //! traced.
 
+pub mod breakdown;
 pub mod breaker;
 pub mod dead_letter;
 pub mod duplicates;
@@ -19,6 +20,7 @@ pub mod recovered;
 pub mod summary;
 pub mod timeline;
 
+pub use breakdown::{Breakdown, Classes, GroupFigures};
 pub use dead_letter::MaxDeliveries;
 pub use fate::{Balance, Fate};
 pub use group::Rebalances;
@@ -28,7 +30,7 @@ pub use summary::{Summaries, Summary};
 pub use timeline::Timeline;
 
 use crate::history::{History, MsgId};
-use crate::scenario::Metric;
+use crate::scenario::{Metric, Scope};
 use serde::Serialize;
 
 /// Most example ids kept per count.
@@ -140,6 +142,8 @@ pub struct Figures {
     pub breaker_trips: u64,
     /// Consumer-group rebalances and time with partitions unowned.
     pub group: Rebalances,
+    /// The fates, lag and latency per partition, and hot against cold.
+    pub breakdown: Breakdown,
     /// Rates, gauges and breaker states over time, for the charts.
     pub timeline: Timeline,
 }
@@ -203,6 +207,20 @@ impl Figures {
         }
     }
 
+    /// The figure an expectation on `scope` tests: [`Figures::value`] for
+    /// the whole run, else the group's (None when the run has no such
+    /// group: keys not tabulated, no skew, or no latency in it).
+    pub fn value_in(&self, scope: Scope, metric: Metric) -> Option<u64> {
+        let b = &self.breakdown;
+        let group = match scope {
+            Scope::All => return self.value(metric),
+            Scope::Partition(p) => b.partitions.get(p as usize),
+            Scope::Partitions(c) => b.partition_classes.as_ref().map(|x| x.of(c)),
+            Scope::Keys(c) => b.key_classes.as_ref().map(|x| x.of(c)),
+        }?;
+        group.value(metric)
+    }
+
     /// The ids behind a metric's figure: a count's examples, the message
     /// that reached `max_deliveries`; none for the other value figures.
     pub fn examples(&self, metric: Metric) -> &[MsgId] {
@@ -220,10 +238,13 @@ pub fn check(history: &History) -> Figures {
     let (sent, acked) = totals(&summaries, history);
     let inv = &history.inventory;
     let dlq = dead_letter::dlq(&summaries, &history.poison, &inv.dead_letters);
+    let mut groups = breakdown::Accumulator::new(&history.keys);
+    let balance = fate::balance(&summaries, history, |s, f| groups.add(s, f));
     Figures {
         sent,
         acked,
-        balance: fate::balance(&summaries, history),
+        balance,
+        breakdown: groups.finish(history),
         recovered: recovered::recovered(&summaries),
         duplicate_deliveries: duplicates::duplicate_deliveries(&summaries),
         duplicate_effects: duplicates::duplicate_effects(&summaries),

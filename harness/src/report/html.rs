@@ -364,6 +364,50 @@ fn balance(o: &mut String, outcome: &Outcome) {
     let _ = writeln!(o, "</table>");
 }
 
+/// Under a skewed load the classes, then every partition (its lag, its
+/// messages' fates and latency).
+fn by_partition(o: &mut String, outcome: &Outcome) {
+    let b = &outcome.breakdown;
+    if b.partitions.len() < 2 {
+        return;
+    }
+    let head = "<tr><th>messages</th><th>sent</th><th>took effect</th><th>lost</th><th>dropped</th><th>shed</th><th>abandoned</th><th>max lag</th><th>latency p50 / p99 / max</th></tr>";
+    let row = |o: &mut String, name: &str, g: &crate::check::GroupFigures| {
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            esc(name),
+            g.sent,
+            g.took_effect,
+            g.lost,
+            g.silently_dropped + g.expired,
+            g.shed,
+            g.abandoned,
+            esc(&super::lag_cell(g)),
+            esc(&super::latency_cell(g))
+        );
+    };
+    let classes = super::class_rows(outcome);
+    if !classes.is_empty() {
+        let _ = writeln!(o, "<h2>Hot against cold</h2>\n<table>{head}");
+        for (name, g) in &classes {
+            row(o, name, g);
+        }
+        let _ = writeln!(o, "</table>");
+    }
+    let what = if outcome.queue { "queue" } else { "partition" };
+    let _ = writeln!(o, "<h2>By {what}</h2>\n<table>{head}");
+    for (p, g) in b.partitions.iter().enumerate() {
+        let hot = if b.hot_partitions.contains(&(p as u32)) {
+            " (hot)"
+        } else {
+            ""
+        };
+        row(o, &format!("{what} {p}{hot}"), g);
+    }
+    let _ = writeln!(o, "</table>");
+}
+
 fn faults(o: &mut String, outcome: &Outcome) {
     let _ = writeln!(o, "<h2>Faults</h2>");
     if outcome.faults.is_empty() {
@@ -457,6 +501,7 @@ pub fn run_page(outcome: &Outcome, reproduce: &str) -> String {
     }
     balance(&mut o, outcome);
     counts(&mut o, outcome);
+    by_partition(&mut o, outcome);
     faults(&mut o, outcome);
     anomalies(&mut o, outcome);
     let _ = writeln!(

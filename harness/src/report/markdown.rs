@@ -90,6 +90,36 @@ pub fn run(o: &Outcome, reproduce: &str) -> String {
         let _ = writeln!(w, "| {name} | {n} | {} | {shown} |", cell(&detail));
     }
     let _ = writeln!(w);
+    let classes = super::class_rows(o);
+    if !classes.is_empty() {
+        let _ = writeln!(
+            w,
+            "By class (a skewed load: its hot keys and the partitions holding them):\n"
+        );
+        let _ = writeln!(
+            w,
+            "| messages | sent | took effect | lost | dropped | shed | abandoned | max lag | latency p50 / p99 / max |"
+        );
+        let _ = writeln!(
+            w,
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
+        for (name, g) in &classes {
+            let _ = writeln!(
+                w,
+                "| {name} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                g.sent,
+                g.took_effect,
+                g.lost,
+                g.silently_dropped + g.expired,
+                g.shed,
+                g.abandoned,
+                super::lag_cell(g),
+                super::latency_cell(g)
+            );
+        }
+        let _ = writeln!(w);
+    }
     if !o.faults.is_empty() {
         let _ = writeln!(w, "Faults:\n");
         for (i, f) in o.faults.iter().enumerate() {

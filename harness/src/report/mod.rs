@@ -291,6 +291,40 @@ pub(crate) fn fate_rows(o: &Outcome) -> Vec<FateRow> {
     rows.into_iter().filter(|r| r.2 > 0).collect()
 }
 
+/// Under a skewed load, the hot partitions, the cold ones, the hot keys
+/// and the cold ones, each with its figures; empty otherwise.
+pub(crate) fn class_rows(o: &Outcome) -> Vec<(String, &crate::check::GroupFigures)> {
+    let b = &o.breakdown;
+    let (Some(pc), Some(kc)) = (&b.partition_classes, &b.key_classes) else {
+        return Vec::new();
+    };
+    let hot: Vec<String> = b.hot_partitions.iter().map(|p| p.to_string()).collect();
+    vec![
+        (format!("hot partitions ({})", hot.join(", ")), &pc.hot),
+        ("cold partitions".to_string(), &pc.cold),
+        ("hot keys".to_string(), &kc.hot),
+        ("cold keys".to_string(), &kc.cold),
+    ]
+}
+
+/// A group's latency p50 / p99 / max for a table cell.
+pub(crate) fn latency_cell(g: &crate::check::GroupFigures) -> String {
+    let ms = |t: u64| crate::units::format_duration(std::time::Duration::from_millis(t));
+    match g.latency_ms {
+        Some(l) => format!("{} / {} / {}", ms(l.p50), ms(l.p99), ms(l.max)),
+        None => "none".to_string(),
+    }
+}
+
+/// A group's lag (messages / age of the oldest) for a table cell.
+pub(crate) fn lag_cell(g: &crate::check::GroupFigures) -> String {
+    let ms = |t: u64| crate::units::format_duration(std::time::Duration::from_millis(t));
+    match (g.max_lag, g.max_lag_age_ms) {
+        (Some(n), Some(a)) => format!("{n} / {}", ms(a)),
+        _ => "—".to_string(),
+    }
+}
+
 pub(crate) fn key_figures(o: &Outcome) -> Vec<(&'static str, String)> {
     use crate::units::format_duration;
     let ms = |t: u64| format_duration(std::time::Duration::from_millis(t));
@@ -324,7 +358,7 @@ mod tests {
     use super::*;
     use crate::check::check;
     use crate::check::testkit::{m, Hb};
-    use crate::scenario::{Cmp, Expectation, Metric};
+    use crate::scenario::{Cmp, Expectation, Metric, Scope};
 
     /// p0-0 clean; p0-1 poison, dead-lettered after 3 deliveries; p1-1
     /// healthy, dead-lettered (misrouted) after 3 deliveries, unless
@@ -349,11 +383,13 @@ mod tests {
         let h = h.held(&[m(0, 1), m(1, 1)]).build();
         let expect = [
             Expectation {
+                scope: Scope::All,
                 metric: Metric::MaxDeliveries,
                 cmp: Cmp::Lt,
                 value: 3,
             },
             Expectation {
+                scope: Scope::All,
                 metric: Metric::DuplicateDeliveries,
                 cmp: Cmp::Eq,
                 value: 0,

@@ -22,6 +22,7 @@
 #![cfg_attr(not(test), allow(dead_code))]
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The key names a table accepts, in schema order (equal to the serde field
 /// names of the type; a unit test checks it).
@@ -226,6 +227,23 @@ pub struct RawWorkload {
     /// duplicate. Kafka's default since 3.0 is `true`; here it is `false`, so
     /// plain retries duplicate unless asked.
     pub idempotent: Option<bool>,
+    /// Float, 0 < share < 1, optional (default: keys drawn uniformly): a
+    /// message goes to a hot key with this probability (uniformly among the
+    /// hot keys), else uniformly to one of the others. A skewed load
+    /// (`hot_share` or `zipf`) allows at most 1000000 `keys`.
+    pub hot_share: Option<f64>,
+    /// Integer >= 1, below `keys`, default `1` (with `hot_share` or `zipf`):
+    /// the hot keys are keys `0..hot_keys`; with `zipf`, the most frequent
+    /// `hot_keys` keys form the hot class of the per-class figures.
+    pub hot_keys: Option<u32>,
+    /// Integer below `topology.partitions`, optional (with `hot_share`,
+    /// instead of `hot_keys`): the hot keys are every key of this partition
+    /// (key `k` is in partition `k % partitions`): one hot partition.
+    pub hot_partition: Option<u32>,
+    /// Float, 0 < zipf <= 10, optional (instead of `hot_share`): keys
+    /// follow Zipf's law, key `k` drawn with weight
+    /// `1 / (k + 1)^zipf` (key 0 the most frequent).
+    pub zipf: Option<f64>,
 }
 
 impl Schema for RawWorkload {
@@ -241,6 +259,10 @@ impl Schema for RawWorkload {
         "buffer_max",
         "batch_max",
         "idempotent",
+        "hot_share",
+        "hot_keys",
+        "hot_partition",
+        "zipf",
     ];
 }
 
@@ -785,6 +807,13 @@ macro_rules! expect_tables {
             pub backpressure: Option<RawPolicyExpect>,
             /// `[expect.unbounded]`: bounds checked under `unbounded` only.
             pub unbounded: Option<RawPolicyExpect>,
+            /// `partition.<p>.<metric>` (`<p>` a partition number, `hot` or
+            /// `cold`): bounds on one partition's figures, or on the hot
+            /// partitions' or the others' (those two need a skewed load).
+            pub partition: Option<BTreeMap<String, RawGroupExpect>>,
+            /// `key.<class>.<metric>` (`hot` or `cold`, with a skewed
+            /// load): bounds on the hot keys' figures, or the others'.
+            pub key: Option<BTreeMap<String, RawGroupExpect>>,
         }
 
         impl Schema for RawExpect {
@@ -794,6 +823,8 @@ macro_rules! expect_tables {
                 "circuit_breaker",
                 "backpressure",
                 "unbounded",
+                "partition",
+                "key",
             ];
         }
 
@@ -802,10 +833,15 @@ macro_rules! expect_tables {
         #[serde(deny_unknown_fields)]
         pub struct RawPolicyExpect {
             $($(#[$doc])* pub $field: Option<RawBound>,)*
+            /// As in `[expect]`.
+            pub partition: Option<BTreeMap<String, RawGroupExpect>>,
+            /// As in `[expect]`.
+            pub key: Option<BTreeMap<String, RawGroupExpect>>,
         }
 
         impl Schema for RawPolicyExpect {
-            const FIELDS: &'static [&'static str] = &[$(stringify!($field),)*];
+            const FIELDS: &'static [&'static str] =
+                &[$(stringify!($field),)* "partition", "key"];
         }
     };
 }
@@ -878,4 +914,62 @@ expect_tables! {
     /// Time during which some partition had no owner in the consumer
     /// group, in ms.
     unowned_ms,
+}
+
+/// `partition.<p>` or `key.<class>` in `[expect]`: bounds on one group's
+/// figures (the metrics a group has). `max_lag` and `max_lag_age_ms` are
+/// a partition's, so `key.<class>` has neither.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroupExpect {
+    /// Its messages created.
+    pub sent: Option<RawBound>,
+    /// Its messages applied at least once.
+    pub took_effect: Option<RawBound>,
+    /// As the run's `lost`, for its messages.
+    pub lost: Option<RawBound>,
+    /// As the run's `stranded`.
+    pub stranded: Option<RawBound>,
+    /// As the run's `silently_dropped`.
+    pub silently_dropped: Option<RawBound>,
+    /// As the run's `expired`.
+    pub expired: Option<RawBound>,
+    /// As the run's `dead_lettered`.
+    pub dead_lettered: Option<RawBound>,
+    /// As the run's `shed`.
+    pub shed: Option<RawBound>,
+    /// As the run's `abandoned`.
+    pub abandoned: Option<RawBound>,
+    /// As the run's `in_flight`.
+    pub in_flight: Option<RawBound>,
+    /// Largest lag of its partitions together, in messages (partitions only).
+    pub max_lag: Option<RawBound>,
+    /// Largest age of its oldest uncommitted message, in ms (partitions only).
+    pub max_lag_age_ms: Option<RawBound>,
+    /// Median end-to-end latency of its messages, in ms.
+    pub latency_p50_ms: Option<RawBound>,
+    /// 99th percentile end-to-end latency of its messages, in ms.
+    pub latency_p99_ms: Option<RawBound>,
+    /// Largest end-to-end latency of its messages, in ms.
+    pub latency_max_ms: Option<RawBound>,
+}
+
+impl Schema for RawGroupExpect {
+    const FIELDS: &'static [&'static str] = &[
+        "sent",
+        "took_effect",
+        "lost",
+        "stranded",
+        "silently_dropped",
+        "expired",
+        "dead_lettered",
+        "shed",
+        "abandoned",
+        "in_flight",
+        "max_lag",
+        "max_lag_age_ms",
+        "latency_p50_ms",
+        "latency_p99_ms",
+        "latency_max_ms",
+    ];
 }

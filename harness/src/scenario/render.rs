@@ -96,6 +96,24 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
     let _ = writeln!(o, "buffer_max = {}", w.buffer_max);
     let _ = writeln!(o, "batch_max = {}", w.batch_max);
     let _ = writeln!(o, "idempotent = {}", w.idempotent);
+    match w.skew {
+        None => {}
+        Some(KeySkew::Hot { share, keys }) => {
+            let _ = writeln!(o, "hot_share = {share:?}");
+            match keys {
+                HotKeys::First(n) => {
+                    let _ = writeln!(o, "hot_keys = {n}");
+                }
+                HotKeys::Partition(p) => {
+                    let _ = writeln!(o, "hot_partition = {p}");
+                }
+            }
+        }
+        Some(KeySkew::Zipf { exponent, hot }) => {
+            let _ = writeln!(o, "zipf = {exponent:?}");
+            let _ = writeln!(o, "hot_keys = {hot}");
+        }
+    }
 
     let b = &s.broker;
     let _ = writeln!(o, "\n[broker]");
@@ -349,9 +367,11 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
 
 fn bounds(o: &mut String, list: &[Expectation]) {
     for e in list {
+        // A group's bound as a dotted key: `partition.hot.max_lag`.
         let _ = writeln!(
             o,
-            "{} = \"{} {}\"",
+            "{}{} = \"{} {}\"",
+            e.scope.prefix(),
             e.metric.name(),
             e.cmp.symbol(),
             e.value
@@ -400,6 +420,8 @@ store_replication = 2
 bursts = [{ at = "5s", rate = "300/s", for = "5s" }]
 idempotent = true
 delivery_timeout = "30s"
+hot_share = 0.4
+hot_partition = 1
 [broker]
 fsync = "interval:100ms"
 acks = 1
@@ -524,6 +546,7 @@ lost = 0
         assert_ne!(s.topology.replication, d.topology.replication);
         assert_ne!(s.workload.idempotent, d.workload.idempotent);
         assert_ne!(s.workload.delivery_timeout, d.workload.delivery_timeout);
+        assert_ne!(s.workload.skew, d.workload.skew);
         let (b, db) = (&s.broker, &d.broker);
         assert_ne!(b.acks, db.acks);
         assert_ne!(b.min_insync, db.min_insync);
@@ -743,6 +766,9 @@ lost = 0
             "[broker]\nkind = \"queue\"\noverflow = \"reject_new\"\npartition_handling = \"pause_minority\"\nqueue_type = \"classic\"\n",
             "[broker]\nkind = \"queue\"\noverflow = \"drop_oldest\"\nmax_length = 1\n",
             "[broker]\nkind = \"queue\"\nmax_receives = 1\n[[fault]]\nat = \"1s\"\nkind = \"redrive\"\n",
+            "[broker]\nkind = \"queue\"\nmemory_alarm = \"block_publishers\"\n",
+            "[workload]\nkeys = 50\nzipf = 1.25\nhot_keys = 3\n",
+            "[workload]\nkeys = 50\nhot_share = 0.9\n",
             "",
         ] {
             let text = format!("name = \"e\"\nsummary = \"e\"\nduration = \"1m\"\n{extra}");

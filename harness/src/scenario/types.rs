@@ -274,6 +274,30 @@ pub struct Workload {
     /// Idempotent producer: batches carry a producer id and per-partition
     /// sequence numbers, and the leader drops a batch it already appended.
     pub idempotent: bool,
+    /// How keys are drawn: None = uniformly over `keys`.
+    pub skew: Option<KeySkew>,
+}
+
+/// A skewed key distribution. Its hot keys are the *hot* key class of the
+/// per-class figures, and the partitions holding them the hot partitions.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum KeySkew {
+    /// A message goes to a hot key with probability `share` (uniformly
+    /// among them), else uniformly to one of the others.
+    Hot { share: f64, keys: HotKeys },
+    /// Key `k` has weight `1 / (k + 1)^exponent` (Zipf's law: key 0 the
+    /// most frequent); the `hot` first keys are the hot class.
+    Zipf { exponent: f64, hot: u32 },
+}
+
+/// Which keys are hot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HotKeys {
+    /// Keys `0..n`.
+    First(u32),
+    /// Every key of this partition (as the partitioner places keys): one
+    /// hot partition.
+    Partition(u32),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -989,9 +1013,11 @@ impl Cmp {
     }
 }
 
-/// `metric op value`, e.g. `lost = 0`, `max_lag > 5000`.
+/// `metric op value`, e.g. `lost = 0`, `max_lag > 5000`, or the same for
+/// one group of messages: `partition.cold.latency_p99_ms < 1000`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Expectation {
+    pub scope: Scope,
     pub metric: Metric,
     pub cmp: Cmp,
     pub value: u64,
@@ -1001,13 +1027,75 @@ impl fmt::Display for Expectation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} {} {}",
+            "{}{} {} {}",
+            self.scope.prefix(),
             self.metric.name(),
             self.cmp.symbol(),
             self.value
         )
     }
 }
+
+/// Which messages an expectation's figure is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Scope {
+    /// The whole run.
+    #[default]
+    All,
+    /// One partition (or queue).
+    Partition(u32),
+    /// The partitions holding a hot key, or the others.
+    Partitions(Class),
+    /// The hot keys, or the others.
+    Keys(Class),
+}
+
+/// Hot or cold, under a skewed load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Class {
+    Hot,
+    Cold,
+}
+
+impl Class {
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Hot => "hot",
+            Class::Cold => "cold",
+        }
+    }
+}
+
+impl Scope {
+    /// As written before the metric: ``, `partition.3.`, `key.hot.`.
+    pub fn prefix(self) -> String {
+        match self {
+            Scope::All => String::new(),
+            Scope::Partition(p) => format!("partition.{p}."),
+            Scope::Partitions(c) => format!("partition.{}.", c.name()),
+            Scope::Keys(c) => format!("key.{}.", c.name()),
+        }
+    }
+}
+
+/// The metrics a group of messages has (`partition.<p>.`, `key.<class>.`).
+pub const GROUP_METRICS: [Metric; 15] = [
+    Metric::Sent,
+    Metric::TookEffect,
+    Metric::Lost,
+    Metric::Stranded,
+    Metric::SilentlyDropped,
+    Metric::Expired,
+    Metric::DeadLettered,
+    Metric::Shed,
+    Metric::Abandoned,
+    Metric::InFlight,
+    Metric::MaxLag,
+    Metric::MaxLagAgeMs,
+    Metric::LatencyP50Ms,
+    Metric::LatencyP99Ms,
+    Metric::LatencyMaxMs,
+];
 
 #[cfg(test)]
 mod tests {

@@ -40,6 +40,8 @@ pub const MAX_RETRIES: u32 = 100;
 pub const MAX_FETCH: u32 = 10_000;
 /// Most effects a partition's worker applies at once (`consumer.concurrency`).
 pub const MAX_CONCURRENCY: u32 = 64;
+/// Most keys of a skewed workload (`hot_share`, `zipf`).
+pub const MAX_SKEWED_KEYS: u32 = 1_000_000;
 /// Most instances of one repeating fault (`count`).
 pub const MAX_REPEATS: u32 = 1_000;
 /// Most cores of one consumer or broker host.
@@ -1140,10 +1142,16 @@ fn fault_kind(v: &Value) -> Result<&'static str, String> {
     }
 }
 
-/// `N` (= N) or `"OP N"`.
-fn bound(v: &Value) -> Result<(Cmp, u64), String> {
+/// `N` (= N) or `"OP N"`; for a metric in milliseconds (`ms`) the number
+/// may also be a duration with its unit: `"< 1s"`, `"<= 1m30s"`.
+fn bound(v: &Value, ms: bool) -> Result<(Cmp, u64), String> {
     const EXPECTED: &str =
         "expected a non-negative integer or a comparison such as \"> 0\" or \"<= 5000\" (operators =, >, <, <=, >=)";
+    let with_unit = if ms {
+        " (a time may carry its unit: \"< 1s\")"
+    } else {
+        ""
+    };
     match v {
         Value::Integer(i) if *i >= 0 => Ok((Cmp::Eq, *i as u64)),
         Value::String(s) => {
@@ -1157,14 +1165,15 @@ fn bound(v: &Value) -> Result<(Cmp, u64), String> {
             ];
             let parsed = ops.iter().find_map(|(sym, cmp)| {
                 let rest = t.strip_prefix(sym)?.trim();
-                if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) {
-                    return None;
+                if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
+                    return Some((*cmp, rest.parse::<u64>().ok()?));
                 }
-                Some((*cmp, rest.parse::<u64>().ok()?))
+                let d = parse_duration(rest).ok().filter(|_| ms)?;
+                Some((*cmp, d.as_millis() as u64))
             });
-            parsed.ok_or_else(|| format!("{EXPECTED}, found {}", show(v)))
+            parsed.ok_or_else(|| format!("{EXPECTED}{with_unit}, found {}", show(v)))
         }
-        _ => Err(format!("{EXPECTED}, found {}", show(v))),
+        _ => Err(format!("{EXPECTED}{with_unit}, found {}", show(v))),
     }
 }
 
@@ -1585,6 +1594,7 @@ impl Check {
         let buffer_max = self.or_default(&w, "buffer_max", 10_000, int_range(1, u32::MAX));
         let batch_max = self.or_default(&w, "batch_max", 500, int_range(1, u32::MAX));
         let w_idempotent = self.or_default(&w, "idempotent", false, boolean);
+        let skew = self.skew(&w, keys, partitions);
         // The whole load, so that a History cannot outgrow memory: refused
         // here, at the field, not as an exit 3 when MAX_EVENTS is reached.
         if let (Some(r), Some(d), Some(bs)) = (rate_per_s, duration, &bursts) {
@@ -1771,7 +1781,11 @@ impl Check {
             }
             self.cpu_work(faults, c_processing, b_processing);
         }
-        let expect = self.expect(&top, policy.as_ref().map(|p| p.kind));
+        let groups = Groups {
+            skewed: skew.map(|s| s.is_some()),
+            partitions,
+        };
+        let expect = self.expect(&top, policy.as_ref().map(|p| p.kind), groups);
         let swarm = self.swarm(&top, duration);
         let scale_counts = self.scale(&top);
         if let (Some(Some(_)), Some(f)) = (&swarm, &faults) {
@@ -1814,6 +1828,7 @@ impl Check {
                 buffer_max: buffer_max?,
                 batch_max: batch_max?,
                 idempotent: w_idempotent?,
+                skew: skew?,
             },
             broker: Broker {
                 kind: kind?,
@@ -2243,6 +2258,117 @@ impl Check {
             _ => None,
         };
         (at, fault)
+    }
+
+    /// `hot_share` / `zipf` with `hot_keys` or `hot_partition`: a skewed
+    /// key distribution. `keys` and `partitions` are the workload's and the
+    /// topology's, when valid.
+    fn skew(
+        &mut self,
+        w: &Fields,
+        keys: Option<u32>,
+        partitions: Option<u32>,
+    ) -> Option<Option<KeySkew>> {
+        let share = self.optional(w, "hot_share", |v| {
+            number_in(v, 0.0, 1.0, "a share above 0 and below 1, such as 0.5").and_then(|x| {
+                if x < 1.0 {
+                    Ok(x)
+                } else {
+                    Err("expected a share above 0 and below 1, such as 0.5, found 1".to_string())
+                }
+            })
+        });
+        let zipf = self.optional(w, "zipf", |v| {
+            number_in(
+                v,
+                0.0,
+                10.0,
+                "a Zipf exponent above 0 and at most 10, such as 1.1",
+            )
+        });
+        let hot_keys = self.optional(w, "hot_keys", int_range(1, u32::MAX));
+        let hot_partition = self.optional(w, "hot_partition", int_range(0, u32::MAX));
+        let (share, zipf, hot_keys, hot_partition) = (share?, zipf?, hot_keys?, hot_partition?);
+        if share.is_some() && zipf.is_some() {
+            self.err(
+                w.at("zipf"),
+                "expected hot_share or zipf, not both: hot_share sends a share of the load to a few hot keys, zipf draws every key by its rank".to_string(),
+            );
+            return None;
+        }
+        if share.is_none() && zipf.is_none() {
+            for key in ["hot_keys", "hot_partition"] {
+                if w.has(key) {
+                    self.err(
+                        w.at(key),
+                        format!("{key} names the hot keys of a skewed load: it needs hot_share (or zipf)"),
+                    );
+                }
+            }
+            return if w.has("hot_keys") || w.has("hot_partition") {
+                None
+            } else {
+                Some(None)
+            };
+        }
+        if hot_keys.is_some() && hot_partition.is_some() {
+            self.err(
+                w.at("hot_partition"),
+                "expected hot_keys or hot_partition, not both: hot_keys makes keys 0..hot_keys hot, hot_partition every key of one partition".to_string(),
+            );
+            return None;
+        }
+        let keys = keys?;
+        if keys > MAX_SKEWED_KEYS {
+            self.err(
+                w.at("keys"),
+                format!("expected at most {MAX_SKEWED_KEYS} keys with a skewed load (its keys and their classes are tabulated), found {keys}"),
+            );
+            return None;
+        }
+        if let Some(n) = hot_keys.filter(|&n| n >= keys) {
+            self.err(
+                w.at("hot_keys"),
+                format!("expected fewer hot keys than workload.keys ({keys}), so some traffic is cold, found {n}"),
+            );
+            return None;
+        }
+        if let Some(x) = zipf {
+            if hot_partition.is_some() {
+                self.err(
+                    w.at("hot_partition"),
+                    "with zipf the hot class is the most frequent keys: use hot_keys, not hot_partition".to_string(),
+                );
+                return None;
+            }
+            return Some(Some(KeySkew::Zipf {
+                exponent: x,
+                hot: hot_keys.unwrap_or(1),
+            }));
+        }
+        let share = share.expect("hot_share or zipf is set");
+        let hot = match hot_partition {
+            Some(p) => {
+                let partitions = partitions?;
+                if p >= partitions {
+                    self.err(
+                        w.at("hot_partition"),
+                        format!("expected a partition below topology.partitions ({partitions}), found {p}"),
+                    );
+                    return None;
+                }
+                if partitions < 2 || keys <= p {
+                    self.err(
+                        w.at("hot_partition"),
+                        format!("partition {p} must hold some keys and not all of them: it needs topology.partitions >= 2 (found {partitions}) and workload.keys above {p} (found {keys})"),
+                    );
+                    return None;
+                }
+                HotKeys::Partition(p)
+            }
+            None => HotKeys::First(hot_keys.unwrap_or(1)),
+        };
+        Some(Some(KeySkew::Hot { share, keys: hot }))
     }
 
     /// `every`, `count` and `jitter`: a fault that happens again and again.
@@ -2834,7 +2960,7 @@ impl Check {
     /// `[expect]`: its metric keys (every policy) and its per-policy
     /// sub-tables; `kind` picks the effective list (None: the policy was
     /// invalid and the file is rejected anyway).
-    fn expect(&mut self, top: &Fields, kind: Option<PolicyKind>) -> Option<Expect> {
+    fn expect(&mut self, top: &Fields, kind: Option<PolicyKind>, groups: Groups) -> Option<Expect> {
         let path = top.at("expect");
         let t = match self.value(top, "expect") {
             None => return Some(Expect::default()),
@@ -2853,6 +2979,13 @@ impl Check {
         for (key, v) in t {
             self.read.insert(("expect", key.clone()));
             let kpath = join(&path, key);
+            if key == "partition" || key == "key" {
+                match (self.scoped(&kpath, key, v, groups), &mut common) {
+                    (Some(b), Some(c)) => c.extend(b),
+                    _ => common = None,
+                }
+                continue;
+            }
             match (v, PolicyKind::from_name(key)) {
                 (Value::Table(sub), Some(p)) => {
                     let f = Fields {
@@ -2860,7 +2993,7 @@ impl Check {
                         schema: "policy_expect",
                         table: Some(sub),
                     };
-                    let bounds = self.bounds(&f);
+                    let bounds = self.bounds(&f, groups);
                     match (bounds, &mut by_policy) {
                         (Some(b), Some(v)) => v.push((p, b)),
                         _ => by_policy = None,
@@ -2911,11 +3044,18 @@ impl Check {
     }
 
     /// The metric bounds of an `[expect.<policy>]` table, in file order.
-    fn bounds(&mut self, f: &Fields) -> Option<Vec<Expectation>> {
+    fn bounds(&mut self, f: &Fields, groups: Groups) -> Option<Vec<Expectation>> {
         let t = f.table?;
         let mut out = Some(Vec::new());
         for (key, v) in t {
             self.read.insert((f.schema, key.clone()));
+            if key == "partition" || key == "key" {
+                match (self.scoped(&f.at(key), key, v, groups), &mut out) {
+                    (Some(b), Some(o)) => o.extend(b),
+                    _ => out = None,
+                }
+                continue;
+            }
             match (self.bound_of(&f.at(key), key, v), &mut out) {
                 (Some(e), Some(o)) => o.push(e),
                 _ => out = None,
@@ -2931,17 +3071,143 @@ impl Check {
         if metric.is_none() {
             self.err(path.to_string(), unknown("metric", key, &names));
         }
-        let b = bound(v);
+        let b = bound(v, key.ends_with("_ms"));
         if let Err(m) = &b {
             self.err(path.to_string(), m.clone());
         }
         let (cmp, value) = b.ok()?;
         Some(Expectation {
+            scope: Scope::All,
             metric: metric?,
             cmp,
             value,
         })
     }
+
+    /// `partition.<p>.<metric>` or `key.<class>.<metric>` (`what` is
+    /// `partition` or `key`): bounds on a group of messages, in file order.
+    fn scoped(
+        &mut self,
+        path: &str,
+        what: &str,
+        v: &Value,
+        groups: Groups,
+    ) -> Option<Vec<Expectation>> {
+        let Value::Table(t) = v else {
+            self.err(
+                path.to_string(),
+                format!(
+                    "expected a table of groups, such as {what}.{}.latency_p99_ms = \"< 1s\", found {}",
+                    if what == "key" { "hot" } else { "cold" },
+                    show(v)
+                ),
+            );
+            return None;
+        };
+        let mut out = Some(Vec::new());
+        for (class, sub) in t {
+            let cpath = join(path, class);
+            let scope = match (what, class.as_str()) {
+                (_, "hot" | "cold") => {
+                    let c = if class == "hot" {
+                        Class::Hot
+                    } else {
+                        Class::Cold
+                    };
+                    if groups.skewed == Some(false) {
+                        self.err(
+                            cpath.clone(),
+                            format!("{what}.{class} needs a skewed load (workload.hot_share or workload.zipf): without it no key is hot"),
+                        );
+                        None
+                    } else if what == "key" {
+                        Some(Scope::Keys(c))
+                    } else {
+                        Some(Scope::Partitions(c))
+                    }
+                }
+                ("partition", n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+                    match (n.parse::<u32>().ok(), groups.partitions) {
+                        (Some(p), Some(max)) if p < max => Some(Scope::Partition(p)),
+                        (_, None) => None,
+                        (_, Some(max)) => {
+                            self.err(
+                                cpath.clone(),
+                                format!("expected a partition below topology.partitions ({max}), found {n}"),
+                            );
+                            None
+                        }
+                    }
+                }
+                _ => {
+                    let choices = if what == "key" {
+                        "hot or cold"
+                    } else {
+                        "a partition number, hot or cold"
+                    };
+                    self.err(
+                        cpath.clone(),
+                        format!("unknown group {}, expected {choices}", quote(class)),
+                    );
+                    None
+                }
+            };
+            let Value::Table(bounds) = sub else {
+                self.err(
+                    cpath,
+                    format!(
+                        "expected a table of bounds, such as {what}.{class}.lost = 0, found {}",
+                        show(sub)
+                    ),
+                );
+                out = None;
+                continue;
+            };
+            for (key, b) in bounds {
+                self.read.insert(("group_expect", key.clone()));
+                let mpath = join(&cpath, key);
+                let allowed: Vec<&str> = (GROUP_METRICS.iter())
+                    .filter(|m| what != "key" || !matches!(m, Metric::MaxLag | Metric::MaxLagAgeMs))
+                    .map(|m| m.name())
+                    .collect();
+                let metric = Metric::from_name(key).filter(|m| allowed.contains(&m.name()));
+                if metric.is_none() {
+                    let why =
+                        if what == "key" && matches!(key.as_str(), "max_lag" | "max_lag_age_ms") {
+                            format!(
+                            "{key} is a partition's figure, not a key class's; expected one of: {}",
+                            allowed.join(", ")
+                        )
+                        } else {
+                            unknown("metric of a group", key, &allowed)
+                        };
+                    self.err(mpath.clone(), why);
+                }
+                let parsed = bound(b, key.ends_with("_ms"));
+                if let Err(m) = &parsed {
+                    self.err(mpath, m.clone());
+                }
+                match (scope, metric, parsed, &mut out) {
+                    (Some(scope), Some(metric), Ok((cmp, value)), Some(o)) => o.push(Expectation {
+                        scope,
+                        metric,
+                        cmp,
+                        value,
+                    }),
+                    _ => out = None,
+                }
+            }
+        }
+        out
+    }
+}
+
+/// What scoped expectations are judged against: whether the load is skewed
+/// and how many partitions there are (None: unknown, that field invalid).
+#[derive(Clone, Copy)]
+struct Groups {
+    skewed: Option<bool>,
+    partitions: Option<u32>,
 }
 
 /// `[expect]` as walked.
@@ -3662,6 +3928,7 @@ duration = "2m"
                 buffer_max: 10_000,
                 batch_max: 500,
                 idempotent: false,
+                skew: None,
             },
             broker: Broker {
                 kind: BrokerKind::Log,
@@ -4436,7 +4703,7 @@ lots = "> 0"
             T::FIELDS.iter().map(|s| s.to_string()).collect()
         }
         use super::super::raw::*;
-        let schemas: [(&str, BTreeSet<String>, BTreeSet<String>); 16] = [
+        let schemas: [(&str, BTreeSet<String>, BTreeSet<String>); 18] = [
             (
                 "scenario",
                 serde_keys::<RawScenario>(),
@@ -4483,15 +4750,31 @@ lots = "> 0"
             (
                 "metrics",
                 Metric::ALL.iter().map(|m| m.name().to_string()).collect(),
-                fields::<RawPolicyExpect>(),
+                fields::<RawPolicyExpect>()
+                    .into_iter()
+                    .filter(|k| k != "partition" && k != "key")
+                    .collect(),
+            ),
+            (
+                "group_expect",
+                serde_keys::<RawGroupExpect>(),
+                fields::<RawGroupExpect>(),
+            ),
+            (
+                "group_metrics",
+                GROUP_METRICS.iter().map(|m| m.name().to_string()).collect(),
+                fields::<RawGroupExpect>(),
             ),
         ];
         for (name, serde, fields) in &schemas {
             assert_eq!(serde, fields, "schema {name}");
         }
-        // `[expect]` holds the metrics and one sub-table per policy kind.
-        let mut expect_keys: Vec<&str> = RawPolicyExpect::FIELDS.to_vec();
+        // `[expect]` holds the metrics, one sub-table per policy kind, and
+        // the groups (`partition.<p>`, `key.<class>`).
+        let metrics = &RawPolicyExpect::FIELDS[..RawPolicyExpect::FIELDS.len() - 2];
+        let mut expect_keys: Vec<&str> = metrics.to_vec();
         expect_keys.extend(PolicyKind::ALL.iter().map(|k| k.name()));
+        expect_keys.extend(["partition", "key"]);
         assert_eq!(RawExpect::FIELDS, expect_keys);
 
         // Walking the full example (plus a [swarm], which excludes its
@@ -4659,7 +4942,7 @@ lots = "> 0"
             let s = ok(&text);
             assert!(!s.expect.is_empty(), "{text}");
         }
-        assert!(!ok(&readme_examples()[0]).faults.is_empty());
+        assert!(readme_examples().iter().any(|t| !ok(t).faults.is_empty()));
     }
 
     #[test]
@@ -5342,6 +5625,7 @@ lots = "> 0"
                 (
                     PolicyKind::Unbounded,
                     vec![Expectation {
+                        scope: Scope::All,
                         metric: Metric::MaxLag,
                         cmp: Cmp::Gt,
                         value: 5
