@@ -36,6 +36,7 @@ impl Model for Panicky {
             at_us,
             broker_up: false,
             partitions: Vec::new(),
+            upstream: Vec::new(),
         }
     }
 

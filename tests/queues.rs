@@ -423,3 +423,89 @@ for = "10s"
     assert_eq!(c.took_effect, c.sent);
     assert!(r.outcome.recovery_ms.is_some());
 }
+
+/// A buffer in front of the queue: relays forward everything, each stage
+/// accounts for its messages, a relay crash re-forwards (duplicates, never
+/// losses), and the rate limit bounds what reaches the queue per second.
+#[test]
+fn a_buffer_and_its_relays_forward_everything_and_each_stage_balances() {
+    let buffered = |buffer: &str, tail: &str| {
+        let text =
+            BASE.replace("[consumer]\n", &format!("[buffer]\n{buffer}\n[consumer]\n")) + tail;
+        scenario::parse(Path::new("buffered.toml"), &text).unwrap_or_else(|e| panic!("{e}"))
+    };
+    // Relay 0 forwards but cannot commit (cut off from the coordinator),
+    // then loses power.
+    let crash = r#"
+[[fault]]
+at = "9s"
+kind = "partition"
+a = "relay-0"
+b = "controller-0"
+for = "3s"
+[[fault]]
+at = "11s"
+kind = "crash"
+target = "relay-0"
+restart_after = "2s"
+"#;
+    let sc = buffered("brokers = 2\npartitions = 2\nrelays = 2", crash);
+    let r = run(&sc, 1);
+    let o = &r.outcome;
+    assert_eq!(o.counts.took_effect, o.counts.sent, "{}", o.to_json());
+    assert_eq!((o.counts.lost, o.counts.stranded), (0, 0));
+    assert_eq!(o.stages.len(), 2);
+    let (buffer, queue) = (&o.stages[0], &o.stages[1]);
+    assert_eq!(
+        (buffer.stage.as_str(), queue.stage.as_str()),
+        ("buffer", "queue")
+    );
+    assert_eq!(buffer.sent, o.counts.sent);
+    assert_eq!(buffer.took_effect, buffer.sent, "every message forwarded");
+    assert_eq!(queue.took_effect, queue.sent);
+    assert!(buffer.equation.contains("forwarded"), "{}", buffer.equation);
+    // The crashed relay had forwarded without committing: its successor
+    // forwards those again, and they are delivered again.
+    assert!(o.counts.duplicate_deliveries > 0, "{}", o.to_json());
+    // The stages' events are tagged, the producers' in the buffer's.
+    let stage_of = |verb: &str| -> std::collections::BTreeSet<u8> {
+        (r.history.events.iter())
+            .filter(|e| e.kind.verb() == verb)
+            .map(|e| e.stage)
+            .collect()
+    };
+    assert_eq!(stage_of("forward"), [0].into());
+    assert_eq!(stage_of("effect"), [1].into());
+    assert_eq!(stage_of("send"), [0, 1].into());
+
+    // At most 50/s forwarded: 200/s offered for 30 s piles up in the buffer.
+    let slow = run(
+        &buffered(
+            "brokers = 1\nreplication = 1\nmin_insync = 1\nrate = \"50/s\"",
+            "",
+        ),
+        1,
+    );
+    let o = &slow.outcome;
+    let forwards: Vec<u64> = (slow.history.events.iter())
+        .filter(|e| e.kind.verb() == "forward")
+        .map(|e| e.at_us)
+        .collect();
+    let per_second = |s: u64| {
+        (forwards.iter())
+            .filter(|&&t| (s * 1_000_000..(s + 1) * 1_000_000).contains(&t))
+            .count()
+    };
+    assert!(
+        (1..40).all(|s| per_second(s) <= 51),
+        "{:?}",
+        (0..40).map(per_second).collect::<Vec<_>>()
+    );
+    assert!(o.stages[0].max_lag > 3_000, "{}", o.to_json());
+    assert!(o.stages[1].max_lag < 100, "{}", o.to_json());
+    // 6000 messages at 50/s need 120 s: the 70 s run ends with the rest
+    // still in the buffer, stranded there, not lost.
+    assert!(o.counts.stranded > 1_000, "{}", o.to_json());
+    assert_eq!(o.counts.lost, 0);
+    assert_eq!(o.stages[0].stranded, o.counts.stranded);
+}

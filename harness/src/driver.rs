@@ -215,6 +215,7 @@ fn run_inner(scenario: &Scenario, seed: u64, model: &dyn Model) -> Result<Histor
         breakers: env.recorder.take_breakers(),
         group: env.recorder.take_group(),
         keys: env.recorder.take_keys(),
+        stages: env.recorder.take_stages(),
         poison: env.recorder.take_poison(),
         load_end_us: load_end.as_micros() as u64,
         end_us: end.as_micros() as u64,

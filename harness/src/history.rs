@@ -113,6 +113,9 @@ pub enum EventKind {
     Commit,
     /// Moved to the dead-letter queue after n attempts.
     DeadLetter { attempts: u32 },
+    /// A relay handed the message on to the next stage, which confirmed
+    /// it: the stage's way out (what an effect is to the last stage).
+    Forward,
 }
 
 impl EventKind {
@@ -129,6 +132,7 @@ impl EventKind {
             EventKind::Effect { .. } => "effect",
             EventKind::Commit => "commit",
             EventKind::DeadLetter { .. } => "dead_letter",
+            EventKind::Forward => "forward",
         }
     }
 
@@ -147,7 +151,9 @@ impl EventKind {
             }
             EventKind::Effect { store } => format!("store-{store}"),
             EventKind::DeadLetter { attempts } => format!("after {attempts} attempts"),
-            EventKind::Ack | EventKind::Timeout | EventKind::Commit => String::new(),
+            EventKind::Ack | EventKind::Timeout | EventKind::Commit | EventKind::Forward => {
+                String::new()
+            }
         }
     }
 }
@@ -160,6 +166,15 @@ pub struct Event {
     pub key: u32,
     #[serde(flatten)]
     pub kind: EventKind,
+    /// The pipeline stage that recorded it: 0 for the only (or first)
+    /// stage; with a `[buffer]`, 0 is the buffer and its relays, 1 the
+    /// queue, its consumers and the store.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stage: u8,
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 /// Gauges of one partition for one consumer group at one sample time.
@@ -180,19 +195,24 @@ pub struct PartitionGauge {
 pub struct Sample {
     pub at_us: u64,
     pub broker_up: bool,
+    /// The last stage's partitions (the queue's, with a buffer).
     pub partitions: Vec<PartitionGauge>,
+    /// With a `[buffer]`: the buffer's partitions, lag being the relays'.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upstream: Vec<PartitionGauge>,
 }
 
 impl Sample {
+    /// The whole pipeline's backlog: every stage's lag.
     pub fn lag_messages(&self) -> u64 {
-        self.partitions.iter().map(|p| p.lag_messages).sum()
+        self.gauges().map(|p| p.lag_messages).sum()
     }
+    /// The oldest message not yet through, in any stage.
     pub fn lag_age_us(&self) -> u64 {
-        self.partitions
-            .iter()
-            .map(|p| p.lag_age_us)
-            .max()
-            .unwrap_or(0)
+        self.gauges().map(|p| p.lag_age_us).max().unwrap_or(0)
+    }
+    fn gauges(&self) -> impl Iterator<Item = &PartitionGauge> {
+        self.partitions.iter().chain(&self.upstream)
     }
 }
 
@@ -213,6 +233,14 @@ pub struct Inventory {
     /// held when it crashed is not here: that vanished with it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub in_flight: Vec<MsgId>,
+    /// With a `[buffer]`: ids the buffer still holds that the relays had
+    /// not committed past, sorted (`held` is then the queue's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upstream_held: Vec<MsgId>,
+    /// With a `[buffer]`: ids a live relay still held, not yet confirmed
+    /// by the queue, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relay_in_flight: Vec<MsgId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -383,6 +411,10 @@ pub struct History {
     /// Some may never have been sent (the load phase ended first).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub poison: Vec<MsgId>,
+    /// The pipeline's stages by name, in order, when it has more than one
+    /// (`["buffer", "queue"]` with a `[buffer]`; see `Event::stage`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<String>,
     /// End of the load phase (drain start), microseconds.
     pub load_end_us: u64,
     /// End of the run (drain end), microseconds.
@@ -390,6 +422,36 @@ pub struct History {
 }
 
 impl History {
+    /// Whether `e` belongs to the pipeline's end-to-end story: what its
+    /// producers heard (stage 0), what the last stage's broker appended and
+    /// its consumers were handed and committed, every stage's drops and
+    /// dead letters, and the store's effects — not the relays' own sends,
+    /// deliveries and forwards, nor the buffer's appends. Every event of a
+    /// single-stage run.
+    pub fn end_to_end(&self, e: &Event) -> bool {
+        let stages = self.stage_count();
+        if stages <= 1 {
+            return !matches!(e.kind, EventKind::Forward);
+        }
+        match e.kind {
+            EventKind::Send { .. }
+            | EventKind::Ack
+            | EventKind::Reject { .. }
+            | EventKind::Timeout => e.stage == 0,
+            // The last stage's broker is the one its consumers read.
+            EventKind::Deliver { .. } | EventKind::Commit | EventKind::Append { .. } => {
+                e.stage + 1 == stages
+            }
+            EventKind::Forward => false,
+            _ => true,
+        }
+    }
+
+    /// How many stages the pipeline has (at least one).
+    pub fn stage_count(&self) -> u8 {
+        (self.stages.len() as u8).max(1)
+    }
+
     /// Messages created (the sum of `created`).
     pub fn created_count(&self) -> u64 {
         self.created.iter().map(Created::len).sum()
@@ -432,8 +494,10 @@ impl History {
                 EventKind::Effect { store } => (7, store as u64, 0),
                 EventKind::Commit => (8, 0, 0),
                 EventKind::DeadLetter { attempts } => (9, attempts as u64, 0),
+                EventKind::Forward => (10, 0, 0),
             };
-            put(&mut h, tag);
+            // The stage only when above 0: single-stage runs hash as before.
+            put(&mut h, tag | (u64::from(e.stage) << 8));
             put(&mut h, a);
             put(&mut h, b);
         }
@@ -447,6 +511,15 @@ impl History {
                 put(&mut h, p.depth);
                 put(&mut h, p.lag_messages);
                 put(&mut h, p.lag_age_us);
+            }
+            if !s.upstream.is_empty() {
+                put(&mut h, s.upstream.len() as u64);
+                for p in &s.upstream {
+                    put(&mut h, p.partition as u64);
+                    put(&mut h, p.depth);
+                    put(&mut h, p.lag_messages);
+                    put(&mut h, p.lag_age_us);
+                }
             }
         }
         put(&mut h, self.faults.len() as u64);
@@ -474,10 +547,17 @@ impl History {
                 put(&mut h, ((id.producer as u64) << 32) | id.seq as u64);
             }
         }
-        if !self.inventory.in_flight.is_empty() {
-            put(&mut h, self.inventory.in_flight.len() as u64);
-            for id in &self.inventory.in_flight {
-                put(&mut h, ((id.producer as u64) << 32) | id.seq as u64);
+        for (tag, ids) in [
+            (1, &self.inventory.in_flight),
+            (2, &self.inventory.upstream_held),
+            (3, &self.inventory.relay_in_flight),
+        ] {
+            if !ids.is_empty() {
+                put(&mut h, tag);
+                put(&mut h, ids.len() as u64);
+                for id in ids {
+                    put(&mut h, ((id.producer as u64) << 32) | id.seq as u64);
+                }
             }
         }
         // Hashed only when present, so runs without breakers keep the
@@ -530,6 +610,13 @@ impl History {
             put(&mut h, self.poison.len() as u64);
             for id in &self.poison {
                 put(&mut h, ((id.producer as u64) << 32) | id.seq as u64);
+            }
+        }
+        if !self.stages.is_empty() {
+            put(&mut h, self.stages.len() as u64);
+            for name in &self.stages {
+                put(&mut h, name.len() as u64);
+                h.update(name.as_bytes());
             }
         }
         put(&mut h, self.load_end_us);

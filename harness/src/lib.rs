@@ -48,10 +48,17 @@ pub fn run(
     let scenario = swarm::instantiate(scenario, seed);
     let history = driver::run(&scenario, seed, model)?;
     let figures = check::check(&history);
-    if !figures.balance.holds() {
-        return Err(driver::SimFailure::Conservation(
-            figures.balance.violations.join("; "),
-        ));
+    let mut violations = figures.balance.violations.clone();
+    for s in &figures.stages {
+        violations.extend(
+            s.balance
+                .violations
+                .iter()
+                .map(|v| format!("{}: {v}", s.name)),
+        );
+    }
+    if !violations.is_empty() {
+        return Err(driver::SimFailure::Conservation(violations.join("; ")));
     }
     let outcome = Outcome::new(&scenario, seed, &history, &figures);
     Ok(Run {

@@ -87,6 +87,10 @@ pub struct Recorder {
     breakers: Rc<RefCell<Vec<BreakerTransition>>>,
     group: Rc<RefCell<Vec<GroupEvent>>>,
     keys: Rc<RefCell<KeyMap>>,
+    /// The pipeline stage this handle records for (see `Event::stage`).
+    stage: u8,
+    /// The model's stages by name, when it has more than one.
+    stages: Rc<RefCell<Vec<String>>>,
     poison: Rc<RefCell<Vec<MsgId>>>,
     /// Per producer, its runs of created sequence numbers in order.
     created: Rc<RefCell<BTreeMap<u32, Vec<(u32, u32)>>>>,
@@ -120,7 +124,28 @@ impl Recorder {
             id,
             key,
             kind,
+            stage: self.stage,
         });
+    }
+
+    /// The pipeline has these stages, in order (a model with a buffer in
+    /// front says `["buffer", "queue"]`); events say which they are of
+    /// through [`Recorder::staged`].
+    pub fn set_stages(&self, names: &[&str]) {
+        *self.stages.borrow_mut() = names.iter().map(|s| s.to_string()).collect();
+    }
+
+    pub(crate) fn take_stages(&self) -> Vec<String> {
+        std::mem::take(&mut self.stages.borrow_mut())
+    }
+
+    /// The same History, recording for pipeline stage `stage` (0: the only
+    /// or first stage).
+    pub fn staged(&self, stage: u8) -> Recorder {
+        Recorder {
+            stage,
+            ..self.clone()
+        }
     }
 
     /// A circuit breaker of `consumer` guarding store `store` moved to `to`.

@@ -147,6 +147,50 @@ impl BalanceFigures {
     }
 }
 
+/// One stage of a pipeline with several, as reports show it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct StageOutcome {
+    /// Its name (`buffer`, `queue`).
+    pub stage: String,
+    /// Its own balance; a stage that hands messages on "forwarded" them.
+    pub equation: String,
+    pub sent: u64,
+    /// Applied (the last stage) or forwarded to the next (an earlier one).
+    pub took_effect: u64,
+    pub lost: u64,
+    pub stranded: u64,
+    pub silently_dropped: u64,
+    pub expired: u64,
+    pub dead_lettered: u64,
+    pub shed: u64,
+    pub abandoned: u64,
+    pub in_flight: u64,
+    pub max_lag: u64,
+    pub max_lag_age_ms: u64,
+}
+
+impl StageOutcome {
+    fn of(s: &crate::check::StageFigures, last: bool) -> StageOutcome {
+        let b = &s.balance;
+        StageOutcome {
+            stage: s.name.clone(),
+            equation: b.equation_as(if last { "took effect" } else { "forwarded" }),
+            sent: b.sent,
+            took_effect: b.took_effect.n,
+            lost: b.lost.n,
+            stranded: b.stranded.n,
+            silently_dropped: b.silently_dropped.n,
+            expired: b.expired.n,
+            dead_lettered: b.dead_lettered.n,
+            shed: b.shed.n,
+            abandoned: b.abandoned.n,
+            in_flight: b.in_flight.n,
+            max_lag: s.max_lag,
+            max_lag_age_ms: s.max_lag_age_ms,
+        }
+    }
+}
+
 /// The consumer group's churn.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct GroupFigures {
@@ -235,6 +279,8 @@ pub struct Outcome {
     /// The fates, lag and latency per partition, and — under a skewed load
     /// — the hot partitions and keys against the others.
     pub breakdown: crate::check::Breakdown,
+    /// Each stage's own balance and lag (empty for a single-stage pipeline).
+    pub stages: Vec<StageOutcome>,
     pub max_deliveries: MaxDeliveriesFigure,
     pub expectations: Vec<ExpectationResult>,
     pub examples: Examples,
@@ -381,6 +427,9 @@ impl Outcome {
                 unowned_ms: figures.group.unowned_ms,
             },
             breakdown: figures.breakdown.clone(),
+            stages: (figures.stages.iter().enumerate())
+                .map(|(i, s)| StageOutcome::of(s, i + 1 == figures.stages.len()))
+                .collect(),
             max_deliveries: MaxDeliveriesFigure {
                 value: figures.max_deliveries.n,
                 example: figures.max_deliveries.example,
@@ -484,6 +533,20 @@ impl Outcome {
         };
         label(o, "balance");
         let _ = writeln!(o, "{}", self.balance.equation);
+        if !self.stages.is_empty() {
+            let _ = writeln!(o, "stages:");
+            let w = self.stages.iter().map(|s| s.stage.len()).max().unwrap_or(0);
+            for s in &self.stages {
+                let _ = writeln!(
+                    o,
+                    "  {:<w$}  {}  (lag max {} messages / {})",
+                    s.stage,
+                    s.equation,
+                    s.max_lag,
+                    ms(s.max_lag_age_ms)
+                );
+            }
+        }
         label(o, "lag");
         let _ = writeln!(
             o,
@@ -501,9 +564,15 @@ impl Outcome {
         }
         if self.group.rebalances > 0 || self.group.unowned_ms > 0 {
             label(o, "group");
+            // With a buffer, the one consumer group is the relays'.
+            let whose = if self.stages.is_empty() {
+                ""
+            } else {
+                " (the relays' group)"
+            };
             let _ = writeln!(
                 o,
-                "{} rebalances, partitions unowned for {}",
+                "{} rebalances, partitions unowned for {}{whose}",
                 self.group.rebalances,
                 ms(self.group.unowned_ms)
             );
@@ -831,6 +900,7 @@ mod tests {
             "breaker_trips",
             "group",
             "breakdown",
+            "stages",
             "max_deliveries",
             "expectations",
             "examples",

@@ -220,6 +220,8 @@ impl BrokerState {
 pub type BrokerSlot = Rc<RefCell<Weak<RefCell<BrokerState>>>>;
 
 pub struct Broker {
+    /// `Role::Broker`, or `Role::Buffer` for a buffer's broker.
+    pub role: Role,
     pub index: u32,
     pub scenario: Rc<Scenario>,
     pub recorder: Recorder,
@@ -230,7 +232,7 @@ pub struct Broker {
 
 impl Broker {
     fn name(&self) -> String {
-        Host::new(Role::Broker, self.index).to_string()
+        Host::new(self.role, self.index).to_string()
     }
 
     /// The broker's software; turmoil calls it again on every restart.
@@ -421,7 +423,7 @@ impl Broker {
                 continue;
             };
             let link = links.entry(leader).or_insert_with(|| {
-                let host = Host::new(Role::Broker, leader);
+                let host = Host::new(self.role, leader);
                 Link::new(host, routes[leader as usize].clone(), timeout)
             });
             let req = Request::ReplicaFetch {

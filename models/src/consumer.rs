@@ -24,6 +24,7 @@ use crate::broker::{heartbeat_period, LONG_POLL};
 use crate::link::{Link, Route};
 use crate::metadata::Metadata;
 use crate::mutant::{self, Mutant};
+use crate::relay::{Forwarder, RelaySpec};
 use crate::wire::{Fetched, MemberId, Request, Response};
 use harness::model::{Control, Recorder};
 use harness::scenario::{CommitMode, Host, OffsetReset, PolicyKind, Role, Scenario};
@@ -152,6 +153,11 @@ pub struct Consumer {
     pub recorder: Recorder,
     pub control: Rc<Control>,
     pub seed: u64,
+    /// The hosts it fetches from: the brokers, or a buffer's.
+    pub brokers: Role,
+    /// What applying a record means: a store write, or — for a relay —
+    /// forwarding it to the next stage.
+    pub relay: Option<RelaySpec>,
 }
 
 /// Routes of one consumer incarnation, one per destination, shared by all
@@ -197,6 +203,7 @@ impl Consumer {
         let meta = Metadata::new(sc.topology.partitions);
         let refresh = meta.clone().refresher(
             sc.clone(),
+            self.brokers,
             self.control.clone(),
             routes.brokers.clone(),
             sc.consumer.request_timeout,
@@ -235,6 +242,19 @@ impl Consumer {
             }
         }
 
+        // A relay's way into the next stage, for this incarnation.
+        let forwarder = self.relay.as_ref().map(|spec| {
+            Forwarder::start(
+                spec,
+                self.index,
+                self.seed,
+                self.recorder.clone(),
+                self.control.clone(),
+                incarnation,
+                &mut root,
+            )
+        });
+
         let mut running: BTreeMap<u32, Running> = BTreeMap::new();
         loop {
             tokio::time::sleep(ASSIGNMENT_POLL).await;
@@ -250,7 +270,7 @@ impl Consumer {
                     continue;
                 }
                 let (revoked, done) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(false)));
-                let worker = self.worker(
+                let mut worker = self.worker(
                     p,
                     member,
                     commit_seq.clone(),
@@ -260,6 +280,7 @@ impl Consumer {
                     &breakers,
                     &mut root,
                 );
+                worker.forwarder = forwarder.clone();
                 let done2 = done.clone();
                 tokio::task::spawn_local(async move {
                     worker.run().await;
@@ -300,7 +321,7 @@ impl Consumer {
             revoked,
             rng: ChaCha8Rng::seed_from_u64(root.next_u64()),
             meta,
-            brokers: Link::to_each(Role::Broker, &routes.brokers, timeout),
+            brokers: Link::to_each(self.brokers, &routes.brokers, timeout),
             controller: Link::new(
                 Host::new(Role::Controller, 0),
                 routes.controller.clone(),
@@ -308,6 +329,7 @@ impl Consumer {
             ),
             lanes,
             attempts: BTreeMap::new(),
+            forwarder: None,
         }
     }
 
@@ -387,6 +409,8 @@ struct PartitionWorker {
     lanes: Vec<Lane>,
     /// Deliveries so far per offset not yet committed, for the `attempt` field.
     attempts: BTreeMap<u64, u32>,
+    /// A relay's: applying a record is forwarding it to the next stage.
+    forwarder: Option<Rc<Forwarder>>,
 }
 
 /// What fetching at a position gave.
@@ -593,6 +617,10 @@ impl PartitionWorker {
     /// congruent modulo the partition count, so `key % lanes` would put
     /// them all in one lane whenever the two counts share a factor.
     async fn apply_all(&mut self, records: &[Fetched]) {
+        if let Some(f) = &self.forwarder {
+            f.forward(records).await;
+            return;
+        }
         let n = self.lanes.len() as u32;
         let partitions = self.consumer.scenario.topology.partitions;
         let c = &self.consumer;

@@ -15,6 +15,7 @@ mod producer;
 pub mod queue;
 mod queue_broker;
 mod queue_consumer;
+mod relay;
 mod replica;
 mod schedule;
 pub mod storage;
@@ -26,14 +27,19 @@ use consumer::Consumer;
 use controller::{Controller, ControllerSlot, ControllerState};
 use harness::history::{Inventory, PartitionGauge, PartitionInventory, Sample};
 use harness::model::{Env, Model};
-use harness::scenario::{BrokerKind, Host, Role, Scenario};
+use harness::scenario::{
+    Acks, Assignment, BrokerKind, Buffer, CommitMode, Fsync, Host, OffsetReset, PolicyKind, Role,
+    Scenario,
+};
 use producer::{Producer, ProducerSlot};
 use queue_broker::{Node, QueueBroker, QueueSlot};
 use queue_consumer::{queues_of, QueueConsumer};
+use relay::RelaySpec;
 use schedule::Schedule;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 use std::rc::{Rc, Weak};
+use std::time::Duration;
 use store::Store;
 
 /// The pipeline under test: producers → a replicated log cluster (brokers
@@ -46,6 +52,8 @@ pub struct Pipeline {
     controller: ControllerSlot,
     queue_nodes: RefCell<Vec<QueueSlot>>,
     producers: RefCell<Vec<ProducerSlot>>,
+    /// The relays' publishers (with a `[buffer]`).
+    relays: RefCell<Vec<ProducerSlot>>,
     #[cfg(feature = "mutants")]
     mutant: Option<mutant::Mutant>,
 }
@@ -118,18 +126,68 @@ where
     });
 }
 
+/// The scenario a buffer's hosts run (its brokers, controller, producers
+/// and relays): the buffer as a replicated log (`acks = "all"`, fsync per
+/// batch), its relays as a consumer group of it, applying nothing but
+/// forwarding; everything else as the scenario says.
+fn buffer_stage(sc: &Scenario, b: &Buffer) -> Scenario {
+    let mut s = sc.clone();
+    s.topology.brokers = b.brokers;
+    s.topology.partitions = b.partitions;
+    s.topology.replication = b.replication;
+    s.broker = harness::scenario::Broker {
+        kind: BrokerKind::Log,
+        fsync: Fsync::PerBatch,
+        acks: Acks::All,
+        min_insync: b.min_insync,
+        unclean_leader_election: false,
+        replica_lag_max: Duration::from_secs(10),
+        retention_messages: None,
+        retention_age: None,
+        processing: Duration::ZERO,
+        cores: 1,
+        ..sc.broker.clone()
+    };
+    s.consumer.group = "relays".to_string();
+    s.consumer.workers = b.relays;
+    s.consumer.commit = CommitMode::AfterEffect;
+    s.consumer.concurrency = 1;
+    s.consumer.processing = Duration::ZERO;
+    s.consumer.cores = 1;
+    s.consumer.reads = 0;
+    s.consumer.assignment = Assignment::Range;
+    s.consumer.auto_offset_reset = OffsetReset::Earliest;
+    s.policy.kind = PolicyKind::Unbounded;
+    s
+}
+
 impl Model for Pipeline {
     fn install(&self, sim: &mut turmoil::Sim<'_>, env: &Env) {
         #[cfg(feature = "mutants")]
         mutant::set(self.mutant);
         let sc: Rc<Scenario> = env.scenario.clone();
+        // With a buffer, producers, the controller and the relays live in
+        // the buffer's stage (0), the queue and what follows it in stage 1.
+        let front: Rc<Scenario> = match &sc.buffer {
+            Some(b) => Rc::new(buffer_stage(&sc, b)),
+            None => sc.clone(),
+        };
+        let (first, last) = if sc.buffer.is_some() {
+            env.recorder.set_stages(&["buffer", "queue"]);
+            (env.recorder.staged(0), env.recorder.staged(1))
+        } else {
+            (env.recorder.clone(), env.recorder.clone())
+        };
+        // Keys are drawn against the pipeline's partitions (a hot partition
+        // is the queue's, with a buffer), as the key map says.
         let schedule = Rc::new(Schedule::new(
             &sc.workload,
             sc.duration,
             sc.topology.partitions,
         ));
         // Where each key goes (a key's partition, or queue, is `key %
-        // partitions`) and which keys are hot, for the per-class figures.
+        // partitions`; with a buffer, the queue's) and which keys are hot,
+        // for the per-class figures.
         let partitions = sc.topology.partitions;
         let by_key = (sc.workload.keys <= harness::history::MAX_KEY_MAP)
             .then(|| (0..sc.workload.keys).map(|k| k % partitions).collect())
@@ -146,16 +204,15 @@ impl Model for Pipeline {
         let poison = Rc::new(schedule::poison_ids(&sc, &schedule, poison_seed));
         env.recorder.set_poison(poison.iter().copied().collect());
         for h in sc.hosts() {
-            let (recorder, control, seed) = (env.recorder.clone(), env.control(h), env.seed(h));
-            let scenario = sc.clone();
+            let (control, seed) = (env.control(h), env.seed(h));
             match h.role {
                 Role::Broker if queue => {
                     let slot: QueueSlot = Rc::new(RefCell::new(Weak::new()));
                     self.queue_nodes.borrow_mut().push(slot.clone());
                     let actor = Rc::new(QueueBroker {
                         index: h.index,
-                        scenario,
-                        recorder,
+                        scenario: sc.clone(),
+                        recorder: last.clone(),
                         control,
                         seed,
                         slot,
@@ -165,21 +222,23 @@ impl Model for Pipeline {
                 Role::Consumer if queue => {
                     let actor = Rc::new(QueueConsumer {
                         index: h.index,
-                        scenario,
-                        recorder,
+                        scenario: sc.clone(),
+                        recorder: last.clone(),
                         control,
                         seed,
                         poison: poison.clone(),
                     });
                     host(sim, h, actor, |a, n| Box::pin(a.run(n)));
                 }
-                Role::Broker => {
+                Role::Broker | Role::Buffer => {
+                    // A log broker: the pipeline's, or its buffer's.
                     let slot: BrokerSlot = Rc::new(RefCell::new(Weak::new()));
                     self.brokers.borrow_mut().push(slot.clone());
                     let actor = Rc::new(Broker {
+                        role: h.role,
                         index: h.index,
-                        scenario,
-                        recorder,
+                        scenario: front.clone(),
+                        recorder: first.clone(),
                         control,
                         seed,
                         slot,
@@ -188,8 +247,8 @@ impl Model for Pipeline {
                 }
                 Role::Controller => {
                     let actor = Rc::new(Controller {
-                        scenario,
-                        recorder,
+                        scenario: front.clone(),
+                        recorder: first.clone(),
                         control,
                         seed,
                         slot: self.controller.clone(),
@@ -199,8 +258,8 @@ impl Model for Pipeline {
                 Role::Store => {
                     let actor = Rc::new(Store {
                         index: h.index,
-                        scenario,
-                        recorder,
+                        scenario: sc.clone(),
+                        recorder: last.clone(),
                         control,
                         seed,
                         applied: applied.clone(),
@@ -210,24 +269,56 @@ impl Model for Pipeline {
                 Role::Producer => {
                     let slot: ProducerSlot = Rc::new(RefCell::new(Weak::new()));
                     self.producers.borrow_mut().push(slot.clone());
+                    let target = if sc.buffer.is_some() {
+                        Role::Buffer
+                    } else {
+                        Role::Broker
+                    };
                     let actor = Rc::new(Producer {
                         slot,
                         index: h.index,
-                        scenario,
+                        scenario: front.clone(),
                         schedule: schedule.clone(),
-                        recorder,
+                        recorder: first.clone(),
                         control,
                         seed,
+                        target,
+                        forwarding: None,
                     });
                     host(sim, h, actor, |a, n| Box::pin(a.run(n)));
                 }
                 Role::Consumer => {
                     let actor = Rc::new(Consumer {
                         index: h.index,
-                        scenario,
-                        recorder,
+                        scenario: sc.clone(),
+                        recorder: last.clone(),
                         control,
                         seed,
+                        brokers: Role::Broker,
+                        relay: None,
+                    });
+                    host(sim, h, actor, |a, n| Box::pin(a.run(n)));
+                }
+                Role::Relay => {
+                    let b = sc.buffer.as_ref().expect("relays come with a buffer");
+                    let slot: ProducerSlot = Rc::new(RefCell::new(Weak::new()));
+                    self.relays.borrow_mut().push(slot.clone());
+                    let spec = RelaySpec {
+                        next: sc.clone(),
+                        recorder: last.clone(),
+                        slot,
+                        schedule: schedule.clone(),
+                        share: b.rate_per_s.map(|r| (r, b.relays)),
+                        max_depth: b.max_depth,
+                    };
+                    let actor = Rc::new(Consumer {
+                        index: h.index,
+                        scenario: front.clone(),
+                        recorder: first.clone(),
+                        control,
+                        seed,
+                        brokers: Role::Buffer,
+                        relay: Some(spec),
                     });
                     host(sim, h, actor, |a, n| Box::pin(a.run(n)));
                 }
@@ -240,13 +331,74 @@ impl Model for Pipeline {
     /// controller is down or some partition has no live replica to speak
     /// for it (the gauges cannot be read, as with a crashed single broker).
     fn sample(&self, at_us: u64) -> Sample {
-        if self.is_queue() {
-            return self.queue_sample(at_us);
+        if !self.is_queue() {
+            return self.log_sample(at_us);
         }
+        let mut s = self.queue_sample(at_us);
+        // A buffer in front: its lag is the relays' backlog, upstream.
+        if !self.brokers.borrow().is_empty() {
+            let front = self.log_sample(at_us);
+            s.broker_up &= front.broker_up;
+            s.upstream = front.partitions;
+            if !s.broker_up {
+                s.partitions.clear();
+                s.upstream.clear();
+            }
+        }
+        s
+    }
+
+    /// Connections one host may be asked for at once: a broker gets every
+    /// effect-free link of producers, consumer workers, followers and
+    /// metadata refreshers; the controller every heartbeat and worker; a
+    /// store every effect lane.
+    fn max_connections_per_host(&self, sc: &Scenario) -> usize {
+        let mut n = self.connections(sc);
+        if let Some(b) = &sc.buffer {
+            n = n.max(self.connections(&buffer_stage(sc, b)));
+        }
+        n
+    }
+
+    /// What the queue (or the cluster) still holds for its consumers, and
+    /// what the producers (and relays) still hold.
+    fn inventory(&self) -> Inventory {
+        let mut inventory = if self.is_queue() {
+            self.queue_inventory()
+        } else {
+            self.log_inventory()
+        };
+        if self.is_queue() && !self.brokers.borrow().is_empty() {
+            inventory.upstream_held = self.log_inventory().held;
+        }
+        inventory.in_flight = held_by(&self.producers.borrow());
+        inventory.relay_in_flight = held_by(&self.relays.borrow());
+        inventory
+    }
+}
+
+/// Every id the live publishers behind `slots` still hold, sorted.
+fn held_by(slots: &[ProducerSlot]) -> Vec<harness::MsgId> {
+    let mut ids: Vec<_> = (slots.iter())
+        .filter_map(|slot| slot.borrow().upgrade())
+        .flat_map(|st| st.borrow().held_ids().collect::<Vec<_>>())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+impl Pipeline {
+    /// Lag per partition: the log end of the replica that speaks for it
+    /// minus the group's committed offset. `broker_up = false` while the
+    /// controller is down or some partition has no live replica to speak
+    /// for it (the gauges cannot be read, as with a crashed single broker).
+    fn log_sample(&self, at_us: u64) -> Sample {
         let down = Sample {
             at_us,
             broker_up: false,
             partitions: Vec::new(),
+            upstream: Vec::new(),
         };
         let Some(c) = self.controller() else {
             return down;
@@ -285,14 +437,11 @@ impl Model for Pipeline {
             at_us,
             broker_up: true,
             partitions,
+            upstream: Vec::new(),
         }
     }
 
-    /// Connections one host may be asked for at once: a broker gets every
-    /// effect-free link of producers, consumer workers, followers and
-    /// metadata refreshers; the controller every heartbeat and worker; a
-    /// store every effect lane.
-    fn max_connections_per_host(&self, sc: &Scenario) -> usize {
+    fn connections(&self, sc: &Scenario) -> usize {
         let t = &sc.topology;
         if sc.broker.kind == BrokerKind::Queue {
             let c = &sc.consumer;
@@ -300,7 +449,11 @@ impl Model for Pipeline {
                 .map(|w| queues_of(w, c.workers, t.partitions).len() * c.concurrency as usize)
                 .sum();
             let producers = sc.workload.producers as usize;
-            let to_broker = producers * 2 + pollers + c.workers as usize + t.brokers as usize * 3;
+            // A relay publishes into the queue as a producer does, and
+            // probes its depth.
+            let relays = sc.buffer.as_ref().map_or(0, |b| b.relays as usize);
+            let to_broker =
+                producers * 2 + relays * 3 + pollers + c.workers as usize + t.brokers as usize * 3;
             return pollers.max(to_broker) + 16;
         }
         let partitions = t.partitions as usize;
@@ -316,23 +469,6 @@ impl Model for Pipeline {
 
     /// What the cluster still holds for the group: per partition, the
     /// speaking replica's records from the committed offset on.
-    fn inventory(&self) -> Inventory {
-        let mut inventory = if self.is_queue() {
-            self.queue_inventory()
-        } else {
-            self.log_inventory()
-        };
-        let mut in_flight: Vec<_> = (self.producers.borrow().iter())
-            .filter_map(|slot| slot.borrow().upgrade())
-            .flat_map(|st| st.borrow().held_ids().collect::<Vec<_>>())
-            .collect();
-        in_flight.sort();
-        inventory.in_flight = in_flight;
-        inventory
-    }
-}
-
-impl Pipeline {
     fn log_inventory(&self) -> Inventory {
         let Some(c) = self.controller() else {
             return Inventory::default();
@@ -375,6 +511,7 @@ impl Pipeline {
                 at_us,
                 broker_up: false,
                 partitions: Vec::new(),
+                upstream: Vec::new(),
             };
         };
         let node = node.borrow();
@@ -395,6 +532,7 @@ impl Pipeline {
             at_us,
             broker_up: true,
             partitions,
+            upstream: Vec::new(),
         }
     }
 

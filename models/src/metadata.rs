@@ -37,18 +37,21 @@ impl Metadata {
         self.stale.set(true);
     }
 
-    /// Keeps the view fresh for the life of the host, asking brokers in
-    /// turn until one answers. `routes` are the host's routes per broker.
+    /// Keeps the view fresh for the life of the host, asking brokers (the
+    /// hosts of `role`) in turn until one answers. `routes` are the host's
+    /// routes per broker.
+    #[allow(clippy::too_many_arguments)]
     pub async fn refresher(
         self: Rc<Self>,
         sc: Rc<Scenario>,
+        role: Role,
         control: Rc<Control>,
         routes: Rc<Vec<Rc<Route>>>,
         timeout: Duration,
         mut rng: ChaCha8Rng,
     ) {
         let brokers = sc.topology.brokers;
-        let mut links = Link::to_each(Role::Broker, &routes, timeout);
+        let mut links = Link::to_each(role, &routes, timeout);
         let mut next = 0u32;
         loop {
             control.gate().await;

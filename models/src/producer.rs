@@ -93,15 +93,42 @@ pub struct Producer {
     pub control: Rc<Control>,
     pub seed: u64,
     pub slot: ProducerSlot,
+    /// The hosts it publishes to: the brokers, or a buffer's.
+    pub target: Role,
+    /// Set for a relay's publisher: it publishes what the relay forwards
+    /// (not the schedule's messages), never gives up on one, and reports
+    /// each confirmation.
+    pub forwarding: Option<Rc<Forwarding>>,
+}
+
+/// A relay's way out into the next stage: the records it handed its
+/// publisher that the next stage has not yet confirmed.
+pub struct Forwarding {
+    pub outstanding: RefCell<std::collections::BTreeSet<MsgId>>,
+    /// The relay's own stage, where a confirmed record is a `forward`.
+    pub recorder: Recorder,
+}
+
+impl Forwarding {
+    fn confirmed(&self, at_us: u64, records: &[Record]) {
+        let mut out = self.outstanding.borrow_mut();
+        for r in records {
+            if out.remove(&r.id) {
+                self.recorder
+                    .record_at(at_us, r.id, r.key, EventKind::Forward);
+            }
+        }
+    }
 }
 
 impl Producer {
-    pub async fn run(self: Rc<Self>, incarnation: u64) -> turmoil::Result {
+    /// Starts publishing: the metadata refresher and a sender per broker,
+    /// over a fresh state (what an incarnation holds). Returns the state,
+    /// where records to publish go.
+    pub fn start(self: &Rc<Self>, incarnation: u64, root: &mut ChaCha8Rng) -> Rc<RefCell<State>> {
         let sc = self.scenario.clone();
         let w = &sc.workload;
-        let mut root =
-            ChaCha8Rng::seed_from_u64(self.seed ^ incarnation.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        let pid = if w.idempotent {
+        let pid = if w.idempotent && self.forwarding.is_none() {
             ((self.index as u64 + 1) << 32) | (incarnation & 0xffff_ffff)
         } else {
             0
@@ -118,6 +145,7 @@ impl Producer {
             Rc::new((0..sc.topology.brokers).map(|_| Route::new()).collect());
         let refresh = meta.clone().refresher(
             sc.clone(),
+            self.target,
             self.control.clone(),
             routes.clone(),
             w.request_timeout,
@@ -126,13 +154,32 @@ impl Producer {
         tokio::task::spawn_local(refresh);
         for b in 0..sc.topology.brokers {
             let rng = ChaCha8Rng::seed_from_u64(root.next_u64());
-            let host = Host::new(Role::Broker, b);
+            let host = Host::new(self.target, b);
             let link = Link::new(host, routes[b as usize].clone(), w.request_timeout);
             let sender = self
                 .clone()
                 .sender(b, link, state.clone(), meta.clone(), pid, rng);
             tokio::task::spawn_local(sender);
         }
+        state
+    }
+
+    /// Hands a relay's record to this publisher (it waits for the next
+    /// stage's confirmation in [`Forwarding::outstanding`]).
+    pub fn forward(state: &RefCell<State>, record: Record, now: Duration) {
+        let mut st = state.borrow_mut();
+        st.partitions[record.partition as usize]
+            .buffer
+            .push_back((record, now));
+        st.held += 1;
+    }
+
+    pub async fn run(self: Rc<Self>, incarnation: u64) -> turmoil::Result {
+        let sc = self.scenario.clone();
+        let w = &sc.workload;
+        let mut root =
+            ChaCha8Rng::seed_from_u64(self.seed ^ incarnation.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let state = self.start(incarnation, &mut root);
 
         // A restarted producer resumes at the schedule's present: messages
         // due while it was down were never created.
@@ -305,6 +352,9 @@ impl Producer {
         meta: &Metadata,
     ) {
         let retries = self.scenario.workload.retries;
+        // A relay never gives up: what it cannot forward stays in its
+        // buffer stage, uncommitted, until the next stage takes it.
+        let persistent = self.forwarding.is_some();
         let now = turmoil::elapsed();
         let mut st = state.borrow_mut();
         for (b, result) in batches.iter().zip(results) {
@@ -313,6 +363,10 @@ impl Producer {
             pending.in_flight = false;
             let kind = match result {
                 Some(BatchResult::Ok) => EventKind::Ack,
+                Some(BatchResult::Overloaded | BatchResult::QueueFull) if persistent => {
+                    pending.retry_at = now + RETRY_BACKOFF;
+                    continue;
+                }
                 // A refusal is definite only if no earlier attempt may have
                 // been appended; else it is retried like any indeterminate
                 // outcome (and ends as `timeout`).
@@ -347,7 +401,7 @@ impl Producer {
                     ) {
                         meta.mark_stale();
                     }
-                    if pending.attempts - pending.throttled <= retries {
+                    if persistent || pending.attempts - pending.throttled <= retries {
                         pending.retry_at = now + RETRY_BACKOFF;
                         continue;
                     }
@@ -363,6 +417,9 @@ impl Producer {
             let at = Recorder::now_us();
             for r in &b.records {
                 self.recorder.record_at(at, r.id, r.key, kind);
+            }
+            if let (Some(f), EventKind::Ack) = (&self.forwarding, kind) {
+                f.confirmed(at, &b.records);
             }
             part.pending = None;
             st.held -= b.records.len();

@@ -949,6 +949,16 @@ impl Conn {
                 partitions: self.node.borrow().table(),
             },
             Request::Receive { queue, max } => self.receive(queue, max).await,
+            Request::Depth => {
+                let n = self.node.borrow();
+                if n.serving() {
+                    Response::Depth {
+                        messages: n.memory_used(),
+                    }
+                } else {
+                    Response::NotLeader
+                }
+            }
             Request::Settle { queue, acks, nacks } => self.settle(queue, acks, nacks),
             Request::NodePing { .. } => {
                 let n = self.node.borrow();

@@ -67,6 +67,7 @@ impl QueueConsumer {
             Rc::new((0..sc.topology.stores).map(|_| Route::new()).collect());
         tokio::task::spawn_local(meta.clone().refresher(
             sc.clone(),
+            Role::Broker,
             self.control.clone(),
             brokers.clone(),
             sc.consumer.request_timeout,

@@ -21,10 +21,10 @@ pub const CONTROLLER_PORT: u16 = 2181;
 /// The port a host of `role` listens on (clients have none).
 pub fn port_of(role: Role) -> u16 {
     match role {
-        Role::Broker => BROKER_PORT,
+        Role::Broker | Role::Buffer => BROKER_PORT,
         Role::Store => STORE_PORT,
         Role::Controller => CONTROLLER_PORT,
-        Role::Producer | Role::Consumer => 0,
+        Role::Producer | Role::Consumer | Role::Relay => 0,
     }
 }
 
@@ -205,6 +205,8 @@ pub enum Request {
     },
     /// Queue node → its master: everything it holds, to start mirroring it.
     Snapshot,
+    /// Relay → a queue node: how many messages do you hold?
+    Depth,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -305,6 +307,11 @@ pub enum Response {
     /// The node's memory alarm blocks this connection
     /// (`memory_alarm = "block_all"`): nothing was done; try again.
     Blocked,
+    /// A queue node that serves: how many messages it holds (every queue,
+    /// its dead letters included), for a relay's `max_depth`.
+    Depth {
+        messages: u64,
+    },
 }
 
 /// One change to a queue, journaled by the node and shipped to its mirrors.

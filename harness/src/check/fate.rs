@@ -3,8 +3,14 @@
 //! the History alone, and the fates sum to `sent`. The count figures
 //! `took_effect`, `lost`, `stranded`, `silently_dropped`, `expired`,
 //! `dead_lettered`, `shed`, `abandoned` and `in_flight` are these fates, so
-//! no figure can disagree with another about a message, and a message
-//! missing from all of them is a checker bug that fails the run.
+//! no figure can disagree with another about a message. What fails the run
+//! (as a simulation failure: a bug of the model's records or of the
+//! checkers, never a finding) is a record that contradicts itself: an id
+//! the History names that was never created, a message the broker holds
+//! that was never appended, one in a DLQ that was never dead-lettered, one
+//! a producer holds after settling it, one that vanished from a producer
+//! when no host crashed, a forward the next stage never confirmed, or the
+//! fates not adding up to what was created.
 //!
 //! The rule, first match wins:
 //!
@@ -30,7 +36,8 @@
 //! effect* (and `recovered`).
 
 use super::{Count, Summaries, Summary};
-use crate::history::{History, MsgId, Reason};
+use crate::history::{Created, History, MsgId, Reason};
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// Where one created message ended.
@@ -211,12 +218,19 @@ impl Balance {
     /// `12000 sent = 10891 took effect + 1109 abandoned (1109 told)`: the
     /// fates that are not zero, with the reasons of drops and refusals.
     pub fn equation(&self) -> String {
+        self.equation_as("took effect")
+    }
+
+    /// [`Balance::equation`] naming the first fate `effect` (a stage that
+    /// hands messages on says "forwarded").
+    pub fn equation_as(&self, effect: &str) -> String {
         let mut out = format!("{} sent =", self.sent);
         let mut first = true;
         for (name, c) in self.terms() {
             if c.n == 0 {
                 continue;
             }
+            let name = if name == "took effect" { effect } else { name };
             let _ = write!(out, "{} {} {name}", if first { "" } else { " +" }, c.n);
             first = false;
             let detail = match name {
@@ -274,28 +288,182 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Decides every created message's fate and checks that they add up;
-/// `each` sees every created message's summary (None when no event names
-/// it) and fate, in id order.
+/// What a balance accounts for: the messages created (in runs sorted by
+/// producer and seq) and what is still held at the end — by the broker, in
+/// a dead-letter queue, by the producers — each sorted.
+pub struct Ledger<'a> {
+    pub created: Cow<'a, [Created]>,
+    pub held: Cow<'a, [MsgId]>,
+    pub dead_letters: &'a [MsgId],
+    pub in_flight: &'a [MsgId],
+    /// What the records must agree with (each a violation when not).
+    pub rules: Rules,
+}
+
+/// Consistency rules between the inventory and the events: a model whose
+/// records break one has a bug (or the checkers do), whatever fate the
+/// message would get.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Rules {
+    /// What the broker holds at the end was appended (the ledger's held ids
+    /// are one broker's, whose appends the summaries read).
+    pub held_was_appended: bool,
+    /// A producer never holds a message it has settled (it does not send
+    /// one again; a relay may).
+    pub held_unsettled: bool,
+    /// The run had a crash: without one, no producer can lose what it
+    /// held, so "abandoned, not told" is a bug.
+    pub crashes: bool,
+}
+
+impl Ledger<'_> {
+    /// The whole pipeline: what the workload created; held by any stage.
+    pub fn of(history: &History) -> Ledger<'_> {
+        let inv = &history.inventory;
+        let held = if inv.upstream_held.is_empty() {
+            Cow::Borrowed(&inv.held[..])
+        } else {
+            let mut v: Vec<MsgId> = inv.held.iter().chain(&inv.upstream_held).copied().collect();
+            v.sort_unstable();
+            v.dedup();
+            Cow::Owned(v)
+        };
+        Ledger {
+            created: Cow::Borrowed(&history.created),
+            held,
+            dead_letters: &inv.dead_letters,
+            in_flight: &inv.in_flight,
+            rules: Rules {
+                // End to end, the buffer's holdings were appended in its
+                // stage, which this view does not read.
+                held_was_appended: inv.upstream_held.is_empty(),
+                held_unsettled: true,
+                crashes: crashed(history),
+            },
+        }
+    }
+
+    fn was_created(&self, id: MsgId) -> bool {
+        let i = self
+            .created
+            .partition_point(|c| (c.producer, c.end) <= (id.producer, id.seq));
+        self.created.get(i).is_some_and(|c| c.contains(id))
+    }
+
+    fn count(&self) -> u64 {
+        self.created.iter().map(Created::len).sum()
+    }
+}
+
+/// Whether any host crashed in the run.
+fn crashed(history: &History) -> bool {
+    history.faults.iter().any(|f| f.kind == "crash")
+}
+
+/// Runs of consecutive ids out of a sorted list.
+fn runs(ids: impl IntoIterator<Item = MsgId>) -> Vec<Created> {
+    let mut out: Vec<Created> = Vec::new();
+    for id in ids {
+        match out.last_mut() {
+            Some(c) if c.producer == id.producer && c.end == id.seq => c.end += 1,
+            _ => out.push(Created {
+                producer: id.producer,
+                start: id.seq,
+                end: id.seq + 1,
+            }),
+        }
+    }
+    out
+}
+
+/// Decides every created message's fate and checks that they add up, for
+/// the whole pipeline; `each` sees every created message's summary (None
+/// when no event names it) and fate, in id order.
 pub fn balance(
     summaries: &Summaries,
     history: &History,
+    each: impl FnMut(Option<&Summary>, Fate),
+) -> Balance {
+    balance_of(summaries, &Ledger::of(history), each)
+}
+
+/// One stage's own balance (of a pipeline with several, see
+/// `Event::stage`): the first stage's messages are the workload's and
+/// "took effect" means forwarded to the next; a later stage's are those the
+/// relays published into it (or still hold), held being its own broker's.
+pub fn stage_balance(history: &History, stage: u8) -> Balance {
+    let summaries = Summaries::build_stage(history, stage);
+    let inv = &history.inventory;
+    let last = stage + 1 >= history.stage_count();
+    let ledger = if stage == 0 {
+        Ledger {
+            created: Cow::Borrowed(&history.created),
+            held: Cow::Borrowed(if last { &inv.held } else { &inv.upstream_held }),
+            dead_letters: if last { &inv.dead_letters } else { &[] },
+            in_flight: &inv.in_flight,
+            rules: Rules {
+                held_was_appended: true,
+                held_unsettled: true,
+                crashes: crashed(history),
+            },
+        }
+    } else {
+        // What the relays published, or hold to publish.
+        let mut ids: Vec<MsgId> = (summaries.iter())
+            .filter(|(_, s)| s.sent() || s.acked() || s.rejected() || s.timed_out())
+            .map(|(id, _)| id)
+            .chain(inv.relay_in_flight.iter().copied())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ledger {
+            created: Cow::Owned(runs(ids)),
+            held: Cow::Borrowed(&inv.held),
+            dead_letters: &inv.dead_letters,
+            in_flight: &inv.relay_in_flight,
+            rules: Rules {
+                held_was_appended: true,
+                // A relay that lost its commit forwards a message again.
+                held_unsettled: false,
+                crashes: crashed(history),
+            },
+        }
+    };
+    let mut out = balance_of(&summaries, &ledger, |_, _| {});
+    if stage > 0 {
+        // What the previous stage forwarded, this one confirmed: a relay
+        // records `forward` on the next stage's `ack`.
+        let before = Summaries::build_stage(history, stage - 1);
+        for (id, s) in before.iter() {
+            if s.has_effect() && !summaries.get(id).is_some_and(Summary::acked) {
+                out.violation(format!(
+                    "{id} was forwarded by stage {} but stage {stage} never confirmed it",
+                    stage - 1
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn balance_of(
+    summaries: &Summaries,
+    ledger: &Ledger,
     mut each: impl FnMut(Option<&Summary>, Fate),
 ) -> Balance {
     let mut out = Balance::new();
-    out.sent = history.created_count();
-    let inv = &history.inventory;
+    out.sent = ledger.count();
     for (name, list) in [
         ("History.created", None),
-        ("the final inventory's held ids", Some(&inv.held)),
+        ("the final inventory's held ids", Some(&ledger.held[..])),
         (
             "the final inventory's dead letters",
-            Some(&inv.dead_letters),
+            Some(ledger.dead_letters),
         ),
-        ("the producers' final holdings", Some(&inv.in_flight)),
+        ("the producers' final holdings", Some(ledger.in_flight)),
     ] {
         let sorted = match list {
-            None => history
+            None => ledger
                 .created
                 .windows(2)
                 .all(|w| (w[0].producer, w[0].end) <= (w[1].producer, w[1].start)),
@@ -309,12 +477,12 @@ pub fn balance(
         return out;
     }
     let (mut dlq, mut broker, mut producer) = (
-        Cursor::new(&inv.dead_letters),
-        Cursor::new(&inv.held),
-        Cursor::new(&inv.in_flight),
+        Cursor::new(ledger.dead_letters),
+        Cursor::new(&ledger.held),
+        Cursor::new(ledger.in_flight),
     );
     let rows = summaries.producers();
-    for run in &history.created {
+    for run in ledger.created.iter() {
         let row = rows
             .get(run.producer as usize)
             .map_or(&[][..], Vec::as_slice);
@@ -327,6 +495,23 @@ pub fn balance(
                 producer: producer.has(id),
             };
             let f = fate(s, held);
+            let e = s.copied().unwrap_or(Summary::EMPTY);
+            let settled = e.acked() || e.rejected() || e.timed_out();
+            let rules = ledger.rules;
+            let broken = if held.broker && rules.held_was_appended && !e.appended() {
+                Some("is held by the broker at the end, but no append of it is recorded")
+            } else if held.dead_letter && !e.dead_lettered() {
+                Some("is in a dead-letter queue at the end, but was never dead-lettered")
+            } else if held.producer && rules.held_unsettled && settled {
+                Some("is held by a producer at the end, which had already settled it")
+            } else if f == Fate::AbandonedSilently && !rules.crashes {
+                Some("vanished from a producer, yet no host crashed in the run")
+            } else {
+                None
+            };
+            if let Some(why) = broken {
+                out.violation(format!("{id} {why}"));
+            }
             if let (Fate::TookEffect, Some(s)) = (f, s) {
                 if s.effects > 1 {
                     out.more_than_once.add(id);
@@ -349,7 +534,7 @@ pub fn balance(
     // Ids the History names that were never created: effects for them are
     // `unexpected` (a finding); anything else is a broken record.
     for (id, s) in summaries.iter() {
-        if history.was_created(id) {
+        if ledger.was_created(id) {
             continue;
         }
         if s.has_effect() {
@@ -359,11 +544,11 @@ pub fn balance(
         }
     }
     for (name, ids) in [
-        ("held by the broker", &inv.held),
-        ("dead-lettered", &inv.dead_letters),
-        ("held by a producer", &inv.in_flight),
+        ("held by the broker", &ledger.held[..]),
+        ("dead-lettered", ledger.dead_letters),
+        ("held by a producer", ledger.in_flight),
     ] {
-        if let Some(id) = ids.iter().find(|&&id| !history.was_created(id)) {
+        if let Some(id) = ids.iter().find(|&&id| !ledger.was_created(id)) {
             out.violation(format!("{id} is {name} at the end but was never created"));
         }
     }
@@ -391,6 +576,7 @@ mod tests {
             // Still held: p1-7 is unrelated, so p0-1 is not stranded.
             .held(&[m(1, 7)])
             .create(m(1, 7))
+            .append(1_500, m(1, 7))
             .build();
         let f = check(&h);
         assert_eq!(f.value(Metric::Lost), Some(1));
@@ -466,6 +652,7 @@ mod tests {
                 kind: EventKind::Drop {
                     reason: Reason::Retention,
                 },
+                stage: 0,
             });
             h.events.sort_by_key(|e| e.at_us);
             h
@@ -546,6 +733,7 @@ mod tests {
             .in_flight(&[m(0, 2)])
             // Sent, no answer, the producer crashed.
             .send(2_000, m(0, 3), 1)
+            .fault("crash", 2_500, 3_000)
             .build();
         let f = check(&h);
         assert_eq!(f.examples(Metric::InFlight), &[m(0, 2)]);
@@ -588,6 +776,7 @@ mod tests {
             .dead_letter(3_000, m(2, 2))
             .send(2_000, m(2, 3), 1)
             .ack(2_100, m(2, 3))
+            .append(2_100, m(2, 3))
             .send(2_000, m(2, 4), 1)
             .ack(2_100, m(2, 4))
             .send(2_000, m(2, 5), 1)
@@ -597,7 +786,8 @@ mod tests {
             .create(m(2, 7))
             .create(m(2, 8))
             .held(&[m(2, 3)])
-            .in_flight(&[m(2, 7)]);
+            .in_flight(&[m(2, 7)])
+            .fault("crash", 2_500, 3_000);
         let h = drop_for(
             h.send(2_000, m(2, 9), 1).ack(2_100, m(2, 9)),
             3_000,
@@ -642,6 +832,7 @@ mod tests {
                 consumer: 0,
                 attempt: 1,
             },
+            stage: 0,
         });
         let b = check(&h).balance;
         assert_eq!(b.violations, vec!["p7-1 has events but was never created"]);
@@ -672,6 +863,32 @@ mod tests {
             b.violations,
             vec!["History.created are not sorted and distinct"]
         );
+        // Held by the broker without an append; in the DLQ without a
+        // dead_letter; held by a producer that settled it; vanished from a
+        // producer with no crash in the run.
+        let mut h = background()
+            .send(2_000, m(0, 1), 1)
+            .ack(2_100, m(0, 1))
+            .send(2_000, m(0, 2), 1)
+            .ack(2_100, m(0, 2))
+            .append(2_100, m(0, 2))
+            .send(2_000, m(0, 3), 1)
+            .timeout(2_100, m(0, 3))
+            .create(m(0, 4))
+            .held(&[m(0, 1)])
+            .build();
+        h.inventory.dead_letters = vec![m(0, 2)];
+        h.inventory.in_flight = vec![m(0, 3)];
+        let b = check(&h).balance;
+        assert_eq!(
+            b.violations,
+            vec![
+                "p0-1 is held by the broker at the end, but no append of it is recorded",
+                "p0-2 is in a dead-letter queue at the end, but was never dead-lettered",
+                "p0-3 is held by a producer at the end, which had already settled it",
+                "p0-4 vanished from a producer, yet no host crashed in the run",
+            ]
+        );
     }
 
     #[test]
@@ -691,5 +908,52 @@ mod tests {
         assert!(f.balance.holds());
         // Not sent: no latency for it (latencies are 5 ms each).
         assert_eq!(f.latency_ms.map(|l| l.max), Some(5));
+    }
+
+    #[test]
+    fn each_stage_balances_and_a_forward_must_be_confirmed_by_the_next() {
+        // Two stages: p0-0 through both; p0-1 forwarded by the buffer, but
+        // the queue has no record of it.
+        let mut h = Hb::new().clean(0, m(0, 0), 1, 5_000).build();
+        h.stages = vec!["buffer".into(), "queue".into()];
+        for e in &mut h.events {
+            // The producer's side in the buffer's stage, the rest the queue's.
+            if !matches!(e.kind, EventKind::Send { .. } | EventKind::Ack) {
+                e.stage = 1;
+            }
+        }
+        let at = |at_us, id, kind, stage| crate::history::Event {
+            at_us,
+            id,
+            key: 1,
+            kind,
+            stage,
+        };
+        h.events.extend([
+            at(100, m(0, 0), EventKind::Forward, 0),
+            at(90, m(0, 0), EventKind::Send { attempt: 1 }, 1),
+            at(95, m(0, 0), EventKind::Ack, 1),
+            at(200, m(0, 1), EventKind::Send { attempt: 1 }, 0),
+            at(300, m(0, 1), EventKind::Ack, 0),
+            at(400, m(0, 1), EventKind::Forward, 0),
+        ]);
+        h.events.sort_by_key(|e| e.at_us);
+        h.created = vec![Created {
+            producer: 0,
+            start: 0,
+            end: 2,
+        }];
+        let buffer = stage_balance(&h, 0);
+        assert!(buffer.holds(), "{:?}", buffer.violations);
+        assert_eq!(buffer.equation_as("forwarded"), "2 sent = 2 forwarded");
+        let queue = stage_balance(&h, 1);
+        assert_eq!(
+            queue.violations,
+            vec!["p0-1 was forwarded by stage 0 but stage 1 never confirmed it"]
+        );
+        // End to end: the producer's ack and the store's effect decide.
+        let f = check(&h);
+        assert_eq!(f.balance.equation(), "2 sent = 1 took effect + 1 lost");
+        assert_eq!(f.stages.len(), 2);
     }
 }

@@ -144,6 +144,9 @@ pub struct Figures {
     pub group: Rebalances,
     /// The fates, lag and latency per partition, and hot against cold.
     pub breakdown: Breakdown,
+    /// Each stage's own balance and lag, when the pipeline has several.
+    #[serde(skip)]
+    pub stages: Vec<StageFigures>,
     /// Rates, gauges and breaker states over time, for the charts.
     pub timeline: Timeline,
 }
@@ -232,6 +235,42 @@ impl Figures {
     }
 }
 
+/// One stage of a pipeline with several: its own fates (the first
+/// stage's "took effect" is "forwarded to the next") and its lag.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StageFigures {
+    pub name: String,
+    pub balance: Balance,
+    /// Largest lag of the stage's partitions (summed), in messages.
+    pub max_lag: u64,
+    pub max_lag_age_ms: u64,
+}
+
+fn stages(history: &History) -> Vec<StageFigures> {
+    let n = history.stage_count();
+    if n <= 1 {
+        return Vec::new();
+    }
+    (0..n)
+        .map(|k| {
+            let last = k + 1 == n;
+            let (mut max_lag, mut max_age) = (0, 0);
+            for s in history.samples.iter().filter(|s| s.broker_up) {
+                let gauges = if last { &s.partitions } else { &s.upstream };
+                max_lag = max_lag.max(gauges.iter().map(|p| p.lag_messages).sum::<u64>());
+                let age = gauges.iter().map(|p| p.lag_age_us).max().unwrap_or(0);
+                max_age = max_age.max(age / 1_000);
+            }
+            StageFigures {
+                name: history.stages[k as usize].clone(),
+                balance: fate::stage_balance(history, k),
+                max_lag,
+                max_lag_age_ms: max_age,
+            }
+        })
+        .collect()
+}
+
 /// Runs every checker over `history`.
 pub fn check(history: &History) -> Figures {
     let summaries = Summaries::build(history);
@@ -245,6 +284,7 @@ pub fn check(history: &History) -> Figures {
         acked,
         balance,
         breakdown: groups.finish(history),
+        stages: stages(history),
         recovered: recovered::recovered(&summaries),
         duplicate_deliveries: duplicates::duplicate_deliveries(&summaries),
         duplicate_effects: duplicates::duplicate_effects(&summaries),
@@ -325,6 +365,7 @@ pub(crate) mod testkit {
                 id,
                 key,
                 kind,
+                stage: 0,
             });
             self
         }
@@ -446,6 +487,7 @@ pub(crate) mod testkit {
                 at_us,
                 broker_up,
                 partitions,
+                upstream: Vec::new(),
             });
             self
         }

@@ -13,6 +13,7 @@ const ACKED: u8 = 1 << 1;
 const REJECTED: u8 = 1 << 2;
 const TIMED_OUT: u8 = 1 << 3;
 const DROPPED: u8 = 1 << 4;
+const DEAD_LETTERED: u8 = 1 << 5;
 /// Set by every event, so a message seen only in `append` or `commit` counts.
 const SEEN: u8 = 1 << 6;
 const APPENDED: u8 = 1 << 7;
@@ -75,6 +76,10 @@ impl Summary {
     pub fn reject_reason(&self) -> Option<Reason> {
         reason(self.reject_reason)
     }
+    /// Whether it was ever moved to a dead-letter queue (`dead_letter`).
+    pub fn dead_lettered(&self) -> bool {
+        self.flags & DEAD_LETTERED != 0
+    }
     /// Whether the broker ever recorded it (`append`).
     pub fn appended(&self) -> bool {
         self.flags & APPENDED != 0
@@ -100,6 +105,15 @@ fn reason(code: u8) -> Option<Reason> {
         .and_then(|i| Reason::ALL.get(usize::from(i)).copied())
 }
 
+/// Which events a table of summaries reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum View {
+    /// The pipeline end to end ([`History::end_to_end`]).
+    EndToEnd,
+    /// One stage's events, its forwards as its effects.
+    Stage(u8),
+}
+
 /// The per-message summaries of a History, indexed by producer then seq.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Summaries {
@@ -107,14 +121,33 @@ pub struct Summaries {
 }
 
 impl Summaries {
-    /// Builds the table in one pass over `history.events`.
+    /// Builds the table in one pass over `history.events`: the whole
+    /// pipeline's view of each message (with several stages,
+    /// [`View::EndToEnd`]).
     ///
     /// Memory is proportional to the largest producer index and, per producer,
     /// to the largest seq: ids are assumed dense (assigned from the load
     /// schedule), as the History promises.
     pub fn build(history: &History) -> Summaries {
+        Summaries::build_view(history, View::EndToEnd)
+    }
+
+    /// One stage's view of each message: its events only, and a `forward`
+    /// out of it counts as its effect.
+    pub fn build_stage(history: &History, stage: u8) -> Summaries {
+        Summaries::build_view(history, View::Stage(stage))
+    }
+
+    fn build_view(history: &History, view: View) -> Summaries {
         let mut table = Summaries::default();
         for (index, event) in history.events.iter().enumerate() {
+            let reads = match view {
+                View::EndToEnd => history.end_to_end(event),
+                View::Stage(k) => event.stage == k,
+            };
+            if !reads {
+                continue;
+            }
             let index = index as u64;
             let s = table.slot(event.id);
             if s.flags & SEEN == 0 {
@@ -145,15 +178,16 @@ impl Summaries {
                     s.flags |= DROPPED;
                 }
                 EventKind::Deliver { .. } => s.deliveries = s.deliveries.saturating_add(1),
-                EventKind::Effect { .. } => {
+                EventKind::Effect { .. } | EventKind::Forward => {
                     if s.effects == 0 {
                         s.first_effect = index;
                         s.first_effect_at_us = event.at_us;
                     }
                     s.effects = s.effects.saturating_add(1);
                 }
-                // Whether it is in a DLQ at the end is the inventory's to say.
-                EventKind::DeadLetter { .. } => {}
+                // Whether it is in a DLQ at the end is the inventory's to
+                // say; that it went there once is the History's.
+                EventKind::DeadLetter { .. } => s.flags |= DEAD_LETTERED,
             }
         }
         table

@@ -92,7 +92,7 @@ pub fn timeline(history: &History, summaries: &Summaries) -> Timeline {
     let n = end_us.div_ceil(bucket_us).max(1) as usize;
     let at = |us: u64| ((us / bucket_us) as usize).min(n - 1);
     let mut buckets = vec![Bucket::default(); n];
-    for e in &history.events {
+    for e in history.events.iter().filter(|e| history.end_to_end(e)) {
         let b = &mut buckets[at(e.at_us)];
         match e.kind {
             EventKind::Ack => b.acked += 1,

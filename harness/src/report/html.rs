@@ -362,6 +362,25 @@ fn balance(o: &mut String, outcome: &Outcome) {
         );
     }
     let _ = writeln!(o, "</table>");
+    if !outcome.stages.is_empty() {
+        let _ = writeln!(
+            o,
+            "<h3>By stage</h3>\n<table><tr><th>stage</th><th>balance</th><th>max lag</th></tr>"
+        );
+        for s in &outcome.stages {
+            let _ = writeln!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td class=\"n\">{} / {}</td></tr>",
+                esc(&s.stage),
+                esc(&s.equation),
+                s.max_lag,
+                esc(&crate::units::format_duration(
+                    std::time::Duration::from_millis(s.max_lag_age_ms)
+                ))
+            );
+        }
+        let _ = writeln!(o, "</table>");
+    }
 }
 
 /// Under a skewed load the classes, then every partition (its lag, its
@@ -466,12 +485,18 @@ fn anomalies(o: &mut String, outcome: &Outcome) {
             events.len()
         );
         for e in events.iter().take(MAX_EVENTS_SHOWN) {
+            // With several stages, say whose event it is (a relay's
+            // deliveries are not the consumers').
+            let details = match outcome.stages.get(e.stage as usize) {
+                Some(s) => format!("{} ({})", e.kind.details(), s.stage),
+                None => e.kind.details(),
+            };
             let _ = writeln!(
                 o,
                 "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
                 us(e.at_us),
                 e.kind.verb(),
-                esc(&e.kind.details())
+                esc(details.trim_start())
             );
         }
         if events.len() > MAX_EVENTS_SHOWN {

@@ -116,6 +116,7 @@ mod tests {
             id: MsgId::new(0, 7),
             key: 3,
             kind,
+            stage: 0,
         };
         let h = History {
             events: vec![

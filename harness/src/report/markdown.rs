@@ -23,6 +23,10 @@ fn ids(metric: Metric, ids: &[crate::history::MsgId], total: Option<u64>) -> Str
     format!("{}{}", shown.join(" "), if more { " …" } else { "" })
 }
 
+/// Partitions listed in `report.md` (a CI summary stays readable; the
+/// JSON and HTML reports list them all).
+const MAX_PARTITION_ROWS: usize = 32;
+
 pub fn run(o: &Outcome, reproduce: &str) -> String {
     let mut out = String::new();
     let w = &mut out;
@@ -90,6 +94,54 @@ pub fn run(o: &Outcome, reproduce: &str) -> String {
         let _ = writeln!(w, "| {name} | {n} | {} | {shown} |", cell(&detail));
     }
     let _ = writeln!(w);
+    if !o.stages.is_empty() {
+        let _ = writeln!(
+            w,
+            "By stage (each stage's own balance; a stage before the last forwards):\n"
+        );
+        let _ = writeln!(w, "| stage | balance | max lag |");
+        let _ = writeln!(w, "| --- | --- | ---: |");
+        for s in &o.stages {
+            let _ = writeln!(
+                w,
+                "| {} | {} | {} / {} |",
+                cell(&s.stage),
+                cell(&s.equation),
+                s.max_lag,
+                format_duration(Duration::from_millis(s.max_lag_age_ms))
+            );
+        }
+        let _ = writeln!(w);
+    }
+    let parts = &o.breakdown.partitions;
+    if parts.len() > 1 {
+        let what = if o.queue { "queue" } else { "partition" };
+        let _ = writeln!(w, "By {what}:\n");
+        let _ = writeln!(
+            w,
+            "| {what} | sent | took effect | lost | dropped | shed | abandoned | max lag | latency p50 / p99 / max |"
+        );
+        let _ = writeln!(
+            w,
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
+        for (p, g) in parts.iter().enumerate().take(MAX_PARTITION_ROWS) {
+            let hot = if o.breakdown.hot_partitions.contains(&(p as u32)) {
+                " (hot)"
+            } else {
+                ""
+            };
+            let _ = writeln!(w, "| {p}{hot} | {} |", group_cells(g));
+        }
+        if parts.len() > MAX_PARTITION_ROWS {
+            let _ = writeln!(
+                w,
+                "\n… and {} more {what}s: every one is in report.json (`breakdown.partitions`) and report.html.",
+                parts.len() - MAX_PARTITION_ROWS
+            );
+        }
+        let _ = writeln!(w);
+    }
     let classes = super::class_rows(o);
     if !classes.is_empty() {
         let _ = writeln!(
@@ -105,18 +157,7 @@ pub fn run(o: &Outcome, reproduce: &str) -> String {
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
         );
         for (name, g) in &classes {
-            let _ = writeln!(
-                w,
-                "| {name} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                g.sent,
-                g.took_effect,
-                g.lost,
-                g.silently_dropped + g.expired,
-                g.shed,
-                g.abandoned,
-                super::lag_cell(g),
-                super::latency_cell(g)
-            );
+            let _ = writeln!(w, "| {name} | {} |", group_cells(g));
         }
         let _ = writeln!(w);
     }
@@ -193,4 +234,19 @@ pub fn compare(c: &Comparison, reproduce: &str) -> String {
         }
     }
     out
+}
+
+/// The figure cells of a partition's or a class's row, after its name.
+fn group_cells(g: &crate::check::GroupFigures) -> String {
+    format!(
+        "{} | {} | {} | {} | {} | {} | {} | {}",
+        g.sent,
+        g.took_effect,
+        g.lost,
+        g.silently_dropped + g.expired,
+        g.shed,
+        g.abandoned,
+        super::lag_cell(g),
+        super::latency_cell(g)
+    )
 }

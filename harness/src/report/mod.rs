@@ -329,7 +329,7 @@ pub(crate) fn key_figures(o: &Outcome) -> Vec<(&'static str, String)> {
     use crate::units::format_duration;
     let ms = |t: u64| format_duration(std::time::Duration::from_millis(t));
     let l = &o.latency_ms;
-    vec![
+    let mut rows = vec![
         (
             "max lag",
             format!("{} messages / {}", o.lag.max_messages, ms(o.lag.max_age_ms)),
@@ -346,7 +346,19 @@ pub(crate) fn key_figures(o: &Outcome) -> Vec<(&'static str, String)> {
             },
         ),
         ("breakers opened", o.breaker_trips.to_string()),
-    ]
+    ];
+    // A queue's consumers are no group.
+    if !o.queue {
+        rows.push((
+            "rebalances",
+            format!(
+                "{} (partitions unowned for {})",
+                o.group.rebalances,
+                ms(o.group.unowned_ms)
+            ),
+        ));
+    }
+    rows
 }
 
 fn with_path(e: io::Error, path: &Path) -> io::Error {

@@ -157,9 +157,10 @@ pub fn trace_json(h: &History, title: &str) -> String {
     let mut partition_of: BTreeMap<MsgId, u32> = BTreeMap::new();
     let mut partitions: BTreeSet<u32> = BTreeSet::new();
     let mut store_threads: BTreeSet<u32> = BTreeSet::new();
-    for e in &h.events {
+    for e in h.events.iter().filter(|e| h.end_to_end(e)) {
         let id = e.id;
         match e.kind {
+            EventKind::Forward => {}
             EventKind::Send { attempt } => {
                 let p = publishing.entry(id).or_insert((e.at_us, 0));
                 p.1 = p.1.max(attempt);

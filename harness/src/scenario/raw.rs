@@ -84,6 +84,50 @@ pub struct RawScenario {
     pub swarm: Option<RawSwarm>,
     /// `[scale]`: which counts `--scale K` multiplies along with the rates.
     pub scale: Option<RawScale>,
+    /// `[buffer]`: a durable log in front of the broker (a queue) and the
+    /// relays that move messages from it into the queue.
+    pub buffer: Option<RawBuffer>,
+}
+
+/// `[buffer]` (with `broker.kind = "queue"` only): producers publish into a
+/// replicated log (hosts `buffer-0` …, coordinated by `controller-0`,
+/// `acks = "all"`, fsync per batch); relays (`relay-0` …), a consumer group
+/// of it, forward each message into the queue and commit once the queue
+/// confirmed it, so a message the queue cannot take waits, durably, in the
+/// log.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBuffer {
+    /// Integer from 1 to 16, default `3`: the log's brokers.
+    pub brokers: Option<u32>,
+    /// Integer from 1 to 1024, default `topology.partitions`: its partitions.
+    pub partitions: Option<u32>,
+    /// Integer from 1 to `brokers`, default min(3, brokers): replicas per
+    /// partition.
+    pub replication: Option<u32>,
+    /// Integer from 1 to `replication`, default min(2, replication): fewest
+    /// in-sync replicas for a write.
+    pub min_insync: Option<u32>,
+    /// Integer from 1 to 64, default `1`: relay hosts.
+    pub relays: Option<u32>,
+    /// Rate > 0, optional (default: as fast as the queue takes them): the
+    /// most messages the relays forward per second, together.
+    pub rate: Option<String>,
+    /// Integer >= 1, optional: a relay forwards into a queue only while the
+    /// queue holds fewer messages than this (it asks the queue's master).
+    pub max_depth: Option<u64>,
+}
+
+impl Schema for RawBuffer {
+    const FIELDS: &'static [&'static str] = &[
+        "brokers",
+        "partitions",
+        "replication",
+        "min_insync",
+        "relays",
+        "rate",
+        "max_depth",
+    ];
 }
 
 /// `[swarm]`: what each seed may draw. A scenario with `[swarm]` has no
@@ -130,6 +174,7 @@ impl Schema for RawScenario {
         "expect",
         "swarm",
         "scale",
+        "buffer",
     ];
 }
 

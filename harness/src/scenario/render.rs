@@ -330,6 +330,21 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
         }
     }
 
+    if let Some(b) = &s.buffer {
+        let _ = writeln!(o, "\n[buffer]");
+        let _ = writeln!(o, "brokers = {}", b.brokers);
+        let _ = writeln!(o, "partitions = {}", b.partitions);
+        let _ = writeln!(o, "replication = {}", b.replication);
+        let _ = writeln!(o, "min_insync = {}", b.min_insync);
+        let _ = writeln!(o, "relays = {}", b.relays);
+        if let Some(r) = b.rate_per_s {
+            let _ = writeln!(o, "rate = \"{r}/s\"");
+        }
+        if let Some(n) = b.max_depth {
+            let _ = writeln!(o, "max_depth = {n}");
+        }
+    }
+
     if let Some(sw) = &s.swarm {
         let _ = writeln!(o, "\n[swarm]");
         let _ = writeln!(o, "faults = \"{}..{}\"", sw.faults.0, sw.faults.1);
@@ -621,6 +636,12 @@ queue_type = "quorum"
 memory_limit = 7000
 memory_alarm = "block_all"
 message_ttl = "45s"
+[buffer]
+brokers = 2
+partitions = 3
+relays = 2
+rate = "250/s"
+max_depth = 900
 [consumer]
 workers = 2
 commit = "before_effect"
@@ -687,6 +708,7 @@ lost = 0
         assert_ne!(q.memory_limit, dq.memory_limit);
         assert_ne!(q.memory_alarm, dq.memory_alarm);
         assert_ne!(q.message_ttl, dq.message_ttl);
+        assert_ne!(s.buffer, d.buffer);
         assert_ne!(
             s.consumer.partial_batch_failure,
             d.consumer.partial_batch_failure
@@ -696,6 +718,8 @@ lost = 0
         assert_eq!(s.faults.len(), 7);
 
         let rendered = render(&s, &[]);
+        // The buffer is a log: its own section has replication and min_insync.
+        let queue_part = rendered.split("\n[buffer]").next().unwrap();
         for key in [
             "\nreplication =",
             "min_insync",
@@ -704,10 +728,14 @@ lost = 0
             "retention_",
             "assignment",
             "auto_offset_reset",
-            "controller",
         ] {
-            assert!(!rendered.contains(key), "{key} in\n{rendered}");
+            assert!(!queue_part.contains(key), "{key} in\n{rendered}");
         }
+        // A queue has no controller; only a buffer in front brings one.
+        let section = "[buffer]\nbrokers = 2\npartitions = 3\nrelays = 2\nrate = \"250/s\"\nmax_depth = 900\n";
+        assert!(text.contains(section));
+        let bare = parse(Path::new("q.toml"), &text.replace(section, "")).unwrap();
+        assert!(!render(&bare, &[]).contains("controller"));
         let back = parse(Path::new("b.toml"), &rendered).unwrap();
         assert_eq!(back, s);
         // Without any one line (a field left to its default, a fault with

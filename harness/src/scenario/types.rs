@@ -18,15 +18,21 @@ pub enum Role {
     /// broker liveness, partition leadership, group membership and offsets.
     /// Always exactly one, `controller-0`.
     Controller,
+    /// A broker of the durable log in front of the queue (`[buffer]`).
+    Buffer,
+    /// A relay: consumes the buffer and publishes into the queue.
+    Relay,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 7] = [
         Role::Broker,
         Role::Store,
         Role::Producer,
         Role::Consumer,
         Role::Controller,
+        Role::Buffer,
+        Role::Relay,
     ];
 
     pub fn name(self) -> &'static str {
@@ -36,6 +42,8 @@ impl Role {
             Role::Producer => "producer",
             Role::Consumer => "consumer",
             Role::Controller => "controller",
+            Role::Buffer => "buffer",
+            Role::Relay => "relay",
         }
     }
 
@@ -47,6 +55,8 @@ impl Role {
             Role::Producer => "producers",
             Role::Consumer => "consumers",
             Role::Controller => "controllers",
+            Role::Buffer => "buffers",
+            Role::Relay => "relays",
         }
     }
 }
@@ -126,6 +136,9 @@ pub struct Scenario {
     pub expect_by_policy: Vec<(PolicyKind, Vec<Expectation>)>,
     /// When set, each seed draws its own faults (`crate::swarm`); `faults` is empty.
     pub swarm: Option<Swarm>,
+    /// A durable log in front of the broker (a queue), and the relays that
+    /// move messages from it into the queue: a two-stage pipeline.
+    pub buffer: Option<Buffer>,
     /// The counts `--scale` multiplies besides the rates (`[scale] counts`),
     /// in file order.
     pub scale_counts: Vec<ScaleCount>,
@@ -175,6 +188,27 @@ impl ScaleCount {
     }
 }
 
+/// `[buffer]`: producers publish into a replicated log (`buffer-N` hosts,
+/// coordinated by `controller-0`); relays (`relay-N`), a consumer group of
+/// it, forward each message into the queue and commit once the queue
+/// confirmed it. The buffer's brokers take `acks = "all"`, fsync per batch
+/// and the broker's session timeout; the relays' group the consumer's
+/// session timeout.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Buffer {
+    pub brokers: u32,
+    pub partitions: u32,
+    pub replication: u32,
+    pub min_insync: u32,
+    pub relays: u32,
+    /// The most messages the relays forward per second, together; None =
+    /// as fast as the queue takes them.
+    pub rate_per_s: Option<u64>,
+    /// A relay forwards into a queue only while it holds fewer messages
+    /// than this; None = whatever it holds.
+    pub max_depth: Option<u64>,
+}
+
 /// What a seed may draw in a swarm scenario.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Swarm {
@@ -210,11 +244,15 @@ impl Scenario {
             (Role::Store, t.stores),
             (Role::Producer, self.workload.producers),
             (Role::Consumer, self.consumer.workers),
-            // A classic queue cluster has no separate coordinator.
+            // A classic queue cluster has no separate coordinator; a
+            // buffer in front of it has one.
             (
                 Role::Controller,
-                u32::from(self.broker.kind == BrokerKind::Log),
+                u32::from(self.broker.kind == BrokerKind::Log || self.buffer.is_some()),
             ),
+            // After the controller, so a buffer changes no other actor's seed.
+            (Role::Buffer, self.buffer.as_ref().map_or(0, |b| b.brokers)),
+            (Role::Relay, self.buffer.as_ref().map_or(0, |b| b.relays)),
         ] {
             v.extend((0..n).map(|i| Host::new(role, i)));
         }

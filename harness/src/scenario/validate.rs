@@ -7,8 +7,8 @@
 //! never panics on any input.
 
 use super::raw::{
-    RawBreaker, RawBroker, RawBurst, RawConsumer, RawFault, RawNetwork, RawPolicy, RawScale,
-    RawScenario, RawStore, RawSwarm, RawTopology, RawWorkload, Schema, FAULT_KIND_FIELDS,
+    RawBreaker, RawBroker, RawBuffer, RawBurst, RawConsumer, RawFault, RawNetwork, RawPolicy,
+    RawScale, RawScenario, RawStore, RawSwarm, RawTopology, RawWorkload, Schema, FAULT_KIND_FIELDS,
     REPEAT_FIELDS,
 };
 use super::types::*;
@@ -1217,6 +1217,8 @@ struct Counts {
     consumers: Option<u32>,
     /// 1 for a log cluster (`controller-0`), 0 for a queue cluster.
     controllers: Option<u32>,
+    buffers: Option<u32>,
+    relays: Option<u32>,
 }
 
 impl Counts {
@@ -1227,6 +1229,8 @@ impl Counts {
             Role::Producer => self.producers,
             Role::Consumer => self.consumers,
             Role::Controller => self.controllers,
+            Role::Buffer => self.buffers,
+            Role::Relay => self.relays,
         }
     }
 
@@ -1756,12 +1760,22 @@ impl Check {
 
         let policy = self.policy(&top);
 
+        let buffer = self.buffer(&top, partitions);
+        let (buffers, relays) = match &buffer {
+            Some(Some(b)) => (Some(b.brokers), Some(b.relays)),
+            Some(None) => (Some(0), Some(0)),
+            None => (None, None),
+        };
         let counts = Counts {
             brokers: n_brokers,
             stores: n_stores,
             producers,
             consumers: workers,
-            controllers: self.broker.map(|k| u32::from(k == LOG)),
+            controllers: self
+                .broker
+                .map(|k| u32::from(k == LOG || buffers.is_some_and(|n| n > 0))),
+            buffers,
+            relays,
         };
         if let (Some(p), Some(c)) = (partitions, concurrency) {
             if p * c > MAX_EFFECT_LANES {
@@ -1784,6 +1798,7 @@ impl Check {
         let groups = Groups {
             skewed: skew.map(|s| s.is_some()),
             partitions,
+            keys,
         };
         let expect = self.expect(&top, policy.as_ref().map(|p| p.kind), groups);
         let swarm = self.swarm(&top, duration);
@@ -1885,6 +1900,7 @@ impl Check {
             expect_common: expect.common,
             expect_by_policy: expect.by_policy,
             swarm: swarm?,
+            buffer: buffer?,
             scale_counts: scale_counts?,
             scale: 1,
         })
@@ -2260,6 +2276,66 @@ impl Check {
         (at, fault)
     }
 
+    /// `[buffer]`: a durable log in front of a queue. `partitions` is the
+    /// topology's (the buffer's default), when valid.
+    fn buffer(&mut self, top: &Fields, partitions: Option<u32>) -> Option<Option<Buffer>> {
+        let b = self.table(top, "buffer", "buffer", RawBuffer::FIELDS);
+        if b.table.is_none() {
+            return Some(None);
+        }
+        if let Some(k @ BrokerKind::Log) = self.broker {
+            let found = self.found_kind(k);
+            self.err(
+                top.at("buffer"),
+                format!(
+                    "a buffer is a durable log in front of a queue: it needs broker.kind = \"queue\", found {found}"
+                ),
+            );
+        }
+        let brokers = self.or_default(&b, "brokers", 3, int_range(1, MAX_BROKERS));
+        let bp = self.optional(&b, "partitions", int_range(1, MAX_PARTITIONS));
+        let replication = self.optional(&b, "replication", int_range(1, MAX_BROKERS));
+        let min_insync = self.optional(&b, "min_insync", int_range(1, MAX_BROKERS));
+        let relays = self.or_default(&b, "relays", 1, int_range(1, MAX_WORKERS));
+        let rate = self.optional(&b, "rate", positive_rate);
+        let max_depth = self.optional(&b, "max_depth", positive_count);
+        let brokers = brokers?;
+        let replication = match replication? {
+            Some(r) if r > brokers => {
+                self.err(
+                    b.at("replication"),
+                    format!("expected at most buffer.brokers ({brokers}), found {r}"),
+                );
+                return None;
+            }
+            Some(r) => r,
+            None => brokers.min(3),
+        };
+        let min_insync = match min_insync? {
+            Some(m) if m > replication => {
+                self.err(
+                    b.at("min_insync"),
+                    format!("expected at most buffer.replication ({replication}), found {m}"),
+                );
+                return None;
+            }
+            Some(m) => m,
+            None => replication.min(2),
+        };
+        if self.broker == Some(BrokerKind::Log) {
+            return None;
+        }
+        Some(Some(Buffer {
+            brokers,
+            partitions: bp?.or(partitions)?,
+            replication,
+            min_insync,
+            relays: relays?,
+            rate_per_s: rate?,
+            max_depth: max_depth?,
+        }))
+    }
+
     /// `hot_share` / `zipf` with `hot_keys` or `hot_partition`: a skewed
     /// key distribution. `keys` and `partitions` are the workload's and the
     /// topology's, when valid.
@@ -2386,7 +2462,16 @@ impl Check {
     ) -> Option<Option<Repeat>> {
         let every = self.optional(f, "every", positive_duration);
         let count = self.optional(f, "count", int_range(1, MAX_REPEATS));
-        let jitter = self.optional(f, "jitter", self::duration);
+        let jitter = self.optional(f, "jitter", |v| {
+            let d = self::duration(v)?;
+            if d.as_micros() % 1_000 != 0 {
+                return Err(format!(
+                    "expected a jitter in whole milliseconds (instants are drawn per millisecond), found {}",
+                    format_duration(d)
+                ));
+            }
+            Ok(d)
+        });
         let (every, count, jitter) = (every?, count?, jitter?);
         let Some(every) = every else {
             for key in ["count", "jitter"] {
@@ -3104,6 +3189,16 @@ impl Check {
             );
             return None;
         };
+        if let Some(k) = groups.keys.filter(|&k| k > crate::history::MAX_KEY_MAP) {
+            self.err(
+                path.to_string(),
+                format!(
+                    "{what}.* groups messages by their key's partition, tabulated for at most {} keys; workload.keys is {k}",
+                    crate::history::MAX_KEY_MAP
+                ),
+            );
+            return None;
+        }
         let mut out = Some(Vec::new());
         for (class, sub) in t {
             let cpath = join(path, class);
@@ -3208,6 +3303,7 @@ impl Check {
 struct Groups {
     skewed: Option<bool>,
     partitions: Option<u32>,
+    keys: Option<u32>,
 }
 
 /// `[expect]` as walked.
@@ -3587,6 +3683,15 @@ queue_type = "quorum"
 memory_limit = 50000
 memory_alarm = "block_all"
 message_ttl = "2m"
+
+[buffer]
+brokers = 2
+partitions = 4
+replication = 2
+min_insync = 1
+relays = 2
+rate = "500/s"
+max_depth = 1000
 
 [consumer]
 workers = 2
@@ -3993,6 +4098,7 @@ duration = "2m"
             expect_common: vec![],
             expect_by_policy: vec![],
             swarm: None,
+            buffer: None,
             scale_counts: vec![],
             scale: 1,
         };
@@ -4703,7 +4809,7 @@ lots = "> 0"
             T::FIELDS.iter().map(|s| s.to_string()).collect()
         }
         use super::super::raw::*;
-        let schemas: [(&str, BTreeSet<String>, BTreeSet<String>); 18] = [
+        let schemas: [(&str, BTreeSet<String>, BTreeSet<String>); 19] = [
             (
                 "scenario",
                 serde_keys::<RawScenario>(),
@@ -4740,6 +4846,7 @@ lots = "> 0"
             ),
             ("scale", serde_keys::<RawScale>(), fields::<RawScale>()),
             ("swarm", serde_keys::<RawSwarm>(), fields::<RawSwarm>()),
+            ("buffer", serde_keys::<RawBuffer>(), fields::<RawBuffer>()),
             ("fault", serde_keys::<RawFault>(), fields::<RawFault>()),
             ("expect", serde_keys::<RawExpect>(), fields::<RawExpect>()),
             (
@@ -4790,7 +4897,7 @@ lots = "> 0"
         assert!(c.scenario(&swarm).is_some(), "{:#?}", c.errors);
         let queue: Table = FULL_QUEUE.parse().unwrap();
         assert!(c.scenario(&queue).is_some(), "{:#?}", c.errors);
-        for (name, _, fields) in &schemas[..15] {
+        for (name, _, fields) in &schemas[..16] {
             let read: BTreeSet<String> = c
                 .read
                 .iter()
@@ -5250,7 +5357,7 @@ lots = "> 0"
             "fault[0].target",
             &[
                 "unknown host \"controler-0\"",
-                "a role (brokers, stores, producers, consumers, controllers) or all",
+                "a role (brokers, stores, producers, consumers, controllers, buffers, relays) or all",
                 "(did you mean \"controller-0\"?)",
             ],
         );
@@ -5962,8 +6069,29 @@ lots = "> 0"
         assert_eq!(s.consumer.assignment, d.consumer.assignment);
         assert_eq!(s.consumer.session_timeout, d.consumer.session_timeout);
         assert_eq!(s.consumer.auto_offset_reset, d.consumer.auto_offset_reset);
-        // No controller.
-        assert!(s.hosts().iter().all(|h| h.role != Role::Controller));
+        // The queue has no controller; its buffer (a log) has one.
+        let controllers = s
+            .hosts()
+            .iter()
+            .filter(|h| h.role == Role::Controller)
+            .count();
+        assert_eq!(controllers, 1);
+        assert_eq!(
+            s.buffer,
+            Some(Buffer {
+                brokers: 2,
+                partitions: 4,
+                replication: 2,
+                min_insync: 1,
+                relays: 2,
+                rate_per_s: Some(500),
+                max_depth: Some(1000),
+            })
+        );
+        let mut bare = FULL_QUEUE.to_string();
+        bare.truncate(FULL_QUEUE.find("[buffer]").unwrap());
+        bare += &FULL_QUEUE[FULL_QUEUE.find("[consumer]").unwrap()..];
+        assert!(ok(&bare).hosts().iter().all(|h| h.role != Role::Controller));
         // The faults: ids in file order, rate 0 when absent.
         assert_eq!(
             s.faults[0],
