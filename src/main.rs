@@ -446,14 +446,17 @@ fn compare(
         PathBuf::from(format!("reports/{}/compare-{seeds}", scenarios[0].1.name))
     });
     let extras = output.extras;
+    let write_extras = (dir.as_deref())
+        .filter(|_| extras.history || extras.trace)
+        .map(|d| harness::report::compare_extras(d, extras));
     let comparison = harness::compare::compare(
         &file_name,
         &scenarios,
         &seeds,
         jobs,
-        dir.as_deref()
-            .filter(|_| extras.history || extras.trace)
-            .map(|d| (d, extras)),
+        write_extras
+            .as_ref()
+            .map(|f| f as harness::compare::AfterRun),
         &|| Box::new(models::Pipeline::new()),
         &INTERRUPTED,
         |r| {
@@ -462,6 +465,7 @@ fn compare(
         },
     );
     progress.finish();
+    drop(write_extras);
     let seed_flag = if seeds.len() == 1 {
         format!("--seed {}", seeds[0])
     } else {

@@ -55,6 +55,15 @@ fn discord_storm_silent_drop_drops_and_the_breaker_does_not_for_seeds_1_to_10() 
         |_| {},
     );
     assert!(!c.partial);
+    // Pinned as tests/scenarios.rs pins every other shipped scenario's.
+    let hashes: String = (c.policies.iter())
+        .flat_map(|p| p.runs.iter().filter(|r| r.seed <= 3).map(move |r| (p, r)))
+        .map(|(p, r)| {
+            let o = r.result.as_ref().unwrap_or_else(|e| panic!("{e}"));
+            format!("{} seed {}: {}\n", p.policy.name(), r.seed, o.history_hash)
+        })
+        .collect();
+    insta::assert_snapshot!("discord-history-hashes-seeds-1-to-3", hashes);
     for p in &c.policies {
         assert_eq!(p.runs.len(), 10);
         for r in &p.runs {

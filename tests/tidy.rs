@@ -1,7 +1,10 @@
 //! The repository's own rules, checked by `cargo test`: simulation code has no
-//! source of nondeterminism (thread RNGs, the wall clock, hash-ordered maps).
-//! Wall-clock time is allowed only in files listed in `WALL_CLOCK_OK`.
+//! source of nondeterminism (thread RNGs, the wall clock, hash-ordered maps);
+//! wall-clock time is allowed only in files listed in `WALL_CLOCK_OK`. And the
+//! layering ARCHITECTURE.md describes: no import cycle between a crate's
+//! top-level modules, checkers independent of the scenario format.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 const BANNED: [(&str, &str); 8] = [
@@ -72,4 +75,95 @@ fn simulation_code_has_no_nondeterminism() {
         "nondeterminism in simulation code:\n{}",
         problems.join("\n")
     );
+}
+
+/// Each top-level module of the crate under `src` (a file, or a folder with
+/// its submodules) and the other top-level modules its code names as
+/// `crate::<module>`; comments do not count.
+fn module_imports(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in &files {
+        let rel = file.strip_prefix(src).unwrap();
+        let top = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
+        let top = top.trim_end_matches(".rs").to_string();
+        if top == "lib" || top == "main" {
+            continue;
+        }
+        let deps = graph.entry(top.clone()).or_default();
+        let text = std::fs::read_to_string(file).unwrap();
+        for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for (i, _) in line.match_indices("crate::") {
+                let name: String = line[i + 7..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_' || c.is_ascii_digit())
+                    .collect();
+                if !name.is_empty() && name != top {
+                    deps.insert(name);
+                }
+            }
+        }
+    }
+    graph
+}
+
+/// A cycle through `start` in `graph`, if there is one.
+fn cycle_through(graph: &BTreeMap<String, BTreeSet<String>>, start: &str) -> Option<Vec<String>> {
+    fn walk(
+        g: &BTreeMap<String, BTreeSet<String>>,
+        start: &str,
+        path: &mut Vec<String>,
+        seen: &mut BTreeSet<String>,
+    ) -> bool {
+        let here = path.last().unwrap().clone();
+        for next in g.get(&here).into_iter().flatten() {
+            if next == start {
+                return true;
+            }
+            if g.contains_key(next) && seen.insert(next.clone()) {
+                path.push(next.clone());
+                if walk(g, start, path, seen) {
+                    return true;
+                }
+                path.pop();
+            }
+        }
+        false
+    }
+    let mut path = vec![start.to_string()];
+    walk(graph, start, &mut path, &mut BTreeSet::new()).then_some(path)
+}
+
+#[test]
+fn no_import_cycle_between_top_level_modules() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for src in ["harness/src", "models/src"] {
+        let graph = module_imports(&root.join(src));
+        assert!(graph.len() > 5, "{src}: too few modules found: {graph:?}");
+        for module in graph.keys() {
+            if let Some(cycle) = cycle_through(&graph, module) {
+                panic!("{src}: import cycle {} -> {module}", cycle.join(" -> "));
+            }
+        }
+    }
+}
+
+#[test]
+fn the_checkers_do_not_depend_on_the_scenario_format() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let graph = module_imports(&root.join("harness/src"));
+    let check = &graph["check"];
+    assert!(
+        !check.contains("scenario"),
+        "harness/src/check imports crate::scenario: checkers read the History and \
+         harness::metric only ({check:?})"
+    );
+    // The detector itself: report and compare both exist and are seen.
+    assert!(graph["report"].contains("compare"));
 }

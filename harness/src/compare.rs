@@ -7,12 +7,10 @@
 use crate::explore::Spread;
 use crate::model::Model;
 use crate::outcome::{Outcome, Verdict};
-use crate::report::{self, Extras};
 use crate::scenario::{PolicyKind, Scenario};
 use crate::units::format_duration;
 use serde_json::{json, Map};
 use std::fmt::Write as _;
-use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -122,21 +120,22 @@ fn ms(v: u64) -> String {
     format_duration(Duration::from_millis(v))
 }
 
+/// What a comparison does with each run on the worker thread as soon as the
+/// run ends, while its History is still at hand (the CLI writes its
+/// `--history`/`--trace` files with `report::compare_extras`: a trace is
+/// tens of MB, and a comparison of many seeds must not hold them all). An
+/// error is kept in the run's [`PolicyRun::extras_error`].
+pub type AfterRun<'a> = &'a (dyn Fn(&Scenario, u64, &crate::Run) -> Result<(), String> + Sync);
+
 /// Runs every policy's scenario for every seed on `jobs` threads. The
 /// scenarios differ only in their policy (and its expectations).
-///
-/// `extras` = (the comparison's report directory, which optional files):
-/// each run's `history.jsonl`/`trace.json` are written into its
-/// [`report::compare_run_dir`] on the worker thread as soon as it ends — a
-/// trace is tens of MB, and a comparison of many seeds must not hold them
-/// all.
 #[allow(clippy::too_many_arguments)]
 pub fn compare(
     file: &str,
     scenarios: &[(PolicyKind, Scenario)],
     seeds: &[u64],
     jobs: usize,
-    extras: Option<(&Path, Extras)>,
+    after_run: Option<AfterRun>,
     model: &(dyn Fn() -> Box<dyn Model> + Sync),
     stop: &AtomicBool,
     progress: impl FnMut(&PolicyRun),
@@ -150,12 +149,8 @@ pub fn compare(
             let model = model();
             crate::run(scenario, seed, model.as_ref())
                 .map(|run| {
-                    let written = extras.map_or(Ok(()), |(dir, extras)| {
-                        let dir = dir.join(report::compare_run_dir(scenario.policy.kind, seed));
-                        let files = extras.render(&run.history, &run.outcome);
-                        report::write_files(&dir, &files).map(drop)
-                    });
-                    (run.outcome, written.err().map(|e| e.to_string()))
+                    let written = after_run.map_or(Ok(()), |f| f(scenario, seed, &run));
+                    (run.outcome, written.err())
                 })
                 .map_err(|f| f.to_string())
         }));

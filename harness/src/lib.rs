@@ -17,6 +17,7 @@ pub mod compare;
 pub mod driver;
 pub mod explore;
 pub mod history;
+pub mod metric;
 pub mod model;
 pub mod outcome;
 pub mod parallel;

@@ -93,9 +93,12 @@ pub struct Recorder {
     stages: Rc<RefCell<Vec<String>>>,
     poison: Rc<RefCell<Vec<MsgId>>>,
     /// Per producer, its runs of created sequence numbers in order.
-    created: Rc<RefCell<BTreeMap<u32, Vec<(u32, u32)>>>>,
+    created: Rc<RefCell<CreatedRuns>>,
     overflowed: Rc<Cell<bool>>,
 }
+
+/// Per producer, its runs `(start, end)` of created sequence numbers.
+type CreatedRuns = BTreeMap<u32, Vec<(u32, u32)>>;
 
 impl Recorder {
     pub fn record(&self, id: MsgId, key: u32, kind: EventKind) {

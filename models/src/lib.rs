@@ -189,9 +189,11 @@ impl Model for Pipeline {
         // partitions`; with a buffer, the queue's) and which keys are hot,
         // for the per-class figures.
         let partitions = sc.topology.partitions;
-        let by_key = (sc.workload.keys <= harness::history::MAX_KEY_MAP)
-            .then(|| (0..sc.workload.keys).map(|k| k % partitions).collect())
-            .unwrap_or_default();
+        let by_key = if sc.workload.keys <= harness::history::MAX_KEY_MAP {
+            (0..sc.workload.keys).map(|k| k % partitions).collect()
+        } else {
+            Vec::new()
+        };
         env.recorder.set_keys(harness::history::KeyMap {
             partitions,
             partition: by_key,

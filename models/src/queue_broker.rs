@@ -23,11 +23,9 @@
 //! predecessor's deliveries: every message it holds is delivered again.
 
 use crate::link::{Link, Route};
-use crate::queue::{QMsg, Queue, Receipt, Rules};
+use crate::queue::{QMsg, Queue, QueueImage, QueueOp, Receipt, Rules};
 use crate::storage::JournalFile;
-use crate::wire::{
-    self, Batch, BatchResult, PartitionState, QueueImage, QueueOp, Request, Response, BROKER_PORT,
-};
+use crate::wire::{self, Batch, BatchResult, PartitionState, Request, Response, BROKER_PORT};
 use harness::model::{Control, Recorder};
 use harness::scenario::{
     Acks, Fsync, Host, MemoryAlarm, Overflow, PartitionHandling, QueueType, Role, Scenario,

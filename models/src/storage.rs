@@ -12,8 +12,7 @@
 //! Records are fixed-size with a CRC, so recovery can find a torn or corrupt
 //! tail, truncate the file there, and go on.
 
-use crate::queue::QMsg;
-use crate::wire::QueueOp;
+use crate::queue::{QMsg, QueueOp};
 use harness::MsgId;
 use std::io;
 use std::os::unix::fs::FileExt;

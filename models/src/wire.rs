@@ -2,7 +2,7 @@
 //! TCP. One request, one response, in order on a connection; a timed-out
 //! connection is dropped, so a late answer can never be taken for a newer one.
 
-use crate::queue::{Delivery, QMsg, Receipt};
+use crate::queue::{Delivery, QueueImage, QueueOp, Receipt};
 use crate::storage::Stored;
 use harness::model::Control;
 use harness::scenario::Role;
@@ -312,41 +312,6 @@ pub enum Response {
     Depth {
         messages: u64,
     },
-}
-
-/// One change to a queue, journaled by the node and shipped to its mirrors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum QueueOp {
-    Add {
-        queue: u32,
-        msg: QMsg,
-    },
-    Remove {
-        queue: u32,
-        seq: u64,
-    },
-    ToDlq {
-        queue: u32,
-        seq: u64,
-    },
-    FromDlq {
-        queue: u32,
-        seq: u64,
-    },
-    /// Journal only (never shipped): from here on the node holds its
-    /// master's log of `epoch` up to `ops`; each later op adds one.
-    Epoch {
-        epoch: u64,
-        ops: u64,
-    },
-}
-
-/// A queue's whole contents, for a mirror's resync.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QueueImage {
-    pub messages: Vec<QMsg>,
-    pub dead_letters: Vec<QMsg>,
-    pub next_seq: u64,
 }
 
 /// Serves one connection: each request in order, its answer written back

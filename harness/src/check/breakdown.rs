@@ -10,7 +10,7 @@ use super::fate::Fate;
 use super::latency::{percentiles, Latency};
 use super::summary::Summary;
 use crate::history::{History, KeyMap};
-use crate::scenario::{Class, Metric};
+use crate::metric::{Class, Metric};
 use serde::Serialize;
 
 /// What one group of messages (a partition, a class) went through.

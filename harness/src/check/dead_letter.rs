@@ -90,7 +90,7 @@ mod tests {
     use super::*;
     use crate::check::check;
     use crate::check::testkit::{assert_other_anomalies_zero, background, m, Hb};
-    use crate::scenario::Metric;
+    use crate::metric::Metric;
 
     /// Sent, acked, appended and delivered `deliveries` times (no effect).
     fn failing(h: Hb, at_us: u64, id: MsgId, deliveries: u64) -> Hb {

@@ -29,7 +29,7 @@ pub fn duplicate_effects(summaries: &Summaries) -> Count {
 mod tests {
     use crate::check::check;
     use crate::check::testkit::{assert_other_anomalies_zero, background, m};
-    use crate::scenario::Metric;
+    use crate::metric::Metric;
 
     #[test]
     fn a_message_delivered_three_times_counts_two_duplicate_deliveries() {

@@ -561,7 +561,7 @@ mod tests {
     use crate::check::check;
     use crate::check::testkit::{assert_other_anomalies_zero, background, m, Hb};
     use crate::history::{Created, EventKind};
-    use crate::scenario::Metric;
+    use crate::metric::Metric;
 
     fn drop_for(h: Hb, at_us: u64, id: MsgId, reason: Reason) -> Hb {
         h.ev(at_us, id, 1, EventKind::Drop { reason })

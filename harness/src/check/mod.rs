@@ -30,45 +30,13 @@ pub use summary::{Summaries, Summary};
 pub use timeline::Timeline;
 
 use crate::history::{History, MsgId};
-use crate::scenario::{Metric, Scope};
+use crate::metric::{Metric, Scope};
 use serde::Serialize;
 
 /// Most example ids kept per count.
 pub const MAX_EXAMPLES: usize = 5;
 
-/// The count metrics, in the order reports list them (the JSON `counts` order).
-pub const COUNTS: [Metric; 21] = [
-    Metric::Sent,
-    Metric::Acked,
-    Metric::TookEffect,
-    Metric::Lost,
-    Metric::Stranded,
-    Metric::SilentlyDropped,
-    Metric::Expired,
-    Metric::Shed,
-    Metric::Abandoned,
-    Metric::AbandonedSilently,
-    Metric::InFlight,
-    Metric::Recovered,
-    Metric::DuplicateDeliveries,
-    Metric::DuplicateEffects,
-    Metric::Unexpected,
-    Metric::OrderViolations,
-    Metric::DeadLettered,
-    Metric::Poison,
-    Metric::PoisonDeadLettered,
-    Metric::PoisonNotDeadLettered,
-    Metric::Misrouted,
-];
-
-/// The DLQ routing counts (the last four of [`COUNTS`]): human reports show
-/// them only for runs with poison or dead-lettered messages.
-pub const DLQ_COUNTS: [Metric; 4] = [
-    Metric::Poison,
-    Metric::PoisonDeadLettered,
-    Metric::PoisonNotDeadLettered,
-    Metric::Misrouted,
-];
+pub use crate::metric::{COUNTS, DLQ_COUNTS};
 
 /// A count and the smallest (at most [`MAX_EXAMPLES`]) ids among those counted.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -330,7 +298,7 @@ pub(crate) mod testkit {
     use crate::history::{
         Event, EventKind, FaultWindow, History, MsgId, PartitionGauge, Reason, Sample,
     };
-    use crate::scenario::Metric;
+    use crate::metric::Metric;
 
     pub(crate) fn m(producer: u32, seq: u32) -> MsgId {
         MsgId::new(producer, seq)
@@ -721,7 +689,7 @@ mod tests {
         for (metric, value) in expected {
             assert_eq!(f.value(metric), value, "{}", metric.name());
         }
-        for metric in Metric::ALL {
+        for &metric in Metric::ALL {
             assert!(f.value(metric).is_some(), "{}", metric.name());
         }
         let empty = check(&History::default());
@@ -737,7 +705,7 @@ mod tests {
     #[test]
     fn counts_are_the_count_metrics_with_the_dlq_ones_last() {
         let f = Figures::default();
-        for metric in Metric::ALL {
+        for &metric in Metric::ALL {
             assert_eq!(
                 f.count(metric).is_some(),
                 COUNTS.contains(&metric),

@@ -84,7 +84,7 @@ pub fn order_violations(summaries: &Summaries) -> Count {
 mod tests {
     use crate::check::check;
     use crate::check::testkit::{assert_other_anomalies_zero, m, Hb};
-    use crate::scenario::Metric;
+    use crate::metric::Metric;
 
     /// Messages of producer 0 with `key`, sent 1 ms apart in `sends` order,
     /// applied in `effects` order, starting at 100 ms.

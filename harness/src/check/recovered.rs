@@ -19,7 +19,7 @@ pub fn recovered(summaries: &Summaries) -> Count {
 mod tests {
     use crate::check::check;
     use crate::check::testkit::{assert_other_anomalies_zero, background, m};
-    use crate::scenario::Metric;
+    use crate::metric::Metric;
 
     #[test]
     fn a_timed_out_message_delivered_anyway_is_recovered() {

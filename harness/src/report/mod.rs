@@ -121,6 +121,22 @@ pub fn write_failure(
     Ok(written)
 }
 
+/// What a comparison writes for each run as it ends (its `--history` and
+/// `--trace` files, in [`compare_run_dir`] under `dir`): the
+/// [`crate::compare::AfterRun`] the CLI passes.
+pub fn compare_extras(
+    dir: &Path,
+    extras: Extras,
+) -> impl Fn(&crate::Scenario, u64, &crate::Run) -> Result<(), String> + Sync + '_ {
+    move |scenario, seed, run| {
+        let dir = dir.join(compare_run_dir(scenario.policy.kind, seed));
+        let files = extras.render(&run.history, &run.outcome);
+        write_files(&dir, &files)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// Where each run of a comparison writes its own report, relative to the
 /// comparison's directory: `<policy>/seed-<N>`.
 pub fn compare_run_dir(policy: PolicyKind, seed: u64) -> String {

@@ -7,6 +7,8 @@ mod render;
 mod types;
 mod validate;
 
+/// The expectation vocabulary, where scenario files meet it.
+pub use crate::metric::{Class, Cmp, Expectation, Metric, Scope, GROUP_METRICS};
 pub use render::render;
 pub use types::*;
 pub(crate) use validate::overlaps;

@@ -6,6 +6,7 @@
 //! mentioned in a comment).
 
 use super::types::*;
+use crate::metric::Expectation;
 use crate::units::format_duration;
 use std::fmt::Write as _;
 

@@ -13,6 +13,7 @@ use super::raw::{
 };
 use super::types::*;
 use crate::history::MsgId;
+use crate::metric::{Class, Cmp, Expectation, Metric, Scope, GROUP_METRICS};
 use crate::units::{format_duration, parse_duration, parse_latency_range, parse_rate};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -2521,7 +2522,7 @@ impl Check {
             );
             return None;
         }
-        let Some(load) = duration else { return None };
+        let load = duration?;
         // The latest possible end of instance i (0-based).
         let end = |i: u32| at + every * i + jitter + window;
         let count = match count {
