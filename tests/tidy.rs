@@ -77,35 +77,52 @@ fn simulation_code_has_no_nondeterminism() {
     );
 }
 
-/// Each top-level module of the crate under `src` (a file, or a folder with
-/// its submodules) and the other top-level modules its code names as
-/// `crate::<module>`; comments do not count.
-fn module_imports(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+/// Each module of the crate under `src` (`check::fate`; a folder's `mod.rs`
+/// is the folder's module) and the other modules its code names, as
+/// `crate::<path>` or `super::<sibling>` resolved to the longest module
+/// path that exists, cut to `depth` segments (1: the top-level modules,
+/// folders whole); comments do not count.
+fn module_imports(src: &Path, depth: usize) -> BTreeMap<String, BTreeSet<String>> {
     let mut files = Vec::new();
     rust_files(src, &mut files);
+    let module_of = |file: &Path| -> Option<Vec<String>> {
+        let rel = file.strip_prefix(src).unwrap().with_extension("");
+        let mut parts: Vec<String> = (rel.components())
+            .map(|c| c.as_os_str().to_string_lossy().to_string())
+            .collect();
+        if parts.last().is_some_and(|p| p == "mod") {
+            parts.pop();
+        }
+        (parts != ["lib"] && parts != ["main"]).then_some(parts)
+    };
+    let modules: BTreeSet<Vec<String>> = files.iter().filter_map(|f| module_of(f)).collect();
+    let cut = |m: &[String]| m[..m.len().min(depth)].join("::");
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for file in &files {
-        let rel = file.strip_prefix(src).unwrap();
-        let top = rel
-            .components()
-            .next()
-            .unwrap()
-            .as_os_str()
-            .to_string_lossy();
-        let top = top.trim_end_matches(".rs").to_string();
-        if top == "lib" || top == "main" {
+        let Some(module) = module_of(file) else {
             continue;
-        }
-        let deps = graph.entry(top.clone()).or_default();
+        };
+        let here = cut(&module);
+        let deps = graph.entry(here.clone()).or_default();
         let text = std::fs::read_to_string(file).unwrap();
         for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
-            for (i, _) in line.match_indices("crate::") {
-                let name: String = line[i + 7..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_lowercase() || *c == '_' || c.is_ascii_digit())
-                    .collect();
-                if !name.is_empty() && name != top {
-                    deps.insert(name);
+            for (prefix, base) in [
+                ("crate::", &[][..]),
+                ("super::", &module[..module.len() - 1]),
+            ] {
+                for (i, _) in line.match_indices(prefix) {
+                    let path: String = line[i + prefix.len()..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
+                        .collect();
+                    let mut target: Vec<String> = base.to_vec();
+                    target.extend(path.split("::").filter(|s| !s.is_empty()).map(String::from));
+                    while !target.is_empty() && !modules.contains(&target) {
+                        target.pop();
+                    }
+                    if !target.is_empty() && cut(&target) != here {
+                        deps.insert(cut(&target));
+                    }
                 }
             }
         }
@@ -141,14 +158,17 @@ fn cycle_through(graph: &BTreeMap<String, BTreeSet<String>>, start: &str) -> Opt
 }
 
 #[test]
-fn no_import_cycle_between_top_level_modules() {
+fn no_import_cycle_between_modules() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     for src in ["harness/src", "models/src"] {
-        let graph = module_imports(&root.join(src));
-        assert!(graph.len() > 5, "{src}: too few modules found: {graph:?}");
-        for module in graph.keys() {
-            if let Some(cycle) = cycle_through(&graph, module) {
-                panic!("{src}: import cycle {} -> {module}", cycle.join(" -> "));
+        // Top-level modules (a family's folder as a whole), then every module.
+        for depth in [1, usize::MAX] {
+            let graph = module_imports(&root.join(src), depth);
+            assert!(graph.len() > 3, "{src}: too few modules found: {graph:?}");
+            for module in graph.keys() {
+                if let Some(cycle) = cycle_through(&graph, module) {
+                    panic!("{src}: import cycle {} -> {module}", cycle.join(" -> "));
+                }
             }
         }
     }
@@ -157,13 +177,20 @@ fn no_import_cycle_between_top_level_modules() {
 #[test]
 fn the_checkers_do_not_depend_on_the_scenario_format() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let graph = module_imports(&root.join("harness/src"));
+    let graph = module_imports(&root.join("harness/src"), 1);
     let check = &graph["check"];
     assert!(
         !check.contains("scenario"),
         "harness/src/check imports crate::scenario: checkers read the History and \
          harness::metric only ({check:?})"
     );
-    // The detector itself: report and compare both exist and are seen.
+    // The detector itself sees imports: report renders comparisons, and a
+    // family's modules use what all share.
     assert!(graph["report"].contains("compare"));
+    let models = module_imports(&root.join("models/src"), usize::MAX);
+    assert!(models["queue::broker"].contains("common::wire"));
+    assert!(
+        models["queue::broker"].contains("queue::rules"),
+        "{models:?}"
+    );
 }

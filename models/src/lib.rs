@@ -3,44 +3,30 @@
 //! checkers or reports, only the validated [`Scenario`] and the engine's
 //! recording and control interface.
 
-mod breaker;
-mod broker;
-mod consumer;
-mod controller;
-mod group;
-mod link;
-mod metadata;
+mod common;
+mod log;
 pub mod mutant;
-mod producer;
-pub mod queue;
-mod queue_broker;
-mod queue_consumer;
-mod relay;
-mod replica;
-mod schedule;
-pub mod storage;
-mod store;
-pub mod wire;
+mod queue;
 
-use broker::{Broker, BrokerSlot, BrokerState};
-use consumer::Consumer;
-use controller::{Controller, ControllerSlot, ControllerState};
+use common::producer::{Producer, ProducerSlot};
+use common::relay::RelaySpec;
+use common::schedule::Schedule;
+use common::store::Store;
 use harness::history::{Inventory, PartitionGauge, PartitionInventory, Sample};
 use harness::model::{Env, Model};
 use harness::scenario::{
     Acks, Assignment, BrokerKind, Buffer, CommitMode, Fsync, Host, OffsetReset, PolicyKind, Role,
     Scenario,
 };
-use producer::{Producer, ProducerSlot};
-use queue_broker::{Node, QueueBroker, QueueSlot};
-use queue_consumer::{queues_of, QueueConsumer};
-use relay::RelaySpec;
-use schedule::Schedule;
+use log::broker::{Broker, BrokerSlot, BrokerState};
+use log::consumer::Consumer;
+use log::controller::{Controller, ControllerSlot, ControllerState};
+use queue::broker::{Node, QueueBroker, QueueSlot};
+use queue::consumer::{queues_of, QueueConsumer};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
-use store::Store;
 
 /// The pipeline under test: producers → a replicated log cluster (brokers
 /// and a controller) → a consumer group → store nodes; or, with
@@ -203,7 +189,7 @@ impl Model for Pipeline {
         let queue = sc.broker.kind == BrokerKind::Queue;
         // Seeded from the run (through an actor's seed), shared by all.
         let poison_seed = env.seed(Host::new(Role::Producer, 0)) ^ 0x706f_6973_6f6e;
-        let poison = Rc::new(schedule::poison_ids(&sc, &schedule, poison_seed));
+        let poison = Rc::new(common::schedule::poison_ids(&sc, &schedule, poison_seed));
         env.recorder.set_poison(poison.iter().copied().collect());
         for h in sc.hosts() {
             let (control, seed) = (env.control(h), env.seed(h));

@@ -12,8 +12,9 @@
 //!   `replica_lag_max` leaves the in-sync set; one whose fetch position has
 //!   reached the high watermark joins it again.
 
+use crate::common::wire::Stored;
+use crate::log::files::{encode_record, LogFile};
 use crate::mutant::{self, Mutant};
-use crate::storage::{encode_record, LogFile, Stored};
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::time::Duration;
@@ -119,7 +120,7 @@ impl Replica {
     /// Appends to memory and the page cache (durable at the next sync).
     pub fn append(&mut self, s: Stored) {
         debug_assert_eq!(s.offset, self.log_end());
-        let mut buf = Vec::with_capacity(crate::storage::LOG_RECORD);
+        let mut buf = Vec::with_capacity(crate::log::files::LOG_RECORD);
         encode_record(&s, &mut buf);
         self.file.0.append(&buf);
         self.note(&s);

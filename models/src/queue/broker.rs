@@ -1,7 +1,7 @@
 //! A classic queue node (RabbitMQ / SQS-like). Each node holds a copy of
 //! every queue; one node, the *master* as the nodes agree among themselves,
 //! serves publishers and consumers and ships every change (its op log) to
-//! the others, its mirrors. Queue rules live in `queue.rs`; this module owns
+//! the others, its mirrors. Queue rules live in `rules.rs`; this module owns
 //! the network, the journal on disk, mirroring and what nodes do when the
 //! network splits them:
 //!
@@ -22,10 +22,13 @@
 //! back until it is declared down. A new master knows nothing of its
 //! predecessor's deliveries: every message it holds is delivered again.
 
-use crate::link::{Link, Route};
-use crate::queue::{QMsg, Queue, QueueImage, QueueOp, Receipt, Rules};
-use crate::storage::JournalFile;
-use crate::wire::{self, Batch, BatchResult, PartitionState, Request, Response, BROKER_PORT};
+use crate::common::link::{Link, Route};
+use crate::common::wire::{
+    self, Batch, BatchResult, PartitionState, Request, Response, BROKER_PORT,
+};
+use crate::common::wire::{QMsg, QueueImage, QueueOp, Receipt};
+use crate::queue::journal::JournalFile;
+use crate::queue::rules::{Queue, Rules};
 use harness::model::{Control, Recorder};
 use harness::scenario::{
     Acks, Fsync, Host, MemoryAlarm, Overflow, PartitionHandling, QueueType, Role, Scenario,
@@ -526,7 +529,7 @@ impl Node {
             }
             for msg in img.dead_letters {
                 q.insert(msg);
-                q.to_dlq(msg.seq);
+                q.dead_letter(msg.seq);
             }
             q.next_seq = q.next_seq.max(img.next_seq);
             queues.push(q);
@@ -561,10 +564,10 @@ fn apply(queues: &mut [Queue], op: &QueueOp) {
             queues[queue as usize].remove(seq);
         }
         QueueOp::ToDlq { queue, seq } => {
-            queues[queue as usize].to_dlq(seq);
+            queues[queue as usize].dead_letter(seq);
         }
         QueueOp::FromDlq { queue, seq } => {
-            queues[queue as usize].from_dlq(seq);
+            queues[queue as usize].take_dead_letter(seq);
         }
         QueueOp::Epoch { .. } => {}
     }

@@ -19,10 +19,10 @@
 //! recipient's queue); with fewer, consumer `c` reads queue `c % queues`,
 //! competing with the others on it.
 
-use crate::link::{Link, Route};
-use crate::metadata::Metadata;
-use crate::queue::Delivery;
-use crate::wire::{Request, Response};
+use crate::common::link::{Link, Route};
+use crate::common::metadata::Metadata;
+use crate::common::wire::Delivery;
+use crate::common::wire::{Request, Response};
 use harness::model::{Control, Recorder};
 use harness::scenario::{CommitMode, Role, Scenario};
 use harness::{EventKind, MsgId};

@@ -2,8 +2,6 @@
 //! TCP. One request, one response, in order on a connection; a timed-out
 //! connection is dropped, so a late answer can never be taken for a newer one.
 
-use crate::queue::{Delivery, QueueImage, QueueOp, Receipt};
-use crate::storage::Stored;
 use harness::model::Control;
 use harness::scenario::Role;
 use harness::MsgId;
@@ -312,6 +310,88 @@ pub enum Response {
     Depth {
         messages: u64,
     },
+}
+
+/// A record as a broker holds it in memory, and as a follower copies it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stored {
+    pub offset: u64,
+    pub id: MsgId,
+    pub key: u32,
+    pub append_us: u64,
+    /// Leader epoch under which the record was first appended; how replicas
+    /// find where their logs diverge after a leader change.
+    pub epoch: u32,
+    /// Idempotent producer id (0 = a plain producer) and its per-partition
+    /// sequence number: what a new leader rebuilds de-duplication from.
+    pub pid: u64,
+    pub pseq: u32,
+}
+
+/// A message as the queue holds it (and as mirrors copy it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QMsg {
+    /// Position in the queue: arrival order, never reused.
+    pub seq: u64,
+    pub id: MsgId,
+    pub key: u32,
+    pub append_us: u64,
+}
+
+/// A message handed to a consumer. `receipt` names this delivery: an ack
+/// or nack with an older receipt (the message was redelivered since) is
+/// ignored, as SQS ignores a stale receipt handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub msg: QMsg,
+    /// How many times the message has been received, this time included.
+    pub receives: u32,
+    pub receipt: Receipt,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub seq: u64,
+    pub receives: u32,
+    /// The master's epoch when it delivered (set by the node): a receipt
+    /// of another master, or of an earlier incarnation whose seqs may have
+    /// been reused, deletes nothing.
+    pub epoch: u64,
+}
+
+/// One change to a queue, journaled by the node and shipped to its mirrors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum QueueOp {
+    Add {
+        queue: u32,
+        msg: QMsg,
+    },
+    Remove {
+        queue: u32,
+        seq: u64,
+    },
+    ToDlq {
+        queue: u32,
+        seq: u64,
+    },
+    FromDlq {
+        queue: u32,
+        seq: u64,
+    },
+    /// Journal only (never shipped): from here on the node holds its
+    /// master's log of `epoch` up to `ops`; each later op adds one.
+    Epoch {
+        epoch: u64,
+        ops: u64,
+    },
+}
+
+/// A queue's whole contents, for a mirror's resync.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueImage {
+    pub messages: Vec<QMsg>,
+    pub dead_letters: Vec<QMsg>,
+    pub next_seq: u64,
 }
 
 /// Serves one connection: each request in order, its answer written back

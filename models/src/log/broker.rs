@@ -4,17 +4,20 @@
 //! followers), a follower (copying from the leader), or neither (offline).
 //!
 //! One incarnation's logs are rebuilt from disk at start, so what a crash
-//! loses is decided by what was synced (`storage.rs`), and a restarted
+//! loses is decided by what was synced (`files.rs`, over `common/disk.rs`), and a restarted
 //! broker serves nothing until the controller has answered its first
 //! heartbeat. Durability rules (truncation, high watermark, in-sync set)
 //! are pure functions in `replica.rs`.
 
-use crate::controller::replicas;
-use crate::link::{Link, Route};
+use crate::common::link::{Link, Route};
+use crate::common::wire::Stored;
+use crate::common::wire::{
+    self, BatchResult, Fetched, PartitionState, Request, Response, BROKER_PORT,
+};
+use crate::log::controller::replicas;
+use crate::log::files::OffsetsFile;
+use crate::log::replica::{Dedup, Leadership, Replica};
 use crate::mutant::{self, Mutant};
-use crate::replica::{Dedup, Leadership, Replica};
-use crate::storage::{OffsetsFile, Stored};
-use crate::wire::{self, BatchResult, Fetched, PartitionState, Request, Response, BROKER_PORT};
 use harness::model::{Control, Recorder};
 use harness::scenario::{Acks, Fsync, Host, Policy, PolicyKind, Role, Scenario};
 use harness::{EventKind, Reason};
@@ -556,7 +559,7 @@ impl Conn {
     /// within the producer's timeout (the producer has given up).
     async fn produce(
         &self,
-        batches: Vec<crate::wire::Batch>,
+        batches: Vec<crate::common::wire::Batch>,
     ) -> io::Result<Option<Vec<BatchResult>>> {
         let sc = self.broker.scenario.clone();
         self.disk_delay().await;

@@ -19,11 +19,12 @@
 //! from the controller keeps acting on what it last heard — the behaviour
 //! behind Jepsen's 2013 finding.
 
-use crate::group::Group;
-use crate::storage::{OffsetsFile, StateFile};
-use crate::wire::{
+use crate::common::disk::StateFile;
+use crate::common::wire::{
     read_frame, write_frame, MemberId, PartitionState, Request, Response, CONTROLLER_PORT,
 };
+use crate::log::files::OffsetsFile;
+use crate::log::group::Group;
 use harness::model::{Control, Recorder};
 use harness::scenario::Scenario;
 use rand::SeedableRng;

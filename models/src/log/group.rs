@@ -18,7 +18,7 @@
 //! `group.initial.rebalance.delay.ms`, 3 s there; every actor here starts at
 //! the same instant).
 
-use crate::wire::MemberId;
+use crate::common::wire::MemberId;
 use harness::history::GroupChange;
 use harness::scenario::Assignment;
 use std::collections::BTreeMap;

@@ -3,8 +3,8 @@
 //! broker keeps its stale view, as real clients do. Refreshed when unknown
 //! or after an error marks it stale.
 
-use crate::link::{Link, Route};
-use crate::wire::{Request, Response};
+use crate::common::link::{Link, Route};
+use crate::common::wire::{Request, Response};
 use harness::model::Control;
 use harness::scenario::{Role, Scenario};
 use rand_chacha::ChaCha8Rng;

@@ -23,10 +23,10 @@
 //! incarnation, so (as in Kafka without transactions) a restarted producer
 //! is a new producer.
 
-use crate::link::{Link, Route};
-use crate::metadata::Metadata;
-use crate::schedule::Schedule;
-use crate::wire::{Batch, BatchResult, Record, Request, Response};
+use crate::common::link::{Link, Route};
+use crate::common::metadata::Metadata;
+use crate::common::schedule::Schedule;
+use crate::common::wire::{Batch, BatchResult, Record, Request, Response};
 use harness::model::{Control, Recorder};
 use harness::scenario::{Acks, Host, Role, Scenario};
 use harness::{EventKind, MsgId, Reason};

@@ -11,7 +11,7 @@
 //! failed connects to about one per backoff period per destination, however
 //! many links a host holds.
 
-use crate::wire::{port_of, read_frame, write_frame, Request, Response};
+use crate::common::wire::{port_of, read_frame, write_frame, Request, Response};
 use harness::scenario::{Host, Role};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;

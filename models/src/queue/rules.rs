@@ -4,44 +4,12 @@
 //! timeout and reappears if not acked by then; a message received more than
 //! `max_receives` times goes to the dead-letter queue on its next receive;
 //! with FIFO, a message group (the key) with a message invisible delivers
-//! nothing more until it is settled. The broker host (`queue_broker.rs`)
+//! nothing more until it is settled. The broker host (`broker.rs`)
 //! owns the network, the disk and the mirrors; this module owns the rules.
 
+use crate::common::wire::{Delivery, QMsg, Receipt};
 use crate::mutant::{self, Mutant};
-use harness::MsgId;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// A message as the queue holds it (and as mirrors copy it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QMsg {
-    /// Position in the queue: arrival order, never reused.
-    pub seq: u64,
-    pub id: MsgId,
-    pub key: u32,
-    pub append_us: u64,
-}
-
-/// A message handed to a consumer. `receipt` names this delivery: an ack
-/// or nack with an older receipt (the message was redelivered since) is
-/// ignored, as SQS ignores a stale receipt handle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Delivery {
-    pub msg: QMsg,
-    /// How many times the message has been received, this time included.
-    pub receives: u32,
-    pub receipt: Receipt,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Receipt {
-    pub seq: u64,
-    pub receives: u32,
-    /// The master's epoch when it delivered (set by the node): a receipt
-    /// of another master, or of an earlier incarnation whose seqs may have
-    /// been reused, deletes nothing.
-    pub epoch: u64,
-}
 
 #[derive(Clone, Copy, Debug)]
 struct Entry {
@@ -90,10 +58,6 @@ impl Queue {
         self.entries.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     pub fn dlq_len(&self) -> usize {
         self.dlq.len()
     }
@@ -112,8 +76,10 @@ impl Queue {
         self.entries.values().next().map(|e| &e.msg)
     }
 
-    /// Appends a message with the next seq (a new publish or a redrive).
-    pub fn push(&mut self, id: MsgId, key: u32, append_us: u64) -> QMsg {
+    /// Appends a message with the next seq, as a publish does (the node
+    /// itself goes through its op log; tests build queues with this).
+    #[cfg(test)]
+    pub fn push(&mut self, id: harness::MsgId, key: u32, append_us: u64) -> QMsg {
         let msg = QMsg {
             seq: self.next_seq,
             id,
@@ -155,14 +121,14 @@ impl Queue {
     }
 
     /// Moves a message to the DLQ (a mirror applying its master's move).
-    pub fn to_dlq(&mut self, seq: u64) -> Option<QMsg> {
+    pub fn dead_letter(&mut self, seq: u64) -> Option<QMsg> {
         let m = self.remove(seq)?;
         self.dlq.insert(seq, m);
         Some(m)
     }
 
     /// Takes a dead-lettered message out of the DLQ (redrive).
-    pub fn from_dlq(&mut self, seq: u64) -> Option<QMsg> {
+    pub fn take_dead_letter(&mut self, seq: u64) -> Option<QMsg> {
         self.dlq.remove(&seq)
     }
 
@@ -215,7 +181,7 @@ impl Queue {
             }
             let receives = e.receives;
             let m = if dead_letter {
-                self.to_dlq(seq)
+                self.dead_letter(seq)
             } else {
                 self.remove(seq)
             };
@@ -270,7 +236,7 @@ impl Queue {
             }
             if rules.max_receives.is_some_and(|m| receives >= m) && !mutant::active(Mutant::SkipDlq)
             {
-                let m = self.to_dlq(seq).expect("a visible entry is held");
+                let m = self.dead_letter(seq).expect("a visible entry is held");
                 out.dead_lettered.push((m, receives));
                 continue;
             }
@@ -346,44 +312,10 @@ impl Queue {
     }
 }
 
-/// One change to a queue, journaled by the node and shipped to its mirrors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum QueueOp {
-    Add {
-        queue: u32,
-        msg: QMsg,
-    },
-    Remove {
-        queue: u32,
-        seq: u64,
-    },
-    ToDlq {
-        queue: u32,
-        seq: u64,
-    },
-    FromDlq {
-        queue: u32,
-        seq: u64,
-    },
-    /// Journal only (never shipped): from here on the node holds its
-    /// master's log of `epoch` up to `ops`; each later op adds one.
-    Epoch {
-        epoch: u64,
-        ops: u64,
-    },
-}
-
-/// A queue's whole contents, for a mirror's resync.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QueueImage {
-    pub messages: Vec<QMsg>,
-    pub dead_letters: Vec<QMsg>,
-    pub next_seq: u64,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use harness::MsgId;
 
     const RULES: Rules = Rules {
         visibility_us: 1_000,

@@ -19,13 +19,13 @@
 //! `silent_drop` a worker that finds itself past the lag bound skips to
 //! the high watermark, recording a `drop` for every record it skipped.
 
-use crate::breaker::{Breaker, Call};
-use crate::broker::{heartbeat_period, LONG_POLL};
-use crate::link::{Link, Route};
-use crate::metadata::Metadata;
+use crate::common::breaker::{Breaker, Call};
+use crate::common::link::{Link, Route};
+use crate::common::metadata::Metadata;
+use crate::common::relay::{Forwarder, RelaySpec};
+use crate::common::wire::{Fetched, MemberId, Request, Response};
+use crate::log::broker::{heartbeat_period, LONG_POLL};
 use crate::mutant::{self, Mutant};
-use crate::relay::{Forwarder, RelaySpec};
-use crate::wire::{Fetched, MemberId, Request, Response};
 use harness::model::{Control, Recorder};
 use harness::scenario::{CommitMode, Host, OffsetReset, PolicyKind, Role, Scenario};
 use harness::{EventKind, Reason};
@@ -56,7 +56,7 @@ struct Breakers {
 
 impl Breakers {
     /// A permit for a call to `store` now, recording any state change.
-    fn allow(&self, store: u32) -> Option<crate::breaker::Permit> {
+    fn allow(&self, store: u32) -> Option<crate::common::breaker::Permit> {
         let (permit, changed) = self.nodes.borrow_mut()[store as usize].allow(turmoil::elapsed());
         if let Some(to) = changed {
             self.recorder.record_breaker(self.consumer, store, to);
@@ -64,7 +64,7 @@ impl Breakers {
         permit
     }
 
-    fn record(&self, store: u32, permit: crate::breaker::Permit, call: Call) {
+    fn record(&self, store: u32, permit: crate::common::breaker::Permit, call: Call) {
         let now = turmoil::elapsed();
         if let Some(to) = self.nodes.borrow_mut()[store as usize].record(permit, now, call) {
             self.recorder.record_breaker(self.consumer, store, to);

@@ -7,7 +7,7 @@
 //! ids are shared by every node, as replicas converge on one row per
 //! message: an idempotent store ignores an id any replica already has.
 
-use crate::wire::{read_frame, write_frame, Request, Response, STORE_PORT};
+use crate::common::wire::{read_frame, write_frame, Request, Response, STORE_PORT};
 use harness::model::{draw, Control, Recorder};
 use harness::scenario::Scenario;
 use harness::{EventKind, MsgId};

@@ -1,7 +1,7 @@
 //! A relay: the way from a buffer (a replicated log in front of a queue)
 //! into the queue. It is a consumer-group member of the buffer
-//! (`consumer.rs`) whose "effect" is to forward each record through a
-//! publisher of its own (`producer.rs` in forwarding mode) and wait until
+//! (`log/consumer.rs`) whose "effect" is to forward each record through a
+//! publisher of its own (`common/producer.rs` in forwarding mode) and wait until
 //! the queue confirmed it; only then does it commit in the buffer. So a
 //! message the queue cannot take — full, in a memory alarm, down — waits in
 //! the buffer, durably, and a relay that crashes leaves its records to the
@@ -14,10 +14,10 @@
 //! may pass it by up to a batch (`fetch_max`) per relay: the "controlled
 //! rate" that keeps a fragile queue below its limits.
 
-use crate::link::{Link, Route};
-use crate::producer::{Forwarding, Producer, ProducerSlot, State};
-use crate::schedule::Schedule;
-use crate::wire::{Fetched, Record, Request, Response};
+use crate::common::link::{Link, Route};
+use crate::common::producer::{Forwarding, Producer, ProducerSlot, State};
+use crate::common::schedule::Schedule;
+use crate::common::wire::{Fetched, Record, Request, Response};
 use harness::model::{Control, Recorder};
 use harness::scenario::{Role, Scenario};
 use rand::SeedableRng;
