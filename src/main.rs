@@ -161,6 +161,9 @@ enum Command {
         #[arg(default_value = "scenarios")]
         dir: PathBuf,
     },
+    /// Print the JSON Schema of the scenario format (draft 7), for editors
+    /// (taplo / Even Better TOML); docs/scenario.schema.json is this output.
+    Schema,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -267,6 +270,10 @@ fn main() -> ExitCode {
             }
         },
         Command::List { dir } => list(&dir),
+        Command::Schema => {
+            print(&harness::scenario::json_schema());
+            ExitCode::SUCCESS
+        }
     }
 }
 

@@ -284,6 +284,19 @@ fn validate_and_list() {
 }
 
 #[test]
+fn schema_prints_the_committed_json_schema() {
+    let out = mqsim(&["schema"]);
+    assert_eq!(out.status.code(), Some(0));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let committed =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenario.schema.json"))
+            .expect("docs/scenario.schema.json");
+    let committed: serde_json::Value = serde_json::from_slice(&committed).unwrap();
+    assert_eq!(printed, committed);
+    assert_eq!(printed["title"], "mqsim scenario");
+}
+
+#[test]
 fn closed_stdout_exits_quietly() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mqsim"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))

@@ -4,12 +4,14 @@
 
 mod raw;
 mod render;
+mod schema;
 mod types;
 mod validate;
 
 /// The expectation vocabulary, where scenario files meet it.
 pub use crate::metric::{Class, Cmp, Expectation, Metric, Scope, GROUP_METRICS};
 pub use render::render;
+pub use schema::json_schema;
 pub use types::*;
 pub(crate) use validate::overlaps;
 pub use validate::{

@@ -1,7 +1,8 @@
 //! The scenario file as written: serde types mirroring the TOML schema
 //! (DESIGN §4). Every field carries its meaning, default and unit; this file
-//! is the documented schema, and the README's "Scenario format reference"
-//! repeats it for users.
+//! is the documented schema, the JSON Schema editors use is derived from it
+//! (`schema.rs`, `docs/scenario.schema.json`), and the README's "Scenario
+//! format reference" repeats it for users.
 //!
 //! `validate.rs` does not deserialise through these types: serde stops at the
 //! first error, while the validator must report every error of a file at once.
@@ -21,8 +22,19 @@
 // constructs them.
 #![cfg_attr(not(test), allow(dead_code))]
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// What the JSON Schema says of a key that takes an integer or a string
+/// (`acks`, a swarm's `faults`): serde reads these as a `toml::Value`.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum IntOrString {
+    Int(u64),
+    Str(String),
+}
 
 /// The key names a table accepts, in schema order (equal to the serde field
 /// names of the type; a unit test checks it).
@@ -31,16 +43,19 @@ pub trait Schema {
 }
 
 /// A whole scenario file.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
     /// Required. The scenario's name: lowercase letters, digits and `-`
     /// (e.g. `"broker-crash"`); used in reports and file names.
+    #[schemars(required)]
     pub name: Option<String>,
     /// Required. One non-empty line saying what the scenario shows.
+    #[schemars(required)]
     pub summary: Option<String>,
     /// Required. Duration (> 0): length of the load phase, during which
     /// producers publish and faults fire.
+    #[schemars(required)]
     pub duration: Option<String>,
     /// Duration, default `"30s"`: length of the heal-and-drain phase that
     /// follows the load phase (producers stop, faults heal, crashed hosts
@@ -95,7 +110,7 @@ pub struct RawScenario {
 /// of it, forward each message into the queue and commit once the queue
 /// confirmed it, so a message the queue cannot take waits, durably, in the
 /// log.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawBuffer {
     /// Integer from 1 to 16, default `3`: the log's brokers.
@@ -132,11 +147,12 @@ impl Schema for RawBuffer {
 
 /// `[swarm]`: what each seed may draw. A scenario with `[swarm]` has no
 /// `[[fault]]`: the seed picks the faults.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSwarm {
     /// Count range `"A..B"` (inclusive) or an integer, default `"1..3"`: how
     /// many faults each seed draws (at most 16).
+    #[schemars(with = "Option<IntOrString>")]
     pub faults: Option<toml::Value>,
     /// Array of fault kinds, default every windowed kind: `crash`, `pause`,
     /// `slow_storage`, `partition`, `hold`, `latency`, `loss` (a swarm draws
@@ -179,7 +195,7 @@ impl Schema for RawScenario {
 }
 
 /// `[topology]`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTopology {
     /// Integer from 1 to 16, default `1`: broker nodes (`broker-0` ...) of
@@ -218,7 +234,7 @@ impl Schema for RawTopology {
 }
 
 /// `[network]`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawNetwork {
     /// Latency range, default `"1ms..5ms"`: one-way latency of every link
@@ -231,7 +247,7 @@ impl Schema for RawNetwork {
 }
 
 /// `[workload]`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawWorkload {
     /// Integer from 1 to 64, default `1`: producer clients (`producer-0` ...).
@@ -312,7 +328,7 @@ impl Schema for RawWorkload {
 }
 
 /// One element of `workload.bursts`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawBurst {
     /// Required duration: when the burst starts, from the start of the run.
@@ -332,7 +348,7 @@ impl Schema for RawBurst {
 
 /// `[broker]`. Some fields apply to one broker kind only (they say so);
 /// given under the other kind they are an error.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawBroker {
     /// String, default `"log"`: the broker model. `"log"`: a replicated,
@@ -358,6 +374,7 @@ pub struct RawBroker {
     /// it (the high watermark passed it). With `kind = "queue"` (publisher
     /// confirms): `0`: no confirms; `1`: once the queue's master has it;
     /// `"all"`: once every mirror has it (a quorum queue: a majority).
+    #[schemars(with = "Option<IntOrString>")]
     pub acks: Option<toml::Value>,
     /// Log only. Integer from 1 to `topology.replication`, default `1`
     /// (Kafka's default): fewest in-sync replicas, the leader included, for
@@ -482,7 +499,7 @@ impl Schema for RawBroker {
 
 /// `[consumer]`. Some fields apply to one broker kind only (they say so);
 /// given under the other kind they are an error.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawConsumer {
     /// Non-empty string, default `"main"`: the consumer group's name.
@@ -582,7 +599,7 @@ impl Schema for RawConsumer {
 }
 
 /// `[store]`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawStore {
     /// Latency range, default `"1ms..3ms"`: time to apply one effect (a
@@ -600,7 +617,7 @@ impl Schema for RawStore {
 /// `[policy]`: what the pipeline does when a consumer group falls behind.
 /// The whole table is optional; `mqsim compare` runs a scenario under every
 /// kind, so the settings of every kind may be given whatever `kind` says.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPolicy {
     /// String, default `"unbounded"`: `"silent_drop"`: past the lag bound the
@@ -637,7 +654,7 @@ impl Schema for RawPolicy {
 /// `error_rate` or the share of slow calls (over `slow_call`) reaches
 /// `slow_rate`; open → half-open after `open_for`; half-open lets `probes`
 /// calls through and closes if all succeed fast, else opens again.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawBreaker {
     /// Duration > 0, default `"5s"`: the sliding window calls are counted over.
@@ -677,7 +694,7 @@ impl Schema for RawBreaker {
 /// workload (`workload.rate`, each burst's `rate`, the range of
 /// `swarm.rate`) by K, and also each count listed here (an absent listed
 /// field is its default × K; an absent `policy.max_lag` stays absent).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawScale {
     /// Array of field paths, default `[]`: from `"topology.partitions"`,
@@ -695,7 +712,7 @@ impl Schema for RawScale {
 /// the role, or `controller-0`, the only controller, which a queue cluster
 /// does not have), a role (`brokers`, `stores`, `producers`, `consumers`,
 /// `controllers`) or `all`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum RawHosts {
     One(String),
@@ -704,7 +721,7 @@ pub enum RawHosts {
 
 /// One `[[fault]]`. Which fields apply depends on `kind` (see
 /// [`FAULT_KIND_FIELDS`]); a field that does not apply is an error.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFault {
     /// Required duration: when the fault fires, from the start of the run;
@@ -821,7 +838,7 @@ pub const FAULT_KIND_FIELDS: &[(&str, &[&str])] = &[
 
 /// An expectation's bound: an integer `N` (meaning `= N`) or a string
 /// `"OP N"` with OP one of `=`, `>`, `<`, `<=`, `>=` (spaces optional).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum RawBound {
     Exactly(u64),
@@ -839,7 +856,7 @@ macro_rules! expect_tables {
         /// only when the run's policy is that kind (after the top-level ones).
         /// Counts are numbers of messages; `_ms` figures are milliseconds of
         /// simulated time. The file's order is kept when checking.
-        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields)]
         pub struct RawExpect {
             $($(#[$doc])* pub $field: Option<RawBound>,)*
@@ -874,7 +891,7 @@ macro_rules! expect_tables {
         }
 
         /// `[expect.<policy>]`: the same metric keys as `[expect]`.
-        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields)]
         pub struct RawPolicyExpect {
             $($(#[$doc])* pub $field: Option<RawBound>,)*
@@ -964,7 +981,7 @@ expect_tables! {
 /// `partition.<p>` or `key.<class>` in `[expect]`: bounds on one group's
 /// figures (the metrics a group has). `max_lag` and `max_lag_age_ms` are
 /// a partition's, so `key.<class>` has neither.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawGroupExpect {
     /// Its messages created.
