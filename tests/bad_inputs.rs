@@ -136,3 +136,27 @@ fn every_bad_input_is_rejected_naming_file_and_field() {
         settings.bind(|| insta::assert_snapshot!(case.stem.as_str(), case.stderr.as_str()));
     }
 }
+
+/// Every error of a file in one run: the overlap rules run in the same pass
+/// as the key checks, so a typo does not hide an overlapping fault.
+#[test]
+fn a_typo_and_an_overlapping_fault_are_reported_in_one_run() {
+    let file = format!("{DIR}/typo-and-overlapping-faults.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_mqsim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["validate", &file])
+        .output()
+        .expect("mqsim runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].starts_with(&format!("{file}: broker.fsnyc: unknown field")),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("{file}: fault[1]: overlaps fault[0]")),
+        "{stderr}"
+    );
+}
