@@ -1,8 +1,8 @@
 //! The scenario file as written: serde types mirroring the TOML schema
 //! (DESIGN §4). Every field carries its meaning, default and unit; this file
 //! is the documented schema, the JSON Schema editors use is derived from it
-//! (`schema.rs`, `docs/scenario.schema.json`), and the README's "Scenario
-//! format reference" repeats it for users.
+//! (`schema.rs`, `docs/scenario.schema.json`), and the "Scenario format
+//! reference" (docs/scenario-format.md) repeats it for users.
 //!
 //! `validate.rs` does not deserialise through these types: serde stops at the
 //! first error, while the validator must report every error of a file at once.

@@ -4955,8 +4955,11 @@ lots = "> 0"
     }
 
     fn readme_section() -> String {
-        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
-            .expect("README.md");
+        let readme = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../docs/scenario-format.md"
+        ))
+        .expect("docs/scenario-format.md");
         let start = readme
             .find("<!-- scenario-reference:start -->")
             .expect("start marker");
@@ -4966,7 +4969,7 @@ lots = "> 0"
         readme[start..end].to_string()
     }
 
-    /// Every ```toml block of the README's reference section.
+    /// Every ```toml block of the reference (docs/scenario-format.md).
     fn readme_examples() -> Vec<String> {
         let section = readme_section();
         let mut out = Vec::new();
@@ -5041,7 +5044,10 @@ lots = "> 0"
                     .all(|quoted| !section.contains(quoted.as_str()))
             })
             .collect();
-        assert!(missing.is_empty(), "README section lacks: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "docs/scenario-format.md lacks: {missing:?}"
+        );
     }
 
     #[test]
