@@ -357,7 +357,7 @@ fn run(
     };
     let outcome = &run.outcome;
     let text = match format {
-        Format::Text => outcome.render_text(&reproduce),
+        Format::Text => harness::report::text::run(outcome, &reproduce),
         Format::Json => outcome.to_json(),
     };
     // The verdict is printed even when the report cannot be written.
@@ -511,7 +511,7 @@ fn compare(
         }
     }
     print(&match format {
-        TableFormat::Text => comparison.render_text(&reproduce),
+        TableFormat::Text => harness::report::text::comparison(&comparison, &reproduce),
         TableFormat::Json => comparison.to_json(),
         TableFormat::Markdown => comparison.render_markdown(&reproduce),
     });
@@ -622,7 +622,7 @@ fn explore(
         }
     }
     let mut text = match format {
-        Format::Text => sweep.render_text(),
+        Format::Text => harness::report::text::sweep(&sweep),
         Format::Json => sweep.to_json(),
     };
     let drawn: Vec<&String> = files
@@ -688,7 +688,7 @@ fn merge(files: &[PathBuf], format: Format) -> ExitCode {
         }
     };
     print(&match format {
-        Format::Text => merged.render_text(),
+        Format::Text => harness::report::text::sweep(&merged),
         Format::Json => merged.to_json(),
     });
     let code = merged.exit_code() as u8;

@@ -118,7 +118,10 @@ fn discord_storm_silent_drop_drops_and_the_breaker_does_not_for_seeds_1_to_10() 
     };
     insta::assert_snapshot!(
         "discord_compare_seed_1",
-        one.render_text("mqsim compare scenarios/discord-compaction-storm.toml --seed 1")
+        harness::report::text::comparison(
+            &one,
+            "mqsim compare scenarios/discord-compaction-storm.toml --seed 1"
+        )
     );
     // JSON: one seed keeps the run contract per policy.
     let v: serde_json::Value = serde_json::from_str(&one.to_json()).unwrap();
@@ -431,7 +434,7 @@ fn compare_runs_every_policy_on_the_same_seed_and_faults() {
         .collect();
     assert_eq!(spread["min"].as_u64(), per_seed.iter().min().copied());
     assert_eq!(spread["max"].as_u64(), per_seed.iter().max().copied());
-    let text = c.render_text("r");
+    let text = harness::report::text::comparison(&c, "r");
     assert!(
         text.starts_with("seeds=1..2 (2) scenario=small-storm"),
         "{text}"

@@ -463,7 +463,7 @@ impl Comparison {
         rows
     }
 
-    fn hashes(&self) -> Option<String> {
+    pub fn hashes(&self) -> Option<String> {
         if self.seeds.len() != 1 {
             return None;
         }
@@ -476,43 +476,6 @@ impl Comparison {
             })
             .collect();
         Some(format!("history_hash: {}", hashes.join(" ")))
-    }
-
-    /// The plain-text table; ASCII, deterministic.
-    pub fn render_text(&self, reproduce: &str) -> String {
-        let mut o = String::new();
-        for l in self.header() {
-            let _ = writeln!(o, "{l}");
-        }
-        let _ = writeln!(o);
-        let rows = self.rows();
-        let cols = rows[0].len();
-        let width: Vec<usize> = (0..cols)
-            .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
-            .collect();
-        for r in &rows {
-            let mut line = String::new();
-            for (i, cell) in r.iter().enumerate() {
-                let w = width[i];
-                if i == 0 {
-                    let _ = write!(line, "{cell:<w$}");
-                } else if i == cols - 1 {
-                    let _ = write!(line, "  {cell}");
-                } else {
-                    let _ = write!(line, "  {cell:>w$}");
-                }
-            }
-            let _ = writeln!(o, "{}", line.trim_end());
-        }
-        let _ = writeln!(o);
-        if let Some(h) = self.hashes() {
-            let _ = writeln!(o, "{h}");
-        }
-        if self.partial {
-            let _ = writeln!(o, "partial: interrupted before every run finished");
-        }
-        let _ = writeln!(o, "reproduce: {reproduce}");
-        o
     }
 
     /// The same table as GitHub-flavoured Markdown.

@@ -314,56 +314,6 @@ impl Sweep {
     pub fn reproduce(&self, seed: u64) -> String {
         format!("mqsim run {} --seed {seed}", self.file)
     }
-
-    pub fn render_text(&self) -> String {
-        let mut out = format!(
-            "scenario={} seeds={}..{}{}{}\n",
-            self.scenario,
-            self.seeds_from,
-            self.seeds_to,
-            self.shard
-                .map(|s| format!(" shard={}/{}", s.index, s.count))
-                .unwrap_or_default(),
-            if self.partial { " (partial)" } else { "" }
-        );
-        out += &format!(
-            "seeds run: {}  pass: {}  fail: {}  sim_failure: {}\n",
-            self.results.len(),
-            self.count(SeedVerdict::Pass),
-            self.count(SeedVerdict::Fail),
-            self.count(SeedVerdict::SimFailure)
-        );
-        out += "figure                        min     median        max\n";
-        for m in Metric::ALL {
-            if let Some(s) = self.figures.get(m.name()) {
-                out += &format!(
-                    "{:<24} {:>10} {:>10} {:>10}\n",
-                    m.name(),
-                    s.min,
-                    s.median,
-                    s.max
-                );
-            }
-        }
-        let failing: Vec<&SeedResult> = (self.results.iter())
-            .filter(|r| r.verdict != SeedVerdict::Pass)
-            .collect();
-        if !failing.is_empty() {
-            out += "failing seeds:\n";
-            for r in failing {
-                let why = match &r.error {
-                    Some(e) => format!("simulation failed: {e}"),
-                    None => r.failed.join("; "),
-                };
-                out += &format!(
-                    "  seed {}: {why}\n    reproduce: {}\n",
-                    r.seed,
-                    self.reproduce(r.seed)
-                );
-            }
-        }
-        out
-    }
 }
 
 /// Runs `scenario` for every seed on `jobs` threads. `model` builds a fresh

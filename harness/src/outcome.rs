@@ -5,14 +5,11 @@
 //! The JSON form ([`Outcome::to_json`]) is a contract for CI users: its keys
 //! and their order are the field order of the serde structs below.
 
-use crate::check::{Figures, Timeline, COUNTS, DLQ_COUNTS, MAX_EXAMPLES};
+use crate::check::{Figures, Timeline, COUNTS, DLQ_COUNTS};
 use crate::history::{Event, FaultWindow, History, MsgId};
 use crate::scenario::{Cmp, Expectation, Metric, Scenario, Scope};
-use crate::units::format_duration;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
-use std::fmt::Write as _;
-use std::time::Duration;
 
 /// Whether every expectation held. Also the exit code of `mqsim run` (DESIGN §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -485,182 +482,6 @@ impl Outcome {
         s
     }
 
-    /// The plain-text report: seed and scenario first, the command that
-    /// reproduces the run last. ASCII, no colours, deterministic.
-    pub fn render_text(&self, reproduce: &str) -> String {
-        let mut out = String::new();
-        let o = &mut out;
-        let _ = writeln!(
-            o,
-            "seed={} scenario={} policy={}",
-            self.seed, self.scenario, self.policy
-        );
-
-        if self.faults.is_empty() {
-            let _ = writeln!(o, "faults: none");
-        } else {
-            let _ = writeln!(o, "faults:");
-            let rows: Vec<(String, &str, String)> = self
-                .faults
-                .iter()
-                .map(|f| (us(f.start_us), f.kind.as_str(), us(f.end_us)))
-                .collect();
-            let w_at = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-            let w_kind = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
-            for (at, kind, end) in &rows {
-                let _ = writeln!(o, "  at {at:<w_at$}  {kind:<w_kind$}  until {end}");
-            }
-        }
-
-        let _ = writeln!(o, "counts:");
-        let counts = self.report_counts();
-        let w_name = counts
-            .iter()
-            .map(|(m, _)| m.name().len())
-            .max()
-            .unwrap_or(0);
-        let w_n = counts
-            .iter()
-            .map(|(_, n)| n.to_string().len())
-            .max()
-            .unwrap_or(0);
-        for (m, n) in counts {
-            let _ = writeln!(o, "  {:<w_name$}  {n:>w_n$}", m.name());
-        }
-
-        let label = |o: &mut String, l: &str| {
-            let _ = write!(o, "{:<14}", format!("{l}:"));
-        };
-        label(o, "balance");
-        let _ = writeln!(o, "{}", self.balance.equation);
-        if !self.stages.is_empty() {
-            let _ = writeln!(o, "stages:");
-            let w = self.stages.iter().map(|s| s.stage.len()).max().unwrap_or(0);
-            for s in &self.stages {
-                let _ = writeln!(
-                    o,
-                    "  {:<w$}  {}  (lag max {} messages / {})",
-                    s.stage,
-                    s.equation,
-                    s.max_lag,
-                    ms(s.max_lag_age_ms)
-                );
-            }
-        }
-        label(o, "lag");
-        let _ = writeln!(
-            o,
-            "max {} messages / {}",
-            self.lag.max_messages,
-            ms(self.lag.max_age_ms)
-        );
-        if self.shows_dlq() {
-            label(o, "deliveries");
-            let _ = writeln!(o, "max {}", self.max_deliveries_text());
-        }
-        if self.breaker_trips > 0 {
-            label(o, "breakers");
-            let _ = writeln!(o, "opened {} times", self.breaker_trips);
-        }
-        if self.group.rebalances > 0 || self.group.unowned_ms > 0 {
-            label(o, "group");
-            // With a buffer, the one consumer group is the relays'.
-            let whose = if self.stages.is_empty() {
-                ""
-            } else {
-                " (the relays' group)"
-            };
-            let _ = writeln!(
-                o,
-                "{} rebalances, partitions unowned for {}{whose}",
-                self.group.rebalances,
-                ms(self.group.unowned_ms)
-            );
-        }
-        if let (Some(pc), Some(kc)) = (
-            &self.breakdown.partition_classes,
-            &self.breakdown.key_classes,
-        ) {
-            let hot: Vec<String> = (self.breakdown.hot_partitions.iter())
-                .map(|p| p.to_string())
-                .collect();
-            let _ = writeln!(o, "by class:");
-            let rows = [
-                (format!("hot partitions ({})", hot.join(",")), &pc.hot),
-                ("cold partitions".to_string(), &pc.cold),
-                ("hot keys".to_string(), &kc.hot),
-                ("cold keys".to_string(), &kc.cold),
-            ];
-            let w = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-            for (name, g) in rows {
-                let _ = writeln!(o, "  {name:<w$}  {}", group_text(g));
-            }
-        }
-        label(o, "recovered_in");
-        let _ = writeln!(o, "{}", self.recovery_ms.map_or("never".to_string(), ms));
-        label(o, "latency");
-        match (
-            self.latency_ms.p50,
-            self.latency_ms.p99,
-            self.latency_ms.max,
-        ) {
-            (Some(p50), Some(p99), Some(max)) => {
-                let _ = writeln!(o, "p50 {}  p99 {}  max {}", ms(p50), ms(p99), ms(max));
-            }
-            _ => {
-                let _ = writeln!(o, "none (no message had an effect)");
-            }
-        }
-
-        if self.expectations.is_empty() {
-            let _ = writeln!(o, "expectations: none");
-        } else {
-            let _ = writeln!(o, "expectations:");
-            let w_expr = self
-                .expectations
-                .iter()
-                .map(|e| e.expr.len())
-                .max()
-                .unwrap_or(0);
-            for e in &self.expectations {
-                let _ = write!(
-                    o,
-                    "  {}  {:<w_expr$}  actual {}",
-                    if e.passed { "PASS" } else { "FAIL" },
-                    e.expr,
-                    actual_text(e.expectation.metric, e.actual)
-                );
-                if !e.passed && !e.examples.is_empty() {
-                    let ids: Vec<String> = e
-                        .examples
-                        .iter()
-                        .take(MAX_EXAMPLES)
-                        .map(|id| id.to_string())
-                        .collect();
-                    let more = more_than_shown(e.expectation.metric, e.actual, ids.len());
-                    let _ = write!(
-                        o,
-                        "  examples: {}{}",
-                        ids.join(" "),
-                        if more { " ..." } else { "" }
-                    );
-                }
-                let _ = writeln!(o);
-            }
-        }
-        let failed = self.expectations.iter().filter(|e| !e.passed).count();
-        let _ = writeln!(
-            o,
-            "verdict: {} ({} of {} expectations failed)",
-            self.verdict.name(),
-            failed,
-            self.expectations.len()
-        );
-        let _ = writeln!(o, "history_hash: {}", self.history_hash);
-        let _ = writeln!(o, "reproduce: {reproduce}");
-        out
-    }
-
     /// Whether human reports show the DLQ figures (the [`DLQ_COUNTS`] and
     /// `max_deliveries`): only for runs with poison or dead-lettered
     /// messages, so reports of runs without a DLQ story stay as they were.
@@ -720,30 +541,6 @@ impl Outcome {
     }
 }
 
-/// One group's figures for people: `sent 1200  took effect 1190  lost 0
-/// dropped 10  shed 0  lag 340 / 2s  p99 1s200ms`.
-pub(crate) fn group_text(g: &crate::check::GroupFigures) -> String {
-    let mut s = format!(
-        "sent {}  took effect {}  lost {}  dropped {}  shed {}  abandoned {}",
-        g.sent,
-        g.took_effect,
-        g.lost,
-        g.silently_dropped + g.expired,
-        g.shed,
-        g.abandoned
-    );
-    if let (Some(lag), Some(age)) = (g.max_lag, g.max_lag_age_ms) {
-        let _ = write!(s, "  lag {lag} / {}", ms(age));
-    }
-    match g.latency_ms {
-        Some(l) => {
-            let _ = write!(s, "  p99 {}", ms(l.p99));
-        }
-        None => s.push_str("  p99 none"),
-    }
-    s
-}
-
 /// Whether `e` holds for `actual`. A recovery that never happened compares as
 /// larger than any number; a missing latency fails every comparison.
 fn holds(e: Expectation, actual: Option<u64>) -> bool {
@@ -766,14 +563,6 @@ pub(crate) fn actual_text(metric: Metric, actual: Option<u64>) -> String {
         None if metric == Metric::RecoveryMs => "never".to_string(),
         None => "none".to_string(),
     }
-}
-
-fn us(t: u64) -> String {
-    format_duration(Duration::from_micros(t))
-}
-
-fn ms(t: u64) -> String {
-    format_duration(Duration::from_millis(t))
 }
 
 #[cfg(test)]
@@ -1003,7 +792,7 @@ mod tests {
             start_us: 90_000_000,
             end_us: 150_500_000,
         });
-        let text = o.render_text("mqsim run scenarios/demo.toml --seed 7");
+        let text = crate::report::text::run(&o, "mqsim run scenarios/demo.toml --seed 7");
         let expected = format!(
             "\
 seed=7 scenario=demo policy=unbounded
@@ -1134,7 +923,7 @@ reproduce: mqsim run scenarios/demo.toml --seed 7
         assert_eq!(traced, vec![m(0, 1), m(1, 1), m(1, 2)]);
         assert!(o.shows_dlq());
 
-        let text = o.render_text("mqsim run dlq.toml --seed 1");
+        let text = crate::report::text::run(&o, "mqsim run dlq.toml --seed 1");
         let expected = format!(
             "\
 seed=1 scenario=dlq policy=unbounded

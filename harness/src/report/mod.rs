@@ -13,6 +13,7 @@ pub mod jsonl;
 pub mod junit;
 pub mod markdown;
 pub mod svg;
+pub mod text;
 pub mod trace;
 
 use crate::compare::Comparison;
@@ -74,7 +75,7 @@ fn remove_if_present(path: &Path) -> io::Result<()> {
 pub fn run_files(outcome: &Outcome, reproduce: &str) -> Vec<(&'static str, String)> {
     vec![
         ("report.json", outcome.to_json()),
-        ("report.txt", outcome.render_text(reproduce)),
+        ("report.txt", text::run(outcome, reproduce)),
         ("report.md", markdown::run(outcome, reproduce)),
         ("report.html", html::run_page(outcome, reproduce)),
         ("junit.xml", junit::run(outcome, reproduce)),
@@ -158,7 +159,7 @@ pub fn write_compare(
 ) -> io::Result<Vec<PathBuf>> {
     let mut files = vec![
         ("report.json".to_string(), c.to_json()),
-        ("report.txt".to_string(), c.render_text(reproduce)),
+        ("report.txt".to_string(), text::comparison(c, reproduce)),
         ("report.md".to_string(), markdown::compare(c, reproduce)),
         (
             "report.html".to_string(),
@@ -460,7 +461,7 @@ mod tests {
         let html = html::run_page(&o, "mqsim run q.toml");
         assert!(!html.contains("poison") && !html.contains("max deliveries"));
         assert!(!html.contains("dead-lettered") && html.contains(">Drops and rejections<"));
-        let text = o.render_text("mqsim run q.toml");
+        let text = text::run(&o, "mqsim run q.toml");
         assert!(!text.contains("poison") && !text.contains("deliveries:"));
         // JSON always carries them.
         let json = o.to_json();
