@@ -6,6 +6,7 @@ mod bench;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use harness::explore::{SeedVerdict, Shard, Sweep};
+use harness::reproduce::{run_command, scale_flag};
 use harness::scenario::{self, Overrides, PolicyKind, ScenarioError};
 use harness::shrink::{describe, ShrinkError};
 use std::io::{self, IsTerminal, Write};
@@ -28,6 +29,26 @@ struct Cli {
     command: Command,
 }
 
+/// Where `run` and `compare` write their report files, and which optional
+/// ones (declared once: both commands take the same three flags).
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// Write the report (report.json, .txt, .md, .html, junit.xml; a
+    /// comparison's with the policies' curves overlaid, and each run's own
+    /// in <policy>/seed-<N>/) into DIR; `--out` alone:
+    /// reports/<scenario>/seed-<N> or reports/<scenario>/compare-seed-<N>.
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    #[allow(clippy::option_option)]
+    out: Option<Option<PathBuf>>,
+    /// Also write history.jsonl (every event, one JSON object per line;
+    /// each run's, for a comparison).
+    #[arg(long)]
+    history: bool,
+    /// Also write trace.json (Chrome trace-event format; opens in Perfetto).
+    #[arg(long)]
+    trace: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run one scenario with one seed and check its expectations.
@@ -40,17 +61,8 @@ enum Command {
         /// What to print on standard output.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
-        /// Write the report (report.json, .txt, .md, .html, junit.xml) into
-        /// DIR; `--out` alone: reports/<scenario>/seed-<N>.
-        #[arg(long, value_name = "DIR", num_args = 0..=1)]
-        #[allow(clippy::option_option)]
-        out: Option<Option<PathBuf>>,
-        /// Also write history.jsonl (every event, one JSON object per line).
-        #[arg(long)]
-        history: bool,
-        /// Also write trace.json (Chrome trace-event format; opens in Perfetto).
-        #[arg(long)]
-        trace: bool,
+        #[command(flatten)]
+        report: ReportArgs,
         /// Run under this lag policy instead of the scenario's.
         #[arg(long, value_parser = parse_policy)]
         policy: Option<PolicyKind>,
@@ -83,19 +95,8 @@ enum Command {
         /// What to print on standard output.
         #[arg(long, value_enum, default_value_t = TableFormat::Text)]
         format: TableFormat,
-        /// Write the comparison's report (report.json, .txt, .md, .html with
-        /// the policies' curves overlaid, junit.xml) and each run's own
-        /// report (<policy>/seed-<N>/) into DIR; `--out` alone:
-        /// reports/<scenario>/compare-seed-<N>.
-        #[arg(long, value_name = "DIR", num_args = 0..=1)]
-        #[allow(clippy::option_option)]
-        out: Option<Option<PathBuf>>,
-        /// Also write each run's history.jsonl.
-        #[arg(long)]
-        history: bool,
-        /// Also write each run's trace.json (opens in Perfetto).
-        #[arg(long)]
-        trace: bool,
+        #[command(flatten)]
+        report: ReportArgs,
     },
     /// Run one scenario over a range of seeds, in parallel, and summarise.
     Explore {
@@ -203,19 +204,10 @@ fn main() -> ExitCode {
             file,
             seed,
             format,
-            out,
-            history,
-            trace,
+            report,
             policy,
             scale,
-        } => run(
-            &file,
-            seed,
-            format,
-            Output::new(out, history, trace),
-            policy,
-            scale,
-        ),
+        } => run(&file, seed, format, Output::new(report), policy, scale),
         Command::Compare {
             file,
             policy,
@@ -224,9 +216,7 @@ fn main() -> ExitCode {
             scale,
             jobs,
             format,
-            out,
-            history,
-            trace,
+            report,
         } => compare(
             &file,
             &policy,
@@ -234,7 +224,7 @@ fn main() -> ExitCode {
             scale,
             jobs,
             format,
-            Output::new(out, history, trace),
+            Output::new(report),
         ),
         Command::Explore {
             file,
@@ -286,7 +276,12 @@ struct Output {
 
 impl Output {
     /// `--history` and `--trace` imply `--out`.
-    fn new(out: Option<Option<PathBuf>>, history: bool, trace: bool) -> Output {
+    fn new(report: ReportArgs) -> Output {
+        let ReportArgs {
+            out,
+            history,
+            trace,
+        } = report;
         let dir = match out {
             None if history || trace => Some(None),
             out => out,
@@ -322,12 +317,7 @@ fn run(
         Err(e) => return bad_scenario(&e),
     };
     let seed = seed.unwrap_or(scenario.seed);
-    let policy_flag = policy.map_or(String::new(), |p| format!(" --policy {}", p.name()));
-    let reproduce = format!(
-        "mqsim run {} --seed {seed}{policy_flag}{}",
-        file.display(),
-        scale_flag(scale)
-    );
+    let reproduce = run_command(&file.display().to_string(), seed, policy, scale);
     let dir = output.dir(|| {
         let suffix = policy.map_or(String::new(), |p| format!("-{}", p.name()));
         PathBuf::from(format!("reports/{}/seed-{seed}{suffix}", scenario.name))
@@ -372,12 +362,6 @@ fn run(
 }
 
 /// ` --scale K`, or nothing when unscaled.
-fn scale_flag(scale: Option<u32>) -> String {
-    scale
-        .filter(|&k| k > 1)
-        .map_or(String::new(), |k| format!(" --scale {k}"))
-}
-
 fn compare(
     file: &Path,
     policies: &[PolicyKind],
@@ -496,10 +480,8 @@ fn compare(
     }
     if let Some(dir) = dir {
         let reproduce_run = |policy: &str, seed: u64| {
-            format!(
-                "mqsim run {file_name} --seed {seed} --policy {policy}{}",
-                scale_flag(scale)
-            )
+            let policy = PolicyKind::from_name(policy);
+            run_command(&file_name, seed, policy, scale)
         };
         match harness::report::write_compare(&dir, &comparison, &reproduce, &reproduce_run, extras)
         {
@@ -797,7 +779,8 @@ fn shrink(file: &Path, seed: u64, out: Option<PathBuf>, max_runs: u32) -> ExitCo
         }
         Err(e) => {
             eprintln!("error: {e}");
-            eprintln!("reproduce: mqsim run {} --seed {seed}", file.display());
+            let reproduce = run_command(&file.display().to_string(), seed, None, None);
+            eprintln!("reproduce: {reproduce}");
             return ExitCode::from(EXIT_SIM_FAILED);
         }
     };
@@ -836,13 +819,13 @@ fn shrink(file: &Path, seed: u64, out: Option<PathBuf>, max_runs: u32) -> ExitCo
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     print(&format!(
-        "failing: {}\nbefore:  {}\nafter:   {}\nruns:    {}\nwritten: {}\nreproduce: mqsim run {} --seed {seed}\n",
+        "failing: {}\nbefore:  {}\nafter:   {}\nruns:    {}\nwritten: {}\nreproduce: {}\n",
         shrunk.target,
         describe(&before),
         describe(&shrunk.minimal),
         shrunk.runs,
         out.display(),
-        out.display()
+        run_command(&out.display().to_string(), seed, None, None)
     ));
     ExitCode::SUCCESS
 }

@@ -312,7 +312,7 @@ impl Sweep {
 
     /// The command that reproduces one seed of this sweep.
     pub fn reproduce(&self, seed: u64) -> String {
-        format!("mqsim run {} --seed {seed}", self.file)
+        crate::reproduce::run_command(&self.file, seed, None, None)
     }
 }
 

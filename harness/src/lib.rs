@@ -23,6 +23,7 @@ pub mod outcome;
 pub mod parallel;
 pub mod repeat;
 pub mod report;
+pub mod reproduce;
 pub mod scenario;
 pub mod shrink;
 pub mod swarm;
