@@ -77,11 +77,80 @@ fn simulation_code_has_no_nondeterminism() {
     );
 }
 
+/// Every path a piece of Rust code names: each `use` tree expanded
+/// (`use crate::{a::X, b::{c, d}}` names `crate::a::X`, `crate::b::c`,
+/// `crate::b::d`, across lines), and every inline `crate::`, `$crate::`,
+/// `super::` and `self::` path. Line comments are dropped first.
+fn named_paths(text: &str) -> Vec<String> {
+    let code: String = (text.lines())
+        .map(|l| l.split("//").next().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut out = Vec::new();
+    fn expand(prefix: &str, tree: &str, out: &mut Vec<String>) {
+        let tree = tree.trim();
+        if let Some(open) = tree.find('{') {
+            let head = tree[..open].trim().trim_end_matches("::");
+            let inner = &tree[open + 1..tree.rfind('}').unwrap_or(tree.len())];
+            let (mut depth, mut start) = (0, 0);
+            let prefix = join(prefix, head);
+            for (i, c) in inner.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        expand(&prefix, &inner[start..i], out);
+                        start = i + 1;
+                    }
+                    _ => {}
+                }
+            }
+            expand(&prefix, &inner[start..], out);
+        } else if !tree.is_empty() {
+            let path = tree.split(" as ").next().unwrap().trim();
+            out.push(join(prefix, path));
+        }
+    }
+    fn join(a: &str, b: &str) -> String {
+        match (a.is_empty(), b.is_empty()) {
+            (true, _) => b.to_string(),
+            (_, true) => a.to_string(),
+            _ => format!("{a}::{b}"),
+        }
+    }
+    let mut rest = code.as_str();
+    while let Some(i) = rest.find("use ") {
+        let boundary = i == 0 || !rest.as_bytes()[i - 1].is_ascii_alphanumeric();
+        let tail = &rest[i + 4..];
+        let end = tail.find(';').unwrap_or(tail.len());
+        if boundary {
+            expand("", &tail[..end].replace('\n', " "), &mut out);
+        }
+        rest = &tail[end.min(tail.len())..];
+    }
+    for prefix in ["$crate::", "crate::", "super::", "self::"] {
+        for (i, _) in code.match_indices(prefix) {
+            let before = code[..i].chars().last();
+            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':' || c == '$')
+            {
+                continue;
+            }
+            let path: String = (code[i..].chars())
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':' || *c == '$')
+                .collect();
+            out.push(path);
+        }
+    }
+    out
+}
+
 /// Each module of the crate under `src` (`check::fate`; a folder's `mod.rs`
-/// is the folder's module) and the other modules its code names, as
-/// `crate::<path>` or `super::<sibling>` resolved to the longest module
-/// path that exists, cut to `depth` segments (1: the top-level modules,
-/// folders whole); comments do not count.
+/// is the folder's module) and the other modules its code names, resolved
+/// from the module's own place (`crate::`, `super::super::`, `self::`, a
+/// child named in a `use`) to the longest module path that exists, cut to
+/// `depth` segments (1: the top-level modules, folders whole). A module and
+/// its own submodules are one unit (a `mod.rs` re-exports its children,
+/// they use its items): edges between them do not count.
 fn module_imports(src: &Path, depth: usize) -> BTreeMap<String, BTreeSet<String>> {
     let mut files = Vec::new();
     rust_files(src, &mut files);
@@ -96,37 +165,53 @@ fn module_imports(src: &Path, depth: usize) -> BTreeMap<String, BTreeSet<String>
         (parts != ["lib"] && parts != ["main"]).then_some(parts)
     };
     let modules: BTreeSet<Vec<String>> = files.iter().filter_map(|f| module_of(f)).collect();
-    let cut = |m: &[String]| m[..m.len().min(depth)].join("::");
+    let cut = |m: &[String]| m[..m.len().min(depth)].to_vec();
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for file in &files {
         let Some(module) = module_of(file) else {
             continue;
         };
         let here = cut(&module);
-        let deps = graph.entry(here.clone()).or_default();
+        let deps = graph.entry(here.join("::")).or_default();
         let text = std::fs::read_to_string(file).unwrap();
-        // A file's unit tests (its trailing `#[cfg(test)] mod tests`) may
-        // use any module: they are not part of the layering.
+        // A file's unit tests (its trailing `#[cfg(test)] mod tests`) may use
+        // any module, as integration tests do: they are not the layering.
         let code = text.split("#[cfg(test)]\nmod tests {").next().unwrap();
-        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
-            for (prefix, base) in [
-                ("crate::", &[][..]),
-                ("super::", &module[..module.len() - 1]),
-            ] {
-                for (i, _) in line.match_indices(prefix) {
-                    let path: String = line[i + prefix.len()..]
-                        .chars()
-                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
-                        .collect();
-                    let mut target: Vec<String> = base.to_vec();
-                    target.extend(path.split("::").filter(|s| !s.is_empty()).map(String::from));
-                    while !target.is_empty() && !modules.contains(&target) {
-                        target.pop();
-                    }
-                    if !target.is_empty() && cut(&target) != here {
-                        deps.insert(cut(&target));
-                    }
+        for path in named_paths(code) {
+            let mut segs = path.split("::").filter(|s| !s.is_empty()).peekable();
+            let mut target: Vec<String> = match segs.peek().copied() {
+                Some("crate") | Some("$crate") => {
+                    segs.next();
+                    Vec::new()
                 }
+                Some("self") => {
+                    segs.next();
+                    module.clone()
+                }
+                Some("super") => {
+                    let mut base = module.clone();
+                    while segs.peek() == Some(&"super") {
+                        segs.next();
+                        base.pop();
+                    }
+                    base
+                }
+                // A child module named in a `use` (`use fate::Fate` in check/mod.rs).
+                Some(first)
+                    if modules.contains(&[module.clone(), vec![first.to_string()]].concat()) =>
+                {
+                    module.clone()
+                }
+                _ => continue,
+            };
+            target.extend(segs.map(String::from));
+            while !target.is_empty() && !modules.contains(&target) {
+                target.pop();
+            }
+            let there = cut(&target);
+            let related = there.starts_with(&here) || here.starts_with(&there);
+            if !target.is_empty() && !related {
+                deps.insert(there.join("::"));
             }
         }
     }
@@ -182,8 +267,15 @@ fn the_checkers_do_not_depend_on_the_scenario_format() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let graph = module_imports(&root.join("harness/src"), 1);
     let check = &graph["check"];
+    let mut reach: BTreeSet<&String> = check.iter().collect();
+    while let Some(next) = (reach.iter())
+        .flat_map(|m| graph.get(*m).into_iter().flatten())
+        .find(|m| !reach.contains(m))
+    {
+        reach.insert(next);
+    }
     assert!(
-        !check.contains("scenario"),
+        !reach.iter().any(|m| *m == "scenario"),
         "harness/src/check imports crate::scenario: checkers read the History and \
          harness::metric only ({check:?})"
     );
@@ -196,4 +288,62 @@ fn the_checkers_do_not_depend_on_the_scenario_format() {
         models["queue::broker"].contains("queue::rules"),
         "{models:?}"
     );
+    // The families import what both share, never each other.
+    let families = module_imports(&root.join("models/src"), 1);
+    for (a, b) in [
+        ("log", "queue"),
+        ("queue", "log"),
+        ("common", "log"),
+        ("common", "queue"),
+    ] {
+        assert!(!families[a].contains(b), "models/src/{a} imports {b}");
+    }
+}
+
+/// The detector itself, on a made-up crate with one cycle of each shape it
+/// must see: grouped and multi-line `use` trees, `super::super::`, `self::`
+/// and siblings through `super::`.
+#[test]
+fn the_cycle_detector_sees_every_kind_of_path() {
+    let dir = std::env::temp_dir().join(format!("mqsim-tidy-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let files = [
+        ("a.rs", "use crate::{b::X};\n"),
+        ("b.rs", "pub fn f() { crate::a::g() }\n"),
+        ("c/mod.rs", "mod d;\n"),
+        ("c/d.rs", "use super::super::e::Z;\n"),
+        ("e.rs", "use crate::{\n    c::d::W,\n};\n"),
+        ("h/mod.rs", "mod i;\nmod j;\nuse self::i::Q;\n"),
+        ("h/i.rs", "use super::j::R;\n"),
+        ("h/j.rs", "use super::{i::S, k};\n"),
+        ("h/k.rs", "// use crate::a::Nothing;\n"),
+    ];
+    for (path, text) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let top = module_imports(&dir, 1);
+    for (from, to) in [("a", "b"), ("b", "a"), ("c", "e"), ("e", "c")] {
+        assert!(top[from].contains(to), "{from} -> {to} missed: {top:?}");
+    }
+    assert!(
+        top["h"].is_empty(),
+        "a module and its children are one unit: {top:?}"
+    );
+    let all = module_imports(&dir, usize::MAX);
+    assert!(
+        all["h::i"].contains("h::j") && all["h::j"].contains("h::i"),
+        "{all:?}"
+    );
+    assert!(all["h::j"].contains("h::k"), "{all:?}");
+    assert!(all["h::k"].is_empty(), "comments do not count: {all:?}");
+    assert!(cycle_through(&top, "c").is_some(), "no cycle through c");
+    for m in ["a", "c::d", "h::i"] {
+        assert!(
+            cycle_through(&all, m).is_some(),
+            "no cycle found through {m}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

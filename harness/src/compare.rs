@@ -1,7 +1,8 @@
 //! `mqsim compare`: one scenario under several lag policies, with the same
 //! seeds and so the same load and faults, outcomes side by side. Each
 //! (policy, seed) is an ordinary run; this module only schedules them and
-//! lays the figures out (text, Markdown, JSON). Nothing here is computed
+//! lays the figures out (the table's rows, Markdown, JSON; the text is
+//! `report/text.rs`'s). Nothing here is computed
 //! that the runs' outcomes do not already hold.
 
 use crate::explore::Spread;

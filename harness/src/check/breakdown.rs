@@ -67,7 +67,7 @@ impl Classes {
 }
 
 impl GroupFigures {
-    /// The figure of a group metric (`scenario::GROUP_METRICS`); None for
+    /// The figure of a group metric (`metric::GROUP_METRICS`); None for
     /// another metric, or a latency with no message applied.
     pub fn value(&self, metric: Metric) -> Option<u64> {
         Some(match metric {

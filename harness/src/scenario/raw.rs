@@ -332,12 +332,15 @@ impl Schema for RawWorkload {
 #[serde(deny_unknown_fields)]
 pub struct RawBurst {
     /// Required duration: when the burst starts, from the start of the run.
+    #[schemars(required)]
     pub at: Option<String>,
     /// Required rate (at most 1000000/s): the total publish rate during the
     /// burst, replacing `workload.rate`.
+    #[schemars(required)]
     pub rate: Option<String>,
     /// Required duration > 0: how long the burst lasts; it must end by the end
     /// of the load phase.
+    #[schemars(required)]
     #[serde(rename = "for")]
     pub for_: Option<String>,
 }
@@ -726,11 +729,13 @@ pub enum RawHosts {
 pub struct RawFault {
     /// Required duration: when the fault fires, from the start of the run;
     /// before the end of the load phase and not before the previous fault.
+    #[schemars(required)]
     pub at: Option<String>,
     /// Required string: `partition`, `heal`, `hold`, `release`, `latency`,
     /// `loss`, `crash`, `pause`, `slow_storage`, `slow_cpu`, or (with
     /// `broker.kind = "queue"` only) `poison`, `redrive` or
     /// `memory_pressure`.
+    #[schemars(required)]
     pub kind: Option<String>,
     /// Duration > 0, optional (partition, hold, latency, loss, pause,
     /// slow_storage, slow_cpu, poison, memory_pressure): the fault's window; it heals by itself at

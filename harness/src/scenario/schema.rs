@@ -46,27 +46,36 @@ fn without_null(v: &mut Value) {
     match v {
         Value::Object(obj) => {
             let is_null = |s: &Value| s.get("type").and_then(Value::as_str) == Some("null");
-            if let Some(Value::Array(any)) = obj.get("anyOf") {
-                if any.len() == 2 && any.iter().any(is_null) {
-                    let other = any.iter().find(|s| !is_null(s)).cloned();
+            if let Some(Value::Array(any)) = obj.get_mut("anyOf") {
+                any.retain(|s| !is_null(s));
+                if any.len() == 1 {
+                    let Some(Value::Object(other)) = any.pop() else {
+                        unreachable!("schemars writes schemas as objects")
+                    };
                     obj.remove("anyOf");
-                    if let Some(Value::Object(other)) = other {
-                        if other.contains_key("$ref") {
-                            obj.insert("allOf".into(), Value::Array(vec![Value::Object(other)]));
-                        } else {
-                            for (k, x) in other {
-                                obj.entry(k).or_insert(x);
-                            }
+                    if other.contains_key("$ref") {
+                        let all = obj.entry("allOf").or_insert(Value::Array(Vec::new()));
+                        if let Value::Array(all) = all {
+                            all.push(Value::Object(other));
+                        }
+                    } else {
+                        for (k, x) in other {
+                            obj.entry(k).or_insert(x);
                         }
                     }
                 }
             }
             if let Some(Value::Array(types)) = obj.get_mut("type") {
-                types.retain(|t| t.as_str() != Some("null"));
+                if types.len() > 1 {
+                    types.retain(|t| t.as_str() != Some("null"));
+                }
                 if types.len() == 1 {
                     let only = types.remove(0);
                     obj.insert("type".into(), only);
                 }
+            }
+            if let Some(Value::Array(values)) = obj.get_mut("enum") {
+                values.retain(|v| !v.is_null());
             }
             obj.values_mut().for_each(without_null);
         }

@@ -6,9 +6,13 @@
 //! in front of it (`store`, `breaker`), and the relay that forwards from one
 //! stage into the next (`relay`).
 //!
-//! Nothing here knows a family's rules (partitions' replication, a queue's
-//! visibility timeout): those live in `log/` and `queue/`, which import from
-//! here and never the reverse (`tests/tidy.rs` checks there is no cycle).
+//! Nothing here runs a family's state machine (a partition's replication,
+//! a queue's visibility timeout): those live in `log/` and `queue/`, which
+//! import from here and never the reverse (`tests/tidy.rs` checks it). What
+//! is here speaks both families: the protocol types (log records with their
+//! epochs and producer ids, a queue's receipts and op log), a producer that
+//! reads either family's answers, snapshot files the log controller uses,
+//! and the relay, a log consumer-group member that publishes into a queue.
 
 pub mod breaker;
 pub mod disk;
