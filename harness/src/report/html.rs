@@ -392,19 +392,11 @@ fn by_partition(o: &mut String, outcome: &Outcome) {
     }
     let head = "<tr><th>messages</th><th>sent</th><th>took effect</th><th>lost</th><th>dropped</th><th>shed</th><th>abandoned</th><th>max lag</th><th>latency p50 / p99 / max</th></tr>";
     let row = |o: &mut String, name: &str, g: &crate::check::GroupFigures| {
-        let _ = writeln!(
-            o,
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            esc(name),
-            g.sent,
-            g.took_effect,
-            g.lost,
-            g.silently_dropped + g.expired,
-            g.shed,
-            g.abandoned,
-            esc(&super::lag_cell(g)),
-            esc(&super::latency_cell(g))
-        );
+        let _ = write!(o, "<tr><td>{}</td>", esc(name));
+        for cell in super::group_cells(g) {
+            let _ = write!(o, "<td class=\"n\">{}</td>", esc(&cell));
+        }
+        let _ = writeln!(o, "</tr>");
     };
     let classes = super::class_rows(outcome);
     if !classes.is_empty() {

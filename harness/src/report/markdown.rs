@@ -131,7 +131,7 @@ pub fn run(o: &Outcome, reproduce: &str) -> String {
             } else {
                 ""
             };
-            let _ = writeln!(w, "| {p}{hot} | {} |", group_cells(g));
+            let _ = writeln!(w, "| {p}{hot} | {} |", super::group_cells(g).join(" | "));
         }
         if parts.len() > MAX_PARTITION_ROWS {
             let _ = writeln!(
@@ -157,7 +157,7 @@ pub fn run(o: &Outcome, reproduce: &str) -> String {
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
         );
         for (name, g) in &classes {
-            let _ = writeln!(w, "| {name} | {} |", group_cells(g));
+            let _ = writeln!(w, "| {name} | {} |", super::group_cells(g).join(" | "));
         }
         let _ = writeln!(w);
     }
@@ -234,19 +234,4 @@ pub fn compare(c: &Comparison, reproduce: &str) -> String {
         }
     }
     out
-}
-
-/// The figure cells of a partition's or a class's row, after its name.
-fn group_cells(g: &crate::check::GroupFigures) -> String {
-    format!(
-        "{} | {} | {} | {} | {} | {} | {} | {}",
-        g.sent,
-        g.took_effect,
-        g.lost,
-        g.silently_dropped + g.expired,
-        g.shed,
-        g.abandoned,
-        super::lag_cell(g),
-        super::latency_cell(g)
-    )
 }

@@ -333,6 +333,22 @@ pub(crate) fn latency_cell(g: &crate::check::GroupFigures) -> String {
     }
 }
 
+/// A partition's or a class's figures as table cells, in the column order
+/// of every report's group tables: sent, took effect, lost, dropped (incl.
+/// expired), shed, abandoned, max lag, latency.
+pub(crate) fn group_cells(g: &crate::check::GroupFigures) -> [String; 8] {
+    [
+        g.sent.to_string(),
+        g.took_effect.to_string(),
+        g.lost.to_string(),
+        (g.silently_dropped + g.expired).to_string(),
+        g.shed.to_string(),
+        g.abandoned.to_string(),
+        lag_cell(g),
+        latency_cell(g),
+    ]
+}
+
 /// A group's lag (messages / age of the oldest) for a table cell.
 pub(crate) fn lag_cell(g: &crate::check::GroupFigures) -> String {
     let ms = |t: u64| crate::units::format_duration(std::time::Duration::from_millis(t));
