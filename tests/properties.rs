@@ -532,7 +532,7 @@ fn place(s: &Setup, f: &RawFault) -> Placed {
     }
 }
 
-/// The validator's overlap rule (validate.rs `overlaps`): same-kind host
+/// The validator's overlap rule (`overlaps` in validate/faults.rs): same-kind host
 /// faults on a shared host, or link faults sharing state (same kind, or any
 /// two of partition and loss) on a shared link, must not overlap in time.
 fn conflict(f: &Placed, g: &Placed) -> bool {
