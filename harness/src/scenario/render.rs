@@ -5,6 +5,8 @@
 //! so the file replays the scaled run at scale 1 (`scale` itself is only
 //! mentioned in a comment).
 
+use super::keys::Toml;
+use super::tables::*;
 use super::types::*;
 use crate::metric::Expectation;
 use crate::units::format_duration;
@@ -47,60 +49,21 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
             s.scale
         );
     }
-    let _ = writeln!(o, "name = {}", quote(&s.name));
-    let _ = writeln!(o, "summary = {}", quote(&s.summary));
-    let _ = writeln!(o, "duration = {}", dur(s.duration));
-    let _ = writeln!(o, "drain = {}", dur(s.drain));
-    let _ = writeln!(o, "seed = {}", s.seed);
-    let _ = writeln!(o, "sample_interval = {}", dur(s.sample_interval));
-    let _ = writeln!(o, "tick = {}", dur(s.tick));
-
     // A field of one broker kind is written only for that kind: given
     // under the other it is an error.
-    let log = s.broker.kind == BrokerKind::Log;
-    let t = &s.topology;
+    let kind = s.broker.kind;
+    s.render_keys(&mut o, kind);
     let _ = writeln!(o, "\n[topology]");
-    let _ = writeln!(o, "brokers = {}", t.brokers);
-    let _ = writeln!(o, "partitions = {}", t.partitions);
-    let _ = writeln!(o, "stores = {}", t.stores);
-    // A queue is mirrored on every broker: its replication is `brokers`.
-    if log {
-        let _ = writeln!(o, "replication = {}", t.replication);
-    }
-    let _ = writeln!(o, "store_replication = {}", t.store_replication);
-
+    s.topology.render_keys(&mut o, kind);
     let _ = writeln!(o, "\n[network]");
-    let _ = writeln!(o, "latency = {}", quote(&s.network.latency.to_string()));
-
+    s.network.render_keys(&mut o, kind);
     let w = &s.workload;
     let _ = writeln!(o, "\n[workload]");
-    let _ = writeln!(o, "producers = {}", w.producers);
-    let _ = writeln!(o, "rate = \"{}/s\"", w.rate_per_s);
-    let _ = writeln!(o, "keys = {}", w.keys);
-    let bursts: Vec<String> = (w.bursts.iter())
-        .map(|b| {
-            format!(
-                "{{ at = {}, rate = \"{}/s\", for = {} }}",
-                dur(b.at),
-                b.rate_per_s,
-                dur(b.duration)
-            )
-        })
-        .collect();
-    let _ = writeln!(o, "bursts = [{}]", bursts.join(", "));
-    let _ = writeln!(o, "retries = {}", w.retries);
-    let _ = writeln!(o, "request_timeout = {}", dur(w.request_timeout));
-    if let Some(d) = w.delivery_timeout {
-        let _ = writeln!(o, "delivery_timeout = {}", dur(d));
-    }
-    let _ = writeln!(o, "linger = {}", dur(w.linger));
-    let _ = writeln!(o, "buffer_max = {}", w.buffer_max);
-    let _ = writeln!(o, "batch_max = {}", w.batch_max);
-    let _ = writeln!(o, "idempotent = {}", w.idempotent);
+    w.render_keys(&mut o, kind);
     match w.skew {
         None => {}
         Some(KeySkew::Hot { share, keys }) => {
-            let _ = writeln!(o, "hot_share = {share:?}");
+            let _ = writeln!(o, "hot_share = {}", share.toml());
             match keys {
                 HotKeys::First(n) => {
                     let _ = writeln!(o, "hot_keys = {n}");
@@ -111,152 +74,21 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
             }
         }
         Some(KeySkew::Zipf { exponent, hot }) => {
-            let _ = writeln!(o, "zipf = {exponent:?}");
+            let _ = writeln!(o, "zipf = {}", exponent.toml());
             let _ = writeln!(o, "hot_keys = {hot}");
         }
     }
-
-    let b = &s.broker;
     let _ = writeln!(o, "\n[broker]");
-    let kind = match b.kind {
-        BrokerKind::Log => "log",
-        BrokerKind::Queue => "queue",
-    };
-    let _ = writeln!(o, "kind = \"{kind}\"");
-    let fsync = match b.fsync {
-        Fsync::PerBatch => "per_batch".to_string(),
-        Fsync::Never => "never".to_string(),
-        Fsync::Interval(d) => format!("interval:{}", format_duration(d)),
-    };
-    let _ = writeln!(o, "fsync = {}", quote(&fsync));
-    let _ = writeln!(o, "writeback = {}", dur(b.writeback));
-    let acks = match b.acks {
-        Acks::None => "0",
-        Acks::Leader => "1",
-        Acks::All => "\"all\"",
-    };
-    let _ = writeln!(o, "acks = {acks}");
-    if log {
-        let _ = writeln!(o, "min_insync = {}", b.min_insync);
-        let _ = writeln!(o, "unclean_leader_election = {}", b.unclean_leader_election);
-        let _ = writeln!(o, "replica_lag_max = {}", dur(b.replica_lag_max));
-    }
-    let _ = writeln!(o, "session_timeout = {}", dur(b.session_timeout));
-    let _ = writeln!(o, "processing = {}", dur(b.processing));
-    let _ = writeln!(o, "cores = {}", b.cores);
-    if log {
-        // Absent means unlimited: there is no value to write for it.
-        if let Some(n) = b.retention_messages {
-            let _ = writeln!(o, "retention_messages = {n}");
-        }
-        if let Some(d) = b.retention_age {
-            let _ = writeln!(o, "retention_age = {}", dur(d));
-        }
-    } else {
-        let q = &b.queue;
-        let _ = writeln!(o, "visibility_timeout = {}", dur(q.visibility_timeout));
-        // Absent means no dead-letter queue, and unbounded.
-        if let Some(n) = q.max_receives {
-            let _ = writeln!(o, "max_receives = {n}");
-        }
-        let _ = writeln!(o, "fifo = {}", q.fifo);
-        if let Some(n) = q.max_length {
-            let _ = writeln!(o, "max_length = {n}");
-        }
-        let overflow = match q.overflow {
-            Overflow::RejectNew => "reject_new",
-            Overflow::DropOldest => "drop_oldest",
-            Overflow::Block => "block",
-        };
-        let _ = writeln!(o, "overflow = \"{overflow}\"");
-        let handling = match q.partition_handling {
-            PartitionHandling::PauseMinority => "pause_minority",
-            PartitionHandling::Autoheal => "autoheal",
-        };
-        let _ = writeln!(o, "partition_handling = \"{handling}\"");
-        let queue_type = match q.queue_type {
-            QueueType::Classic => "classic",
-            QueueType::Quorum => "quorum",
-        };
-        let _ = writeln!(o, "queue_type = \"{queue_type}\"");
-        if let Some(n) = q.memory_limit {
-            let _ = writeln!(o, "memory_limit = {n}");
-        }
-        let alarm = match q.memory_alarm {
-            MemoryAlarm::BlockPublishers => "block_publishers",
-            MemoryAlarm::BlockAll => "block_all",
-        };
-        let _ = writeln!(o, "memory_alarm = \"{alarm}\"");
-        if let Some(d) = q.message_ttl {
-            let _ = writeln!(o, "message_ttl = {}", dur(d));
-        }
-    }
-
-    let c = &s.consumer;
+    s.broker.render_keys(&mut o, kind);
     let _ = writeln!(o, "\n[consumer]");
-    let _ = writeln!(o, "group = {}", quote(&c.group));
-    let _ = writeln!(o, "workers = {}", c.workers);
-    let commit = match c.commit {
-        CommitMode::AfterEffect => "after_effect",
-        CommitMode::BeforeEffect => "before_effect",
-    };
-    let _ = writeln!(o, "commit = \"{commit}\"");
-    let _ = writeln!(o, "idempotent = {}", c.idempotent);
-    let _ = writeln!(o, "store_timeout = {}", dur(c.store_timeout));
-    let _ = writeln!(o, "request_timeout = {}", dur(c.request_timeout));
-    let _ = writeln!(o, "fetch_max = {}", c.fetch_max);
-    let _ = writeln!(o, "concurrency = {}", c.concurrency);
-    let _ = writeln!(o, "processing = {}", dur(c.processing));
-    let _ = writeln!(o, "cores = {}", c.cores);
-    if log {
-        let assignment = match c.assignment {
-            Assignment::Range => "range",
-            Assignment::RoundRobin => "round_robin",
-        };
-        let _ = writeln!(o, "assignment = \"{assignment}\"");
-        let _ = writeln!(o, "session_timeout = {}", dur(c.session_timeout));
-        let reset = match c.auto_offset_reset {
-            OffsetReset::Earliest => "earliest",
-            OffsetReset::Latest => "latest",
-        };
-        let _ = writeln!(o, "auto_offset_reset = \"{reset}\"");
-    }
-    let _ = writeln!(o, "reads = {}", c.reads);
-    let _ = writeln!(o, "read_retry = {}", c.read_retry);
-    if !log {
-        let _ = writeln!(o, "partial_batch_failure = {}", c.partial_batch_failure);
-        if let Some(d) = c.retry_backoff {
-            let _ = writeln!(o, "retry_backoff = {}", dur(d));
-        }
-    }
-
+    s.consumer.render_keys(&mut o, kind);
     let _ = writeln!(o, "\n[store]");
-    let _ = writeln!(o, "latency = {}", quote(&s.store.latency.to_string()));
-    let _ = writeln!(
-        o,
-        "read_latency = {}",
-        quote(&s.store.read_latency.to_string())
-    );
+    s.store.render_keys(&mut o, kind);
 
-    let p = &s.policy;
     let _ = writeln!(o, "\n[policy]");
-    let _ = writeln!(o, "kind = \"{}\"", p.kind.name());
-    // Absent means no bound of that sort.
-    if let Some(n) = p.max_lag {
-        let _ = writeln!(o, "max_lag = {n}");
-    }
-    if let Some(d) = p.max_lag_age {
-        let _ = writeln!(o, "max_lag_age = {}", dur(d));
-    }
-    let br = &p.breaker;
+    s.policy.render_keys(&mut o, kind);
     let _ = writeln!(o, "\n[policy.breaker]");
-    let _ = writeln!(o, "window = {}", dur(br.window));
-    let _ = writeln!(o, "min_calls = {}", br.min_calls);
-    let _ = writeln!(o, "error_rate = {:?}", br.error_rate);
-    let _ = writeln!(o, "slow_call = {}", dur(br.slow_call));
-    let _ = writeln!(o, "slow_rate = {:?}", br.slow_rate);
-    let _ = writeln!(o, "open_for = {}", dur(br.open_for));
-    let _ = writeln!(o, "probes = {}", br.probes);
+    s.policy.breaker.render_keys(&mut o, kind);
 
     for f in &s.faults {
         let _ = writeln!(o, "\n[[fault]]");
@@ -333,17 +165,7 @@ pub fn render(s: &Scenario, header: &[String]) -> String {
 
     if let Some(b) = &s.buffer {
         let _ = writeln!(o, "\n[buffer]");
-        let _ = writeln!(o, "brokers = {}", b.brokers);
-        let _ = writeln!(o, "partitions = {}", b.partitions);
-        let _ = writeln!(o, "replication = {}", b.replication);
-        let _ = writeln!(o, "min_insync = {}", b.min_insync);
-        let _ = writeln!(o, "relays = {}", b.relays);
-        if let Some(r) = b.rate_per_s {
-            let _ = writeln!(o, "rate = \"{r}/s\"");
-        }
-        if let Some(n) = b.max_depth {
-            let _ = writeln!(o, "max_depth = {n}");
-        }
+        b.render_keys(&mut o, kind);
     }
 
     if let Some(sw) = &s.swarm {

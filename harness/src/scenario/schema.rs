@@ -1,17 +1,20 @@
 //! The scenario format as a JSON Schema, for editors: taplo / VS Code's
 //! Even Better TOML complete keys, show each key's doc and flag unknown keys
 //! and wrong types while a scenario is being written. It is derived from
-//! `raw.rs` (the types, their serde names and their doc comments), so it
-//! cannot drift from the schema of record; `docs/scenario.schema.json` is
+//! the raw types (those `#[derive(Keys)]` writes from `tables.rs`, and the
+//! structured ones of `raw.rs`: their serde names and doc comments; a
+//! declared key's description is written from its declaration), so it cannot
+//! drift from the format; `docs/scenario.schema.json` is
 //! the committed copy (`mqsim schema` prints it; a test keeps it current and
 //! validates every shipped scenario against it).
 //!
 //! It checks shape only — which keys exist, and their TOML types. Units,
-//! ranges, host names and the rules between fields are `validate.rs`'s: a
+//! ranges, host names and the rules between fields are `validate/`'s: a
 //! file the schema accepts can still fail `mqsim run` with exit 2 naming
 //! the field.
 
-use super::raw::RawScenario;
+use super::keys::schema_description;
+use super::tables::{declared, RawScenario};
 use schemars::generate::SchemaSettings;
 use serde_json::Value;
 
@@ -31,9 +34,37 @@ pub fn json_schema() -> String {
     );
     let mut value = schema.to_value();
     without_null(&mut value);
+    describe_declared(&mut value);
     let mut text = serde_json::to_string_pretty(&value).expect("a schema is JSON");
     text.push('\n');
     text
+}
+
+/// A declared key's description says its kind, default and family as the
+/// reference does (`keys::schema_description`), from the same declaration.
+fn describe_declared(schema: &mut Value) {
+    for t in declared() {
+        // The top level is the root schema; a table is a definition.
+        let def = if t.table.is_empty() {
+            Some(&mut *schema)
+        } else {
+            schema.get_mut("definitions").and_then(|d| d.get_mut(t.raw))
+        };
+        let Some(props) = def
+            .and_then(|d| d.get_mut("properties"))
+            .and_then(|p| p.as_object_mut())
+        else {
+            continue;
+        };
+        for k in t.keys {
+            if k.kind == "table" {
+                continue;
+            }
+            if let Some(Value::Object(p)) = props.get_mut(k.name) {
+                p.insert("description".into(), schema_description(&k).into());
+            }
+        }
+    }
 }
 
 /// TOML has no null: a key left out is how a file says "none". schemars

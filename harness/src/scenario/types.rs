@@ -1,10 +1,10 @@
-//! Validated scenario: the engine's internal form. Built once from the serde
-//! types in `raw.rs` by `validate.rs`; everything here has already been checked
+//! The validated scenario's vocabulary: hosts, latency ranges, the enums a
+//! key picks from, faults, policy and swarm settings (the declared tables and
+//! `Scenario` itself are in `tables.rs`). Built once by `validate/`; everything here has already been checked
 //! (hosts exist, windows lie inside the load phase, ranges are ordered), so the
 //! driver and the models never re-validate and never panic on input.
 
 use crate::history::MsgId;
-use crate::metric::Expectation;
 use std::fmt;
 use std::time::Duration;
 
@@ -99,56 +99,6 @@ impl fmt::Display for LatencyRange {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Scenario {
-    pub name: String,
-    pub summary: String,
-    /// Length of the load phase.
-    pub duration: Duration,
-    /// Length of the heal-and-drain phase that follows it.
-    pub drain: Duration,
-    /// Seed used when the command line gives none.
-    pub seed: u64,
-    /// Simulated time between gauge samples.
-    pub sample_interval: Duration,
-    /// turmoil's tick: the resolution of simulated time.
-    pub tick: Duration,
-    pub topology: Topology,
-    pub network: Network,
-    pub workload: Workload,
-    pub broker: Broker,
-    pub consumer: Consumer,
-    pub store: Store,
-    /// What the pipeline does when consumer lag grows.
-    pub policy: Policy,
-    /// In time order.
-    pub faults: Vec<Fault>,
-    /// The expectations a run checks: `expect_common` then the ones of
-    /// `expect_by_policy` for `policy.kind`, each in file order. This is the
-    /// list everything downstream evaluates.
-    pub expect: Vec<Expectation>,
-    /// The top-level keys of `[expect]`: they apply under every policy.
-    /// Kept apart (with `expect_by_policy`) only so `render` can write the
-    /// file back; do not evaluate them, evaluate `expect`.
-    pub expect_common: Vec<Expectation>,
-    /// The `[expect.<policy>]` sub-tables in file order, for every policy
-    /// (not only `policy.kind`): `mqsim compare` runs one file under each
-    /// policy, and `render` writes them all back.
-    pub expect_by_policy: Vec<(PolicyKind, Vec<Expectation>)>,
-    /// When set, each seed draws its own faults (`crate::swarm`); `faults` is empty.
-    pub swarm: Option<Swarm>,
-    /// A durable log in front of the broker (a queue), and the relays that
-    /// move messages from it into the queue: a two-stage pipeline.
-    pub buffer: Option<Buffer>,
-    /// The counts `--scale` multiplies besides the rates (`[scale] counts`),
-    /// in file order.
-    pub scale_counts: Vec<ScaleCount>,
-    /// The `--scale` factor this scenario was loaded with (1 = as written).
-    /// The values above are already multiplied; `render` writes them as they
-    /// are, so a rendered file is the scaled scenario at scale 1.
-    pub scale: u32,
-}
-
 /// A count `--scale K` multiplies by K when `[scale] counts` lists it (the
 /// rates are always multiplied): what must grow with the load for a bigger
 /// run to be the same scenario, bigger.
@@ -189,27 +139,6 @@ impl ScaleCount {
     }
 }
 
-/// `[buffer]`: producers publish into a replicated log (`buffer-N` hosts,
-/// coordinated by `controller-0`); relays (`relay-N`), a consumer group of
-/// it, forward each message into the queue and commit once the queue
-/// confirmed it. The buffer's brokers take `acks = "all"`, fsync per batch
-/// and the broker's session timeout; the relays' group the consumer's
-/// session timeout.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Buffer {
-    pub brokers: u32,
-    pub partitions: u32,
-    pub replication: u32,
-    pub min_insync: u32,
-    pub relays: u32,
-    /// The most messages the relays forward per second, together; None =
-    /// as fast as the queue takes them.
-    pub rate_per_s: Option<u64>,
-    /// A relay forwards into a queue only while it holds fewer messages
-    /// than this; None = whatever it holds.
-    pub max_depth: Option<u64>,
-}
-
 /// What a seed may draw in a swarm scenario.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Swarm {
@@ -234,87 +163,11 @@ pub const SWARM_KINDS: [&str; 7] = [
     "loss",
 ];
 
-impl Scenario {
-    /// Every host in the fixed order used to derive actor seeds (the
-    /// controller last, so adding it changed no other actor's seed).
-    pub fn hosts(&self) -> Vec<Host> {
-        let t = &self.topology;
-        let mut v = Vec::new();
-        for (role, n) in [
-            (Role::Broker, t.brokers),
-            (Role::Store, t.stores),
-            (Role::Producer, self.workload.producers),
-            (Role::Consumer, self.consumer.workers),
-            // A classic queue cluster has no separate coordinator; a
-            // buffer in front of it has one.
-            (
-                Role::Controller,
-                u32::from(self.broker.kind == BrokerKind::Log || self.buffer.is_some()),
-            ),
-            // After the controller, so a buffer changes no other actor's seed.
-            (Role::Buffer, self.buffer.as_ref().map_or(0, |b| b.brokers)),
-            (Role::Relay, self.buffer.as_ref().map_or(0, |b| b.relays)),
-        ] {
-            v.extend((0..n).map(|i| Host::new(role, i)));
-        }
-        v
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Topology {
-    pub brokers: u32,
-    pub partitions: u32,
-    pub stores: u32,
-    /// Replicas per partition (1..=brokers); partition `p`'s replicas are
-    /// brokers `(p + i) % brokers` for `i < replication`, the first preferred
-    /// as leader.
-    pub replication: u32,
-    /// Store nodes holding each key (1..=stores); key `k`'s replicas are
-    /// stores `(k % stores + i) % stores` for `i < store_replication`.
-    pub store_replication: u32,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Network {
-    /// Default one-way latency of every link.
-    pub latency: LatencyRange,
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct Burst {
     pub at: Duration,
     pub rate_per_s: u64,
     pub duration: Duration,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Workload {
-    pub producers: u32,
-    /// Total publish rate across all producers, outside bursts.
-    pub rate_per_s: u64,
-    /// Number of distinct keys; a message's key picks its partition.
-    pub keys: u32,
-    pub bursts: Vec<Burst>,
-    /// Retries of a failed or unanswered produce request.
-    pub retries: u32,
-    /// How long a producer waits for an answer before giving up on an attempt.
-    pub request_timeout: Duration,
-    /// How long a producer tries to deliver a message, from its creation
-    /// (Kafka's `delivery.timeout.ms`): past it the message is abandoned
-    /// (`timeout`) even with retries left. None = retries alone decide.
-    pub delivery_timeout: Option<Duration>,
-    /// How long a producer gathers messages into one request.
-    pub linger: Duration,
-    /// Messages a producer buffers; beyond it new messages are rejected locally.
-    pub buffer_max: u32,
-    /// Most messages in one produce request.
-    pub batch_max: u32,
-    /// Idempotent producer: batches carry a producer id and per-partition
-    /// sequence numbers, and the leader drops a batch it already appended.
-    pub idempotent: bool,
-    /// How keys are drawn: None = uniformly over `keys`.
-    pub skew: Option<KeySkew>,
 }
 
 /// A skewed key distribution. Its hot keys are the *hot* key class of the
@@ -348,39 +201,6 @@ pub enum BrokerKind {
     Queue,
 }
 
-/// A classic queue's settings (`broker.kind = "queue"`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct QueueConfig {
-    /// How long a received message stays invisible to other receivers; not
-    /// acked by then, it reappears (SQS's VisibilityTimeout).
-    pub visibility_timeout: Duration,
-    /// Receives after which a message goes to the dead-letter queue instead
-    /// of being delivered again (SQS's maxReceiveCount); None = no DLQ.
-    pub max_receives: Option<u32>,
-    /// FIFO per message group (the key): while a group has a message in
-    /// flight, no later message of that group is delivered.
-    pub fifo: bool,
-    /// Most messages a queue holds (ready and in flight); None = unbounded.
-    pub max_length: Option<u64>,
-    /// What a full queue does with a new message.
-    pub overflow: Overflow,
-    /// What mirrored queue nodes do when the network splits them.
-    pub partition_handling: PartitionHandling,
-    /// Classic mirrored queue, or a quorum queue (majority-replicated log).
-    pub queue_type: QueueType,
-    /// Most messages a node holds in memory (every queue's ready, in flight
-    /// and delayed messages and its dead letters) before its memory alarm
-    /// goes off (RabbitMQ's `vm_memory_high_watermark`, counted in
-    /// messages); None = unbounded.
-    pub memory_limit: Option<u64>,
-    /// What a node's memory alarm blocks.
-    pub memory_alarm: MemoryAlarm,
-    /// A message not consumed this long after it was published expires
-    /// (RabbitMQ's `x-message-ttl`): discarded from the head of the queue,
-    /// counted `expired`. None = messages never expire.
-    pub message_ttl: Option<Duration>,
-}
-
 /// What a queue node does while its memory alarm is on (it clears once the
 /// node holds fewer messages than its limit).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -393,23 +213,6 @@ pub enum MemoryAlarm {
     /// stops reading the whole connection), or a broker whose dequeue and
     /// ack need memory. Nothing can free memory: the node stays stuck.
     BlockAll,
-}
-
-impl Default for QueueConfig {
-    fn default() -> Self {
-        QueueConfig {
-            visibility_timeout: Duration::from_secs(30),
-            max_receives: None,
-            fifo: false,
-            max_length: None,
-            overflow: Overflow::RejectNew,
-            partition_handling: PartitionHandling::PauseMinority,
-            queue_type: QueueType::Classic,
-            memory_limit: None,
-            memory_alarm: MemoryAlarm::BlockPublishers,
-            message_ttl: None,
-        }
-    }
 }
 
 /// A full queue's answer to a new message (RabbitMQ's `x-overflow`).
@@ -453,40 +256,6 @@ pub enum Fsync {
     Never,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Broker {
-    pub kind: BrokerKind,
-    pub fsync: Fsync,
-    /// Period of the simulated OS page-cache writeback (Linux flushes dirty
-    /// pages older than 30 s by default); what survives a crash under `never`.
-    pub writeback: Duration,
-    /// When a produce request is acknowledged.
-    pub acks: Acks,
-    /// Fewest in-sync replicas (leader included) for an `acks = all` write
-    /// to be accepted.
-    pub min_insync: u32,
-    /// May the controller elect a replica that is not in sync (losing what
-    /// only the in-sync ones had) rather than leave the partition offline?
-    pub unclean_leader_election: bool,
-    /// A follower that has not caught up with the leader's log end for this
-    /// long leaves the in-sync set (Kafka's `replica.lag.time.max.ms`).
-    pub replica_lag_max: Duration,
-    /// A broker that has not heartbeated the controller for this long is
-    /// dead to it; its partitions get new leaders.
-    pub session_timeout: Duration,
-    /// CPU time a broker spends on each request it serves (0 = not
-    /// modelled); what a `slow_cpu` fault multiplies.
-    pub processing: Duration,
-    /// Requests a broker works on at once (its cores).
-    pub cores: u32,
-    /// Retention by size: most records a partition keeps (None = unlimited).
-    pub retention_messages: Option<u64>,
-    /// Retention by age: records older than this are deleted (None = kept).
-    pub retention_age: Option<Duration>,
-    /// The classic queue's settings (used when `kind` is `Queue`).
-    pub queue: QueueConfig,
-}
-
 /// When a produce request is acknowledged (Kafka's `acks`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Acks {
@@ -518,56 +287,6 @@ pub enum OffsetReset {
 pub enum CommitMode {
     AfterEffect,
     BeforeEffect,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Consumer {
-    pub group: String,
-    pub workers: u32,
-    pub commit: CommitMode,
-    /// The store ignores an effect whose message id it has already applied.
-    pub idempotent: bool,
-    pub store_timeout: Duration,
-    /// How long a worker waits for a fetch or commit answer.
-    pub request_timeout: Duration,
-    /// Most records per fetch.
-    pub fetch_max: u32,
-    /// Effects a partition's worker applies at once, in lanes by key.
-    pub concurrency: u32,
-    /// CPU time the handler spends on each message before its store calls
-    /// (0 = not modelled); what a `slow_cpu` fault multiplies.
-    pub processing: Duration,
-    /// Messages a consumer host processes at once (its cores); its other
-    /// tasks (heartbeats, fetches) wait for a free one too.
-    pub cores: u32,
-    pub assignment: Assignment,
-    /// A member that has not heartbeated its coordinator for this long is
-    /// removed from the group and its partitions reassigned.
-    pub session_timeout: Duration,
-    pub auto_offset_reset: OffsetReset,
-    /// Store reads a worker makes per message before applying its effect
-    /// (a fan-out worker looks up the recipients); 0 = none.
-    pub reads: u32,
-    /// A read or write that times out is retried on the key's next replica
-    /// (else on the same one).
-    pub read_retry: bool,
-    /// Queue consumers: report which messages of a received batch failed,
-    /// so only those come back (else a failure makes the whole batch
-    /// visible again, as AWS Lambda does for SQS without
-    /// ReportBatchItemFailures).
-    pub partial_batch_failure: bool,
-    /// Queue consumers: a failed message is handed back at once with this
-    /// delay, doubled at each receive (capped at the visibility timeout);
-    /// None = it reappears when its visibility timeout expires.
-    pub retry_backoff: Option<Duration>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Store {
-    /// Latency of applying one effect (a write) on a healthy node.
-    pub latency: LatencyRange,
-    /// Latency of one read on a healthy node.
-    pub read_latency: LatencyRange,
 }
 
 /// What the pipeline does when a consumer group falls behind.
@@ -606,65 +325,6 @@ impl PolicyKind {
 
     pub fn from_name(s: &str) -> Option<PolicyKind> {
         PolicyKind::ALL.into_iter().find(|k| k.name() == s)
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Policy {
-    pub kind: PolicyKind,
-    /// Lag bound in messages, per partition: how far a partition's consumer
-    /// may fall behind the log end. None = no bound by count.
-    pub max_lag: Option<u64>,
-    /// Lag bound by age of the oldest message not yet committed. None = no
-    /// bound by age.
-    pub max_lag_age: Option<Duration>,
-    /// The store-node breakers (used by `circuit_breaker`).
-    pub breaker: BreakerConfig,
-}
-
-impl Policy {
-    /// Whether a partition `lag` messages behind the log end, whose oldest
-    /// uncommitted record is `oldest_age_us` old (None: there is none), is
-    /// past the bound. The one definition the consumer (`silent_drop`) and
-    /// the partition leader (`circuit_breaker`, `backpressure`) share.
-    pub fn exceeded(&self, lag: u64, oldest_age_us: Option<u64>) -> bool {
-        let by_count = self.max_lag.is_some_and(|max| lag > max);
-        let by_age = self
-            .max_lag_age
-            .zip(oldest_age_us)
-            .is_some_and(|(max, age)| age > max.as_micros() as u64);
-        by_count || by_age
-    }
-}
-
-/// A circuit breaker per store node, in each consumer member: closed →
-/// open when, over the last `window`, at least `min_calls` calls were made
-/// and the share of failed (timed out) calls reaches `error_rate` or the
-/// share of slow calls (over `slow_call`) reaches `slow_rate`; open →
-/// half-open after `open_for`; half-open lets `probes` calls through and
-/// closes if all succeed fast, else opens again.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BreakerConfig {
-    pub window: Duration,
-    pub min_calls: u32,
-    pub error_rate: f64,
-    pub slow_call: Duration,
-    pub slow_rate: f64,
-    pub open_for: Duration,
-    pub probes: u32,
-}
-
-impl Default for BreakerConfig {
-    fn default() -> Self {
-        BreakerConfig {
-            window: Duration::from_secs(5),
-            min_calls: 10,
-            error_rate: 0.5,
-            slow_call: Duration::from_millis(100),
-            slow_rate: 0.5,
-            open_for: Duration::from_secs(2),
-            probes: 3,
-        }
     }
 }
 
@@ -895,26 +555,4 @@ pub fn window_ends(faults: &[Fault], load_end: Duration) -> Vec<Duration> {
             cut.map_or(end, |g| g.at.min(end))
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_lag_bound_by_count_or_age() {
-        let p = |max_lag, age_ms: Option<u64>| Policy {
-            kind: PolicyKind::SilentDrop,
-            max_lag,
-            max_lag_age: age_ms.map(Duration::from_millis),
-            breaker: BreakerConfig::default(),
-        };
-        assert!(!p(Some(100), None).exceeded(100, Some(u64::MAX)));
-        assert!(p(Some(100), None).exceeded(101, None));
-        assert!(!p(None, Some(1_000)).exceeded(u64::MAX, Some(1_000_000)));
-        assert!(p(None, Some(1_000)).exceeded(0, Some(1_000_001)));
-        assert!(!p(None, Some(1_000)).exceeded(5, None));
-        assert!(p(Some(100), Some(1_000)).exceeded(0, Some(2_000_000)));
-        assert!(!p(None, None).exceeded(u64::MAX, Some(u64::MAX)));
-    }
 }

@@ -72,7 +72,7 @@ impl Check {
         duration: Option<Duration>,
         counts: &Counts,
     ) -> (Option<Duration>, Option<Fault>) {
-        self.unknown_keys(f, RawFault::FIELDS);
+        self.unknown_keys(f, &RawFault::fields());
         let at = self.required(f, "at", "missing required field", self::duration);
         let mut at_ok = at;
         if let (Some(a), Some(d)) = (at, duration) {
@@ -133,7 +133,7 @@ impl Check {
                     || key == "kind"
                     || REPEAT_FIELDS.contains(&key)
                     || allowed.contains(&key)
-                    || !RawFault::FIELDS.contains(&key)
+                    || !RawFault::fields().contains(&key)
                 {
                     continue;
                 }

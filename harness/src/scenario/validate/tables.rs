@@ -39,7 +39,7 @@ impl Check {
                 schema: "burst",
                 table: Some(t),
             };
-            self.unknown_keys(&f, RawBurst::FIELDS);
+            self.unknown_keys(&f, &RawBurst::fields());
             const REQUIRED: &str = "missing required field of a burst";
             let mut at = self.required(&f, "at", REQUIRED, self::duration);
             let rate = self.required(&f, "rate", REQUIRED, rate);
@@ -103,7 +103,7 @@ impl Check {
         top: &Fields,
         partitions: Option<u32>,
     ) -> Option<Option<Buffer>> {
-        let b = self.table(top, "buffer", "buffer", RawBuffer::FIELDS);
+        let b = self.table(top, "buffer", "buffer", &RawBuffer::fields());
         if b.table.is_none() {
             return Some(None);
         }
@@ -116,15 +116,9 @@ impl Check {
                 ),
             );
         }
-        let brokers = self.or_default(&b, "brokers", 3, int_range(1, MAX_BROKERS));
-        let bp = self.optional(&b, "partitions", int_range(1, MAX_PARTITIONS));
-        let replication = self.optional(&b, "replication", int_range(1, MAX_BROKERS));
-        let min_insync = self.optional(&b, "min_insync", int_range(1, MAX_BROKERS));
-        let relays = self.or_default(&b, "relays", 1, int_range(1, MAX_WORKERS));
-        let rate = self.optional(&b, "rate", positive_rate);
-        let max_depth = self.optional(&b, "max_depth", positive_count);
-        let brokers = brokers?;
-        let replication = match replication? {
+        let mut keys = Buffer::read(self, &b);
+        let brokers = keys.brokers?;
+        let replication = match keys.replication {
             Some(r) if r > brokers => {
                 self.err(
                     b.at("replication"),
@@ -133,9 +127,10 @@ impl Check {
                 return None;
             }
             Some(r) => r,
+            None if b.has("replication") => return None,
             None => brokers.min(3),
         };
-        let min_insync = match min_insync? {
+        let min_insync = match keys.min_insync {
             Some(m) if m > replication => {
                 self.err(
                     b.at("min_insync"),
@@ -144,20 +139,18 @@ impl Check {
                 return None;
             }
             Some(m) => m,
+            None if b.has("min_insync") => return None,
             None => replication.min(2),
         };
         if self.broker == Some(BrokerKind::Log) {
             return None;
         }
-        Some(Some(Buffer {
-            brokers,
-            partitions: bp?.or(partitions)?,
-            replication,
-            min_insync,
-            relays: relays?,
-            rate_per_s: rate?,
-            max_depth: max_depth?,
-        }))
+        keys.replication = Some(replication);
+        keys.min_insync = Some(min_insync);
+        if !b.has("partitions") {
+            keys.partitions = partitions;
+        }
+        Some(Some(keys.finish()?))
     }
 
     /// `hot_share` / `zipf` with `hot_keys` or `hot_partition`: a skewed
@@ -273,10 +266,9 @@ impl Check {
 
     /// `[policy]` with its `[policy.breaker]`.
     pub(super) fn policy(&mut self, top: &Fields) -> Option<Policy> {
-        let p = self.table(top, "policy", "policy", RawPolicy::FIELDS);
-        let kind = self.or_default(&p, "kind", PolicyKind::Unbounded, policy_kind);
-        let max_lag = self.optional(&p, "max_lag", positive_count);
-        let max_lag_age = self.optional(&p, "max_lag_age", positive_duration);
+        let p = self.table(top, "policy", "policy", &RawPolicy::fields());
+        let policy = Policy::read(self, &p);
+        let kind = policy.kind;
         let mut bounded = true;
         let from = if self.policy_from_cli {
             " (from --policy)"
@@ -312,37 +304,19 @@ impl Check {
             );
             bounded = false;
         }
-        let b = self.table(&p, "breaker", "breaker", RawBreaker::FIELDS);
-        let d = BreakerConfig::default();
-        let window = self.or_default(&b, "window", d.window, positive_duration);
-        let min_calls = self.or_default(&b, "min_calls", d.min_calls, int_range(1, u32::MAX));
-        let error_rate = self.or_default(&b, "error_rate", d.error_rate, share);
-        let slow_call = self.or_default(&b, "slow_call", d.slow_call, positive_duration);
-        let slow_rate = self.or_default(&b, "slow_rate", d.slow_rate, share);
-        let open_for = self.or_default(&b, "open_for", d.open_for, positive_duration);
-        let probes = self.or_default(&b, "probes", d.probes, int_range(1, MAX_PROBES));
+        let b = self.table(&p, "breaker", "breaker", &RawBreaker::fields());
+        let breaker = BreakerConfig::read(self, &b);
         if !bounded || !for_queue {
             return None;
         }
-        Some(Policy {
-            kind: kind?,
-            max_lag: max_lag?,
-            max_lag_age: max_lag_age?,
-            breaker: BreakerConfig {
-                window: window?,
-                min_calls: min_calls?,
-                error_rate: error_rate?,
-                slow_call: slow_call?,
-                slow_rate: slow_rate?,
-                open_for: open_for?,
-                probes: probes?,
-            },
+        policy.finish(PolicyRest {
+            breaker: breaker.finish(),
         })
     }
 
     /// `[scale] counts`.
     pub(super) fn scale(&mut self, top: &Fields) -> Option<Vec<ScaleCount>> {
-        let t = self.table(top, "scale", "scale", RawScale::FIELDS);
+        let t = self.table(top, "scale", "scale", &RawScale::fields());
         let path = t.at("counts");
         let paths: Vec<&str> = ScaleCount::ALL.iter().map(|c| c.path()).collect();
         let items = match self.value(&t, "counts") {
@@ -400,7 +374,7 @@ impl Check {
             let _ = self.value(top, "swarm");
             return Some(None);
         }
-        let t = self.table(top, "swarm", "swarm", RawSwarm::FIELDS);
+        let t = self.table(top, "swarm", "swarm", &RawSwarm::fields());
         let faults = self.or_default(&t, "faults", (1, 3), count_range);
         let kinds = self.or_default(
             &t,

@@ -1,5 +1,5 @@
-use super::super::raw::RawScenario;
 use super::*;
+use crate::metric::Cmp;
 use std::collections::BTreeSet;
 
 /// Sets every field of every table and every fault kind.
@@ -1316,9 +1316,10 @@ fn walker_and_raw_types_agree() {
         }
     }
     fn fields<T: Schema>() -> BTreeSet<String> {
-        T::FIELDS.iter().map(|s| s.to_string()).collect()
+        T::fields().iter().map(|s| s.to_string()).collect()
     }
     use super::super::raw::*;
+    use super::super::tables::*;
     let schemas: [(&str, BTreeSet<String>, BTreeSet<String>); 19] = [
         (
             "scenario",
@@ -1388,11 +1389,11 @@ fn walker_and_raw_types_agree() {
     }
     // `[expect]` holds the metrics, one sub-table per policy kind, and
     // the groups (`partition.<p>`, `key.<class>`).
-    let metrics = &RawPolicyExpect::FIELDS[..RawPolicyExpect::FIELDS.len() - 2];
+    let metrics = &RawPolicyExpect::fields()[..RawPolicyExpect::fields().len() - 2];
     let mut expect_keys: Vec<&str> = metrics.to_vec();
     expect_keys.extend(PolicyKind::ALL.iter().map(|k| k.name()));
     expect_keys.extend(["partition", "key"]);
-    assert_eq!(RawExpect::FIELDS, expect_keys);
+    assert_eq!(RawExpect::fields(), expect_keys);
 
     // Walking the full example (plus a [swarm], which excludes its
     // faults) reads exactly every schema field.
@@ -1427,7 +1428,7 @@ fn walker_and_raw_types_agree() {
     for (_, fs) in FAULT_KIND_FIELDS {
         assert!(fs
             .iter()
-            .all(|f| RawFault::FIELDS.contains(f) && *f != "at" && *f != "kind"));
+            .all(|f| RawFault::fields().contains(f) && *f != "at" && *f != "kind"));
     }
 
     // Every other key is rejected in every table.
@@ -1496,24 +1497,25 @@ fn readme_examples() -> Vec<String> {
 #[test]
 fn readme_documents_every_key() {
     use super::super::raw::*;
+    use super::super::tables::*;
     let section = readme_section();
     let mut keys: Vec<&str> = Vec::new();
     for fs in [
-        RawScenario::FIELDS,
-        RawTopology::FIELDS,
-        RawNetwork::FIELDS,
-        RawWorkload::FIELDS,
-        RawBurst::FIELDS,
-        RawBroker::FIELDS,
-        RawConsumer::FIELDS,
-        RawStore::FIELDS,
-        RawPolicy::FIELDS,
-        RawBreaker::FIELDS,
-        RawScale::FIELDS,
-        RawFault::FIELDS,
-        RawExpect::FIELDS,
-        RawPolicyExpect::FIELDS,
-        RawSwarm::FIELDS,
+        &RawScenario::fields(),
+        &RawTopology::fields(),
+        &RawNetwork::fields(),
+        &RawWorkload::fields(),
+        &RawBurst::fields(),
+        &RawBroker::fields(),
+        &RawConsumer::fields(),
+        &RawStore::fields(),
+        &RawPolicy::fields(),
+        &RawBreaker::fields(),
+        &RawScale::fields(),
+        &RawFault::fields(),
+        &RawExpect::fields(),
+        &RawPolicyExpect::fields(),
+        &RawSwarm::fields(),
     ] {
         keys.extend(fs);
     }
@@ -3226,5 +3228,45 @@ fn msg_ids_parse() {
         "", "p", "p-", "0-17", "p0_17", "p0-17-1", "p00-1", "p1-x", "p٣-1",
     ] {
         assert!(id(bad).is_err(), "{bad}");
+    }
+}
+
+/// The reference's tables of the declared keys are the declarations
+/// themselves, written by `keys::reference_table`: edit the doc comment in
+/// `tables.rs`, then run the tests with `MQSIM_BLESS=1` to rewrite them.
+#[test]
+fn reference_tables_are_written_from_the_declarations() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/scenario-format.md");
+    let mut doc = std::fs::read_to_string(path).expect("docs/scenario-format.md");
+    let mut stale = Vec::new();
+    for super::super::tables::DeclaredTable {
+        table,
+        reference: md,
+        ..
+    } in super::super::tables::declared()
+    {
+        let table = if table.is_empty() { "top-level" } else { table };
+        let start = format!("<!-- keys:{table} -->\n");
+        let end = format!("<!-- /keys:{table} -->\n");
+        let a = doc
+            .find(&start)
+            .unwrap_or_else(|| panic!("no {start:?} marker"))
+            + start.len();
+        let b = a + doc[a..]
+            .find(&end)
+            .unwrap_or_else(|| panic!("no {end:?} marker"));
+        if doc[a..b] != md {
+            stale.push(table);
+            doc.replace_range(a..b, &md);
+        }
+    }
+    if std::env::var_os("MQSIM_BLESS").is_some() {
+        std::fs::write(path, &doc).expect("write docs/scenario-format.md");
+    } else {
+        assert!(
+            stale.is_empty(),
+            "docs/scenario-format.md: the tables of {stale:?} differ from their declarations \
+             (run the tests with MQSIM_BLESS=1 to rewrite them)"
+        );
     }
 }

@@ -1,52 +1,15 @@
 //! Leaf conversions: one TOML value → one typed value or the message saying
 //! what was expected; plus the helpers messages are built with.
 
-use super::*;
+use super::keys::Named;
+use super::limits::*;
+use super::types::*;
+use crate::history::MsgId;
+use crate::metric::Cmp;
+use crate::units::{format_duration, parse_duration, parse_latency_range, parse_rate};
+use std::time::Duration;
+use toml::{Table, Value};
 
-pub(super) fn syntax_error(text: &str, e: &toml::de::Error) -> FieldError {
-    let lines: Vec<&str> = e
-        .message()
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    let message = if lines.is_empty() {
-        "invalid TOML syntax".to_string()
-    } else {
-        format!("invalid TOML: {}", lines.join("; "))
-    };
-    let path = match e.span() {
-        Some(span) => {
-            let (line, col) = line_col(text, span.start);
-            format!("{line}:{col}")
-        }
-        None => String::new(),
-    };
-    FieldError { path, message }
-}
-
-/// 1-based line and column (in characters) of byte `offset` in `text`.
-pub(super) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let (mut line, mut col) = (1, 1);
-    for (i, ch) in text.char_indices() {
-        if i >= offset {
-            break;
-        }
-        if ch == '\n' {
-            line += 1;
-            col = 1;
-        } else {
-            col += 1;
-        }
-    }
-    (line, col)
-}
-
-// ---------------------------------------------------------------------------
-// Messages
-
-/// A found value as quoted in messages: strings in quotes (escaped, so the
-/// message stays on one line, and shortened), other values by their kind.
 pub(super) fn show(v: &Value) -> String {
     match v {
         Value::String(s) => quote(s),
@@ -465,15 +428,13 @@ pub(super) fn positive_count(v: &Value) -> Result<u64, String> {
     }
 }
 
-pub(super) fn broker_kind(v: &Value) -> Result<BrokerKind, String> {
-    one_of(v, &[("log", BrokerKind::Log), ("queue", BrokerKind::Queue)])
+/// One of the names of an enum's [`Named::NAMES`].
+pub(super) fn named<T: Named>(v: &Value) -> Result<T, String> {
+    one_of(v, T::NAMES)
 }
 
 pub(super) fn kind_name(k: BrokerKind) -> &'static str {
-    match k {
-        BrokerKind::Log => "log",
-        BrokerKind::Queue => "queue",
-    }
+    k.name()
 }
 
 /// `broker.kind` as the file gives it (`log` when absent), read ahead of the
@@ -485,7 +446,7 @@ pub(super) fn peek_broker_kind(root: &Table) -> Option<BrokerKind> {
         None => Some(BrokerKind::Log),
         Some(Value::Table(b)) => b
             .get("kind")
-            .map_or(Some(BrokerKind::Log), |v| broker_kind(v).ok()),
+            .map_or(Some(BrokerKind::Log), |v| named(v).ok()),
         Some(_) => None,
     }
 }
@@ -501,47 +462,6 @@ pub(super) fn visibility_timeout(v: &Value) -> Result<Duration, String> {
         ));
     }
     Ok(d)
-}
-
-pub(super) fn overflow(v: &Value) -> Result<Overflow, String> {
-    one_of(
-        v,
-        &[
-            ("reject_new", Overflow::RejectNew),
-            ("drop_oldest", Overflow::DropOldest),
-            ("block", Overflow::Block),
-        ],
-    )
-}
-
-pub(super) fn partition_handling(v: &Value) -> Result<PartitionHandling, String> {
-    one_of(
-        v,
-        &[
-            ("pause_minority", PartitionHandling::PauseMinority),
-            ("autoheal", PartitionHandling::Autoheal),
-        ],
-    )
-}
-
-pub(super) fn memory_alarm(v: &Value) -> Result<MemoryAlarm, String> {
-    one_of(
-        v,
-        &[
-            ("block_publishers", MemoryAlarm::BlockPublishers),
-            ("block_all", MemoryAlarm::BlockAll),
-        ],
-    )
-}
-
-pub(super) fn queue_type(v: &Value) -> Result<QueueType, String> {
-    one_of(
-        v,
-        &[
-            ("classic", QueueType::Classic),
-            ("quorum", QueueType::Quorum),
-        ],
-    )
 }
 
 /// A message id `"pN-M"`: producer N's message M (both decimal, without
@@ -623,36 +543,6 @@ pub(super) fn acks(v: &Value) -> Result<Acks, String> {
         )),
         _ => Err(format!("{EXPECTED}, found {}", show(v))),
     }
-}
-
-pub(super) fn assignment(v: &Value) -> Result<Assignment, String> {
-    one_of(
-        v,
-        &[
-            ("range", Assignment::Range),
-            ("round_robin", Assignment::RoundRobin),
-        ],
-    )
-}
-
-pub(super) fn offset_reset(v: &Value) -> Result<OffsetReset, String> {
-    one_of(
-        v,
-        &[
-            ("earliest", OffsetReset::Earliest),
-            ("latest", OffsetReset::Latest),
-        ],
-    )
-}
-
-pub(super) fn commit(v: &Value) -> Result<CommitMode, String> {
-    one_of(
-        v,
-        &[
-            ("after_effect", CommitMode::AfterEffect),
-            ("before_effect", CommitMode::BeforeEffect),
-        ],
-    )
 }
 
 /// A number (float or integer) `x` with `low < x <= high`; else the error
@@ -793,12 +683,5 @@ pub(super) fn bound(v: &Value, ms: bool) -> Result<(Cmp, u64), String> {
             parsed.ok_or_else(|| format!("{EXPECTED}{with_unit}, found {}", show(v)))
         }
         _ => Err(format!("{EXPECTED}{with_unit}, found {}", show(v))),
-    }
-}
-
-pub(super) fn ms_range(min: u64, max: u64) -> LatencyRange {
-    LatencyRange {
-        min: Duration::from_millis(min),
-        max: Duration::from_millis(max),
     }
 }
