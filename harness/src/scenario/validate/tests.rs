@@ -32,6 +32,7 @@ bursts = [
 ]
 retries = 5
 request_timeout = "2s"
+delivery_timeout = "20s"
 linger = "10ms"
 buffer_max = 2000
 batch_max = 100
@@ -46,6 +47,8 @@ min_insync = 2
 unclean_leader_election = true
 replica_lag_max = "5s"
 session_timeout = "3s"
+processing = "1ms"
+cores = 2
 retention_messages = 100000
 retention_age = "1h"
 
@@ -56,6 +59,8 @@ commit = "before_effect"
 idempotent = true
 store_timeout = "250ms"
 request_timeout = "750ms"
+processing = "2ms"
+cores = 4
 fetch_max = 50
 concurrency = 4
 assignment = "round_robin"
@@ -297,25 +302,23 @@ fn h(role: Role, i: u32) -> Host {
     Host::new(role, i)
 }
 
+/// Every declared key of a file, as parsed, is what its rendering says.
+/// A snapshot rather than a struct literal, so a new key adds a line to
+/// review (`INSTA_UPDATE=always`), not a field to every literal.
+fn parsed_keys(s: &Scenario) -> String {
+    super::super::render(s, &[])
+}
+
 #[test]
 fn full_example() {
     let s = ok(FULL);
+    insta::assert_snapshot!("full-example-as-parsed", parsed_keys(&s));
     assert_eq!(s.name, "full-example");
     assert_eq!(s.duration, secs(300));
     assert_eq!(s.drain, secs(60));
     assert_eq!(s.seed, 42);
     assert_eq!(s.sample_interval, ms(500));
     assert_eq!(s.tick, ms(2));
-    assert_eq!(
-        s.topology,
-        Topology {
-            brokers: 3,
-            partitions: 8,
-            stores: 2,
-            replication: 2,
-            store_replication: 2,
-        }
-    );
     assert_eq!(
         s.network.latency,
         LatencyRange {
@@ -342,24 +345,6 @@ fn full_example() {
     );
     assert_eq!(s.workload.linger, ms(10));
     assert!(s.workload.idempotent);
-    assert_eq!(
-        s.broker,
-        Broker {
-            kind: BrokerKind::Log,
-            fsync: Fsync::Interval(ms(100)),
-            writeback: secs(10),
-            acks: Acks::Leader,
-            min_insync: 2,
-            unclean_leader_election: true,
-            replica_lag_max: secs(5),
-            session_timeout: secs(3),
-            processing: Duration::ZERO,
-            cores: 1,
-            retention_messages: Some(100_000),
-            retention_age: Some(secs(3600)),
-            queue: QueueConfig::default(),
-        }
-    );
     assert_eq!(s.consumer.group, "fanout");
     assert_eq!(s.consumer.commit, CommitMode::BeforeEffect);
     assert!(s.consumer.idempotent);
@@ -381,23 +366,6 @@ fn full_example() {
         LatencyRange {
             min: ms(2),
             max: ms(4)
-        }
-    );
-    assert_eq!(
-        s.policy,
-        Policy {
-            kind: PolicyKind::SilentDrop,
-            max_lag: Some(5000),
-            max_lag_age: Some(secs(10)),
-            breaker: BreakerConfig {
-                window: secs(10),
-                min_calls: 20,
-                error_rate: 0.25,
-                slow_call: ms(50),
-                slow_rate: 0.75,
-                open_for: secs(1),
-                probes: 5,
-            },
         }
     );
     assert_eq!(s.scale_counts, [ScaleCount::Workers, ScaleCount::MaxLag]);
@@ -512,109 +480,16 @@ fn full_example() {
 #[test]
 fn minimal_file_gets_defaults() {
     let s = ok(MINIMAL);
-    let expected = Scenario {
-        name: "minimal".to_string(),
-        summary: "Only the required fields".to_string(),
-        duration: secs(120),
-        drain: secs(30),
-        seed: 1,
-        sample_interval: secs(1),
-        tick: ms(1),
-        topology: Topology {
-            brokers: 1,
-            partitions: 4,
-            stores: 1,
-            replication: 1,
-            store_replication: 1,
-        },
-        network: Network {
-            latency: LatencyRange {
-                min: ms(1),
-                max: ms(5),
-            },
-        },
-        workload: Workload {
-            producers: 1,
-            rate_per_s: 100,
-            keys: 100,
-            bursts: vec![],
-            retries: 3,
-            request_timeout: secs(1),
-            delivery_timeout: None,
-            linger: ms(5),
-            buffer_max: 10_000,
-            batch_max: 500,
-            idempotent: false,
-            skew: None,
-        },
-        broker: Broker {
-            kind: BrokerKind::Log,
-            fsync: Fsync::PerBatch,
-            writeback: secs(30),
-            acks: Acks::All,
-            min_insync: 1,
-            unclean_leader_election: false,
-            replica_lag_max: secs(10),
-            session_timeout: secs(6),
-            processing: Duration::ZERO,
-            cores: 1,
-            retention_messages: None,
-            retention_age: None,
-            queue: QueueConfig::default(),
-        },
-        consumer: Consumer {
-            group: "main".to_string(),
-            workers: 1,
-            commit: CommitMode::AfterEffect,
-            idempotent: false,
-            store_timeout: ms(500),
-            request_timeout: secs(1),
-            fetch_max: 500,
-            concurrency: 1,
-            processing: Duration::ZERO,
-            cores: 1,
-            assignment: Assignment::Range,
-            session_timeout: secs(10),
-            auto_offset_reset: OffsetReset::Earliest,
-            reads: 0,
-            read_retry: false,
-            partial_batch_failure: false,
-            retry_backoff: None,
-        },
-        store: Store {
-            latency: LatencyRange {
-                min: ms(1),
-                max: ms(3),
-            },
-            read_latency: LatencyRange {
-                min: ms(1),
-                max: ms(5),
-            },
-        },
-        policy: Policy {
-            kind: PolicyKind::Unbounded,
-            max_lag: None,
-            max_lag_age: None,
-            breaker: BreakerConfig {
-                window: secs(5),
-                min_calls: 10,
-                error_rate: 0.5,
-                slow_call: ms(100),
-                slow_rate: 0.5,
-                open_for: secs(2),
-                probes: 3,
-            },
-        },
-        faults: vec![],
-        expect: vec![],
-        expect_common: vec![],
-        expect_by_policy: vec![],
-        swarm: None,
-        buffer: None,
-        scale_counts: vec![],
-        scale: 1,
-    };
-    assert_eq!(s, expected);
+    // Every default, as the declarations give it.
+    insta::assert_snapshot!("minimal-example-as-parsed", parsed_keys(&s));
+    assert_eq!((s.name.as_str(), s.duration), ("minimal", secs(120)));
+    assert_eq!(s.summary, "Only the required fields");
+    assert!(s.faults.is_empty() && s.expect.is_empty() && s.expect_by_policy.is_empty());
+    assert_eq!((s.swarm.as_ref(), s.buffer.as_ref()), (None, None));
+    assert!(s.scale_counts.is_empty() && s.workload.bursts.is_empty());
+    assert_eq!((s.workload.skew, s.scale), (None, 1));
+    // The defaults that depend on other keys.
+    assert_eq!((s.topology.replication, s.topology.store_replication), (1, 1));
 }
 
 #[test]
@@ -2550,22 +2425,8 @@ fn queue(broker: &str, extra: &str) -> String {
 #[test]
 fn queue_full_example() {
     let s = ok(FULL_QUEUE);
+    insta::assert_snapshot!("full-queue-example-as-parsed", parsed_keys(&s));
     assert_eq!(s.broker.kind, BrokerKind::Queue);
-    assert_eq!(
-        s.broker.queue,
-        QueueConfig {
-            visibility_timeout: secs(45),
-            max_receives: Some(5),
-            fifo: true,
-            max_length: Some(2000),
-            overflow: Overflow::DropOldest,
-            partition_handling: PartitionHandling::Autoheal,
-            queue_type: QueueType::Quorum,
-            memory_limit: Some(50_000),
-            memory_alarm: MemoryAlarm::BlockAll,
-            message_ttl: Some(secs(120)),
-        }
-    );
     assert_eq!(s.broker.fsync, Fsync::Never);
     assert_eq!(s.broker.writeback, secs(5));
     assert_eq!(s.broker.acks, Acks::Leader);
@@ -3269,4 +3130,42 @@ fn reference_tables_are_written_from_the_declarations() {
              (run the tests with MQSIM_BLESS=1 to rewrite them)"
         );
     }
+}
+
+/// The full examples give every declared key a value of their own (the
+/// log's in `FULL`, the queue's in `FULL_QUEUE`), so each key's check and
+/// rendering are exercised off its default: a new key needs a line there.
+#[test]
+fn the_full_examples_set_every_declared_key() {
+    let full: Table = FULL.parse().unwrap();
+    let queue: Table = FULL_QUEUE.parse().unwrap();
+    let mut missing = Vec::new();
+    for t in super::super::tables::declared() {
+        let table_of = |root: &Table| -> Option<Table> {
+            let mut at = root.clone();
+            for part in t.table.split('.').filter(|p| !p.is_empty()) {
+                at = at.get(part)?.as_table()?.clone();
+            }
+            Some(at)
+        };
+        for k in &t.keys {
+            if k.kind == "table" {
+                continue;
+            }
+            // A buffer is in front of a queue only; the key skew's keys
+            // exclude one another (the skew tests cover each).
+            if ["hot_share", "hot_keys", "hot_partition", "zipf"].contains(&k.name) {
+                continue;
+            }
+            let example = match k.family {
+                Some(BrokerKind::Queue) => &queue,
+                _ if t.table == "buffer" => &queue,
+                _ => &full,
+            };
+            if !table_of(example).is_some_and(|x| x.contains_key(k.name)) {
+                missing.push(format!("{}.{}", t.table, k.name));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "not set in FULL / FULL_QUEUE: {missing:?}");
 }
