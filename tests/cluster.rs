@@ -104,7 +104,7 @@ fn events_of(run: &harness::Run, id: MsgId) -> Vec<EventKind> {
 #[test]
 fn unclean_election_loses_writes_the_isolated_leader_acknowledged() {
     let run = run("kafka-2013-isr-shrink.toml", 1);
-    assert!(run.outcome.counts.lost > 0);
+    assert!(run.outcome.counts[Metric::Lost] > 0);
     let id = examples(&run, Metric::Lost)[0];
     let events = events_of(&run, id);
     // Appended and acknowledged while the leader was alone in the ISR (after
@@ -122,7 +122,7 @@ fn unclean_election_loses_writes_the_isolated_leader_acknowledged() {
     );
 
     let fixed = self::run("kafka-2013-isr-shrink-fixed.toml", 1);
-    assert_eq!(fixed.outcome.counts.lost, 0);
+    assert_eq!(fixed.outcome.counts[Metric::Lost], 0);
     let shed = examples(&fixed, Metric::Shed)[0];
     let refused = EventKind::Reject {
         reason: Reason::BrokerRefused,
@@ -145,7 +145,7 @@ fn a_plain_producer_appends_a_retried_batch_twice_an_idempotent_one_once() {
     );
 
     let idempotent = run("producer-retry-idempotent.toml", 1);
-    assert_eq!(idempotent.outcome.counts.duplicate_deliveries, 0);
+    assert_eq!(idempotent.outcome.counts[Metric::DuplicateDeliveries], 0);
     // It retried just as much: the leader dropped the re-sent batches.
     let retried = (idempotent.history.events.iter())
         .filter(|e| matches!(e.kind, EventKind::Send { attempt: 2 }))
@@ -164,9 +164,9 @@ fn committing_before_the_effect_loses_what_the_crash_interrupted() {
         "{events:?}"
     );
     let after = run("consumer-commit-after-effect.toml", 1);
-    assert_eq!(after.outcome.counts.lost, 0);
-    assert!(after.outcome.counts.duplicate_deliveries > 0);
-    assert_eq!(after.outcome.counts.duplicate_effects, 0);
+    assert_eq!(after.outcome.counts[Metric::Lost], 0);
+    assert!(after.outcome.counts[Metric::DuplicateDeliveries] > 0);
+    assert_eq!(after.outcome.counts[Metric::DuplicateEffects], 0);
 }
 
 #[test]
@@ -216,11 +216,15 @@ fn retention_deletes_unconsumed_records_as_recorded_drops() {
         // ~3000 messages pile up while the consumer is paused; retention
         // keeps ~500 per partition (or 3 s worth): the rest are dropped.
         assert!(
-            o.counts.silently_dropped > 500,
+            o.counts[Metric::SilentlyDropped] > 500,
             "{retention}: {}",
             o.to_json()
         );
-        assert_eq!(o.counts.lost, 0, "{retention}: every deletion is recorded");
+        assert_eq!(
+            o.counts[Metric::Lost],
+            0,
+            "{retention}: every deletion is recorded"
+        );
         let id = examples(&run, Metric::SilentlyDropped)[0];
         let events = events_of(&run, id);
         let dropped = EventKind::Drop {
@@ -231,6 +235,6 @@ fn retention_deletes_unconsumed_records_as_recorded_drops() {
     }
     // Without retention the same pause drops nothing.
     let kept = retention_run("");
-    assert_eq!(kept.outcome.counts.silently_dropped, 0);
-    assert_eq!(kept.outcome.counts.lost, 0);
+    assert_eq!(kept.outcome.counts[Metric::SilentlyDropped], 0);
+    assert_eq!(kept.outcome.counts[Metric::Lost], 0);
 }

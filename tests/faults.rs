@@ -4,6 +4,7 @@
 //! configuration is one that loses data by design.
 
 use harness::scenario::parse;
+use harness::scenario::Metric;
 use harness::Outcome;
 use std::path::Path;
 
@@ -46,16 +47,16 @@ fn baseline() -> Outcome {
 }
 
 fn assert_no_loss(o: &Outcome) {
-    assert_eq!(o.counts.lost, 0, "{}", o.to_json());
-    assert_eq!(o.counts.stranded, 0, "{}", o.to_json());
-    assert!(o.counts.acked > 3000, "{}", o.to_json());
+    assert_eq!(o.counts[Metric::Lost], 0, "{}", o.to_json());
+    assert_eq!(o.counts[Metric::Stranded], 0, "{}", o.to_json());
+    assert!(o.counts[Metric::Acked] > 3000, "{}", o.to_json());
 }
 
 #[test]
 fn baseline_is_healthy() {
     let o = baseline();
     assert_no_loss(&o);
-    assert_eq!(o.counts.duplicate_deliveries, 0);
+    assert_eq!(o.counts[Metric::DuplicateDeliveries], 0);
     assert!(o.lag.max_messages < 100, "{}", o.to_json());
     assert!(o.latency_ms.max.unwrap() < 200, "{}", o.to_json());
     assert_eq!(o.recovery_ms, Some(0), "no faults: nothing to recover from");
@@ -76,7 +77,11 @@ for = "5s""#,
     assert_no_loss(&o);
     // 5 s at 200 msg/s pile up while the consumer is paused.
     assert!(o.lag.max_messages >= 800, "{}", o.to_json());
-    assert_eq!(o.counts.duplicate_deliveries, 0, "a pause is not a crash");
+    assert_eq!(
+        o.counts[Metric::DuplicateDeliveries],
+        0,
+        "a pause is not a crash"
+    );
     assert!(o.recovery_ms.is_some(), "{}", o.to_json());
 }
 
@@ -231,7 +236,7 @@ fn commit_before_effect_loses_messages_when_the_consumer_crashes() {
     // committed records whose effects were not yet sent.
     let before = "commit = \"before_effect\"\n[store]\nlatency = \"30ms..50ms\"";
     let lost: u64 = (1..=3)
-        .map(|seed| run(before, &fault(CONSUMER_CRASH), seed).counts.lost)
+        .map(|seed| run(before, &fault(CONSUMER_CRASH), seed).counts[Metric::Lost])
         .sum();
     assert!(lost > 0, "at-most-once lost nothing over 3 seeds");
     let o = run("commit = \"after_effect\"", &fault(CONSUMER_CRASH), 1);
@@ -248,16 +253,16 @@ fn idempotent_store_absorbs_redeliveries_after_a_consumer_crash() {
         assert_no_loss(&idem);
         // The same seed redelivers the same messages either way.
         assert_eq!(
-            plain.counts.duplicate_deliveries,
-            idem.counts.duplicate_deliveries
+            plain.counts[Metric::DuplicateDeliveries],
+            idem.counts[Metric::DuplicateDeliveries]
         );
         assert_eq!(
-            idem.counts.duplicate_effects,
+            idem.counts[Metric::DuplicateEffects],
             0,
             "seed {seed}: {}",
             idem.to_json()
         );
-        plain_dups += plain.counts.duplicate_effects;
+        plain_dups += plain.counts[Metric::DuplicateEffects];
     }
     assert!(plain_dups > 0, "no redelivered effect over 3 seeds");
 }
@@ -272,7 +277,7 @@ fn a_producer_crash_stops_its_load_and_loses_nothing_acked() {
     );
     assert_no_loss(&o);
     // Messages due while the producer was down were never created: ~3 s at 200/s.
-    let missing = base.counts.sent - o.counts.sent;
+    let missing = base.counts[Metric::Sent] - o.counts[Metric::Sent];
     assert!(
         (500..=700).contains(&missing),
         "{missing} fewer sent: {}",

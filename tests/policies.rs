@@ -7,6 +7,7 @@
 use harness::compare::{compare, Comparison, PolicyRuns};
 use harness::history::BreakerState;
 use harness::model::Model;
+use harness::scenario::Metric;
 use harness::scenario::{self, Overrides, PolicyKind, Scenario};
 use harness::{EventKind, History, Reason};
 use std::path::{Path, PathBuf};
@@ -72,20 +73,20 @@ fn discord_storm_silent_drop_drops_and_the_breaker_does_not_for_seeds_1_to_10() 
             let failed: Vec<_> = o.expectations.iter().filter(|e| !e.passed).collect();
             assert!(failed.is_empty(), "{at}: {failed:?}");
             let n = &o.counts;
-            assert_eq!(n.lost, 0, "{at}");
+            assert_eq!(n[Metric::Lost], 0, "{at}");
             match p.policy {
                 PolicyKind::SilentDrop => {
-                    assert!(n.silently_dropped > 1000, "{at}: {n:?}");
+                    assert!(n[Metric::SilentlyDropped] > 1000, "{at}: {n:?}");
                 }
                 PolicyKind::CircuitBreaker => {
-                    assert_eq!(n.silently_dropped, 0, "{at}");
+                    assert_eq!(n[Metric::SilentlyDropped], 0, "{at}");
                     assert!(o.breaker_trips > 0, "{at}: the breakers never opened");
                     // Lag bounded and back to baseline within the drain.
                     assert!(o.recovery_ms.is_some(), "{at}: never recovered");
-                    assert_eq!(n.stranded, 0, "{at}");
+                    assert_eq!(n[Metric::Stranded], 0, "{at}");
                 }
                 PolicyKind::Backpressure | PolicyKind::Unbounded => {
-                    assert_eq!(n.silently_dropped, 0, "{at}");
+                    assert_eq!(n[Metric::SilentlyDropped], 0, "{at}");
                 }
             }
         }
@@ -409,7 +410,7 @@ fn compare_runs_every_policy_on_the_same_seed_and_faults() {
             .iter()
             .map(|p| {
                 let r = p.runs.iter().find(|r| r.seed == seed).unwrap();
-                r.result.as_ref().unwrap().counts.sent
+                r.result.as_ref().unwrap().counts[Metric::Sent]
             })
             .collect();
         assert!(sent.iter().all(|&s| s == sent[0] && s > 4000), "{sent:?}");
@@ -460,6 +461,9 @@ fn scale_multiplies_the_load() {
         harness::run(&sc, 1, &models::Pipeline::new()).unwrap()
     };
     let (one, three) = (at(1), at(3));
-    assert_eq!(three.figures.sent.n, 3 * one.figures.sent.n);
+    assert_eq!(
+        three.figures[Metric::Sent].n,
+        3 * one.figures[Metric::Sent].n
+    );
     assert_eq!(three.figures.balance.lost.n, 0);
 }

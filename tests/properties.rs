@@ -21,6 +21,7 @@
 //! with `mqsim run FILE --seed N`. The failure message holds it too.
 
 use harness::scenario::parse;
+use harness::scenario::Metric;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use std::cell::RefCell;
@@ -730,7 +731,7 @@ fn every_valid_scenario_runs_to_a_verdict() {
                 for f in &sc.faults {
                     *t.faults.entry(f.kind.name()).or_default() += 1;
                 }
-                if run.outcome.counts.lost > 0 {
+                if run.outcome.counts[Metric::Lost] > 0 {
                     t.lost += 1;
                 }
                 Ok(())

@@ -7,6 +7,7 @@ mod common;
 
 use common::{assert_accounted, par_map};
 use harness::scenario;
+use harness::scenario::Metric;
 use std::path::{Path, PathBuf};
 
 fn scenario_files() -> Vec<PathBuf> {
@@ -159,9 +160,9 @@ fn fsync_per_batch_loses_nothing_acked_for_seeds_1_to_20() {
     let file = shipped("broker-crash-fsync-per-batch.toml");
     for seed in 1..=20 {
         let run = assert_passes(&file, seed);
-        assert_eq!(run.outcome.counts.lost, 0, "seed {seed}");
+        assert_eq!(run.outcome.counts[Metric::Lost], 0, "seed {seed}");
         assert!(
-            run.outcome.counts.acked > 0,
+            run.outcome.counts[Metric::Acked] > 0,
             "seed {seed}: nothing was acked"
         );
     }
@@ -172,7 +173,7 @@ fn fsync_never_loses_acked_messages_on_power_loss() {
     let file = shipped("broker-crash-fsync-never.toml");
     let run = run(&file, 7);
     assert!(
-        run.outcome.counts.lost > 0,
+        run.outcome.counts[Metric::Lost] > 0,
         "seed 7: {}",
         run.outcome.to_json()
     );

@@ -8,7 +8,7 @@
 use crate::explore::Spread;
 use crate::model::Model;
 use crate::outcome::{Outcome, Verdict};
-use crate::scenario::{PolicyKind, Scenario};
+use crate::scenario::{Metric, PolicyKind, Scenario};
 use crate::units::format_duration;
 use serde_json::{json, Map};
 use std::fmt::Write as _;
@@ -73,14 +73,14 @@ impl Column {
 
     fn value(self, o: &Outcome) -> Option<u64> {
         match self {
-            Column::SilentlyDropped => Some(o.counts.silently_dropped),
-            Column::Shed => Some(o.counts.shed),
-            Column::Lost => Some(o.counts.lost),
+            Column::SilentlyDropped => Some(o.counts[Metric::SilentlyDropped]),
+            Column::Shed => Some(o.counts[Metric::Shed]),
+            Column::Lost => Some(o.counts[Metric::Lost]),
             Column::MaxLag => Some(o.lag.max_messages),
             Column::MaxLagAge => Some(o.lag.max_age_ms),
             Column::Recovery => o.recovery_ms,
             Column::P99 => o.latency_ms.p99,
-            Column::DuplicateEffects => Some(o.counts.duplicate_effects),
+            Column::DuplicateEffects => Some(o.counts[Metric::DuplicateEffects]),
         }
     }
 
@@ -320,9 +320,9 @@ impl Comparison {
         if failed > 0 {
             parts.push(format!("simulation failed{}", seeds(failed)));
         }
-        let (lost_in, lost) = count(&|o| o.counts.lost);
-        let (dropped_in, dropped) = count(&|o| o.counts.silently_dropped);
-        let (shed_in, shed) = count(&|o| o.counts.shed);
+        let (lost_in, lost) = count(&|o| o.counts[Metric::Lost]);
+        let (dropped_in, dropped) = count(&|o| o.counts[Metric::SilentlyDropped]);
+        let (shed_in, shed) = count(&|o| o.counts[Metric::Shed]);
         let (tripped_in, trips) = count(&|o| o.breaker_trips);
         let never = ok.iter().filter(|o| o.recovery_ms.is_none()).count();
         let expect_failed = ok.iter().filter(|o| o.verdict == Verdict::Fail).count();

@@ -24,7 +24,7 @@ enum Flag {
 /// (its flags), from one table: [`COUNTS`], [`DLQ_COUNTS`] and
 /// [`GROUP_METRICS`] are derived from it.
 macro_rules! metrics {
-    ($($(#[doc = $doc:literal])* $variant:ident = $name:literal [$($flag:ident),*],)*) => {
+    ($($(#[doc = $doc:literal])* $variant:ident = $name:ident [$($flag:ident),*],)*) => {
         /// A figure an expectation can test; names equal the JSON keys.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Metric {
@@ -38,7 +38,7 @@ macro_rules! metrics {
             /// Its name in `[expect]` and its key in report.json.
             pub fn name(self) -> &'static str {
                 match self {
-                    $(Metric::$variant => $name,)*
+                    $(Metric::$variant => stringify!($name),)*
                 }
             }
 
@@ -51,53 +51,87 @@ macro_rules! metrics {
     };
 }
 
-metrics! {
-    /// Messages created: the workload asked a producer to send them.
-    Sent = "sent" [Count, Group],
-    Acked = "acked" [Count],
-    /// Messages applied to the store at least once.
-    TookEffect = "took_effect" [Count, Group],
-    Lost = "lost" [Count, Group],
-    Stranded = "stranded" [Count, Group],
-    SilentlyDropped = "silently_dropped" [Count, Group],
-    /// Messages whose time to live ran out before they were consumed.
-    Expired = "expired" [Count, Group],
-    Shed = "shed" [Count, Group],
-    /// Messages a producer gave up on (retries or delivery timeout
-    /// exhausted), or that vanished with a crashed producer.
-    Abandoned = "abandoned" [Count, Group],
-    /// Of those, the ones nobody was told about.
-    AbandonedSilently = "abandoned_silently" [Count],
-    /// Messages a live producer still held at the end.
-    InFlight = "in_flight" [Count, Group],
-    Recovered = "recovered" [Count],
-    DuplicateDeliveries = "duplicate_deliveries" [Count],
-    DuplicateEffects = "duplicate_effects" [Count],
-    Unexpected = "unexpected" [Count],
-    OrderViolations = "order_violations" [Count],
-    DeadLettered = "dead_lettered" [Count, Group],
-    /// Poison messages sent.
-    Poison = "poison" [Count, Dlq],
-    /// Poison messages that reached the dead-letter queue.
-    PoisonDeadLettered = "poison_dead_lettered" [Count, Dlq],
-    /// Poison messages that did not (still retried, or gone).
-    PoisonNotDeadLettered = "poison_not_dead_lettered" [Count, Dlq],
-    /// Healthy messages that were dead-lettered.
-    Misrouted = "misrouted" [Count, Dlq],
-    /// The most deliveries of one message.
-    MaxDeliveries = "max_deliveries" [],
-    MaxLag = "max_lag" [Group],
-    MaxLagAgeMs = "max_lag_age_ms" [Group],
-    /// Time to recover in ms; "never" compares as larger than any number.
-    RecoveryMs = "recovery_ms" [],
-    LatencyP50Ms = "latency_p50_ms" [Group],
-    LatencyP99Ms = "latency_p99_ms" [Group],
-    LatencyMaxMs = "latency_max_ms" [Group],
-    /// Consumer-group generations after the group formed.
-    Rebalances = "rebalances" [],
-    /// Time during which some partition had no owner in the group, in ms.
-    UnownedMs = "unowned_ms" [],
+/// The one table of metrics: each entry's doc, variant, name (its key in
+/// `[expect]` and report.json) and flags. It hands its entries to the
+/// macro named `$then`: [`Metric`] is declared from it here, and the
+/// `[expect]` tables of the scenario format (`scenario/raw.rs`) from the
+/// same entries, so a new metric is one entry (plus its checker).
+macro_rules! metric_table {
+    ($then:ident) => {
+        $then! {
+            /// Messages the workload created: asked a producer to send them.
+            Sent = sent [Count, Group],
+            /// Messages the broker acknowledged.
+            Acked = acked [Count],
+            /// Messages applied to the store at least once.
+            TookEffect = took_effect [Count, Group],
+            /// Acked messages that never produced an effect, were not dropped by a
+            /// recorded policy, not dead-lettered, and are no longer held by the
+            /// broker: a durability or delivery bug.
+            Lost = lost [Count, Group],
+            /// Messages without an effect still held by the broker at the end of
+            /// the drain (a liveness failure, not loss).
+            Stranded = stranded [Count, Group],
+            /// Messages discarded by a policy or limit (max lag, retention,
+            /// overflow) without telling the producer, never applied.
+            SilentlyDropped = silently_dropped [Count, Group],
+            /// Messages whose time to live ran out before they were consumed.
+            Expired = expired [Count, Group],
+            /// Messages refused with an explicit reject (the producer knew).
+            Shed = shed [Count, Group],
+            /// Messages a producer gave up on (retries or delivery timeout
+            /// exhausted), or that vanished with a crashed producer.
+            Abandoned = abandoned [Count, Group],
+            /// Of `abandoned`, those nobody was told about (a crashed producer's).
+            AbandonedSilently = abandoned_silently [Count],
+            /// Messages a live producer still held at the end.
+            InFlight = in_flight [Count, Group],
+            /// Messages whose publish timed out (indeterminate) but were delivered.
+            Recovered = recovered [Count],
+            /// Deliveries beyond the first.
+            DuplicateDeliveries = duplicate_deliveries [Count],
+            /// Effects beyond the first (an idempotency failure).
+            DuplicateEffects = duplicate_effects [Count],
+            /// Effects for messages never created.
+            Unexpected = unexpected [Count],
+            /// Keys whose first effects are not in send order.
+            OrderViolations = order_violations [Count],
+            /// Messages in a dead-letter queue at the end, never applied.
+            DeadLettered = dead_lettered [Count, Group],
+            /// Poison messages sent (a consumer fails on them every time).
+            Poison = poison [Count, Dlq],
+            /// Poison messages that reached the dead-letter queue.
+            PoisonDeadLettered = poison_dead_lettered [Count, Dlq],
+            /// Poison messages that did not (still retried at the end, or gone).
+            PoisonNotDeadLettered = poison_not_dead_lettered [Count, Dlq],
+            /// Healthy messages that were dead-lettered.
+            Misrouted = misrouted [Count, Dlq],
+            /// The most deliveries of one message.
+            MaxDeliveries = max_deliveries [],
+            /// Largest consumer lag in messages.
+            MaxLag = max_lag [Group],
+            /// Largest age of the oldest unprocessed message, in ms.
+            MaxLagAgeMs = max_lag_age_ms [Group],
+            /// Time from the last fault's end until lag is back under its pre-fault
+            /// baseline, in ms; "never" compares as larger than any number.
+            RecoveryMs = recovery_ms [],
+            /// Median end-to-end latency (send to first effect), in ms.
+            LatencyP50Ms = latency_p50_ms [Group],
+            /// 99th percentile end-to-end latency, in ms.
+            LatencyP99Ms = latency_p99_ms [Group],
+            /// Largest end-to-end latency, in ms.
+            LatencyMaxMs = latency_max_ms [Group],
+            /// Consumer-group rebalances after the group formed (log brokers).
+            Rebalances = rebalances [],
+            /// Time during which some partition had no owner in the consumer
+            /// group, in ms.
+            UnownedMs = unowned_ms [],
+        }
+    };
 }
+pub(crate) use metric_table;
+
+metric_table!(metrics);
 
 impl Metric {
     pub fn from_name(s: &str) -> Option<Metric> {

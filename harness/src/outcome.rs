@@ -10,6 +10,7 @@ use crate::history::{Event, FaultWindow, History, MsgId};
 use crate::scenario::{Cmp, Expectation, Metric, Scenario, Scope};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
+use std::collections::BTreeMap;
 
 /// Whether every expectation held. Also the exit code of `mqsim run` (DESIGN §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -36,30 +37,45 @@ impl Verdict {
     }
 }
 
-/// The count figures, in report order (see [`crate::check::COUNTS`]).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
-    pub sent: u64,
-    pub acked: u64,
-    pub took_effect: u64,
-    pub lost: u64,
-    pub stranded: u64,
-    pub silently_dropped: u64,
-    pub expired: u64,
-    pub shed: u64,
-    pub abandoned: u64,
-    pub abandoned_silently: u64,
-    pub in_flight: u64,
-    pub recovered: u64,
-    pub duplicate_deliveries: u64,
-    pub duplicate_effects: u64,
-    pub unexpected: u64,
-    pub order_violations: u64,
-    pub dead_lettered: u64,
-    pub poison: u64,
-    pub poison_dead_lettered: u64,
-    pub poison_not_dead_lettered: u64,
-    pub misrouted: u64,
+/// The count figures keyed by metric ([`crate::metric::COUNTS`], the one
+/// table of them): JSON writes them as an object in report order, each
+/// metric's name a key, so a new count metric appears here without a field.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts(BTreeMap<Metric, u64>);
+
+impl Counts {
+    /// Every count metric's figure in `figures`.
+    pub fn of(figures: &Figures) -> Counts {
+        Counts(
+            (COUNTS.iter())
+                .map(|&m| (m, figures.count(m).map_or(0, |c| c.n)))
+                .collect(),
+        )
+    }
+
+    /// `(metric, count)` in report order.
+    pub fn iter(&self) -> impl Iterator<Item = (Metric, u64)> + '_ {
+        COUNTS.iter().map(|&m| (m, self[m]))
+    }
+}
+
+impl std::ops::Index<Metric> for Counts {
+    type Output = u64;
+
+    /// A count metric's figure (0 for a metric that is not a count).
+    fn index(&self, m: Metric) -> &u64 {
+        self.0.get(&m).unwrap_or(&0)
+    }
+}
+
+impl Serialize for Counts {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(COUNTS.len()))?;
+        for (m, n) in self.iter() {
+            map.serialize_entry(m.name(), &n)?;
+        }
+        map.end()
+    }
 }
 
 /// The most deliveries of one message and that message (`null` when nothing
@@ -341,30 +357,7 @@ impl Outcome {
         history: &History,
         figures: &Figures,
     ) -> Outcome {
-        let value = |m: Metric| figures.count(m).map_or(0, |c| c.n);
-        let counts = Counts {
-            sent: value(Metric::Sent),
-            acked: value(Metric::Acked),
-            took_effect: value(Metric::TookEffect),
-            lost: value(Metric::Lost),
-            stranded: value(Metric::Stranded),
-            silently_dropped: value(Metric::SilentlyDropped),
-            expired: value(Metric::Expired),
-            shed: value(Metric::Shed),
-            abandoned: value(Metric::Abandoned),
-            abandoned_silently: value(Metric::AbandonedSilently),
-            in_flight: value(Metric::InFlight),
-            recovered: value(Metric::Recovered),
-            duplicate_deliveries: value(Metric::DuplicateDeliveries),
-            duplicate_effects: value(Metric::DuplicateEffects),
-            unexpected: value(Metric::Unexpected),
-            order_violations: value(Metric::OrderViolations),
-            dead_lettered: value(Metric::DeadLettered),
-            poison: value(Metric::Poison),
-            poison_dead_lettered: value(Metric::PoisonDeadLettered),
-            poison_not_dead_lettered: value(Metric::PoisonNotDeadLettered),
-            misrouted: value(Metric::Misrouted),
-        };
+        let counts = Counts::of(figures);
         let expectations: Vec<ExpectationResult> = expect
             .iter()
             .map(|&e| {
@@ -488,7 +481,7 @@ impl Outcome {
     /// JSON always carries them.
     pub fn shows_dlq(&self) -> bool {
         let c = &self.counts;
-        c.poison > 0 || c.dead_lettered > 0 || c.misrouted > 0
+        c[Metric::Poison] > 0 || c[Metric::DeadLettered] > 0 || c[Metric::Misrouted] > 0
     }
 
     /// `max_deliveries` for people: `12 (p0-4)`, or `0` when nothing was
@@ -512,32 +505,8 @@ impl Outcome {
     }
 
     /// `(metric, count)` in report order.
-    pub fn count_values(&self) -> [(Metric, u64); COUNTS.len()] {
-        let c = &self.counts;
-        let values = [
-            c.sent,
-            c.acked,
-            c.took_effect,
-            c.lost,
-            c.stranded,
-            c.silently_dropped,
-            c.expired,
-            c.shed,
-            c.abandoned,
-            c.abandoned_silently,
-            c.in_flight,
-            c.recovered,
-            c.duplicate_deliveries,
-            c.duplicate_effects,
-            c.unexpected,
-            c.order_violations,
-            c.dead_lettered,
-            c.poison,
-            c.poison_dead_lettered,
-            c.poison_not_dead_lettered,
-            c.misrouted,
-        ];
-        std::array::from_fn(|i| (COUNTS[i], values[i]))
+    pub fn count_values(&self) -> Vec<(Metric, u64)> {
+        self.counts.iter().collect()
     }
 }
 

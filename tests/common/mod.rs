@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests (each test file that needs them
 //! says `mod common;`).
 
+use harness::scenario::Metric;
+
 /// Runs `f` over `items` on two threads (CI has two cores), in order.
 pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -102,15 +104,15 @@ pub fn assert_accounted(run: &harness::Run, what: &str) {
     }
     let o = &run.outcome.counts;
     let got = [
-        ("took_effect", o.took_effect),
-        ("expired", o.expired),
-        ("silently_dropped", o.silently_dropped),
-        ("dead_lettered", o.dead_lettered),
-        ("stranded", o.stranded),
-        ("lost", o.lost),
-        ("shed", o.shed),
-        ("abandoned", o.abandoned),
-        ("in_flight", o.in_flight),
+        ("took_effect", o[Metric::TookEffect]),
+        ("expired", o[Metric::Expired]),
+        ("silently_dropped", o[Metric::SilentlyDropped]),
+        ("dead_lettered", o[Metric::DeadLettered]),
+        ("stranded", o[Metric::Stranded]),
+        ("lost", o[Metric::Lost]),
+        ("shed", o[Metric::Shed]),
+        ("abandoned", o[Metric::Abandoned]),
+        ("in_flight", o[Metric::InFlight]),
     ];
     for (name, n) in got {
         assert_eq!(
@@ -119,10 +121,10 @@ pub fn assert_accounted(run: &harness::Run, what: &str) {
             "{what}: {name} recounted from the History differs"
         );
     }
-    assert_eq!(sent, o.sent, "{what}: sent");
+    assert_eq!(sent, o[Metric::Sent], "{what}: sent");
     assert_eq!(
         got.iter().map(|(_, n)| n).sum::<u64>(),
-        o.sent,
+        o[Metric::Sent],
         "{what}: the fates do not sum to sent"
     );
     // No message both dropped (or expired) and counted as having taken effect.
@@ -131,7 +133,7 @@ pub fn assert_accounted(run: &harness::Run, what: &str) {
         .count() as u64;
     assert_eq!(
         dropped_without_effect,
-        o.silently_dropped + o.expired,
+        o[Metric::SilentlyDropped] + o[Metric::Expired],
         "{what}: drops without an effect"
     );
 }

@@ -107,10 +107,10 @@ mod tests {
     fn counts(f: &crate::check::Figures) -> [u64; 5] {
         [
             f.balance.dead_lettered.n,
-            f.poison.n,
-            f.poison_dead_lettered.n,
-            f.poison_not_dead_lettered.n,
-            f.misrouted.n,
+            f[Metric::Poison].n,
+            f[Metric::PoisonDeadLettered].n,
+            f[Metric::PoisonNotDeadLettered].n,
+            f[Metric::Misrouted].n,
         ]
     }
 
@@ -131,8 +131,8 @@ mod tests {
             .build();
         let f = check(&h);
         assert_eq!(counts(&f), [1, 1, 1, 0, 0]);
-        assert_eq!(f.poison.examples, vec![m(0, 1)]);
-        assert_eq!(f.poison_dead_lettered.examples, vec![m(0, 1)]);
+        assert_eq!(f[Metric::Poison].examples, vec![m(0, 1)]);
+        assert_eq!(f[Metric::PoisonDeadLettered].examples, vec![m(0, 1)]);
         assert_eq!(f.balance.dead_lettered.examples, vec![m(0, 1)]);
         assert_eq!(f.value(Metric::Misrouted), Some(0));
         assert_eq!(f.value(Metric::PoisonDeadLettered), Some(1));
@@ -160,7 +160,11 @@ mod tests {
             .build();
         let f = check(&h);
         assert_eq!(
-            (f.balance.dead_lettered.n, f.misrouted.n, f.balance.lost.n),
+            (
+                f.balance.dead_lettered.n,
+                f[Metric::Misrouted].n,
+                f.balance.lost.n
+            ),
             (1, 1, 0)
         );
     }
@@ -174,7 +178,7 @@ mod tests {
             .build();
         let f = check(&h);
         assert_eq!(counts(&f), [0, 1, 0, 1, 0]);
-        assert_eq!(f.poison_not_dead_lettered.examples, vec![m(0, 1)]);
+        assert_eq!(f[Metric::PoisonNotDeadLettered].examples, vec![m(0, 1)]);
         assert_eq!(f.balance.stranded.examples, vec![m(0, 1)]);
         assert_eq!(
             f.max_deliveries,
@@ -197,7 +201,7 @@ mod tests {
             .build();
         let f = check(&h);
         assert_eq!(counts(&f), [0, 1, 0, 0, 0]);
-        assert_eq!(f.poison.examples, vec![m(0, 2)]);
+        assert_eq!(f[Metric::Poison].examples, vec![m(0, 2)]);
     }
 
     #[test]
@@ -208,7 +212,7 @@ mod tests {
             .build();
         let f = check(&h);
         assert_eq!(counts(&f), [1, 0, 0, 0, 1]);
-        assert_eq!(f.misrouted.examples, vec![m(1, 1)]);
+        assert_eq!(f[Metric::Misrouted].examples, vec![m(1, 1)]);
         assert_eq!(f.value(Metric::Misrouted), Some(1));
         assert_other_anomalies_zero(&f, &DLQ);
     }

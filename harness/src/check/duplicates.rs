@@ -39,8 +39,8 @@ mod tests {
             .deliver(8_000, m(0, 1))
             .build();
         let f = check(&h);
-        assert_eq!(f.duplicate_deliveries.n, 2);
-        assert_eq!(f.duplicate_deliveries.examples, vec![m(0, 1)]);
+        assert_eq!(f[Metric::DuplicateDeliveries].n, 2);
+        assert_eq!(f[Metric::DuplicateDeliveries].examples, vec![m(0, 1)]);
         assert_other_anomalies_zero(&f, &[Metric::DuplicateDeliveries]);
     }
 
@@ -51,8 +51,8 @@ mod tests {
             .effect(9_000, m(1, 1))
             .build();
         let f = check(&h);
-        assert_eq!(f.duplicate_effects.n, 1);
-        assert_eq!(f.duplicate_effects.examples, vec![m(1, 1)]);
+        assert_eq!(f[Metric::DuplicateEffects].n, 1);
+        assert_eq!(f[Metric::DuplicateEffects].examples, vec![m(1, 1)]);
         assert_other_anomalies_zero(&f, &[Metric::DuplicateEffects]);
     }
 }

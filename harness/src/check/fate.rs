@@ -37,6 +37,7 @@
 
 use super::{Count, Summaries, Summary};
 use crate::history::{Created, History, MsgId, Reason};
+use crate::metric::Metric;
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
@@ -138,6 +139,26 @@ pub const SILENT_DROPS: [Reason; 3] = [Reason::MaxLag, Reason::Retention, Reason
 const MAX_VIOLATIONS: usize = 5;
 
 impl Balance {
+    /// The fates as count metrics (`Figures::counts` holds them with the
+    /// other checkers' counts).
+    pub fn counts(&self) -> impl Iterator<Item = (Metric, Count)> + '_ {
+        [
+            (Metric::TookEffect, &self.took_effect),
+            (Metric::Lost, &self.lost),
+            (Metric::Stranded, &self.stranded),
+            (Metric::SilentlyDropped, &self.silently_dropped),
+            (Metric::Expired, &self.expired),
+            (Metric::Shed, &self.shed),
+            (Metric::Abandoned, &self.abandoned),
+            (Metric::AbandonedSilently, &self.abandoned_silently),
+            (Metric::InFlight, &self.in_flight),
+            (Metric::Unexpected, &self.unexpected),
+            (Metric::DeadLettered, &self.dead_lettered),
+        ]
+        .into_iter()
+        .map(|(m, c)| (m, c.clone()))
+    }
+
     fn new() -> Balance {
         Balance {
             dropped_by: SILENT_DROPS.map(|r| (r, Count::default())).to_vec(),

@@ -32,6 +32,7 @@ pub use timeline::Timeline;
 use crate::history::{History, MsgId};
 use crate::metric::{Metric, Scope};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Most example ids kept per count.
 pub const MAX_EXAMPLES: usize = 5;
@@ -76,28 +77,15 @@ impl Count {
 /// Every figure the checkers compute over one History.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Figures {
-    /// Ids the workload created (asked a producer to send), sent or not.
-    pub sent: Count,
-    /// Ids with an `ack`.
-    pub acked: Count,
-    /// Every created message's fate ([`fate`]): the counts `took_effect`,
-    /// `lost`, `stranded`, `silently_dropped`, `expired`,
-    /// `dead_lettered`, `shed`, `abandoned`, `in_flight` are its terms.
+    /// Every count metric's count, keyed by metric (the table of them is
+    /// [`crate::metric`]'s): the fates from [`fate`] (`took_effect`,
+    /// `lost`, `stranded`, …), the others from their own checkers.
+    #[serde(skip)]
+    pub counts: BTreeMap<Metric, Count>,
+    /// How every created message's fate was decided ([`fate`]): the fates'
+    /// splits (by reason, told or not) and the conservation check.
     #[serde(skip)]
     pub balance: Balance,
-    pub recovered: Count,
-    pub duplicate_deliveries: Count,
-    pub duplicate_effects: Count,
-    pub order_violations: Count,
-    /// Poison ids (`History.poison`) that were sent.
-    pub poison: Count,
-    /// Poison ids in the dead-letter queue at the end.
-    pub poison_dead_lettered: Count,
-    /// Poison ids the broker had that are not in the dead-letter queue at
-    /// the end (a queue without a DLQ retries them for ever).
-    pub poison_not_dead_lettered: Count,
-    /// Healthy ids in the dead-letter queue at the end.
-    pub misrouted: Count,
     /// The most deliveries of one message, and that message.
     pub max_deliveries: MaxDeliveries,
     pub lag: Lag,
@@ -119,43 +107,21 @@ pub struct Figures {
     pub timeline: Timeline,
 }
 
+impl std::ops::Index<Metric> for Figures {
+    type Output = Count;
+
+    /// A count metric's count (panics for a metric that is not a count).
+    fn index(&self, metric: Metric) -> &Count {
+        self.count(metric)
+            .unwrap_or_else(|| panic!("{} is not a count metric", metric.name()))
+    }
+}
+
 impl Figures {
     /// The count behind a count metric (`None` for max deliveries, lag,
     /// recovery and latency).
     pub fn count(&self, metric: Metric) -> Option<&Count> {
-        let b = &self.balance;
-        Some(match metric {
-            Metric::Sent => &self.sent,
-            Metric::Acked => &self.acked,
-            Metric::TookEffect => &b.took_effect,
-            Metric::Lost => &b.lost,
-            Metric::Stranded => &b.stranded,
-            Metric::SilentlyDropped => &b.silently_dropped,
-            Metric::Expired => &b.expired,
-            Metric::Shed => &b.shed,
-            Metric::Abandoned => &b.abandoned,
-            Metric::AbandonedSilently => &b.abandoned_silently,
-            Metric::InFlight => &b.in_flight,
-            Metric::Recovered => &self.recovered,
-            Metric::DuplicateDeliveries => &self.duplicate_deliveries,
-            Metric::DuplicateEffects => &self.duplicate_effects,
-            Metric::Unexpected => &b.unexpected,
-            Metric::OrderViolations => &self.order_violations,
-            Metric::DeadLettered => &b.dead_lettered,
-            Metric::Poison => &self.poison,
-            Metric::PoisonDeadLettered => &self.poison_dead_lettered,
-            Metric::PoisonNotDeadLettered => &self.poison_not_dead_lettered,
-            Metric::Misrouted => &self.misrouted,
-            Metric::MaxDeliveries
-            | Metric::MaxLag
-            | Metric::MaxLagAgeMs
-            | Metric::RecoveryMs
-            | Metric::LatencyP50Ms
-            | Metric::LatencyP99Ms
-            | Metric::LatencyMaxMs
-            | Metric::Rebalances
-            | Metric::UnownedMs => return None,
-        })
+        self.counts.get(&metric)
     }
 
     /// The figure an expectation tests. `None` only for `recovery_ms` when lag
@@ -247,20 +213,30 @@ pub fn check(history: &History) -> Figures {
     let dlq = dead_letter::dlq(&summaries, &history.poison, &inv.dead_letters);
     let mut groups = breakdown::Accumulator::new(&history.keys);
     let balance = fate::balance(&summaries, history, |s, f| groups.add(s, f));
+    let mut counts: BTreeMap<Metric, Count> = balance.counts().collect();
+    counts.extend([
+        (Metric::Sent, sent),
+        (Metric::Acked, acked),
+        (Metric::Recovered, recovered::recovered(&summaries)),
+        (
+            Metric::DuplicateDeliveries,
+            duplicates::duplicate_deliveries(&summaries),
+        ),
+        (
+            Metric::DuplicateEffects,
+            duplicates::duplicate_effects(&summaries),
+        ),
+        (Metric::OrderViolations, order::order_violations(&summaries)),
+        (Metric::Poison, dlq.poison),
+        (Metric::PoisonDeadLettered, dlq.poison_dead_lettered),
+        (Metric::PoisonNotDeadLettered, dlq.poison_not_dead_lettered),
+        (Metric::Misrouted, dlq.misrouted),
+    ]);
     Figures {
-        sent,
-        acked,
+        counts,
         balance,
         breakdown: groups.finish(history),
         stages: stages(history),
-        recovered: recovered::recovered(&summaries),
-        duplicate_deliveries: duplicates::duplicate_deliveries(&summaries),
-        duplicate_effects: duplicates::duplicate_effects(&summaries),
-        order_violations: order::order_violations(&summaries),
-        poison: dlq.poison,
-        poison_dead_lettered: dlq.poison_dead_lettered,
-        poison_not_dead_lettered: dlq.poison_not_dead_lettered,
-        misrouted: dlq.misrouted,
         max_deliveries: dead_letter::max_deliveries(&summaries),
         lag: lag::lag(history),
         recovery_ms: lag::recovery_ms(history),
@@ -622,14 +598,14 @@ mod tests {
         let f = check(&clean_history());
         let all = vec![m(0, 0), m(0, 1), m(1, 0), m(1, 1)];
         assert_eq!(
-            f.sent,
+            f[Metric::Sent],
             Count {
                 n: 4,
                 examples: all.clone()
             }
         );
         assert_eq!(
-            f.acked,
+            f[Metric::Acked],
             Count {
                 n: 4,
                 examples: all
@@ -704,7 +680,7 @@ mod tests {
 
     #[test]
     fn counts_are_the_count_metrics_with_the_dlq_ones_last() {
-        let f = Figures::default();
+        let f = check(&History::default());
         for &metric in Metric::ALL {
             assert_eq!(
                 f.count(metric).is_some(),
@@ -750,5 +726,16 @@ mod tests {
     fn checking_is_deterministic() {
         let h = clean_history();
         assert_eq!(check(&h), check(&h.clone()));
+    }
+
+    /// Every count metric of the table has its count, and only those: a
+    /// new count metric whose checker is not wired in fails here.
+    #[test]
+    fn every_count_metric_is_counted() {
+        let f = check(&clean_history());
+        let counted: Vec<Metric> = f.counts.keys().copied().collect();
+        let mut table = COUNTS.to_vec();
+        table.sort();
+        assert_eq!(counted, table);
     }
 }

@@ -113,26 +113,26 @@ mod tests {
             .build();
         let f = check(&h);
         // p0-2 was applied before p0-1, which was sent before it.
-        assert_eq!(f.order_violations.n, 1);
-        assert_eq!(f.order_violations.examples, vec![m(0, 2)]);
+        assert_eq!(f[Metric::OrderViolations].n, 1);
+        assert_eq!(f[Metric::OrderViolations].examples, vec![m(0, 2)]);
         assert_other_anomalies_zero(&f, &[Metric::OrderViolations]);
     }
 
     #[test]
     fn every_message_overtaking_a_slow_one_counts() {
         let f = check(&run(4, &[0, 1, 2], &[1, 2, 0]).build());
-        assert_eq!(f.order_violations.n, 2);
-        assert_eq!(f.order_violations.examples, vec![m(0, 1), m(0, 2)]);
+        assert_eq!(f[Metric::OrderViolations].n, 2);
+        assert_eq!(f[Metric::OrderViolations].examples, vec![m(0, 1), m(0, 2)]);
     }
 
     #[test]
     fn send_order_not_seq_order_defines_the_group_order() {
         // p0-5 is sent before p0-2; effects in send order: no violation.
         let f = check(&run(0, &[5, 2], &[5, 2]).build());
-        assert_eq!(f.order_violations.n, 0);
+        assert_eq!(f[Metric::OrderViolations].n, 0);
         // Effects in seq order: p0-2 overtook p0-5.
         let f = check(&run(0, &[5, 2], &[2, 5]).build());
-        assert_eq!(f.order_violations.examples, vec![m(0, 2)]);
+        assert_eq!(f[Metric::OrderViolations].examples, vec![m(0, 2)]);
     }
 
     #[test]
@@ -141,9 +141,9 @@ mod tests {
             let f = check(&run(key, &[0, 1, 2, 3], &[2, 0, 3, 1]).build());
             // In send order: 0 (2nd effect) fine; 1 (4th) fine; 2 (1st)
             // overtook 0 and 1; 3 (3rd) overtook 1.
-            assert_eq!(f.order_violations.n, 2, "key {key}");
+            assert_eq!(f[Metric::OrderViolations].n, 2, "key {key}");
             assert_eq!(
-                f.order_violations.examples,
+                f[Metric::OrderViolations].examples,
                 vec![m(0, 2), m(0, 3)],
                 "key {key}"
             );
@@ -153,7 +153,7 @@ mod tests {
     #[test]
     fn messages_never_sent_are_left_out() {
         let f = check(&run(0, &[1], &[0, 1]).build());
-        assert_eq!(f.order_violations.n, 0);
+        assert_eq!(f[Metric::OrderViolations].n, 0);
         assert_eq!(f.balance.unexpected.examples, vec![m(0, 0)]);
     }
 }

@@ -35,8 +35,8 @@ mod tests {
             .timeout(3_000, m(1, 2))
             .build();
         let f = check(&h);
-        assert_eq!(f.recovered.n, 1);
-        assert_eq!(f.recovered.examples, vec![m(1, 1)]);
+        assert_eq!(f[Metric::Recovered].n, 1);
+        assert_eq!(f[Metric::Recovered].examples, vec![m(1, 1)]);
         assert_eq!(f.balance.abandoned.examples, vec![m(1, 2)]);
         assert_other_anomalies_zero(&f, &[Metric::Recovered, Metric::Abandoned]);
     }

@@ -259,8 +259,11 @@ pub(crate) fn fate_rows(o: &Outcome) -> Vec<FateRow> {
                 b.took_effect.dropped_then_applied
             ));
         }
-        if c.recovered > 0 {
-            parts.push(format!("{} after the producer timed out", c.recovered));
+        if c[Metric::Recovered] > 0 {
+            parts.push(format!(
+                "{} after the producer timed out",
+                c[Metric::Recovered]
+            ));
         }
         parts.join(", ")
     };
@@ -273,35 +276,50 @@ pub(crate) fn fate_rows(o: &Outcome) -> Vec<FateRow> {
         (
             "took effect",
             Metric::TookEffect,
-            c.took_effect,
+            c[Metric::TookEffect],
             took_effect,
         ),
         (
             "silently dropped",
             Metric::SilentlyDropped,
-            c.silently_dropped,
+            c[Metric::SilentlyDropped],
             reasons(&b.silently_dropped),
         ),
-        ("expired", Metric::Expired, c.expired, String::new()),
+        (
+            "expired",
+            Metric::Expired,
+            c[Metric::Expired],
+            String::new(),
+        ),
         (
             "dead-lettered",
             Metric::DeadLettered,
-            c.dead_lettered,
+            c[Metric::DeadLettered],
             String::new(),
         ),
         (
             "stranded",
             Metric::Stranded,
-            c.stranded,
+            c[Metric::Stranded],
             "still held by the broker at the end".to_string(),
         ),
-        ("lost", Metric::Lost, c.lost, "acked, then gone".to_string()),
-        ("shed", Metric::Shed, c.shed, reasons(&b.shed)),
-        ("abandoned", Metric::Abandoned, c.abandoned, abandoned),
+        (
+            "lost",
+            Metric::Lost,
+            c[Metric::Lost],
+            "acked, then gone".to_string(),
+        ),
+        ("shed", Metric::Shed, c[Metric::Shed], reasons(&b.shed)),
+        (
+            "abandoned",
+            Metric::Abandoned,
+            c[Metric::Abandoned],
+            abandoned,
+        ),
         (
             "in flight",
             Metric::InFlight,
-            c.in_flight,
+            c[Metric::InFlight],
             "a producer still held them at the end".to_string(),
         ),
     ];
@@ -468,7 +486,10 @@ mod tests {
         }
 
         let o = outcome(false);
-        assert_eq!((o.counts.poison, o.counts.dead_lettered), (0, 0));
+        assert_eq!(
+            (o.counts[Metric::Poison], o.counts[Metric::DeadLettered]),
+            (0, 0)
+        );
         let md = markdown::run(&o, "mqsim run q.toml");
         assert!(md.contains("| dead_lettered | 0 |\n| max lag |"), "{md}");
         assert!(!md.contains("poison") && !md.contains("max deliveries"));

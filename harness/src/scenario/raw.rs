@@ -259,8 +259,10 @@ pub enum RawBound {
 /// Defines [`RawExpect`] and [`RawPolicyExpect`] over one list of metric
 /// fields, so the top level of `[expect]` and its per-policy sub-tables
 /// cannot drift apart.
+/// The `[expect]` tables, one bound per metric of [`crate::metric`]'s table
+/// (`metric_table!(expect_tables)` below hands it the entries).
 macro_rules! expect_tables {
-    ($($(#[$doc:meta])* $field:ident,)*) => {
+    ($($(#[$doc:meta])* $variant:ident = $field:ident [$($flag:ident),*],)*) => {
         /// `[expect]`: one optional bound per metric, named as in the JSON
         /// report, checked under every policy; and one optional sub-table per
         /// policy kind (`[expect.silent_drop]` ...) with more bounds, checked
@@ -322,75 +324,7 @@ macro_rules! expect_tables {
     };
 }
 
-expect_tables! {
-    /// Messages the workload created: asked a producer to send them.
-    sent,
-    /// Messages the broker acknowledged.
-    acked,
-    /// Messages applied to the store at least once.
-    took_effect,
-    /// Acked messages that never produced an effect, were not dropped by a
-    /// recorded policy, not dead-lettered, and are no longer held by the
-    /// broker: a durability or delivery bug.
-    lost,
-    /// Messages without an effect still held by the broker at the end of
-    /// the drain (a liveness failure, not loss).
-    stranded,
-    /// Messages discarded by a policy or limit (max lag, retention,
-    /// overflow) without telling the producer, never applied.
-    silently_dropped,
-    /// Messages whose time to live ran out before they were consumed.
-    expired,
-    /// Messages refused with an explicit reject (the producer knew).
-    shed,
-    /// Messages a producer gave up on (retries or delivery timeout
-    /// exhausted), or that vanished with a crashed producer.
-    abandoned,
-    /// Of `abandoned`, those nobody was told about (a crashed producer's).
-    abandoned_silently,
-    /// Messages a live producer still held at the end.
-    in_flight,
-    /// Messages whose publish timed out (indeterminate) but were delivered.
-    recovered,
-    /// Deliveries beyond the first.
-    duplicate_deliveries,
-    /// Effects beyond the first (an idempotency failure).
-    duplicate_effects,
-    /// Effects for messages never created.
-    unexpected,
-    /// Keys whose first effects are not in send order.
-    order_violations,
-    /// Messages in a dead-letter queue at the end, never applied.
-    dead_lettered,
-    /// Poison messages sent (a consumer fails on them every time).
-    poison,
-    /// Poison messages that reached the dead-letter queue.
-    poison_dead_lettered,
-    /// Poison messages that did not (still retried at the end, or gone).
-    poison_not_dead_lettered,
-    /// Healthy messages that were dead-lettered.
-    misrouted,
-    /// The most deliveries of one message.
-    max_deliveries,
-    /// Largest consumer lag in messages.
-    max_lag,
-    /// Largest age of the oldest unprocessed message, in ms.
-    max_lag_age_ms,
-    /// Time from the last fault's end until lag is back under its pre-fault
-    /// baseline, in ms; "never" compares as larger than any number.
-    recovery_ms,
-    /// Median end-to-end latency (send to first effect), in ms.
-    latency_p50_ms,
-    /// 99th percentile end-to-end latency, in ms.
-    latency_p99_ms,
-    /// Largest end-to-end latency, in ms.
-    latency_max_ms,
-    /// Consumer-group rebalances after the group formed (log brokers).
-    rebalances,
-    /// Time during which some partition had no owner in the consumer
-    /// group, in ms.
-    unowned_ms,
-}
+crate::metric::metric_table!(expect_tables);
 
 /// `partition.<p>` or `key.<class>` in `[expect]`: bounds on one group's
 /// figures (the metrics a group has). `max_lag` and `max_lag_age_ms` are

@@ -489,7 +489,10 @@ fn minimal_file_gets_defaults() {
     assert!(s.scale_counts.is_empty() && s.workload.bursts.is_empty());
     assert_eq!((s.workload.skew, s.scale), (None, 1));
     // The defaults that depend on other keys.
-    assert_eq!((s.topology.replication, s.topology.store_replication), (1, 1));
+    assert_eq!(
+        (s.topology.replication, s.topology.store_replication),
+        (1, 1)
+    );
 }
 
 #[test]
@@ -3167,5 +3170,8 @@ fn the_full_examples_set_every_declared_key() {
             }
         }
     }
-    assert!(missing.is_empty(), "not set in FULL / FULL_QUEUE: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "not set in FULL / FULL_QUEUE: {missing:?}"
+    );
 }
