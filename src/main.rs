@@ -114,7 +114,8 @@ enum Command {
         /// What to print on standard output.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
-        /// Also write sweep.json into this directory.
+        /// Write the sweep's report (sweep.json, .txt, .md, .html,
+        /// junit.xml) into DIR.
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -124,6 +125,10 @@ enum Command {
         files: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Write the merged sweep's report (sweep.json, .txt, .md, .html,
+        /// junit.xml) into DIR.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Minimise a failing run: drop faults, shorten and move windows, lower
     /// load and duration while the same expectation keeps failing.
@@ -234,7 +239,7 @@ fn main() -> ExitCode {
             format,
             out,
         } => explore(&file, seeds, jobs, shard, format, out.as_deref()),
-        Command::Merge { files, format } => merge(&files, format),
+        Command::Merge { files, format, out } => merge(&files, format, out.as_deref()),
         Command::Shrink {
             file,
             seed,
@@ -348,7 +353,7 @@ fn run(
     let outcome = &run.outcome;
     let text = match format {
         Format::Text => harness::report::text::run(outcome, &reproduce),
-        Format::Json => outcome.to_json(),
+        Format::Json => harness::report::json::run(outcome),
     };
     // The verdict is printed even when the report cannot be written.
     print(&text);
@@ -361,7 +366,7 @@ fn run(
     ExitCode::from(outcome.exit_code() as u8)
 }
 
-/// ` --scale K`, or nothing when unscaled.
+/// `mqsim compare`: the scenario under each policy, side by side.
 fn compare(
     file: &Path,
     policies: &[PolicyKind],
@@ -371,46 +376,17 @@ fn compare(
     format: TableFormat,
     output: Output,
 ) -> ExitCode {
-    let mut kinds: Vec<PolicyKind> = Vec::new();
-    // Lag policies act on the log model; a queue scenario has one to run.
-    let queue = policies.is_empty()
-        && scenario::load_with(
-            file,
-            &Overrides {
-                policy: None,
-                scale,
-            },
-        )
-        .is_ok_and(|s| s.broker.kind == scenario::BrokerKind::Queue);
-    if queue {
-        eprintln!("note: a queue scenario has no lag policies to compare; running unbounded only");
-    }
-    for &k in if queue {
-        &[PolicyKind::Unbounded][..]
-    } else if policies.is_empty() {
-        &PolicyKind::ALL[..]
-    } else {
-        policies
-    } {
-        if !kinds.contains(&k) {
-            kinds.push(k);
+    let plan = match harness::compare::plan(file, policies, scale) {
+        Ok(plan) => plan,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
         }
+    };
+    if let Some(note) = &plan.note {
+        eprintln!("note: {note}");
     }
-    let mut scenarios = Vec::new();
-    for &k in &kinds {
-        let overrides = Overrides {
-            policy: Some(k),
-            scale,
-        };
-        match scenario::load_with(file, &overrides) {
-            Ok(s) => scenarios.push((k, s)),
-            Err(e) => {
-                eprintln!("{e}");
-                eprintln!("(while preparing the scenario for --policy {})", k.name());
-                return ExitCode::from(EXIT_BAD_INPUT);
-            }
-        }
-    }
+    let scenarios = plan.scenarios;
     let range = seeds.unwrap_or_else(|| {
         let s = scenarios[0].1.seed;
         s..=s
@@ -465,7 +441,7 @@ fn compare(
     let policy_flag = if policies.is_empty() {
         String::new()
     } else {
-        let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+        let names: Vec<&str> = scenarios.iter().map(|(k, _)| k.name()).collect();
         format!(" --policy {}", names.join(","))
     };
     let reproduce = format!(
@@ -494,8 +470,10 @@ fn compare(
     }
     print(&match format {
         TableFormat::Text => harness::report::text::comparison(&comparison, &reproduce),
-        TableFormat::Json => comparison.to_json(),
-        TableFormat::Markdown => comparison.render_markdown(&reproduce),
+        TableFormat::Json => harness::report::json::comparison(&comparison),
+        TableFormat::Markdown => {
+            harness::report::markdown::comparison_table(&comparison, &reproduce)
+        }
     });
     if comparison.partial {
         return ExitCode::from(EXIT_INTERRUPTED);
@@ -565,31 +543,13 @@ fn explore(
         partial,
         results,
     );
-    let mut files = Vec::new();
+    let mut files: Vec<(String, String)> = Vec::new();
     if out.is_some() {
-        files.push(("sweep.json".to_string(), sweep.to_json()));
+        let report = harness::report::sweep_files(&sweep);
+        files.extend(report.into_iter().map(|(n, t)| (n.to_string(), t)));
     }
     // Every failing seed of a swarm becomes a plain, replayable scenario file.
-    if scenario.swarm.is_some() {
-        for r in sweep
-            .results
-            .iter()
-            .filter(|r| r.verdict != SeedVerdict::Pass)
-        {
-            let drawn = harness::swarm::instantiate(&scenario, r.seed);
-            let why = match &r.error {
-                Some(e) => format!("simulation failed: {e}"),
-                None => format!("failed: {}", r.failed.join("; ")),
-            };
-            let header = vec![
-                format!("Drawn by the [swarm] of {file_name} for seed {}.", r.seed),
-                why,
-                format!("Replay: mqsim run <this file> --seed {}", r.seed),
-            ];
-            let name = format!("{}-seed-{}.toml", scenario.name, r.seed);
-            files.push((name, scenario::render(&drawn, &header)));
-        }
-    }
+    files.extend(harness::report::swarm_schedules(&scenario, &sweep));
     let dir = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name).join("swarm"));
@@ -605,7 +565,7 @@ fn explore(
     }
     let mut text = match format {
         Format::Text => harness::report::text::sweep(&sweep),
-        Format::Json => sweep.to_json(),
+        Format::Json => harness::report::json::sweep(&sweep),
     };
     let drawn: Vec<&String> = files
         .iter()
@@ -644,7 +604,7 @@ fn note(line: &str) {
     let _ = writeln!(io::stderr(), "{line}");
 }
 
-fn merge(files: &[PathBuf], format: Format) -> ExitCode {
+fn merge(files: &[PathBuf], format: Format, out: Option<&Path>) -> ExitCode {
     let mut parts = Vec::new();
     for f in files {
         let text = match std::fs::read_to_string(f) {
@@ -671,9 +631,18 @@ fn merge(files: &[PathBuf], format: Format) -> ExitCode {
     };
     print(&match format {
         Format::Text => harness::report::text::sweep(&merged),
-        Format::Json => merged.to_json(),
+        Format::Json => harness::report::json::sweep(&merged),
     });
-    let code = merged.exit_code() as u8;
+    let mut code = merged.exit_code() as u8;
+    if let Some(dir) = out {
+        match harness::report::write_files(dir, &harness::report::sweep_files(&merged)) {
+            Ok(_) => wrote(dir, "sweep.html"),
+            Err(e) => {
+                note(&format!("error: cannot write to {}: {e}", dir.display()));
+                code = code.max(EXIT_BAD_INPUT);
+            }
+        }
+    }
     if merged.partial {
         note(&format!(
             "partial: {} of {} seeds present (a shard is missing or was interrupted)",

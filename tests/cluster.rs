@@ -218,7 +218,7 @@ fn retention_deletes_unconsumed_records_as_recorded_drops() {
         assert!(
             o.counts[Metric::SilentlyDropped] > 500,
             "{retention}: {}",
-            o.to_json()
+            harness::report::json::run(o)
         );
         assert_eq!(
             o.counts[Metric::Lost],

@@ -144,18 +144,34 @@ fn shards_merge_into_the_whole_sweep() {
     let whole = run(&[], "whole.json");
     run(&["--shard", "1/2"], "a.json");
     run(&["--shard", "2/2"], "b.json");
+    let report = dir.join("merged");
     let merged = mqsim(&[
         "merge",
         dir.join("b.json").to_str().unwrap(),
         dir.join("a.json").to_str().unwrap(),
         "--format",
         "json",
+        "--out",
+        report.to_str().unwrap(),
     ]);
     assert_eq!(merged.status.code(), Some(0));
     assert_eq!(
         String::from_utf8_lossy(&merged.stdout),
         String::from_utf8_lossy(&whole)
     );
+    // The merged sweep's report: the same JSON, and the CI formats.
+    assert_eq!(
+        std::fs::read(report.join("sweep.json")).unwrap(),
+        merged.stdout
+    );
+    let junit = std::fs::read_to_string(report.join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("tests=\"7\" failures=\"0\" errors=\"0\""),
+        "{junit}"
+    );
+    for name in ["sweep.txt", "sweep.md", "sweep.html"] {
+        assert!(report.join(name).exists(), "{name}");
+    }
     let s: Sweep = serde_json::from_slice(&whole).unwrap();
     assert_eq!(s.results.len(), 7);
     assert_eq!(s.count(SeedVerdict::Pass), 7);

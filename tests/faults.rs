@@ -47,9 +47,23 @@ fn baseline() -> Outcome {
 }
 
 fn assert_no_loss(o: &Outcome) {
-    assert_eq!(o.counts[Metric::Lost], 0, "{}", o.to_json());
-    assert_eq!(o.counts[Metric::Stranded], 0, "{}", o.to_json());
-    assert!(o.counts[Metric::Acked] > 3000, "{}", o.to_json());
+    assert_eq!(
+        o.counts[Metric::Lost],
+        0,
+        "{}",
+        harness::report::json::run(o)
+    );
+    assert_eq!(
+        o.counts[Metric::Stranded],
+        0,
+        "{}",
+        harness::report::json::run(o)
+    );
+    assert!(
+        o.counts[Metric::Acked] > 3000,
+        "{}",
+        harness::report::json::run(o)
+    );
 }
 
 #[test]
@@ -57,8 +71,16 @@ fn baseline_is_healthy() {
     let o = baseline();
     assert_no_loss(&o);
     assert_eq!(o.counts[Metric::DuplicateDeliveries], 0);
-    assert!(o.lag.max_messages < 100, "{}", o.to_json());
-    assert!(o.latency_ms.max.unwrap() < 200, "{}", o.to_json());
+    assert!(
+        o.lag.max_messages < 100,
+        "{}",
+        harness::report::json::run(&o)
+    );
+    assert!(
+        o.latency_ms.max.unwrap() < 200,
+        "{}",
+        harness::report::json::run(&o)
+    );
     assert_eq!(o.recovery_ms, Some(0), "no faults: nothing to recover from");
 }
 
@@ -76,13 +98,21 @@ for = "5s""#,
     );
     assert_no_loss(&o);
     // 5 s at 200 msg/s pile up while the consumer is paused.
-    assert!(o.lag.max_messages >= 800, "{}", o.to_json());
+    assert!(
+        o.lag.max_messages >= 800,
+        "{}",
+        harness::report::json::run(&o)
+    );
     assert_eq!(
         o.counts[Metric::DuplicateDeliveries],
         0,
         "a pause is not a crash"
     );
-    assert!(o.recovery_ms.is_some(), "{}", o.to_json());
+    assert!(
+        o.recovery_ms.is_some(),
+        "{}",
+        harness::report::json::run(&o)
+    );
 }
 
 #[test]
@@ -102,9 +132,13 @@ for = "5s""#,
     assert!(
         o.latency_ms.max.unwrap() >= 1000,
         "a backlog forms: {}",
-        o.to_json()
+        harness::report::json::run(&o)
     );
-    assert!(o.lag.max_messages > 500, "{}", o.to_json());
+    assert!(
+        o.lag.max_messages > 500,
+        "{}",
+        harness::report::json::run(&o)
+    );
 }
 
 #[test]
@@ -121,7 +155,11 @@ for = "5s""#,
         1,
     );
     assert_no_loss(&o);
-    assert!(o.latency_ms.max.unwrap() >= 150, "{}", o.to_json());
+    assert!(
+        o.latency_ms.max.unwrap() >= 150,
+        "{}",
+        harness::report::json::run(&o)
+    );
 }
 
 #[test]
@@ -139,9 +177,17 @@ for = "5s""#,
         1,
     );
     assert_no_loss(&o);
-    assert!(o.latency_ms.max.unwrap() >= 300, "{}", o.to_json());
+    assert!(
+        o.latency_ms.max.unwrap() >= 300,
+        "{}",
+        harness::report::json::run(&o)
+    );
     // Outside the window the pipeline is as fast as ever.
-    assert!(o.latency_ms.p50.unwrap() < 100, "{}", o.to_json());
+    assert!(
+        o.latency_ms.p50.unwrap() < 100,
+        "{}",
+        harness::report::json::run(&o)
+    );
 }
 
 #[test]
@@ -159,8 +205,16 @@ for = "5s""#,
         1,
     );
     assert_no_loss(&o);
-    assert!(o.lag.max_messages > 100, "{}", o.to_json());
-    assert!(o.recovery_ms.is_some(), "{}", o.to_json());
+    assert!(
+        o.lag.max_messages > 100,
+        "{}",
+        harness::report::json::run(&o)
+    );
+    assert!(
+        o.recovery_ms.is_some(),
+        "{}",
+        harness::report::json::run(&o)
+    );
 }
 
 #[test]
@@ -177,7 +231,11 @@ for = "3s""#,
         1,
     );
     assert_no_loss(&o);
-    assert!(o.latency_ms.max.unwrap() >= 1000, "{}", o.to_json());
+    assert!(
+        o.latency_ms.max.unwrap() >= 1000,
+        "{}",
+        harness::report::json::run(&o)
+    );
 }
 
 #[test]
@@ -195,7 +253,11 @@ for = "5s""#,
         1,
     );
     assert_no_loss(&o);
-    assert!(o.lag.max_messages >= 800, "{}", o.to_json());
+    assert!(
+        o.lag.max_messages >= 800,
+        "{}",
+        harness::report::json::run(&o)
+    );
 }
 
 #[test]
@@ -215,14 +277,22 @@ kind = "heal""#,
     .join("\n");
     let o = run("", &faults, 1);
     assert_no_loss(&o);
-    assert!(o.lag.max_messages >= 800, "{}", o.to_json());
+    assert!(
+        o.lag.max_messages >= 800,
+        "{}",
+        harness::report::json::run(&o)
+    );
     let w = &o.faults[0];
     assert_eq!(
         (w.kind.as_str(), w.start_us, w.end_us),
         ("partition", 5_000_000, 10_000_000)
     );
     // Recovered well before the load ends at 20 s.
-    assert!(o.recovery_ms.unwrap() < 10_000, "{}", o.to_json());
+    assert!(
+        o.recovery_ms.unwrap() < 10_000,
+        "{}",
+        harness::report::json::run(&o)
+    );
 }
 
 const CONSUMER_CRASH: &str = r#"at = "5s"
@@ -260,7 +330,7 @@ fn idempotent_store_absorbs_redeliveries_after_a_consumer_crash() {
             idem.counts[Metric::DuplicateEffects],
             0,
             "seed {seed}: {}",
-            idem.to_json()
+            harness::report::json::run(&idem)
         );
         plain_dups += plain.counts[Metric::DuplicateEffects];
     }
@@ -281,7 +351,7 @@ fn a_producer_crash_stops_its_load_and_loses_nothing_acked() {
     assert!(
         (500..=700).contains(&missing),
         "{missing} fewer sent: {}",
-        o.to_json()
+        harness::report::json::run(&o)
     );
 }
 
@@ -313,7 +383,11 @@ fn a_late_commit_never_moves_the_committed_offset_back() {
     for seed in 1..=4 {
         let o = run("", &slow, seed);
         assert_no_loss(&o);
-        assert!(o.recovery_ms.is_some(), "seed {seed}: {}", o.to_json());
+        assert!(
+            o.recovery_ms.is_some(),
+            "seed {seed}: {}",
+            harness::report::json::run(&o)
+        );
     }
 }
 
@@ -356,7 +430,11 @@ for = "20m"
         .expect("no port exhaustion")
         .outcome;
     assert_no_loss(&o);
-    assert!(o.recovery_ms.is_some(), "{}", o.to_json());
+    assert!(
+        o.recovery_ms.is_some(),
+        "{}",
+        harness::report::json::run(&o)
+    );
 }
 
 /// `slow_cpu` on the consumer: its per-message CPU time is multiplied for
@@ -367,7 +445,11 @@ fn slow_cpu_multiplies_cpu_work_for_its_window_only() {
     let busy = "processing = \"1ms\"";
     let calm = run(busy, "", 1);
     assert_no_loss(&calm);
-    assert!(calm.lag.max_messages < 100, "{}", calm.to_json());
+    assert!(
+        calm.lag.max_messages < 100,
+        "{}",
+        harness::report::json::run(&calm)
+    );
     let o = run(
         busy,
         &fault(
@@ -381,8 +463,16 @@ for = "5s""#,
     );
     assert_no_loss(&o);
     // 40 ms per message on one core: 25/s against 200/s offered.
-    assert!(o.lag.max_messages > 700, "{}", o.to_json());
-    assert!(o.recovery_ms.is_some(), "{}", o.to_json());
+    assert!(
+        o.lag.max_messages > 700,
+        "{}",
+        harness::report::json::run(&o)
+    );
+    assert!(
+        o.recovery_ms.is_some(),
+        "{}",
+        harness::report::json::run(&o)
+    );
 
     let text = scenario(
         "",
@@ -400,5 +490,9 @@ for = "5s""#,
         .unwrap()
         .outcome;
     assert_no_loss(&o);
-    assert!(o.latency_ms.max.unwrap() >= 500, "{}", o.to_json());
+    assert!(
+        o.latency_ms.max.unwrap() >= 500,
+        "{}",
+        harness::report::json::run(&o)
+    );
 }

@@ -32,12 +32,7 @@ impl Model for Panicky {
     }
 
     fn sample(&self, at_us: u64) -> Sample {
-        Sample {
-            at_us,
-            broker_up: false,
-            partitions: Vec::new(),
-            upstream: Vec::new(),
-        }
+        Sample::down(at_us)
     }
 
     fn inventory(&self) -> Inventory {

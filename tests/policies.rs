@@ -125,7 +125,8 @@ fn discord_storm_silent_drop_drops_and_the_breaker_does_not_for_seeds_1_to_10() 
         )
     );
     // JSON: one seed keeps the run contract per policy.
-    let v: serde_json::Value = serde_json::from_str(&one.to_json()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&harness::report::json::comparison(&one)).unwrap();
     assert!(v["policies"]["silent_drop"]["counts"]["silently_dropped"].as_u64() > Some(1000));
     assert_eq!(
         v["policies"]["circuit_breaker"]["counts"]["silently_dropped"],
@@ -423,7 +424,8 @@ fn compare_runs_every_policy_on_the_same_seed_and_faults() {
         assert!(faults.iter().all(|f| *f == faults[0]));
     }
     // Several seeds: runs and the spread per policy; cells show the median.
-    let v: serde_json::Value = serde_json::from_str(&c.to_json()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&harness::report::json::comparison(&c)).unwrap();
     let sd = &v["policies"]["silent_drop"];
     assert_eq!(sd["runs"].as_array().unwrap().len(), 2);
     let spread = &sd["spread"]["silently_dropped"];
@@ -440,7 +442,7 @@ fn compare_runs_every_policy_on_the_same_seed_and_faults() {
         text.starts_with("seeds=1..2 (2) scenario=small-storm"),
         "{text}"
     );
-    let md = c.render_markdown("r");
+    let md = harness::report::markdown::comparison_table(&c, "r");
     assert!(md.contains("| policy | silently_dropped |"), "{md}");
     assert!(md.contains("| silent_drop |"), "{md}");
 }

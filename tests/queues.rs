@@ -217,7 +217,7 @@ fn the_no_dlq_report_names_the_poison_ids_and_an_expected_recovery_fails() {
     let named = &r.figures[Metric::PoisonNotDeadLettered].examples;
     assert!(!named.is_empty());
     assert!(named.iter().all(|id| poison_sent.contains(id)));
-    let json = r.outcome.to_json();
+    let json = harness::report::json::run(&r.outcome);
     assert!(json.contains("\"recovery_ms\": null"), "{json}");
     assert!(json.contains(&format!("\"{}\"", named[0])), "{json}");
 
@@ -355,13 +355,18 @@ fn a_memory_alarm_blocking_consumers_never_recovers_and_an_expected_recovery_fai
         .join("scenarios/rabbitmq-memory-alarm-shared-connection.toml");
     let sc = scenario::load(&file).unwrap();
     let r = run(&sc, 1);
-    assert_eq!(r.outcome.recovery_ms, None, "{}", r.outcome.to_json());
+    assert_eq!(
+        r.outcome.recovery_ms,
+        None,
+        "{}",
+        harness::report::json::run(&r.outcome)
+    );
     // Stuck full: the node still holds its memory limit's worth.
     let limit = sc.broker.queue.memory_limit.unwrap();
     assert!(
         r.figures.balance.stranded.n + 100 >= limit,
         "{}",
-        r.outcome.to_json()
+        harness::report::json::run(&r.outcome)
     );
     let last = r.history.samples.last().unwrap();
     assert!(last.lag_messages() >= limit, "{last:?}");
@@ -423,7 +428,7 @@ for = "10s"
         ),
         (0, 0, 0, 0),
         "{}",
-        r.outcome.to_json()
+        harness::report::json::run(&r.outcome)
     );
     assert_eq!(c[Metric::TookEffect], c[Metric::Sent]);
     assert!(r.outcome.recovery_ms.is_some());
@@ -461,7 +466,7 @@ restart_after = "2s"
         o.counts[Metric::TookEffect],
         o.counts[Metric::Sent],
         "{}",
-        o.to_json()
+        harness::report::json::run(o)
     );
     assert_eq!((o.counts[Metric::Lost], o.counts[Metric::Stranded]), (0, 0));
     assert_eq!(o.stages.len(), 2);
@@ -476,7 +481,11 @@ restart_after = "2s"
     assert!(buffer.equation.contains("forwarded"), "{}", buffer.equation);
     // The crashed relay had forwarded without committing: its successor
     // forwards those again, and they are delivered again.
-    assert!(o.counts[Metric::DuplicateDeliveries] > 0, "{}", o.to_json());
+    assert!(
+        o.counts[Metric::DuplicateDeliveries] > 0,
+        "{}",
+        harness::report::json::run(o)
+    );
     // The stages' events are tagged, the producers' in the buffer's.
     let stage_of = |verb: &str| -> std::collections::BTreeSet<u8> {
         (r.history.events.iter())
@@ -511,11 +520,23 @@ restart_after = "2s"
         "{:?}",
         (0..40).map(per_second).collect::<Vec<_>>()
     );
-    assert!(o.stages[0].max_lag > 3_000, "{}", o.to_json());
-    assert!(o.stages[1].max_lag < 100, "{}", o.to_json());
+    assert!(
+        o.stages[0].max_lag > 3_000,
+        "{}",
+        harness::report::json::run(o)
+    );
+    assert!(
+        o.stages[1].max_lag < 100,
+        "{}",
+        harness::report::json::run(o)
+    );
     // 6000 messages at 50/s need 120 s: the 70 s run ends with the rest
     // still in the buffer, stranded there, not lost.
-    assert!(o.counts[Metric::Stranded] > 1_000, "{}", o.to_json());
+    assert!(
+        o.counts[Metric::Stranded] > 1_000,
+        "{}",
+        harness::report::json::run(o)
+    );
     assert_eq!(o.counts[Metric::Lost], 0);
     assert_eq!(o.stages[0].stranded, o.counts[Metric::Stranded]);
 }

@@ -137,7 +137,7 @@ fn every_scenario_meets_its_expectations_for_seeds_1_to_5() {
         );
         if *seed == 1 {
             let name = file.file_stem().unwrap().to_string_lossy().to_string();
-            insta::assert_snapshot!(name.clone(), run.outcome.to_json());
+            insta::assert_snapshot!(name.clone(), harness::report::json::run(&run.outcome));
             // report.md, as a CI step summary shows it: one run that
             // loses acked writes, one with duplicates and losses.
             if REPORT_MD.contains(&name.as_str()) {
@@ -175,7 +175,7 @@ fn fsync_never_loses_acked_messages_on_power_loss() {
     assert!(
         run.outcome.counts[Metric::Lost] > 0,
         "seed 7: {}",
-        run.outcome.to_json()
+        harness::report::json::run(&run.outcome)
     );
     // Every lost id is traceable: it was acked and never took effect.
     let (_, lost) = (run.outcome.examples.0.iter())

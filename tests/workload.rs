@@ -34,7 +34,12 @@ fn bursts_follow_the_schedule() {
         1,
     );
     // 15 s at 100/s + 5 s at 400/s.
-    assert_eq!(o.counts[Metric::Sent], 3_500, "{}", o.to_json());
+    assert_eq!(
+        o.counts[Metric::Sent],
+        3_500,
+        "{}",
+        harness::report::json::run(&o)
+    );
     assert_eq!(o.counts[Metric::Acked], 3_500);
     assert_eq!(o.counts[Metric::Lost], 0);
 }
@@ -48,8 +53,17 @@ fn a_full_producer_buffer_sheds_with_notice() {
         1,
     );
     // ~8 s at 200/s could not be buffered in 100 slots: most were refused.
-    assert!(o.counts[Metric::Shed] > 1_000, "{}", o.to_json());
-    assert_eq!(o.counts[Metric::Lost], 0, "{}", o.to_json());
+    assert!(
+        o.counts[Metric::Shed] > 1_000,
+        "{}",
+        harness::report::json::run(&o)
+    );
+    assert_eq!(
+        o.counts[Metric::Lost],
+        0,
+        "{}",
+        harness::report::json::run(&o)
+    );
     assert_eq!(o.counts[Metric::SilentlyDropped], 0);
 }
 
@@ -63,8 +77,17 @@ fn a_timed_out_request_that_landed_counts_as_recovered() {
         ),
         1,
     );
-    assert!(o.counts[Metric::Recovered] > 0, "{}", o.to_json());
-    assert_eq!(o.counts[Metric::Lost], 0, "{}", o.to_json());
+    assert!(
+        o.counts[Metric::Recovered] > 0,
+        "{}",
+        harness::report::json::run(&o)
+    );
+    assert_eq!(
+        o.counts[Metric::Lost],
+        0,
+        "{}",
+        harness::report::json::run(&o)
+    );
 }
 
 /// Producers cut off past their delivery timeout abandon messages, the
@@ -77,7 +100,11 @@ fn producers_cut_off_past_their_delivery_timeout_abandon_messages_and_say_which(
     let sc = harness::scenario::load(&file).unwrap();
     let r = harness::run(&sc, 1, &models::Pipeline::new()).unwrap();
     let b = &r.figures.balance;
-    assert!(b.abandoned.n > 0, "{}", r.outcome.to_json());
+    assert!(
+        b.abandoned.n > 0,
+        "{}",
+        harness::report::json::run(&r.outcome)
+    );
     assert_eq!(b.abandoned_silently.n, 0);
     assert_eq!((b.lost.n, b.shed.n), (0, 0));
     // Each example was created, timed out in its producer and never applied.
@@ -97,7 +124,7 @@ fn producers_cut_off_past_their_delivery_timeout_abandon_messages_and_say_which(
             "{id}: {kinds:?}"
         );
     }
-    let json = r.outcome.to_json();
+    let json = harness::report::json::run(&r.outcome);
     assert!(
         json.contains(&format!("\"{}\"", b.abandoned.examples[0])),
         "{json}"
@@ -152,14 +179,23 @@ restart_after = "2s"
         ),
         1,
     );
-    assert!(o.counts[Metric::AbandonedSilently] > 0, "{}", o.to_json());
+    assert!(
+        o.counts[Metric::AbandonedSilently] > 0,
+        "{}",
+        harness::report::json::run(&o)
+    );
     assert_eq!(
         o.counts[Metric::Abandoned],
         o.counts[Metric::AbandonedSilently]
     );
     assert_eq!(o.counts[Metric::Lost], 0);
     // Producer 0 was down 2 s: its 100/s share of that time never existed.
-    assert_eq!(o.counts[Metric::Sent], 4_000 - 200, "{}", o.to_json());
+    assert_eq!(
+        o.counts[Metric::Sent],
+        4_000 - 200,
+        "{}",
+        harness::report::json::run(&o)
+    );
 
     let o = run(
         &BASE
@@ -170,6 +206,15 @@ restart_after = "2s"
             ),
         1,
     );
-    assert!(o.counts[Metric::InFlight] > 0, "{}", o.to_json());
-    assert_eq!(o.counts[Metric::Abandoned], 0, "{}", o.to_json());
+    assert!(
+        o.counts[Metric::InFlight] > 0,
+        "{}",
+        harness::report::json::run(&o)
+    );
+    assert_eq!(
+        o.counts[Metric::Abandoned],
+        0,
+        "{}",
+        harness::report::json::run(&o)
+    );
 }

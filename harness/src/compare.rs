@@ -8,10 +8,9 @@
 use crate::explore::Spread;
 use crate::model::Model;
 use crate::outcome::{Outcome, Verdict};
-use crate::scenario::{Metric, PolicyKind, Scenario};
+use crate::scenario::{self, Metric, Overrides, PolicyKind, Scenario, ScenarioError};
 use crate::units::format_duration;
-use serde_json::{json, Map};
-use std::fmt::Write as _;
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -128,6 +127,78 @@ fn ms(v: u64) -> String {
 /// error is kept in the run's [`PolicyRun::extras_error`].
 pub type AfterRun<'a> = &'a (dyn Fn(&Scenario, u64, &crate::Run) -> Result<(), String> + Sync);
 
+/// What `mqsim compare` runs: the scenario as loaded under each policy.
+#[derive(Debug)]
+pub struct Plan {
+    pub scenarios: Vec<(PolicyKind, Scenario)>,
+    /// Why the policies are fewer than every kind, for the user.
+    pub note: Option<String>,
+}
+
+/// The scenario file did not load under one of the policies.
+#[derive(Debug)]
+pub struct PlanError {
+    pub policy: PolicyKind,
+    pub error: ScenarioError,
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}\n(while preparing the scenario for --policy {})",
+            self.error,
+            self.policy.name()
+        )
+    }
+}
+
+/// Loads `file` (at `scale`) under each policy to compare: those `asked`
+/// for, in order and once each, or else every policy its broker kind
+/// allows ([`crate::scenario::BrokerKind::policies`]: a queue runs
+/// `unbounded` alone, and the note says so). Each load validates the file
+/// with that policy, so a policy the scenario cannot take is an error
+/// naming it.
+pub fn plan(file: &Path, asked: &[PolicyKind], scale: Option<u32>) -> Result<Plan, PlanError> {
+    let load = |policy: PolicyKind| {
+        let overrides = Overrides {
+            policy: Some(policy),
+            scale,
+        };
+        scenario::load_with(file, &overrides).map_err(|error| PlanError { policy, error })
+    };
+    let mut note = None;
+    let mut kinds: Vec<PolicyKind> = Vec::new();
+    if asked.is_empty() {
+        let as_written = scenario::load_with(
+            file,
+            &Overrides {
+                policy: None,
+                scale,
+            },
+        );
+        let allowed = as_written.map_or(&PolicyKind::ALL[..], |s| s.broker.kind.policies());
+        if allowed.len() < PolicyKind::ALL.len() {
+            let names: Vec<&str> = allowed.iter().map(|k| k.name()).collect();
+            note = Some(format!(
+                "this scenario's broker kind has no other lag policy to compare; running {} only",
+                names.join(", ")
+            ));
+        }
+        kinds.extend(allowed);
+    } else {
+        for &k in asked {
+            if !kinds.contains(&k) {
+                kinds.push(k);
+            }
+        }
+    }
+    let scenarios = (kinds.iter())
+        .map(|&k| load(k).map(|s| (k, s)))
+        .collect::<Result<_, _>>()?;
+    Ok(Plan { scenarios, note })
+}
+
 /// Runs every policy's scenario for every seed on `jobs` threads. The
 /// scenarios differ only in their policy (and its expectations).
 #[allow(clippy::too_many_arguments)]
@@ -215,47 +286,13 @@ impl Comparison {
         }
     }
 
-    /// The JSON contract: with one seed, `policies.<name>` is that run's
-    /// contract (as `mqsim run --format json` prints it); with several,
-    /// `policies.<name>` holds `runs` (each seed's contract) and `spread`
-    /// (min / median / max of each table figure over the seeds where it
-    /// exists: `seeds` says how many; a recovery that never happened and a
-    /// latency without effects are left out).
-    pub fn to_json(&self) -> String {
-        let mut policies = Map::new();
-        for p in &self.policies {
-            let contract = |r: &PolicyRun| match &r.result {
-                Ok(o) => serde_json::to_value(o).expect("an Outcome always serialises"),
-                Err(e) => json!({ "seed": r.seed, "error": e }),
-            };
-            let value = match p.runs.as_slice() {
-                [one] if self.seeds.len() == 1 => contract(one),
-                runs => {
-                    let mut spread = Map::new();
-                    for c in Column::ALL {
-                        if let Some(s) = Spread::of(self.values(p, c)) {
-                            spread.insert(c.key().to_string(), json!(s));
-                        }
-                    }
-                    json!({
-                        "runs": runs.iter().map(contract).collect::<Vec<_>>(),
-                        "spread": spread,
-                    })
-                }
-            };
-            policies.insert(p.policy.name().to_string(), value);
-        }
-        let doc = json!({
-            "scenario": self.scenario,
-            "file": self.file,
-            "seeds": self.seeds,
-            "scale": self.scale,
-            "partial": self.partial,
-            "policies": policies,
-        });
-        let mut s = serde_json::to_string_pretty(&doc).expect("JSON values serialise");
-        s.push('\n');
-        s
+    /// Each table figure's spread over `p`'s seeds (min / median / max
+    /// where it exists; a recovery that never happened and a latency
+    /// without effects are left out), keyed as in the run contract.
+    pub fn spreads(&self, p: &PolicyRuns) -> Vec<(&'static str, Spread)> {
+        (Column::ALL.iter())
+            .filter_map(|&c| Some((c.key(), Spread::of(self.values(p, c))?)))
+            .collect()
     }
 
     /// The figure `c` of every successful run of `p`.
@@ -477,42 +514,5 @@ impl Comparison {
             })
             .collect();
         Some(format!("history_hash: {}", hashes.join(" ")))
-    }
-
-    /// The same table as GitHub-flavoured Markdown.
-    pub fn render_markdown(&self, reproduce: &str) -> String {
-        let mut o = String::new();
-        let _ = writeln!(o, "### `{}`: lag policies compared\n", self.scenario);
-        for l in self.header() {
-            let _ = writeln!(o, "{l}  ");
-        }
-        let _ = writeln!(o);
-        let rows = self.rows();
-        let esc = |s: &str| s.replace('|', "\\|");
-        for (i, r) in rows.iter().enumerate() {
-            let cells: Vec<String> = r.iter().map(|c| esc(c)).collect();
-            let _ = writeln!(o, "| {} |", cells.join(" | "));
-            if i == 0 {
-                let aligns: Vec<&str> = (0..r.len())
-                    .map(|j| {
-                        if j == 0 || j == r.len() - 1 {
-                            "---"
-                        } else {
-                            "---:"
-                        }
-                    })
-                    .collect();
-                let _ = writeln!(o, "| {} |", aligns.join(" | "));
-            }
-        }
-        let _ = writeln!(o);
-        if let Some(h) = self.hashes() {
-            let _ = writeln!(o, "`{h}`  ");
-        }
-        if self.partial {
-            let _ = writeln!(o, "**partial**: interrupted before every run finished  ");
-        }
-        let _ = writeln!(o, "reproduce: `{reproduce}`");
-        o
     }
 }

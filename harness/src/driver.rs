@@ -6,7 +6,7 @@
 
 use crate::history::{FaultWindow, History};
 use crate::model::{Env, Model};
-use crate::scenario::{covers, Fault, FaultKind, Host, LatencyRange, Role, Scenario};
+use crate::scenario::{covers, Fault, FaultKind, Host, LatencyRange, Scenario};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::cell::RefCell;
@@ -346,11 +346,12 @@ impl World<'_> {
             // scenario (which messages are poison is a function of the
             // schedule); the window is recorded for recovery and charts.
             FaultKind::Poison { .. } => {}
+            // An operator's request to whoever holds a dead-letter queue:
+            // every host's control counts it, and the model decides which
+            // of its hosts acts on it (`Control::redrives`).
             FaultKind::Redrive => {
                 for h in self.scenario.hosts() {
-                    if h.role == Role::Broker {
-                        self.env.control(h).request_redrive();
-                    }
+                    self.env.control(h).request_redrive();
                 }
             }
         }

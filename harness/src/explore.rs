@@ -304,12 +304,6 @@ impl Sweep {
         }
     }
 
-    pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).expect("a Sweep always serialises");
-        s.push('\n');
-        s
-    }
-
     /// The command that reproduces one seed of this sweep.
     pub fn reproduce(&self, seed: u64) -> String {
         crate::reproduce::run_command(&self.file, seed, None, None)

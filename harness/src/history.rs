@@ -203,6 +203,27 @@ pub struct Sample {
 }
 
 impl Sample {
+    /// The gauges of every partition (or queue) at `at_us`, read.
+    pub fn up(at_us: u64, partitions: Vec<PartitionGauge>) -> Sample {
+        Sample {
+            at_us,
+            broker_up: true,
+            partitions,
+            upstream: Vec::new(),
+        }
+    }
+
+    /// At `at_us` the gauges could not be read (the broker is down, or no
+    /// replica or master speaks for some partition).
+    pub fn down(at_us: u64) -> Sample {
+        Sample {
+            at_us,
+            broker_up: false,
+            partitions: Vec::new(),
+            upstream: Vec::new(),
+        }
+    }
+
     /// The whole pipeline's backlog: every stage's lag.
     pub fn lag_messages(&self) -> u64 {
         self.gauges().map(|p| p.lag_messages).sum()

@@ -9,7 +9,8 @@ use crate::history::{
     KeyMap, MsgId, Sample,
 };
 use crate::scenario::{Host, LatencyRange, Role, Scenario, Slowdown};
-use rand::Rng;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -76,6 +77,53 @@ impl Env {
 
     pub fn control(&self, host: Host) -> Rc<Control> {
         self.controls[&host].clone()
+    }
+
+    /// Everything the actor of `host` needs from the run, in one value.
+    pub fn host(&self, host: Host) -> HostEnv {
+        HostEnv {
+            host,
+            scenario: self.scenario.clone(),
+            recorder: self.recorder.clone(),
+            control: self.control(host),
+            seed: self.seed(host),
+        }
+    }
+}
+
+/// One host's share of the run, handed to its actor: who it is, the
+/// validated scenario it serves, where it records, the knobs the driver
+/// turns on it, and its seed. A model with stages gives a stage's hosts
+/// their stage's scenario and recorder (`HostEnv { scenario, recorder,
+/// ..env.host(h) }`).
+#[derive(Clone)]
+pub struct HostEnv {
+    pub host: Host,
+    pub scenario: Rc<Scenario>,
+    pub recorder: Recorder,
+    pub control: Rc<Control>,
+    /// The host's seed, the same for every incarnation (what must not
+    /// change across a restart, such as the keys it draws, is drawn from
+    /// it); [`HostEnv::rng`] gives an incarnation its own stream.
+    pub seed: u64,
+}
+
+impl HostEnv {
+    /// The host's number within its role (`broker-2` → 2).
+    pub fn index(&self) -> u32 {
+        self.host.index
+    }
+
+    /// The host's name on the simulated network (`broker-2`).
+    pub fn name(&self) -> String {
+        self.host.to_string()
+    }
+
+    /// The root RNG of one incarnation: seeded from the host's seed mixed
+    /// with the incarnation number, so a restarted host draws a new but
+    /// still seeded stream. Actors fork their tasks' RNGs from it.
+    pub fn rng(&self, incarnation: u64) -> ChaCha8Rng {
+        ChaCha8Rng::seed_from_u64(self.seed ^ incarnation.wrapping_mul(0x9e37_79b9_7f4a_7c15))
     }
 }
 

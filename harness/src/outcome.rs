@@ -468,13 +468,6 @@ impl Outcome {
         self.verdict.exit_code()
     }
 
-    /// Pretty JSON, keys in a fixed order, with a trailing newline.
-    pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).expect("an Outcome always serialises");
-        s.push('\n');
-        s
-    }
-
     /// Whether human reports show the DLQ figures (the [`DLQ_COUNTS`] and
     /// `max_deliveries`): only for runs with poison or dead-lettered
     /// messages, so reports of runs without a DLQ story stay as they were.
@@ -635,7 +628,7 @@ mod tests {
     #[test]
     fn json_has_the_contract_keys() {
         let o = outcome(&[exp(Metric::RecoveryMs, Cmp::Lt, 1_000)]);
-        let json = o.to_json();
+        let json = crate::report::json::run(&o);
         assert!(json.ends_with("}\n"));
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         let keys = |v: &serde_json::Value| -> Vec<String> {
@@ -850,7 +843,7 @@ reproduce: mqsim run scenarios/demo.toml --seed 7
             &h,
             &check(&h),
         );
-        let v: serde_json::Value = serde_json::from_str(&o.to_json()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&crate::report::json::run(&o)).unwrap();
         let c = &v["counts"];
         let got: Vec<&serde_json::Value> = [
             "dead_lettered",

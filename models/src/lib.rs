@@ -8,35 +8,36 @@ mod log;
 pub mod mutant;
 mod queue;
 
+use common::family::{install_host, Family, Shared};
 use common::producer::{Producer, ProducerSlot};
 use common::relay::RelaySpec;
 use common::schedule::Schedule;
 use common::store::Store;
-use harness::history::{Inventory, PartitionGauge, PartitionInventory, Sample};
-use harness::model::{Env, Model};
+use harness::history::{Inventory, Sample};
+use harness::model::{Env, HostEnv, Model};
 use harness::scenario::{
     Acks, Assignment, BrokerKind, Buffer, CommitMode, Fsync, Host, OffsetReset, PolicyKind, Role,
     Scenario,
 };
-use log::broker::{Broker, BrokerSlot, BrokerState};
+use log::cluster::LogCluster;
 use log::consumer::Consumer;
-use log::controller::{Controller, ControllerSlot, ControllerState};
-use queue::broker::{Node, QueueBroker, QueueSlot};
-use queue::consumer::{queues_of, QueueConsumer};
-use std::cell::{Cell, RefCell};
+use queue::cluster::QueueCluster;
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
-/// The pipeline under test: producers → a replicated log cluster (brokers
-/// and a controller) → a consumer group → store nodes; or, with
-/// `broker.kind = "queue"`, producers → classic queue nodes → competing
-/// consumers → store nodes.
+/// The pipeline under test: producers → a broker family's cluster and its
+/// consumers → store nodes. `broker.kind = "log"`: a replicated log (brokers
+/// and a controller) and a consumer group; `"queue"`: classic queue nodes
+/// and competing consumers; with a `[buffer]`, a replicated log and its
+/// relays in front of the queue.
 #[derive(Default)]
 pub struct Pipeline {
-    brokers: RefCell<Vec<BrokerSlot>>,
-    controller: ControllerSlot,
-    queue_nodes: RefCell<Vec<QueueSlot>>,
+    /// The family `broker.kind` names, chosen at install.
+    family: RefCell<Option<Rc<dyn Family>>>,
+    /// With a `[buffer]`: the log cluster in front of the queue.
+    buffer: RefCell<Option<Rc<LogCluster>>>,
     producers: RefCell<Vec<ProducerSlot>>,
     /// The relays' publishers (with a `[buffer]`).
     relays: RefCell<Vec<ProducerSlot>>,
@@ -57,59 +58,14 @@ impl Pipeline {
             ..Pipeline::default()
         }
     }
-
-    fn controller(&self) -> Option<Rc<RefCell<ControllerState>>> {
-        self.controller.borrow().upgrade()
-    }
-
-    /// The queue node that speaks for the cluster: a serving master, the
-    /// newest epoch first (two may serve at once in a split brain).
-    fn queue_master(&self) -> Option<Rc<RefCell<Node>>> {
-        self.queue_nodes
-            .borrow()
-            .iter()
-            .filter_map(|s| s.borrow().upgrade())
-            .filter(|n| n.borrow().serving())
-            .max_by_key(|n| {
-                let n = n.borrow();
-                (n.epoch, std::cmp::Reverse(n.id))
-            })
-    }
-
-    fn is_queue(&self) -> bool {
-        !self.queue_nodes.borrow().is_empty()
-    }
-
-    fn broker(&self, b: u32) -> Option<Rc<RefCell<BrokerState>>> {
-        self.brokers.borrow().get(b as usize)?.borrow().upgrade()
-    }
-
-    /// The live broker whose replica of `p` speaks for the partition: its
-    /// leader in the controller's table, or, while it is offline, the
-    /// first live in-sync replica (what a clean election would pick).
-    fn speaker(&self, c: &ControllerState, p: usize) -> Option<Rc<RefCell<BrokerState>>> {
-        let st = &c.cluster.partitions[p];
-        match st.leader {
-            Some(l) => self.broker(l),
-            None => st.isr.iter().find_map(|&b| self.broker(b)),
-        }
-    }
 }
 
-/// Registers a host whose software is `run(incarnation)`; every restart
-/// (turmoil's `bounce`) calls it with the next incarnation number, so the
-/// actor's RNG stream differs per incarnation but stays seeded.
-fn host<A: 'static, F>(sim: &mut turmoil::Sim<'_>, name: Host, actor: Rc<A>, run: F)
-where
-    F: Fn(Rc<A>, u64) -> std::pin::Pin<Box<dyn std::future::Future<Output = turmoil::Result>>>
-        + 'static,
-{
-    let incarnation = Cell::new(0u64);
-    sim.host(name.to_string(), move || {
-        let n = incarnation.get();
-        incarnation.set(n + 1);
-        run(actor.clone(), n)
-    });
+/// The family `kind` names: the one place a new family is added.
+fn family(kind: BrokerKind) -> Rc<dyn Family> {
+    match kind {
+        BrokerKind::Log => Rc::new(LogCluster::default()),
+        BrokerKind::Queue => Rc::new(QueueCluster::default()),
+    }
 }
 
 /// The scenario a buffer's hosts run (its brokers, controller, producers
@@ -186,73 +142,35 @@ impl Model for Pipeline {
             hot: schedule.keys.hot(&sc.workload),
         });
         let applied = Rc::new(RefCell::new(BTreeSet::new()));
-        let queue = sc.broker.kind == BrokerKind::Queue;
         // Seeded from the run (through an actor's seed), shared by all.
         let poison_seed = env.seed(Host::new(Role::Producer, 0)) ^ 0x706f_6973_6f6e;
         let poison = Rc::new(common::schedule::poison_ids(&sc, &schedule, poison_seed));
         env.recorder.set_poison(poison.iter().copied().collect());
+        let shared = Shared { poison };
+        let main = family(sc.broker.kind);
+        let buffer = sc.buffer.as_ref().map(|_| Rc::new(LogCluster::default()));
+        *self.family.borrow_mut() = Some(main.clone());
+        *self.buffer.borrow_mut() = buffer.clone();
         for h in sc.hosts() {
-            let (control, seed) = (env.control(h), env.seed(h));
+            // A host of the front stage (a buffer's, or the only stage's).
+            let front_env = HostEnv {
+                scenario: front.clone(),
+                recorder: first.clone(),
+                ..env.host(h)
+            };
+            let last_env = HostEnv {
+                scenario: sc.clone(),
+                recorder: last.clone(),
+                ..env.host(h)
+            };
             match h.role {
-                Role::Broker if queue => {
-                    let slot: QueueSlot = Rc::new(RefCell::new(Weak::new()));
-                    self.queue_nodes.borrow_mut().push(slot.clone());
-                    let actor = Rc::new(QueueBroker {
-                        index: h.index,
-                        scenario: sc.clone(),
-                        recorder: last.clone(),
-                        control,
-                        seed,
-                        slot,
-                    });
-                    host(sim, h, actor, |a, n| Box::pin(a.run(n)));
-                }
-                Role::Consumer if queue => {
-                    let actor = Rc::new(QueueConsumer {
-                        index: h.index,
-                        scenario: sc.clone(),
-                        recorder: last.clone(),
-                        control,
-                        seed,
-                        poison: poison.clone(),
-                    });
-                    host(sim, h, actor, |a, n| Box::pin(a.run(n)));
-                }
-                Role::Broker | Role::Buffer => {
-                    // A log broker: the pipeline's, or its buffer's.
-                    let slot: BrokerSlot = Rc::new(RefCell::new(Weak::new()));
-                    self.brokers.borrow_mut().push(slot.clone());
-                    let actor = Rc::new(Broker {
-                        role: h.role,
-                        index: h.index,
-                        scenario: front.clone(),
-                        recorder: first.clone(),
-                        control,
-                        seed,
-                        slot,
-                    });
-                    host(sim, h, actor, |a, n| Box::pin(a.run(n)));
-                }
-                Role::Controller => {
-                    let actor = Rc::new(Controller {
-                        scenario: front.clone(),
-                        recorder: first.clone(),
-                        control,
-                        seed,
-                        slot: self.controller.clone(),
-                    });
-                    host(sim, h, actor, |a, n| Box::pin(a.run(n)));
-                }
                 Role::Store => {
+                    let applied = applied.clone();
                     let actor = Rc::new(Store {
-                        index: h.index,
-                        scenario: sc.clone(),
-                        recorder: last.clone(),
-                        control,
-                        seed,
-                        applied: applied.clone(),
+                        env: last_env,
+                        applied,
                     });
-                    host(sim, h, actor, |a, n| Box::pin(a.run(n)));
+                    install_host(sim, h, actor, |a, n| Box::pin(a.run(n)));
                 }
                 Role::Producer => {
                     let slot: ProducerSlot = Rc::new(RefCell::new(Weak::new()));
@@ -263,29 +181,13 @@ impl Model for Pipeline {
                         Role::Broker
                     };
                     let actor = Rc::new(Producer {
-                        slot,
-                        index: h.index,
-                        scenario: front.clone(),
+                        env: front_env,
                         schedule: schedule.clone(),
-                        recorder: first.clone(),
-                        control,
-                        seed,
+                        slot,
                         target,
                         forwarding: None,
                     });
-                    host(sim, h, actor, |a, n| Box::pin(a.run(n)));
-                }
-                Role::Consumer => {
-                    let actor = Rc::new(Consumer {
-                        index: h.index,
-                        scenario: sc.clone(),
-                        recorder: last.clone(),
-                        control,
-                        seed,
-                        brokers: Role::Broker,
-                        relay: None,
-                    });
-                    host(sim, h, actor, |a, n| Box::pin(a.run(n)));
+                    install_host(sim, h, actor, |a, n| Box::pin(a.run(n)));
                 }
                 Role::Relay => {
                     let b = sc.buffer.as_ref().expect("relays come with a buffer");
@@ -300,32 +202,34 @@ impl Model for Pipeline {
                         max_depth: b.max_depth,
                     };
                     let actor = Rc::new(Consumer {
-                        index: h.index,
-                        scenario: front.clone(),
-                        recorder: first.clone(),
-                        control,
-                        seed,
+                        env: front_env,
                         brokers: Role::Buffer,
                         relay: Some(spec),
                     });
-                    host(sim, h, actor, |a, n| Box::pin(a.run(n)));
+                    install_host(sim, h, actor, |a, n| Box::pin(a.run(n)));
+                }
+                // The family's hosts; what it does not run (a queue has no
+                // controller) belongs to the buffer in front, if any.
+                _ => {
+                    let installed = main.install(sim, last_env, &shared)
+                        || buffer
+                            .as_ref()
+                            .is_some_and(|b| b.install(sim, front_env, &shared));
+                    assert!(installed, "{h}: no broker family of this pipeline runs it");
                 }
             }
         }
     }
 
-    /// Lag per partition: the log end of the replica that speaks for it
-    /// minus the group's committed offset. `broker_up = false` while the
-    /// controller is down or some partition has no live replica to speak
-    /// for it (the gauges cannot be read, as with a crashed single broker).
+    /// The family's gauges; with a buffer in front, its lag is the relays'
+    /// backlog, upstream, and the gauges count only while both can be read.
     fn sample(&self, at_us: u64) -> Sample {
-        if !self.is_queue() {
-            return self.log_sample(at_us);
-        }
-        let mut s = self.queue_sample(at_us);
-        // A buffer in front: its lag is the relays' backlog, upstream.
-        if !self.brokers.borrow().is_empty() {
-            let front = self.log_sample(at_us);
+        let Some(main) = self.family.borrow().clone() else {
+            return Sample::down(at_us);
+        };
+        let mut s = main.sample(at_us);
+        if let Some(buffer) = self.buffer.borrow().as_ref() {
+            let front = buffer.sample(at_us);
             s.broker_up &= front.broker_up;
             s.upstream = front.partitions;
             if !s.broker_up {
@@ -336,28 +240,25 @@ impl Model for Pipeline {
         s
     }
 
-    /// Connections one host may be asked for at once: a broker gets every
-    /// effect-free link of producers, consumer workers, followers and
-    /// metadata refreshers; the controller every heartbeat and worker; a
-    /// store every effect lane.
+    /// Connections one host may be asked for at once: the family's bound,
+    /// and its buffer's.
     fn max_connections_per_host(&self, sc: &Scenario) -> usize {
-        let mut n = self.connections(sc);
+        let mut n = family(sc.broker.kind).connections(sc);
         if let Some(b) = &sc.buffer {
-            n = n.max(self.connections(&buffer_stage(sc, b)));
+            n = n.max(LogCluster::default().connections(&buffer_stage(sc, b)));
         }
         n
     }
 
-    /// What the queue (or the cluster) still holds for its consumers, and
-    /// what the producers (and relays) still hold.
+    /// What the family (and a buffer in front) still holds for its
+    /// consumers, and what the producers (and relays) still hold.
     fn inventory(&self) -> Inventory {
-        let mut inventory = if self.is_queue() {
-            self.queue_inventory()
-        } else {
-            self.log_inventory()
+        let mut inventory = match self.family.borrow().as_ref() {
+            Some(main) => main.inventory(),
+            None => Inventory::default(),
         };
-        if self.is_queue() && !self.brokers.borrow().is_empty() {
-            inventory.upstream_held = self.log_inventory().held;
+        if let Some(buffer) = self.buffer.borrow().as_ref() {
+            inventory.upstream_held = buffer.inventory().held;
         }
         inventory.in_flight = held_by(&self.producers.borrow());
         inventory.relay_in_flight = held_by(&self.relays.borrow());
@@ -374,187 +275,4 @@ fn held_by(slots: &[ProducerSlot]) -> Vec<harness::MsgId> {
     ids.sort();
     ids.dedup();
     ids
-}
-
-impl Pipeline {
-    /// Lag per partition: the log end of the replica that speaks for it
-    /// minus the group's committed offset. `broker_up = false` while the
-    /// controller is down or some partition has no live replica to speak
-    /// for it (the gauges cannot be read, as with a crashed single broker).
-    fn log_sample(&self, at_us: u64) -> Sample {
-        let down = Sample {
-            at_us,
-            broker_up: false,
-            partitions: Vec::new(),
-            upstream: Vec::new(),
-        };
-        let Some(c) = self.controller() else {
-            return down;
-        };
-        let c = c.borrow();
-        let mut partitions = Vec::with_capacity(c.committed.len());
-        for p in 0..c.cluster.partitions.len() {
-            let Some(b) = self.speaker(&c, p) else {
-                return down;
-            };
-            let b = b.borrow();
-            let r = &b.replicas[&(p as u32)];
-            // Not clamped to the log start: records retention deleted
-            // before the group committed past them are still lag (Kafka's
-            // tools report the same), and one a consumer is still
-            // applying is the oldest in flight.
-            let committed = c.committed[p].unwrap_or(r.log_start).min(r.log_end());
-            let lag = r.log_end() - committed;
-            // A restarted broker no longer remembers what it deleted: the
-            // oldest record it holds is the best it can say.
-            let oldest = r
-                .append_us_at(committed)
-                .or_else(|| r.append_us_at(r.log_start));
-            let lag_age_us = match oldest {
-                Some(oldest) if lag > 0 => at_us.saturating_sub(oldest),
-                _ => 0,
-            };
-            partitions.push(PartitionGauge {
-                partition: p as u32,
-                depth: r.records.len() as u64,
-                lag_messages: lag,
-                lag_age_us,
-            });
-        }
-        Sample {
-            at_us,
-            broker_up: true,
-            partitions,
-            upstream: Vec::new(),
-        }
-    }
-
-    fn connections(&self, sc: &Scenario) -> usize {
-        let t = &sc.topology;
-        if sc.broker.kind == BrokerKind::Queue {
-            let c = &sc.consumer;
-            let pollers: usize = (0..c.workers)
-                .map(|w| queues_of(w, c.workers, t.partitions).len() * c.concurrency as usize)
-                .sum();
-            let producers = sc.workload.producers as usize;
-            // A relay publishes into the queue as a producer does, and
-            // probes its depth.
-            let relays = sc.buffer.as_ref().map_or(0, |b| b.relays as usize);
-            let to_broker =
-                producers * 2 + relays * 3 + pollers + c.workers as usize + t.brokers as usize * 3;
-            return pollers.max(to_broker) + 16;
-        }
-        let partitions = t.partitions as usize;
-        let workers = sc.consumer.workers as usize;
-        let producers = sc.workload.producers as usize;
-        let lanes = partitions * sc.consumer.concurrency as usize;
-        let brokers = t.brokers as usize;
-        let to_broker =
-            producers * 2 + workers * (partitions + 1) + partitions * t.replication as usize;
-        let to_controller = brokers * 2 + workers * (partitions + 1);
-        lanes.max(to_broker).max(to_controller) + 16
-    }
-
-    /// What the cluster still holds for the group: per partition, the
-    /// speaking replica's records from the committed offset on.
-    fn log_inventory(&self) -> Inventory {
-        let Some(c) = self.controller() else {
-            return Inventory::default();
-        };
-        let c = c.borrow();
-        let mut held = Vec::new();
-        let mut partitions = Vec::new();
-        for p in 0..c.cluster.partitions.len() {
-            let Some(b) = self.speaker(&c, p) else {
-                continue;
-            };
-            let b = b.borrow();
-            let r = &b.replicas[&(p as u32)];
-            let committed = c.committed[p].unwrap_or(r.log_start);
-            let from = committed.clamp(r.log_start, r.log_end());
-            held.extend(r.read(from, usize::MAX).iter().map(|s| s.id));
-            partitions.push(PartitionInventory {
-                partition: p as u32,
-                log_start: r.log_start,
-                log_end: r.log_end(),
-                committed,
-            });
-        }
-        held.sort();
-        held.dedup();
-        Inventory {
-            partitions,
-            held,
-            ..Inventory::default()
-        }
-    }
-}
-
-impl Pipeline {
-    /// Per queue: depth = lag = messages held (visible, in flight or
-    /// delayed), age of the oldest; `broker_up = false` while no node serves.
-    fn queue_sample(&self, at_us: u64) -> Sample {
-        let Some(node) = self.queue_master() else {
-            return Sample {
-                at_us,
-                broker_up: false,
-                partitions: Vec::new(),
-                upstream: Vec::new(),
-            };
-        };
-        let node = node.borrow();
-        let partitions = node
-            .queues
-            .iter()
-            .enumerate()
-            .map(|(q, queue)| PartitionGauge {
-                partition: q as u32,
-                depth: queue.len() as u64,
-                lag_messages: queue.len() as u64,
-                lag_age_us: queue
-                    .oldest()
-                    .map_or(0, |m| at_us.saturating_sub(m.append_us)),
-            })
-            .collect();
-        Sample {
-            at_us,
-            broker_up: true,
-            partitions,
-            upstream: Vec::new(),
-        }
-    }
-
-    /// What the serving master still holds, and apart what its dead-letter
-    /// queues hold (those ids are dead-lettered, not stranded). Per queue,
-    /// the "log" is its sequence range: the oldest held seq to the next.
-    fn queue_inventory(&self) -> Inventory {
-        let Some(node) = self.queue_master() else {
-            return Inventory::default();
-        };
-        let node = node.borrow();
-        let mut held = Vec::new();
-        let mut dead_letters = Vec::new();
-        let mut partitions = Vec::new();
-        for (q, queue) in node.queues.iter().enumerate() {
-            held.extend(queue.messages().map(|m| m.id));
-            dead_letters.extend(queue.dead_letters().map(|m| m.id));
-            let start = queue.oldest().map_or(queue.next_seq, |m| m.seq);
-            partitions.push(PartitionInventory {
-                partition: q as u32,
-                log_start: start,
-                log_end: queue.next_seq,
-                committed: start,
-            });
-        }
-        held.sort();
-        held.dedup();
-        dead_letters.sort();
-        dead_letters.dedup();
-        Inventory {
-            partitions,
-            held,
-            dead_letters,
-            ..Inventory::default()
-        }
-    }
 }

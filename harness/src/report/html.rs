@@ -1,4 +1,4 @@
-//! `report.html`: one self-contained page per run or comparison — inline CSS
+//! `report.html`: one self-contained page per run, comparison or sweep — inline CSS
 //! and SVG, no script, font or URL — so it can be attached to a CI run,
 //! mailed, or opened years later. Light and dark colour schemes come from
 //! the CSS alone (`prefers-color-scheme`).
@@ -6,7 +6,9 @@
 use super::svg::{self, BandRow, Chart, Series, Window};
 use crate::check::timeline::{Bucket, GaugePoint, Timeline};
 use crate::compare::Comparison;
+use crate::explore::{SeedVerdict, Sweep};
 use crate::history::BreakerState;
+use crate::metric::Metric;
 use crate::outcome::{Outcome, Verdict};
 use crate::scenario::PolicyKind;
 use crate::units::format_duration;
@@ -712,6 +714,84 @@ pub fn compare_page(
     let _ = writeln!(
         o,
         "<p class=\"muted\">Every figure on this page comes from the runs' Histories; the policies saw the same seed, load and faults. Shaded: fault windows; dashed: the drain phase begins.</p>\n</body>\n</html>"
+    );
+    o
+}
+
+/// The page of a sweep: the verdicts, each figure's spread over the
+/// seeds, and every seed with its verdict, hash and what failed.
+pub fn sweep_page(sweep: &Sweep) -> String {
+    let mut o = String::new();
+    page(&mut o, &format!("mqsim explore: {}", sweep.scenario));
+    let shard = sweep
+        .shard
+        .map(|s| format!(" · shard {}/{}", s.index, s.count))
+        .unwrap_or_default();
+    let verdict = if sweep.exit_code() == 0 {
+        verdict_badge(Verdict::Pass)
+    } else {
+        verdict_badge(Verdict::Fail)
+    };
+    let _ = writeln!(
+        o,
+        "<h1>{}: seeds {}..{}</h1>\n<p>{verdict} {} seeds run: <span class=\"pass\">{} pass</span>, <span class=\"fail\">{} fail</span>, {} simulation failures{shard}{} · exit {}</p>",
+        esc(&sweep.scenario),
+        sweep.seeds_from,
+        sweep.seeds_to,
+        sweep.results.len(),
+        sweep.count(SeedVerdict::Pass),
+        sweep.count(SeedVerdict::Fail),
+        sweep.count(SeedVerdict::SimFailure),
+        if sweep.partial { " · partial: not every seed ran" } else { "" },
+        sweep.exit_code()
+    );
+    let _ = writeln!(
+        o,
+        "<h2>Figures over the seeds</h2>\n<table><tr><th>figure</th><th>min</th><th>median</th><th>max</th><th>seeds</th></tr>"
+    );
+    for m in Metric::ALL {
+        if let Some(s) = sweep.figures.get(m.name()) {
+            let _ = writeln!(
+                o,
+                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                m.name(),
+                s.min,
+                s.median,
+                s.max,
+                s.seeds
+            );
+        }
+    }
+    let _ = writeln!(
+        o,
+        "</table>\n<h2>Seeds</h2>\n<table><tr><th>seed</th><th>verdict</th><th>history_hash</th><th>what failed, and how to replay it</th></tr>"
+    );
+    for r in &sweep.results {
+        let (class, name) = match r.verdict {
+            SeedVerdict::Pass => ("pass", "pass"),
+            SeedVerdict::Fail => ("fail", "fail"),
+            SeedVerdict::SimFailure => ("fail", "simulation failed"),
+        };
+        let why = if r.verdict == SeedVerdict::Pass {
+            String::new()
+        } else {
+            format!(
+                "{}<br><code>{}</code>",
+                esc(&super::seed_failure(r)),
+                esc(&sweep.reproduce(r.seed))
+            )
+        };
+        let _ = writeln!(
+            o,
+            "<tr><td class=\"n\">{}</td><td class=\"{class}\">{name}</td><td><code>{}</code></td><td>{why}</td></tr>",
+            r.seed,
+            esc(&r.history_hash)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "</table>\n<p class=\"muted\">Every figure on this page comes from the seeds' Histories; fingerprint <code>{}</code> (the scenario as run and mqsim's version).</p>\n</body>\n</html>",
+        esc(&sweep.fingerprint)
     );
     o
 }

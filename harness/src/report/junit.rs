@@ -4,6 +4,7 @@
 //! each testcase's name, so the same expectation at two seeds are two tests.
 
 use crate::compare::Comparison;
+use crate::explore::{SeedVerdict, Sweep};
 use crate::outcome::{actual_text, ExpectationResult, Outcome};
 use std::fmt::Write as _;
 
@@ -175,4 +176,41 @@ pub fn compare(c: &Comparison, reproduce_run: &dyn Fn(&str, u64) -> String) -> S
         })
         .collect();
     render(&suites)
+}
+
+/// One suite for the sweep, one testcase per seed: a seed that failed an
+/// expectation fails with them, one whose simulation failed is an
+/// `<error>`; each carries the command that replays it.
+pub fn sweep(sweep: &Sweep) -> String {
+    let cases = (sweep.results.iter())
+        .map(|r| {
+            let reproduce = sweep.reproduce(r.seed);
+            let (failure, error) = match r.verdict {
+                SeedVerdict::Pass => (None, None),
+                SeedVerdict::Fail => {
+                    let message = r.failed.join("; ");
+                    let body = format!("{message}\nreproduce: {reproduce}\n");
+                    (Some((message, body)), None)
+                }
+                SeedVerdict::SimFailure => {
+                    let e = r.error.as_deref().unwrap_or("simulation failed");
+                    (None, Some(format!("{e}\nreproduce: {reproduce}")))
+                }
+            };
+            Case {
+                name: format!("seed {}", r.seed),
+                failure,
+                error,
+            }
+        })
+        .collect();
+    render(&[Suite {
+        name: sweep.scenario.clone(),
+        properties: vec![
+            ("seeds", format!("{}..{}", sweep.seeds_from, sweep.seeds_to)),
+            ("fingerprint", sweep.fingerprint.clone()),
+            ("partial", sweep.partial.to_string()),
+        ],
+        cases,
+    }])
 }

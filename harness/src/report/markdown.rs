@@ -3,6 +3,7 @@
 //! reproduces the run. GitHub-flavoured Markdown, deterministic.
 
 use crate::compare::Comparison;
+use crate::explore::{SeedVerdict, Sweep};
 use crate::outcome::{actual_text, more_than_shown, Outcome};
 use crate::scenario::Metric;
 use crate::units::format_duration;
@@ -197,9 +198,47 @@ pub fn run(o: &Outcome, reproduce: &str) -> String {
     out
 }
 
+/// The comparison table as GitHub-flavoured Markdown (`mqsim compare
+/// --format markdown`, and the top of a comparison's report.md).
+pub fn comparison_table(c: &Comparison, reproduce: &str) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "### `{}`: lag policies compared\n", c.scenario);
+    for l in c.header() {
+        let _ = writeln!(o, "{l}  ");
+    }
+    let _ = writeln!(o);
+    let rows = c.rows();
+    let esc = |s: &str| s.replace('|', "\\|");
+    for (i, r) in rows.iter().enumerate() {
+        let cells: Vec<String> = r.iter().map(|c| esc(c)).collect();
+        let _ = writeln!(o, "| {} |", cells.join(" | "));
+        if i == 0 {
+            let aligns: Vec<&str> = (0..r.len())
+                .map(|j| {
+                    if j == 0 || j == r.len() - 1 {
+                        "---"
+                    } else {
+                        "---:"
+                    }
+                })
+                .collect();
+            let _ = writeln!(o, "| {} |", aligns.join(" | "));
+        }
+    }
+    let _ = writeln!(o);
+    if let Some(h) = c.hashes() {
+        let _ = writeln!(o, "`{h}`  ");
+    }
+    if c.partial {
+        let _ = writeln!(o, "**partial**: interrupted before every run finished  ");
+    }
+    let _ = writeln!(o, "reproduce: `{reproduce}`");
+    o
+}
+
 /// The comparison table, then each run's failed expectations.
 pub fn compare(c: &Comparison, reproduce: &str) -> String {
-    let mut out = c.render_markdown(reproduce);
+    let mut out = comparison_table(c, reproduce);
     let _ = writeln!(out, "\n#### Expectations\n");
     let _ = writeln!(out, "| policy | seed | verdict | failed expectations |");
     let _ = writeln!(out, "| --- | ---: | --- | --- |");
@@ -230,6 +269,75 @@ pub fn compare(c: &Comparison, reproduce: &str) -> String {
                 r.seed,
                 verdict,
                 failed
+            );
+        }
+    }
+    out
+}
+
+/// A sweep for a CI summary: the verdicts, each figure's spread over the
+/// seeds, and every failing seed with the command that replays it.
+pub fn sweep(sweep: &Sweep) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    let shard = sweep
+        .shard
+        .map(|s| format!(" (shard {}/{})", s.index, s.count))
+        .unwrap_or_default();
+    let _ = writeln!(
+        w,
+        "### `{}`: seeds {}..{}{shard}\n",
+        cell(&sweep.scenario),
+        sweep.seeds_from,
+        sweep.seeds_to
+    );
+    let _ = writeln!(
+        w,
+        "**{}** · {} seeds run: {} pass, {} fail, {} simulation failures{}\n",
+        match sweep.exit_code() {
+            0 => "PASS",
+            1 => "FAIL",
+            _ => "SIMULATION FAILED",
+        },
+        sweep.results.len(),
+        sweep.count(SeedVerdict::Pass),
+        sweep.count(SeedVerdict::Fail),
+        sweep.count(SeedVerdict::SimFailure),
+        if sweep.partial {
+            " (partial: not every seed ran)"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(w, "| figure | min | median | max | seeds |");
+    let _ = writeln!(w, "| --- | ---: | ---: | ---: | ---: |");
+    for m in Metric::ALL {
+        if let Some(s) = sweep.figures.get(m.name()) {
+            let _ = writeln!(
+                w,
+                "| {} | {} | {} | {} | {} |",
+                m.name(),
+                s.min,
+                s.median,
+                s.max,
+                s.seeds
+            );
+        }
+    }
+    let failing: Vec<_> = (sweep.results.iter())
+        .filter(|r| r.verdict != SeedVerdict::Pass)
+        .collect();
+    if !failing.is_empty() {
+        let _ = writeln!(w, "\n#### Failing seeds\n");
+        let _ = writeln!(w, "| seed | why | reproduce |");
+        let _ = writeln!(w, "| ---: | --- | --- |");
+        for r in failing {
+            let _ = writeln!(
+                w,
+                "| {} | {} | `{}` |",
+                r.seed,
+                cell(&super::seed_failure(r)),
+                sweep.reproduce(r.seed)
             );
         }
     }

@@ -9,6 +9,7 @@
 //! none computes a figure of its own.
 
 pub mod html;
+pub mod json;
 pub mod jsonl;
 pub mod junit;
 pub mod markdown;
@@ -17,6 +18,7 @@ pub mod text;
 pub mod trace;
 
 use crate::compare::Comparison;
+use crate::explore::{SeedResult, SeedVerdict, Sweep};
 use crate::history::History;
 use crate::outcome::Outcome;
 use crate::scenario::Metric;
@@ -74,12 +76,61 @@ fn remove_if_present(path: &Path) -> io::Result<()> {
 /// The files every run's report has, rendered.
 pub fn run_files(outcome: &Outcome, reproduce: &str) -> Vec<(&'static str, String)> {
     vec![
-        ("report.json", outcome.to_json()),
+        ("report.json", json::run(outcome)),
         ("report.txt", text::run(outcome, reproduce)),
         ("report.md", markdown::run(outcome, reproduce)),
         ("report.html", html::run_page(outcome, reproduce)),
         ("junit.xml", junit::run(outcome, reproduce)),
     ]
+}
+
+/// The files a sweep's report has (`mqsim explore --out`, `mqsim merge
+/// --out`), rendered.
+pub fn sweep_files(sweep: &Sweep) -> Vec<(&'static str, String)> {
+    vec![
+        ("sweep.json", json::sweep(sweep)),
+        ("sweep.txt", text::sweep(sweep)),
+        ("sweep.md", markdown::sweep(sweep)),
+        ("sweep.html", html::sweep_page(sweep)),
+        ("junit.xml", junit::sweep(sweep)),
+    ]
+}
+
+/// Every failing seed of a `[swarm]` sweep as a plain scenario file that
+/// replays it: `(file name, text)`, the schedule that seed drew with a
+/// header saying where it came from and why it failed.
+pub fn swarm_schedules(scenario: &crate::Scenario, sweep: &Sweep) -> Vec<(String, String)> {
+    if scenario.swarm.is_none() {
+        return Vec::new();
+    }
+    (sweep.results.iter())
+        .filter(|r| r.verdict != SeedVerdict::Pass)
+        .map(|r| {
+            let drawn = crate::swarm::instantiate(scenario, r.seed);
+            let header = vec![
+                format!(
+                    "Drawn by the [swarm] of {} for seed {}.",
+                    sweep.file, r.seed
+                ),
+                match r.error {
+                    Some(_) => seed_failure(r),
+                    None => format!("failed: {}", seed_failure(r)),
+                },
+                format!("Replay: mqsim run <this file> --seed {}", r.seed),
+            ];
+            let name = format!("{}-seed-{}.toml", scenario.name, r.seed);
+            (name, crate::scenario::render(&drawn, &header))
+        })
+        .collect()
+}
+
+/// Why a seed of a sweep did not pass, in a line: its failed
+/// expectations, or its simulation failure.
+pub(crate) fn seed_failure(r: &SeedResult) -> String {
+    match &r.error {
+        Some(e) => format!("simulation failed: {e}"),
+        None => r.failed.join("; "),
+    }
 }
 
 /// Writes one run's report into `dir` (created if needed).
@@ -158,7 +209,7 @@ pub fn write_compare(
     extras: Extras,
 ) -> io::Result<Vec<PathBuf>> {
     let mut files = vec![
-        ("report.json".to_string(), c.to_json()),
+        ("report.json".to_string(), json::comparison(c)),
         ("report.txt".to_string(), text::comparison(c, reproduce)),
         ("report.md".to_string(), markdown::compare(c, reproduce)),
         (
@@ -501,8 +552,90 @@ mod tests {
         let text = text::run(&o, "mqsim run q.toml");
         assert!(!text.contains("poison") && !text.contains("deliveries:"));
         // JSON always carries them.
-        let json = o.to_json();
+        let json = json::run(&o);
         assert!(json.contains("\"misrouted\": 0") && json.contains("\"max_deliveries\""));
+    }
+
+    /// A sweep's report in every format: each seed a testcase (a failed
+    /// one with its expectations, a simulation failure an error), each
+    /// failing seed with the command that replays it.
+    #[test]
+    fn a_sweep_renders_in_every_format_with_its_failing_seeds() {
+        use crate::explore::{SeedResult, SeedVerdict, Sweep};
+        let values = |lost: u64| {
+            let mut v = std::collections::BTreeMap::new();
+            v.insert("lost".to_string(), Some(lost));
+            v
+        };
+        let pass = SeedResult {
+            seed: 1,
+            verdict: SeedVerdict::Pass,
+            history_hash: "aa".into(),
+            values: values(0),
+            failed: vec![],
+            error: None,
+        };
+        let fail = SeedResult {
+            seed: 2,
+            verdict: SeedVerdict::Fail,
+            history_hash: "bb".into(),
+            values: values(7),
+            failed: vec!["lost = 0 (actual 7)".into()],
+            error: None,
+        };
+        let crashed = SeedResult::sim_failure(3, "a model panicked: boom".into());
+        let sweep = Sweep::new(
+            "s",
+            "f",
+            "s.toml",
+            &(1..=3),
+            None,
+            false,
+            vec![crashed, fail, pass],
+        );
+        let files = sweep_files(&sweep);
+        let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
+        assert_eq!(
+            names,
+            [
+                "sweep.json",
+                "sweep.txt",
+                "sweep.md",
+                "sweep.html",
+                "junit.xml"
+            ]
+        );
+        let file = |name: &str| &files.iter().find(|(n, _)| *n == name).unwrap().1;
+
+        let back: Sweep = serde_json::from_str(file("sweep.json")).unwrap();
+        assert_eq!(back, sweep);
+        let junit = file("junit.xml");
+        for part in [
+            "tests=\"3\" failures=\"1\" errors=\"1\"",
+            "<testcase classname=\"s\" name=\"seed 1\"/>",
+            "name=\"seed 2\">\n      <failure type=\"expectation\" message=\"lost = 0 (actual 7)\">lost = 0 (actual 7)\nreproduce: mqsim run s.toml --seed 2\n</failure>",
+            "name=\"seed 3\">\n      <error type=\"simulation\" message=\"a model panicked: boom\">a model panicked: boom\nreproduce: mqsim run s.toml --seed 3</error>",
+        ] {
+            assert!(junit.contains(part), "{part} in\n{junit}");
+        }
+        let md = file("sweep.md");
+        for part in [
+            "**SIMULATION FAILED** · 3 seeds run: 1 pass, 1 fail, 1 simulation failures",
+            "| lost | 0 | 0 | 7 | 2 |",
+            "| 2 | lost = 0 (actual 7) | `mqsim run s.toml --seed 2` |",
+            "| 3 | simulation failed: a model panicked: boom | `mqsim run s.toml --seed 3` |",
+        ] {
+            assert!(md.contains(part), "{part} in\n{md}");
+        }
+        let html = file("sweep.html");
+        for part in [
+            "<td class=\"n\">1</td><td class=\"pass\">pass</td><td><code>aa</code></td><td></td>",
+            "<td class=\"n\">2</td><td class=\"fail\">fail</td><td><code>bb</code></td><td>lost = 0 (actual 7)<br><code>mqsim run s.toml --seed 2</code></td>",
+            "<tr><td>lost</td><td class=\"n\">0</td><td class=\"n\">0</td><td class=\"n\">7</td><td class=\"n\">2</td></tr>",
+        ] {
+            assert!(html.contains(part), "{part} in\n{html}");
+        }
+        assert!(file("sweep.txt").contains("seed 2: lost = 0 (actual 7)"));
     }
 
     #[test]

@@ -266,10 +266,7 @@ pub fn sweep(sweep: &Sweep) -> String {
     if !failing.is_empty() {
         out += "failing seeds:\n";
         for r in failing {
-            let why = match &r.error {
-                Some(e) => format!("simulation failed: {e}"),
-                None => r.failed.join("; "),
-            };
+            let why = super::seed_failure(r);
             out += &format!(
                 "  seed {}: {why}\n    reproduce: {}\n",
                 r.seed,

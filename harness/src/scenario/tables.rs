@@ -646,21 +646,6 @@ pub struct Policy {
     pub breaker: BreakerConfig,
 }
 
-impl Policy {
-    /// Whether a partition `lag` messages behind the log end, whose oldest
-    /// uncommitted record is `oldest_age_us` old (None: there is none), is
-    /// past the bound. The one definition the consumer (`silent_drop`) and
-    /// the partition leader (`circuit_breaker`, `backpressure`) share.
-    pub fn exceeded(&self, lag: u64, oldest_age_us: Option<u64>) -> bool {
-        let by_count = self.max_lag.is_some_and(|max| lag > max);
-        let by_age = self
-            .max_lag_age
-            .zip(oldest_age_us)
-            .is_some_and(|(max, age)| age > max.as_micros() as u64);
-        by_count || by_age
-    }
-}
-
 /// `[policy.breaker]`: a circuit breaker per store node, in each consumer
 /// member. Closed → open when, over the last `window`, at least
 /// `min_calls` calls were made and the share of failed (timed out) calls
@@ -693,26 +678,4 @@ pub struct BreakerConfig {
     /// calls a half-open breaker lets through, 1 to 100
     #[key(kind = "integer", default = 3, check = int_range(1, MAX_PROBES))]
     pub probes: u32,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_lag_bound_by_count_or_age() {
-        let p = |max_lag, age_ms: Option<u64>| Policy {
-            kind: PolicyKind::SilentDrop,
-            max_lag,
-            max_lag_age: age_ms.map(Duration::from_millis),
-            breaker: BreakerConfig::default(),
-        };
-        assert!(!p(Some(100), None).exceeded(100, Some(u64::MAX)));
-        assert!(p(Some(100), None).exceeded(101, None));
-        assert!(!p(None, Some(1_000)).exceeded(u64::MAX, Some(1_000_000)));
-        assert!(p(None, Some(1_000)).exceeded(0, Some(1_000_001)));
-        assert!(!p(None, Some(1_000)).exceeded(5, None));
-        assert!(p(Some(100), Some(1_000)).exceeded(0, Some(2_000_000)));
-        assert!(!p(None, None).exceeded(u64::MAX, Some(u64::MAX)));
-    }
 }

@@ -201,6 +201,18 @@ pub enum BrokerKind {
     Queue,
 }
 
+impl BrokerKind {
+    /// The lag policies a scenario of this kind may run under: a queue has
+    /// no log end to lag behind (its bound is its own `max_length`), so
+    /// only `unbounded`. The validator and `mqsim compare` read this.
+    pub fn policies(self) -> &'static [PolicyKind] {
+        match self {
+            BrokerKind::Log => &PolicyKind::ALL,
+            BrokerKind::Queue => &[PolicyKind::Unbounded],
+        }
+    }
+}
+
 /// What a queue node does while its memory alarm is on (it clears once the
 /// node holds fewer messages than its limit).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -16,10 +16,13 @@
 
 pub mod breaker;
 pub mod disk;
+pub mod family;
+pub mod lag;
 pub mod link;
 pub mod metadata;
 pub mod producer;
 pub mod relay;
 pub mod schedule;
+pub mod server;
 pub mod store;
 pub mod wire;

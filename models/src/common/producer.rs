@@ -27,8 +27,8 @@ use crate::common::link::{Link, Route};
 use crate::common::metadata::Metadata;
 use crate::common::schedule::Schedule;
 use crate::common::wire::{Batch, BatchResult, Record, Request, Response};
-use harness::model::{Control, Recorder};
-use harness::scenario::{Acks, Host, Role, Scenario};
+use harness::model::{HostEnv, Recorder};
+use harness::scenario::{Acks, Host, Role};
 use harness::{EventKind, MsgId, Reason};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -86,12 +86,8 @@ impl State {
 pub type ProducerSlot = Rc<RefCell<Weak<RefCell<State>>>>;
 
 pub struct Producer {
-    pub index: u32,
-    pub scenario: Rc<Scenario>,
+    pub env: HostEnv,
     pub schedule: Rc<Schedule>,
-    pub recorder: Recorder,
-    pub control: Rc<Control>,
-    pub seed: u64,
     pub slot: ProducerSlot,
     /// The hosts it publishes to: the brokers, or a buffer's.
     pub target: Role,
@@ -126,10 +122,10 @@ impl Producer {
     /// over a fresh state (what an incarnation holds). Returns the state,
     /// where records to publish go.
     pub fn start(self: &Rc<Self>, incarnation: u64, root: &mut ChaCha8Rng) -> Rc<RefCell<State>> {
-        let sc = self.scenario.clone();
+        let sc = self.env.scenario.clone();
         let w = &sc.workload;
         let pid = if w.idempotent && self.forwarding.is_none() {
-            ((self.index as u64 + 1) << 32) | (incarnation & 0xffff_ffff)
+            ((self.env.index() as u64 + 1) << 32) | (incarnation & 0xffff_ffff)
         } else {
             0
         };
@@ -146,7 +142,7 @@ impl Producer {
         let refresh = meta.clone().refresher(
             sc.clone(),
             self.target,
-            self.control.clone(),
+            self.env.control.clone(),
             routes.clone(),
             w.request_timeout,
             ChaCha8Rng::seed_from_u64(root.next_u64()),
@@ -175,28 +171,29 @@ impl Producer {
     }
 
     pub async fn run(self: Rc<Self>, incarnation: u64) -> turmoil::Result {
-        let sc = self.scenario.clone();
+        let sc = self.env.scenario.clone();
         let w = &sc.workload;
-        let mut root =
-            ChaCha8Rng::seed_from_u64(self.seed ^ incarnation.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut root = self.env.rng(incarnation);
         let state = self.start(incarnation, &mut root);
 
         // A restarted producer resumes at the schedule's present: messages
         // due while it was down were never created.
-        let mut next_seq = self.schedule.due_for(self.index, turmoil::elapsed());
+        let mut next_seq = self.schedule.due_for(self.env.index(), turmoil::elapsed());
         loop {
-            self.control.gate().await;
+            self.env.control.gate().await;
             let now = turmoil::elapsed();
-            let due = self.schedule.due_for(self.index, now);
-            self.recorder.created(self.index, next_seq..due);
+            let due = self.schedule.due_for(self.env.index(), now);
+            self.env.recorder.created(self.env.index(), next_seq..due);
             {
                 let mut st = state.borrow_mut();
                 for seq in next_seq..due {
-                    let id = MsgId::new(self.index, seq);
-                    let key = self.schedule.keys.key_of(self.seed, seq);
+                    let id = MsgId::new(self.env.index(), seq);
+                    let key = self.schedule.keys.key_of(self.env.seed, seq);
                     if st.held >= w.buffer_max as usize {
                         let reason = Reason::ProducerBufferFull;
-                        self.recorder.record(id, key, EventKind::Reject { reason });
+                        self.env
+                            .recorder
+                            .record(id, key, EventKind::Reject { reason });
                         continue;
                     }
                     let partition = key % sc.topology.partitions;
@@ -229,7 +226,9 @@ impl Producer {
             if let Some(p) = &part.pending {
                 if !p.in_flight && p.created + limit <= now {
                     for r in &p.batch.records {
-                        self.recorder.record_at(at, r.id, r.key, EventKind::Timeout);
+                        self.env
+                            .recorder
+                            .record_at(at, r.id, r.key, EventKind::Timeout);
                     }
                     gone += p.batch.records.len();
                     part.pending = None;
@@ -239,7 +238,9 @@ impl Producer {
                 if *created + limit > now {
                     break;
                 }
-                self.recorder.record_at(at, r.id, r.key, EventKind::Timeout);
+                self.env
+                    .recorder
+                    .record_at(at, r.id, r.key, EventKind::Timeout);
                 part.buffer.pop_front();
                 gone += 1;
             }
@@ -257,10 +258,10 @@ impl Producer {
         pid: u64,
         mut rng: ChaCha8Rng,
     ) {
-        let sc = self.scenario.clone();
+        let sc = self.env.scenario.clone();
         let w = &sc.workload;
         loop {
-            self.control.gate().await;
+            self.env.control.gate().await;
             let batches = self.ready_batches(broker, &state, &meta, pid);
             if batches.is_empty() {
                 tokio::time::sleep(w.linger).await;
@@ -296,7 +297,7 @@ impl Producer {
         pid: u64,
     ) -> Vec<Batch> {
         let now = turmoil::elapsed();
-        let batch_max = self.scenario.workload.batch_max as usize;
+        let batch_max = self.env.scenario.workload.batch_max as usize;
         let mut st = state.borrow_mut();
         let mut out = Vec::new();
         for (p, part) in st.partitions.iter_mut().enumerate() {
@@ -335,7 +336,8 @@ impl Producer {
             let attempt = pending.attempts;
             let at = Recorder::now_us();
             for r in &pending.batch.records {
-                self.recorder
+                self.env
+                    .recorder
                     .record_at(at, r.id, r.key, EventKind::Send { attempt });
             }
             out.push(pending.batch.clone());
@@ -351,7 +353,7 @@ impl Producer {
         state: &RefCell<State>,
         meta: &Metadata,
     ) {
-        let retries = self.scenario.workload.retries;
+        let retries = self.env.scenario.workload.retries;
         // A relay never gives up: what it cannot forward stays in its
         // buffer stage, uncommitted, until the next stage takes it.
         let persistent = self.forwarding.is_some();
@@ -416,7 +418,7 @@ impl Producer {
             };
             let at = Recorder::now_us();
             for r in &b.records {
-                self.recorder.record_at(at, r.id, r.key, kind);
+                self.env.recorder.record_at(at, r.id, r.key, kind);
             }
             if let (Some(f), EventKind::Ack) = (&self.forwarding, kind) {
                 f.confirmed(at, &b.records);

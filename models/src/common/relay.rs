@@ -18,7 +18,7 @@ use crate::common::link::{Link, Route};
 use crate::common::producer::{Forwarding, Producer, ProducerSlot, State};
 use crate::common::schedule::Schedule;
 use crate::common::wire::{Fetched, Record, Request, Response};
-use harness::model::{Control, Recorder};
+use harness::model::{Control, HostEnv, Recorder};
 use harness::scenario::{Role, Scenario};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -62,27 +62,26 @@ pub struct Forwarder {
 }
 
 impl Forwarder {
-    /// Starts the relay's publisher (host `relay-<index>`, this incarnation).
+    /// Starts the publisher of relay `relay` (this incarnation): a host of
+    /// the buffer's stage that publishes into the next one.
     pub fn start(
         spec: &RelaySpec,
-        index: u32,
-        seed: u64,
-        stage: Recorder,
-        control: Rc<Control>,
+        relay: &HostEnv,
         incarnation: u64,
         root: &mut ChaCha8Rng,
     ) -> Rc<Forwarder> {
         let forwarding = Rc::new(Forwarding {
             outstanding: RefCell::new(Default::default()),
-            recorder: stage,
+            recorder: relay.recorder.clone(),
         });
+        let control = relay.control.clone();
         let publisher = Rc::new(Producer {
-            index,
-            scenario: spec.next.clone(),
+            env: HostEnv {
+                scenario: spec.next.clone(),
+                recorder: spec.recorder.clone(),
+                ..relay.clone()
+            },
             schedule: spec.schedule.clone(),
-            recorder: spec.recorder.clone(),
-            control: control.clone(),
-            seed,
             slot: spec.slot.clone(),
             target: Role::Broker,
             forwarding: Some(forwarding.clone()),

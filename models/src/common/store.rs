@@ -8,10 +8,8 @@
 //! message: an idempotent store ignores an id any replica already has.
 
 use crate::common::wire::{read_frame, write_frame, Request, Response, STORE_PORT};
-use harness::model::{draw, Control, Recorder};
-use harness::scenario::Scenario;
+use harness::model::{draw, HostEnv};
 use harness::{EventKind, MsgId};
-use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -21,11 +19,7 @@ use std::time::Duration;
 use turmoil::net::{TcpListener, TcpStream};
 
 pub struct Store {
-    pub index: u32,
-    pub scenario: Rc<Scenario>,
-    pub recorder: Recorder,
-    pub control: Rc<Control>,
-    pub seed: u64,
+    pub env: HostEnv,
     /// Ids applied so far, on any node: outlives incarnations, like a
     /// database's data.
     pub applied: Rc<RefCell<BTreeSet<MsgId>>>,
@@ -33,9 +27,7 @@ pub struct Store {
 
 impl Store {
     pub async fn run(self: Rc<Self>, incarnation: u64) -> turmoil::Result {
-        let rng = Rc::new(RefCell::new(ChaCha8Rng::seed_from_u64(
-            self.seed ^ incarnation.wrapping_mul(0x9e37_79b9_7f4a_7c15),
-        )));
+        let rng = Rc::new(RefCell::new(self.env.rng(incarnation)));
         let listener = TcpListener::bind((IpAddr::V4(Ipv4Addr::UNSPECIFIED), STORE_PORT)).await?;
         loop {
             let (stream, _) = listener.accept().await?;
@@ -44,9 +36,9 @@ impl Store {
     }
 
     async fn serve(self: Rc<Self>, mut stream: TcpStream, rng: Rc<RefCell<ChaCha8Rng>>) {
-        let store = &self.scenario.store;
+        let store = &self.env.scenario.store;
         while let Ok(req) = read_frame::<Request>(&mut stream).await {
-            self.control.gate().await;
+            self.env.control.gate().await;
             let profile = match req {
                 Request::Apply { .. } => store.latency,
                 Request::Read { .. } => store.read_latency,
@@ -55,18 +47,23 @@ impl Store {
             let delay = {
                 let rng = &mut *rng.borrow_mut();
                 let base = draw(profile, rng);
-                base + self.control.storage_delay(base, rng)
+                base + self.env.control.storage_delay(base, rng)
             };
             if delay > Duration::ZERO {
                 tokio::time::sleep(delay).await;
             }
             let answer = match req {
                 Request::Apply { id, key } => {
-                    let idempotent = self.scenario.consumer.idempotent;
+                    let idempotent = self.env.scenario.consumer.idempotent;
                     let new = self.applied.borrow_mut().insert(id);
                     if new || !idempotent {
-                        self.recorder
-                            .record(id, key, EventKind::Effect { store: self.index });
+                        self.env.recorder.record(
+                            id,
+                            key,
+                            EventKind::Effect {
+                                store: self.env.index(),
+                            },
+                        );
                     }
                     Response::Applied
                 }

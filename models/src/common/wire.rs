@@ -2,7 +2,6 @@
 //! TCP. One request, one response, in order on a connection; a timed-out
 //! connection is dropped, so a late answer can never be taken for a newer one.
 
-use harness::model::Control;
 use harness::scenario::Role;
 use harness::MsgId;
 use serde::{Deserialize, Serialize};
@@ -392,34 +391,6 @@ pub struct QueueImage {
     pub messages: Vec<QMsg>,
     pub dead_letters: Vec<QMsg>,
     pub next_seq: u64,
-}
-
-/// Serves one connection: each request in order, its answer written back
-/// (`None`: no answer, as for `acks = 0`), until the peer goes away or a
-/// read fails (a timed-out client drops its connection). The host waits at
-/// `control`'s gate before each request; a disk error is fatal for it.
-pub async fn serve<'a, F, Fut>(
-    mut stream: TcpStream,
-    control: &Control,
-    host: &str,
-    processing: std::time::Duration,
-    mut handle: F,
-) where
-    F: FnMut(Request) -> Fut,
-    Fut: std::future::Future<Output = io::Result<Option<Response>>> + 'a,
-{
-    while let Ok(req) = read_frame::<Request>(&mut stream).await {
-        control.gate().await;
-        control.work(processing).await;
-        let resp = match handle(req).await {
-            Ok(Some(r)) => r,
-            Ok(None) => continue,
-            Err(e) => panic!("{host}: disk error: {e}"),
-        };
-        if write_frame(&mut stream, &resp).await.is_err() {
-            return;
-        }
-    }
 }
 
 pub async fn write_frame<T: Serialize>(stream: &mut TcpStream, msg: &T) -> io::Result<()> {

@@ -9,16 +9,16 @@
 //! heartbeat. Durability rules (truncation, high watermark, in-sync set)
 //! are pure functions in `replica.rs`.
 
+use crate::common::lag;
 use crate::common::link::{Link, Route};
+use crate::common::server::{self, Connection};
 use crate::common::wire::Stored;
-use crate::common::wire::{
-    self, BatchResult, Fetched, PartitionState, Request, Response, BROKER_PORT,
-};
+use crate::common::wire::{BatchResult, Fetched, PartitionState, Request, Response};
 use crate::log::controller::replicas;
 use crate::log::files::OffsetsFile;
 use crate::log::replica::{Dedup, Leadership, Replica};
 use crate::mutant::{self, Mutant};
-use harness::model::{Control, Recorder};
+use harness::model::{HostEnv, Recorder};
 use harness::scenario::{Acks, Fsync, Host, Policy, PolicyKind, Role, Scenario};
 use harness::{EventKind, Reason};
 use rand::{RngCore, SeedableRng};
@@ -26,11 +26,9 @@ use rand_chacha::ChaCha8Rng;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 use tokio::sync::Notify;
-use turmoil::net::{TcpListener, TcpStream};
 
 /// Most records a follower copies per fetch.
 const REPLICA_FETCH_MAX: u32 = 2000;
@@ -155,9 +153,7 @@ impl BrokerState {
             .read(committed, 1)
             .first()
             .map(|oldest| now_us.saturating_sub(oldest.append_us));
-        policy
-            .exceeded(r.log_end() - committed, oldest_age)
-            .then_some(refusal)
+        lag::exceeded(policy, r.log_end() - committed, oldest_age).then_some(refusal)
     }
 
     /// Recomputes a led partition's high watermark (never backwards).
@@ -223,32 +219,26 @@ impl BrokerState {
 pub type BrokerSlot = Rc<RefCell<Weak<RefCell<BrokerState>>>>;
 
 pub struct Broker {
-    /// `Role::Broker`, or `Role::Buffer` for a buffer's broker.
-    pub role: Role,
-    pub index: u32,
-    pub scenario: Rc<Scenario>,
-    pub recorder: Recorder,
-    pub control: Rc<Control>,
-    pub seed: u64,
+    /// `broker-<n>`, or `buffer-<n>` for a buffer's broker.
+    pub env: HostEnv,
     pub slot: BrokerSlot,
 }
 
 impl Broker {
     fn name(&self) -> String {
-        Host::new(self.role, self.index).to_string()
+        self.env.name()
     }
 
     /// The broker's software; turmoil calls it again on every restart.
     pub async fn run(self: Rc<Self>, incarnation: u64) -> turmoil::Result {
         let state = Rc::new(RefCell::new(BrokerState::recover(
-            self.index,
-            &self.scenario,
+            self.env.index(),
+            &self.env.scenario,
         )?));
         *self.slot.borrow_mut() = Rc::downgrade(&state);
-        let mut root =
-            ChaCha8Rng::seed_from_u64(self.seed ^ incarnation.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut root = self.env.rng(incarnation);
         let mut fork = || ChaCha8Rng::seed_from_u64(root.next_u64());
-        let sc = self.scenario.clone();
+        let sc = self.env.scenario.clone();
 
         let flush_every = match sc.broker.fsync {
             Fsync::PerBatch => None,
@@ -276,16 +266,13 @@ impl Broker {
         }
 
         let rng = Rc::new(RefCell::new(fork()));
-        let listener = TcpListener::bind((IpAddr::V4(Ipv4Addr::UNSPECIFIED), BROKER_PORT)).await?;
-        loop {
-            let (stream, _) = listener.accept().await?;
-            let conn = Conn {
-                broker: self.clone(),
-                state: state.clone(),
-                rng: rng.clone(),
-            };
-            tokio::task::spawn_local(conn.serve(stream));
-        }
+        server::listen(|| Conn {
+            broker: self.clone(),
+            state: state.clone(),
+            rng: rng.clone(),
+        })
+        .await?;
+        Ok(())
     }
 
     async fn flusher(self: Rc<Self>, state: Rc<RefCell<BrokerState>>, period: Duration) {
@@ -293,7 +280,7 @@ impl Broker {
         tick.tick().await;
         loop {
             tick.tick().await;
-            self.control.gate().await;
+            self.env.control.gate().await;
             if let Err(e) = state.borrow_mut().sync_all() {
                 panic!("{}: periodic sync failed: {e}", self.name());
             }
@@ -303,11 +290,11 @@ impl Broker {
     async fn retention(self: Rc<Self>, state: Rc<RefCell<BrokerState>>) {
         loop {
             tokio::time::sleep(RETENTION_PERIOD).await;
-            self.control.gate().await;
+            self.env.control.gate().await;
             let now = now_us();
             if let Err(e) = state
                 .borrow_mut()
-                .retain(&self.scenario, &self.recorder, now)
+                .retain(&self.env.scenario, &self.env.recorder, now)
             {
                 panic!("{}: retention failed: {e}", self.name());
             }
@@ -321,15 +308,15 @@ impl Broker {
         incarnation: u64,
         mut rng: ChaCha8Rng,
     ) {
-        let period = heartbeat_period(self.scenario.broker.session_timeout);
+        let period = heartbeat_period(self.env.scenario.broker.session_timeout);
         let controller = Host::new(Role::Controller, 0);
         let mut link = Link::new(controller, Route::new(), period.max(LONG_POLL));
         let req = Request::BrokerHeartbeat {
-            broker: self.index,
+            broker: self.env.index(),
             incarnation,
         };
         loop {
-            self.control.gate().await;
+            self.env.control.gate().await;
             if let Ok(Response::Cluster {
                 partitions,
                 committed,
@@ -343,14 +330,14 @@ impl Broker {
 
     /// As leader: asks the controller to shrink or grow in-sync sets.
     async fn isr_keeper(self: Rc<Self>, state: Rc<RefCell<BrokerState>>, mut rng: ChaCha8Rng) {
-        let lag_max = self.scenario.broker.replica_lag_max;
+        let lag_max = self.env.scenario.broker.replica_lag_max;
         let period = (lag_max / 2).clamp(Duration::from_millis(1), Duration::from_millis(100));
         let controller = Host::new(Role::Controller, 0);
-        let timeout = heartbeat_period(self.scenario.broker.session_timeout).max(LONG_POLL);
+        let timeout = heartbeat_period(self.env.scenario.broker.session_timeout).max(LONG_POLL);
         let mut link = Link::new(controller, Route::new(), timeout);
         loop {
             tokio::time::sleep(period).await;
-            self.control.gate().await;
+            self.env.control.gate().await;
             let now = turmoil::elapsed();
             let wanted: Vec<(u32, u32, Vec<u32>)> = {
                 let st = state.borrow();
@@ -376,14 +363,14 @@ impl Broker {
                 }
                 let req = Request::AlterIsr {
                     partition,
-                    leader: self.index,
+                    leader: self.env.index(),
                     epoch,
                     isr,
                 };
                 if let Ok(Response::Partition { state: ps, .. }) = link.call(&mut rng, &req).await {
                     let mut st = state.borrow_mut();
                     if let Some(l) = st.leading.get_mut(&partition) {
-                        let current = ps.epoch == l.epoch && ps.leader == Some(self.index);
+                        let current = ps.epoch == l.epoch && ps.leader == Some(self.env.index());
                         if current && ps.isr_version >= l.isr_version {
                             l.isr = ps.isr;
                             l.isr_version = ps.isr_version;
@@ -405,17 +392,17 @@ impl Broker {
         routes: Rc<Vec<Rc<Route>>>,
         mut rng: ChaCha8Rng,
     ) {
-        let sc = self.scenario.clone();
+        let sc = self.env.scenario.clone();
         let timeout = sc.workload.request_timeout.max(LONG_POLL * 2);
         let mut links: BTreeMap<u32, Link> = BTreeMap::new();
         let per_batch = sc.broker.fsync == Fsync::PerBatch;
         loop {
-            self.control.gate().await;
+            self.env.control.gate().await;
             let target = {
                 let st = state.borrow();
                 let r = &st.replicas[&partition];
                 match st.leader_of(partition) {
-                    Some((Some(l), e)) if l != self.index => {
+                    Some((Some(l), e)) if l != self.env.index() => {
                         Some((l, e, r.log_end(), r.last_epoch()))
                     }
                     _ => None,
@@ -426,12 +413,12 @@ impl Broker {
                 continue;
             };
             let link = links.entry(leader).or_insert_with(|| {
-                let host = Host::new(self.role, leader);
+                let host = Host::new(self.env.host.role, leader);
                 Link::new(host, routes[leader as usize].clone(), timeout)
             });
             let req = Request::ReplicaFetch {
                 partition,
-                replica: self.index,
+                replica: self.env.index(),
                 incarnation,
                 leader_epoch: epoch,
                 offset,
@@ -511,16 +498,13 @@ struct Conn {
     rng: Rc<RefCell<ChaCha8Rng>>,
 }
 
-impl Conn {
-    async fn serve(self, stream: TcpStream) {
-        let (control, name) = (self.broker.control.clone(), self.broker.name());
-        let conn = &self;
-        let processing = self.broker.scenario.broker.processing;
-        wire::serve(stream, &control, &name, processing, |req| conn.handle(req)).await;
+impl Connection for Conn {
+    fn env(&self) -> &HostEnv {
+        &self.broker.env
     }
 
     async fn handle(&self, req: Request) -> io::Result<Option<Response>> {
-        let sc = &self.broker.scenario;
+        let sc = &self.broker.env.scenario;
         Ok(Some(match req {
             Request::Produce { batches } => {
                 let results = self.produce(batches).await?;
@@ -553,7 +537,9 @@ impl Conn {
             _ => return Ok(None),
         }))
     }
+}
 
+impl Conn {
     /// Appends every batch this broker may take, then waits as `acks` says.
     /// None: `acks = all` and the high watermark did not pass the batches
     /// within the producer's timeout (the producer has given up).
@@ -561,7 +547,7 @@ impl Conn {
         &self,
         batches: Vec<crate::common::wire::Batch>,
     ) -> io::Result<Option<Vec<BatchResult>>> {
-        let sc = self.broker.scenario.clone();
+        let sc = self.broker.env.scenario.clone();
         self.disk_delay().await;
         let now = now_us();
         let mut results = Vec::with_capacity(batches.len());
@@ -619,7 +605,10 @@ impl Conn {
                                 partition: b.partition,
                                 offset: stored.offset,
                             };
-                            self.broker.recorder.record_at(at, rec.id, rec.key, event);
+                            self.broker
+                                .env
+                                .recorder
+                                .record_at(at, rec.id, rec.key, event);
                         }
                         if sc.broker.fsync == Fsync::PerBatch
                             && !mutant::active(Mutant::AckBeforeSync)
@@ -782,6 +771,7 @@ impl Conn {
     async fn disk_delay(&self) {
         let d = self
             .broker
+            .env
             .control
             .storage_delay(Duration::ZERO, &mut *self.rng.borrow_mut());
         if d > Duration::ZERO {

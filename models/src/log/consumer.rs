@@ -20,14 +20,15 @@
 //! the high watermark, recording a `drop` for every record it skipped.
 
 use crate::common::breaker::{Breaker, Call};
+use crate::common::lag;
 use crate::common::link::{Link, Route};
 use crate::common::metadata::Metadata;
 use crate::common::relay::{Forwarder, RelaySpec};
 use crate::common::wire::{Fetched, MemberId, Request, Response};
 use crate::log::broker::{heartbeat_period, LONG_POLL};
 use crate::mutant::{self, Mutant};
-use harness::model::{Control, Recorder};
-use harness::scenario::{CommitMode, Host, OffsetReset, PolicyKind, Role, Scenario};
+use harness::model::{HostEnv, Recorder};
+use harness::scenario::{CommitMode, Host, OffsetReset, PolicyKind, Role};
 use harness::{EventKind, Reason};
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -83,9 +84,9 @@ impl Lane {
     /// Reads and applies in order. An unanswered apply may still have taken
     /// effect, so a retry can duplicate it unless the store is idempotent.
     async fn apply(&mut self, c: &Consumer, records: impl Iterator<Item = &Fetched>) {
-        let sc = &c.scenario;
+        let sc = &c.env.scenario;
         for r in records {
-            c.control.work(sc.consumer.processing).await;
+            c.env.control.work(sc.consumer.processing).await;
             for _ in 0..sc.consumer.reads {
                 let copies = sc.topology.store_replication;
                 let first = self.rng.random_range(0..copies);
@@ -103,12 +104,12 @@ impl Lane {
     /// Calls a replica of `key` (the `first`-th, or the next one whose
     /// breaker allows it) until one answers.
     async fn call(&mut self, c: &Consumer, key: u32, first: u32, req: &Request) {
-        let sc = &c.scenario;
+        let sc = &c.env.scenario;
         let (stores, copies) = (sc.topology.stores, sc.topology.store_replication);
         let replica = |i: u32| (key % stores + i % copies) % stores;
         let mut i = first;
         loop {
-            c.control.gate().await;
+            c.env.control.gate().await;
             let (store, permit) = match &self.breakers {
                 None => (replica(i), None),
                 Some(b) => {
@@ -148,11 +149,7 @@ impl Lane {
 }
 
 pub struct Consumer {
-    pub index: u32,
-    pub scenario: Rc<Scenario>,
-    pub recorder: Recorder,
-    pub control: Rc<Control>,
-    pub seed: u64,
+    pub env: HostEnv,
     /// The hosts it fetches from: the brokers, or a buffer's.
     pub brokers: Role,
     /// What applying a record means: a store write, or — for a relay —
@@ -191,10 +188,9 @@ const UNSETTLED_HEARTBEAT: Duration = Duration::from_millis(20);
 
 impl Consumer {
     pub async fn run(self: Rc<Self>, incarnation: u64) -> turmoil::Result {
-        let sc = self.scenario.clone();
-        let member: MemberId = (self.index, incarnation);
-        let mut root =
-            ChaCha8Rng::seed_from_u64(self.seed ^ incarnation.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let sc = self.env.scenario.clone();
+        let member: MemberId = (self.env.index(), incarnation);
+        let mut root = self.env.rng(incarnation);
         let routes = Rc::new(Routes {
             brokers: Rc::new((0..sc.topology.brokers).map(|_| Route::new()).collect()),
             controller: Route::new(),
@@ -204,7 +200,7 @@ impl Consumer {
         let refresh = meta.clone().refresher(
             sc.clone(),
             self.brokers,
-            self.control.clone(),
+            self.env.control.clone(),
             routes.brokers.clone(),
             sc.consumer.request_timeout,
             ChaCha8Rng::seed_from_u64(root.next_u64()),
@@ -221,8 +217,8 @@ impl Consumer {
         let commit_seq = Rc::new(Cell::new(0u64));
         let breakers = (sc.policy.kind == PolicyKind::CircuitBreaker).then(|| {
             Rc::new(Breakers {
-                consumer: self.index,
-                recorder: self.recorder.clone(),
+                consumer: self.env.index(),
+                recorder: self.env.recorder.clone(),
                 nodes: RefCell::new(
                     (0..sc.topology.stores)
                         .map(|_| Breaker::new(sc.policy.breaker.clone()))
@@ -234,8 +230,8 @@ impl Consumer {
         // History would leave a breaker of the crashed incarnation open.
         if let (Some(_), 1..) = (&breakers, incarnation) {
             for store in 0..sc.topology.stores {
-                self.recorder.record_breaker(
-                    self.index,
+                self.env.recorder.record_breaker(
+                    self.env.index(),
                     store,
                     harness::history::BreakerState::Closed,
                 );
@@ -243,17 +239,10 @@ impl Consumer {
         }
 
         // A relay's way into the next stage, for this incarnation.
-        let forwarder = self.relay.as_ref().map(|spec| {
-            Forwarder::start(
-                spec,
-                self.index,
-                self.seed,
-                self.recorder.clone(),
-                self.control.clone(),
-                incarnation,
-                &mut root,
-            )
-        });
+        let forwarder = self
+            .relay
+            .as_ref()
+            .map(|spec| Forwarder::start(spec, &self.env, incarnation, &mut root));
 
         let mut running: BTreeMap<u32, Running> = BTreeMap::new();
         loop {
@@ -304,7 +293,7 @@ impl Consumer {
         breakers: &Option<Rc<Breakers>>,
         root: &mut ChaCha8Rng,
     ) -> PartitionWorker {
-        let sc = &self.scenario;
+        let sc = &self.env.scenario;
         let lanes = (0..sc.consumer.concurrency)
             .map(|_| Lane {
                 rng: ChaCha8Rng::seed_from_u64(root.next_u64()),
@@ -347,7 +336,7 @@ impl Consumer {
         routes: Rc<Routes>,
         mut rng: ChaCha8Rng,
     ) {
-        let sc = &self.scenario;
+        let sc = &self.env.scenario;
         let period = heartbeat_period(sc.consumer.session_timeout);
         let mut link = Link::new(
             Host::new(Role::Controller, 0),
@@ -356,7 +345,7 @@ impl Consumer {
         );
         let mut last_answer = turmoil::elapsed();
         loop {
-            self.control.gate().await;
+            self.env.control.gate().await;
             let req = Request::GroupHeartbeat {
                 group: sc.consumer.group.clone(),
                 member,
@@ -430,12 +419,12 @@ impl PartitionWorker {
         };
         // No commit yet: Earliest starts at offset 0 (a log start beyond it
         // answers OutOfRange), Latest at the log end (likewise).
-        let mut position = committed.unwrap_or(match c.scenario.consumer.auto_offset_reset {
+        let mut position = committed.unwrap_or(match c.env.scenario.consumer.auto_offset_reset {
             OffsetReset::Earliest => 0,
             OffsetReset::Latest => u64::MAX,
         });
         while !self.revoked.get() {
-            c.control.gate().await;
+            c.env.control.gate().await;
             let records = match self.fetch(position).await {
                 Fetch::Records(r, hw) if self.past_bound(position, hw, &r) => {
                     match self.skip(r, hw).await {
@@ -462,12 +451,12 @@ impl PartitionWorker {
                 let attempt = self.attempts.entry(r.offset).or_insert(0);
                 *attempt += 1;
                 let event = EventKind::Deliver {
-                    consumer: c.index,
+                    consumer: c.env.index(),
                     attempt: *attempt,
                 };
-                c.recorder.record_at(at, r.id, r.key, event);
+                c.env.recorder.record_at(at, r.id, r.key, event);
             }
-            let mut commit = c.scenario.consumer.commit;
+            let mut commit = c.env.scenario.consumer.commit;
             if mutant::active(Mutant::CommitBeforeEffect) {
                 commit = CommitMode::BeforeEffect;
             }
@@ -502,7 +491,7 @@ impl PartitionWorker {
         let req = Request::Fetch {
             partition: self.partition,
             offset: position,
-            max: c.scenario.consumer.fetch_max,
+            max: c.env.scenario.consumer.fetch_max,
         };
         match self.brokers[leader as usize]
             .call(&mut self.rng, &req)
@@ -513,7 +502,7 @@ impl PartitionWorker {
                 high_watermark,
             }) => Fetch::Records(records, high_watermark),
             Ok(Response::OutOfRange { log_start, log_end }) => {
-                Fetch::Reset(match c.scenario.consumer.auto_offset_reset {
+                Fetch::Reset(match c.env.scenario.consumer.auto_offset_reset {
                     OffsetReset::Earliest => log_start,
                     OffsetReset::Latest => log_end,
                 })
@@ -534,13 +523,13 @@ impl PartitionWorker {
     /// high watermark minus it), or the age of its oldest record, is past
     /// the policy's bound.
     fn past_bound(&self, position: u64, hw: u64, records: &[Fetched]) -> bool {
-        let policy = &self.consumer.scenario.policy;
+        let policy = &self.consumer.env.scenario.policy;
         if policy.kind != PolicyKind::SilentDrop {
             return false;
         }
         let now_us = turmoil::elapsed().as_micros() as u64;
         let oldest_age = records.first().map(|r| now_us.saturating_sub(r.append_us));
-        policy.exceeded(hw.saturating_sub(position), oldest_age)
+        lag::exceeded(policy, hw.saturating_sub(position), oldest_age)
     }
 
     /// `silent_drop`: moves past every record below the high watermark
@@ -588,7 +577,7 @@ impl PartitionWorker {
             let event = EventKind::Drop {
                 reason: Reason::MaxLag,
             };
-            c.recorder.record(r.id, r.key, event);
+            c.env.recorder.record(r.id, r.key, event);
         }
         self.commit(to, &[]).await.then_some(to)
     }
@@ -597,11 +586,11 @@ impl PartitionWorker {
     /// None if the partition was revoked meanwhile.
     async fn committed_position(&mut self) -> Option<Option<u64>> {
         let req = Request::OffsetFetch {
-            group: self.consumer.scenario.consumer.group.clone(),
+            group: self.consumer.env.scenario.consumer.group.clone(),
             partitions: vec![self.partition],
         };
         while !self.revoked.get() {
-            self.consumer.control.gate().await;
+            self.consumer.env.control.gate().await;
             if let Ok(Response::Offsets { offsets }) =
                 self.controller.call(&mut self.rng, &req).await
             {
@@ -622,7 +611,7 @@ impl PartitionWorker {
             return;
         }
         let n = self.lanes.len() as u32;
-        let partitions = self.consumer.scenario.topology.partitions;
+        let partitions = self.consumer.env.scenario.topology.partitions;
         let c = &self.consumer;
         let swapped: Vec<Fetched>;
         let records = if mutant::active(Mutant::SwapKeyOrder) {
@@ -647,14 +636,14 @@ impl PartitionWorker {
         let c = self.consumer.clone();
         self.commit_seq.set(self.commit_seq.get() + 1);
         let req = Request::Commit {
-            group: c.scenario.consumer.group.clone(),
+            group: c.env.scenario.consumer.group.clone(),
             member: self.member,
             partition: self.partition,
             offset,
             seq: self.commit_seq.get(),
         };
         loop {
-            c.control.gate().await;
+            c.env.control.gate().await;
             match self.controller.call(&mut self.rng, &req).await {
                 Ok(Response::Committed { accepted: true }) => break,
                 Ok(Response::Committed { accepted: false }) => return false,
@@ -664,7 +653,7 @@ impl PartitionWorker {
         }
         let at = Recorder::now_us();
         for r in records {
-            c.recorder.record_at(at, r.id, r.key, EventKind::Commit);
+            c.env.recorder.record_at(at, r.id, r.key, EventKind::Commit);
         }
         self.attempts = self.attempts.split_off(&offset);
         true

@@ -25,9 +25,8 @@ use crate::common::wire::{
 };
 use crate::log::files::OffsetsFile;
 use crate::log::group::Group;
-use harness::model::{Control, Recorder};
+use harness::model::HostEnv;
 use harness::scenario::Scenario;
-use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::cell::RefCell;
 use std::io;
@@ -304,10 +303,7 @@ impl ControllerState {
 pub type ControllerSlot = Rc<RefCell<Weak<RefCell<ControllerState>>>>;
 
 pub struct Controller {
-    pub scenario: Rc<Scenario>,
-    pub recorder: Recorder,
-    pub control: Rc<Control>,
-    pub seed: u64,
+    pub env: HostEnv,
     pub slot: ControllerSlot,
 }
 
@@ -315,29 +311,27 @@ impl Controller {
     pub async fn run(self: Rc<Self>, incarnation: u64) -> turmoil::Result {
         let now = turmoil::elapsed();
         let state = Rc::new(RefCell::new(ControllerState::recover(
-            &self.scenario,
+            &self.env.scenario,
             incarnation,
             now,
         )?));
         *self.slot.borrow_mut() = Rc::downgrade(&state);
         self.record_group(&mut state.borrow_mut());
-        let rng = Rc::new(RefCell::new(ChaCha8Rng::seed_from_u64(
-            self.seed ^ incarnation.wrapping_mul(0x9e37_79b9_7f4a_7c15),
-        )));
+        let rng = Rc::new(RefCell::new(self.env.rng(incarnation)));
 
         // Session expiry, checked a few times per shortest session.
-        let period = (self.scenario.broker.session_timeout / 4)
-            .min(self.scenario.consumer.session_timeout / 4)
+        let period = (self.env.scenario.broker.session_timeout / 4)
+            .min(self.env.scenario.consumer.session_timeout / 4)
             .clamp(Duration::from_millis(1), Duration::from_millis(100));
         {
             let (state, this) = (state.clone(), self.clone());
             tokio::task::spawn_local(async move {
                 loop {
                     tokio::time::sleep(period).await;
-                    this.control.gate().await;
+                    this.env.control.gate().await;
                     let now = turmoil::elapsed();
                     let mut st = state.borrow_mut();
-                    let timeout = this.scenario.broker.session_timeout;
+                    let timeout = this.env.scenario.broker.session_timeout;
                     if st.cluster.expire(now, timeout) {
                         st.save_table()
                             .expect("controller-0: saving the partition table");
@@ -360,7 +354,7 @@ impl Controller {
     /// Puts the group's changes in the History.
     fn record_group(&self, st: &mut ControllerState) {
         for change in st.group.take_changes() {
-            self.recorder.record_group(change);
+            self.env.recorder.record_group(change);
         }
     }
 
@@ -371,7 +365,7 @@ impl Controller {
         rng: Rc<RefCell<ChaCha8Rng>>,
     ) {
         while let Ok(req) = read_frame::<Request>(&mut stream).await {
-            self.control.gate().await;
+            self.env.control.gate().await;
             let resp = match self.handle(req, &state, &rng).await {
                 Ok(Some(r)) => r,
                 Ok(None) => return,
@@ -396,7 +390,7 @@ impl Controller {
                 incarnation,
             } => {
                 let mut st = state.borrow_mut();
-                if broker >= self.scenario.topology.brokers {
+                if broker >= self.env.scenario.topology.brokers {
                     return Ok(None);
                 }
                 if st.cluster.heartbeat(broker, incarnation, now) {
@@ -451,6 +445,7 @@ impl Controller {
                 seq,
             } => {
                 let delay = self
+                    .env
                     .control
                     .storage_delay(Duration::ZERO, &mut *rng.borrow_mut());
                 if delay > Duration::ZERO {

@@ -23,13 +23,12 @@
 //! predecessor's deliveries: every message it holds is delivered again.
 
 use crate::common::link::{Link, Route};
-use crate::common::wire::{
-    self, Batch, BatchResult, PartitionState, Request, Response, BROKER_PORT,
-};
+use crate::common::server::{self, Connection};
+use crate::common::wire::{Batch, BatchResult, PartitionState, Request, Response};
 use crate::common::wire::{QMsg, QueueImage, QueueOp, Receipt};
 use crate::queue::journal::JournalFile;
 use crate::queue::rules::{Queue, Rules};
-use harness::model::{Control, Recorder};
+use harness::model::{HostEnv, Recorder};
 use harness::scenario::{
     Acks, Fsync, Host, MemoryAlarm, Overflow, PartitionHandling, QueueType, Role, Scenario,
 };
@@ -38,11 +37,9 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::cell::RefCell;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 use tokio::sync::Notify;
-use turmoil::net::{TcpListener, TcpStream};
 
 /// How often a node pings each peer and re-evaluates who is master.
 const PING: Duration = Duration::from_millis(100);
@@ -574,17 +571,13 @@ fn apply(queues: &mut [Queue], op: &QueueOp) {
 }
 
 pub struct QueueBroker {
-    pub index: u32,
-    pub scenario: Rc<Scenario>,
-    pub recorder: Recorder,
-    pub control: Rc<Control>,
-    pub seed: u64,
+    pub env: HostEnv,
     pub slot: QueueSlot,
 }
 
 impl QueueBroker {
     fn name(&self) -> String {
-        Host::new(Role::Broker, self.index).to_string()
+        self.env.name()
     }
 
     /// Whether this node's memory alarm is on: it holds as many messages
@@ -592,18 +585,19 @@ impl QueueBroker {
     /// a `memory_pressure` window).
     fn memory_alarm(&self, n: &Node) -> bool {
         let limit = self
+            .env
             .control
-            .memory_limit(self.scenario.broker.queue.memory_limit);
+            .memory_limit(self.env.scenario.broker.queue.memory_limit);
         limit.is_some_and(|limit| n.memory_used() >= limit)
     }
 
     /// Whether the alarm blocks consumers now too (`memory_alarm = "block_all"`).
     fn consumers_blocked(&self, n: &Node) -> bool {
-        self.scenario.broker.queue.memory_alarm == MemoryAlarm::BlockAll && self.memory_alarm(n)
+        self.env.scenario.broker.queue.memory_alarm == MemoryAlarm::BlockAll && self.memory_alarm(n)
     }
 
     fn rules(&self) -> Rules {
-        let q = &self.scenario.broker.queue;
+        let q = &self.env.scenario.broker.queue;
         Rules {
             visibility_us: q.visibility_timeout.as_micros() as u64,
             max_receives: q.max_receives,
@@ -613,14 +607,13 @@ impl QueueBroker {
 
     pub async fn run(self: Rc<Self>, incarnation: u64) -> turmoil::Result {
         let node = Rc::new(RefCell::new(Node::recover(
-            self.index,
+            self.env.index(),
             incarnation,
-            &self.scenario,
+            &self.env.scenario,
         )?));
         *self.slot.borrow_mut() = Rc::downgrade(&node);
-        let mut root =
-            ChaCha8Rng::seed_from_u64(self.seed ^ incarnation.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        let sc = self.scenario.clone();
+        let mut root = self.env.rng(incarnation);
+        let sc = self.env.scenario.clone();
         let flush_every = match sc.broker.fsync {
             Fsync::PerBatch => None,
             Fsync::Interval(d) => Some(d),
@@ -630,14 +623,17 @@ impl QueueBroker {
             tokio::task::spawn_local(self.clone().flusher(node.clone(), period));
         }
         // Redrives requested before this incarnation started are history.
-        tokio::task::spawn_local(self.clone().redriver(node.clone(), self.control.redrives()));
+        tokio::task::spawn_local(
+            self.clone()
+                .redriver(node.clone(), self.env.control.redrives()),
+        );
         if let Some(ttl) = sc.broker.queue.message_ttl {
             tokio::task::spawn_local(self.clone().expirer(node.clone(), ttl));
         }
         if sc.topology.brokers > 1 {
             let routes: Rc<Vec<Rc<Route>>> =
                 Rc::new((0..sc.topology.brokers).map(|_| Route::new()).collect());
-            for p in (0..sc.topology.brokers).filter(|&p| p != self.index) {
+            for p in (0..sc.topology.brokers).filter(|&p| p != self.env.index()) {
                 let rng = ChaCha8Rng::seed_from_u64(root.next_u64());
                 tokio::task::spawn_local(self.clone().pinger(node.clone(), p, routes.clone(), rng));
                 let rng = ChaCha8Rng::seed_from_u64(root.next_u64());
@@ -652,21 +648,18 @@ impl QueueBroker {
             let rng = ChaCha8Rng::seed_from_u64(root.next_u64());
             tokio::task::spawn_local(self.clone().syncer(node.clone(), routes.clone(), rng));
         }
-        let listener = TcpListener::bind((IpAddr::V4(Ipv4Addr::UNSPECIFIED), BROKER_PORT)).await?;
-        loop {
-            let (stream, _) = listener.accept().await?;
-            let conn = Conn {
-                broker: self.clone(),
-                node: node.clone(),
-            };
-            tokio::task::spawn_local(conn.serve(stream));
-        }
+        server::listen(|| Conn {
+            broker: self.clone(),
+            node: node.clone(),
+        })
+        .await?;
+        Ok(())
     }
 
     async fn flusher(self: Rc<Self>, node: Rc<RefCell<Node>>, period: Duration) {
         loop {
             tokio::time::sleep(period).await;
-            self.control.gate().await;
+            self.env.control.gate().await;
             let r = node.borrow_mut().sync();
             if let Err(e) = r {
                 panic!("{}: disk error: {e}", self.name());
@@ -680,7 +673,7 @@ impl QueueBroker {
     async fn expirer(self: Rc<Self>, node: Rc<RefCell<Node>>, ttl: Duration) {
         loop {
             tokio::time::sleep(IDLE).await;
-            self.control.gate().await;
+            self.env.control.gate().await;
             let mut n = node.borrow_mut();
             if n.serving() {
                 self.expire(&mut n, ttl);
@@ -695,7 +688,7 @@ impl QueueBroker {
     fn expire(&self, n: &mut Node, ttl: Duration) {
         let now = now_us();
         let at = Recorder::now_us();
-        let dlq = self.scenario.broker.queue.max_receives.is_some();
+        let dlq = self.env.scenario.broker.queue.max_receives.is_some();
         for queue in 0..n.queues.len() as u32 {
             let gone = n.queues[queue as usize].expire_ttl(now, ttl.as_micros() as u64, dlq);
             for (m, receives) in gone {
@@ -710,7 +703,7 @@ impl QueueBroker {
                     )
                 };
                 n.logged(op);
-                self.recorder.record_at(at, m.id, m.key, kind);
+                self.env.recorder.record_at(at, m.id, m.key, kind);
             }
         }
     }
@@ -720,8 +713,8 @@ impl QueueBroker {
     async fn redriver(self: Rc<Self>, node: Rc<RefCell<Node>>, mut served: u32) {
         loop {
             tokio::time::sleep(IDLE).await;
-            self.control.gate().await;
-            let wanted = self.control.redrives();
+            self.env.control.gate().await;
+            let wanted = self.env.control.redrives();
             if wanted == served {
                 continue;
             }
@@ -748,7 +741,7 @@ impl QueueBroker {
                         append_us: now_us,
                     };
                     n.commit(QueueOp::Add { queue, msg });
-                    self.recorder.record(
+                    self.env.recorder.record(
                         m.id,
                         m.key,
                         EventKind::Append {
@@ -771,9 +764,9 @@ impl QueueBroker {
     ) {
         let to = Host::new(Role::Broker, peer);
         let mut link = Link::new(to, routes[peer as usize].clone(), PING * 2);
-        let me = self.index;
+        let me = self.env.index();
         loop {
-            self.control.gate().await;
+            self.env.control.gate().await;
             if let Ok(Response::NodePong {
                 node: from,
                 master,
@@ -816,10 +809,10 @@ impl QueueBroker {
     async fn evaluator(self: Rc<Self>, node: Rc<RefCell<Node>>) {
         loop {
             tokio::time::sleep(PING).await;
-            self.control.gate().await;
+            self.env.control.gate().await;
             let mut n = node.borrow_mut();
             let before = (n.master, n.paused, n.epoch);
-            n.evaluate(turmoil::elapsed(), &self.scenario);
+            n.evaluate(turmoil::elapsed(), &self.env.scenario);
             if before != (n.master, n.paused, n.epoch) {
                 n.changed.notify_waiters();
             }
@@ -835,23 +828,23 @@ impl QueueBroker {
         mut rng: ChaCha8Rng,
     ) {
         let to = Host::new(Role::Broker, peer);
-        let timeout = self.scenario.workload.request_timeout.min(PING * 5);
+        let timeout = self.env.scenario.workload.request_timeout.min(PING * 5);
         let mut link = Link::new(to, routes[peer as usize].clone(), timeout);
         loop {
-            self.control.gate().await;
+            self.env.control.gate().await;
             let req = {
                 let n = node.borrow();
                 let p = n.peers[peer as usize];
                 // A mirror behind the trimmed log gets a gap: it resyncs.
                 let from = n.confirmed[peer as usize].max(n.log_base);
-                let follows = p.master == Some(self.index) && p.epoch == n.epoch;
+                let follows = p.master == Some(self.env.index()) && p.epoch == n.epoch;
                 if !n.serving() || !follows || from >= n.ops {
                     None
                 } else {
                     let at = (from - n.log_base) as usize;
                     let end = (at + MIRROR_MAX).min(n.log.len());
                     Some(Request::Mirror {
-                        from: self.index,
+                        from: self.env.index(),
                         epoch: n.epoch,
                         first: from,
                         ops: n.log[at..end].to_vec(),
@@ -891,6 +884,7 @@ impl QueueBroker {
         mut rng: ChaCha8Rng,
     ) {
         let timeout = self
+            .env
             .scenario
             .workload
             .request_timeout
@@ -898,11 +892,11 @@ impl QueueBroker {
         let mut links = Link::to_each(Role::Broker, &routes, timeout);
         loop {
             tokio::time::sleep(IDLE).await;
-            self.control.gate().await;
+            self.env.control.gate().await;
             let target = {
                 let n = node.borrow();
                 match n.master {
-                    Some(m) if n.needs_sync && m != self.index && !n.paused => Some(m),
+                    Some(m) if n.needs_sync && m != self.env.index() && !n.paused => Some(m),
                     _ => None,
                 }
             };
@@ -928,16 +922,13 @@ struct Conn {
     node: Rc<RefCell<Node>>,
 }
 
-impl Conn {
-    async fn serve(self, stream: TcpStream) {
-        let (control, name) = (self.broker.control.clone(), self.broker.name());
-        let conn = &self;
-        let processing = self.broker.scenario.broker.processing;
-        wire::serve(stream, &control, &name, processing, |req| conn.handle(req)).await;
+impl Connection for Conn {
+    fn env(&self) -> &HostEnv {
+        &self.broker.env
     }
 
     async fn handle(&self, req: Request) -> io::Result<Option<Response>> {
-        let sc = &self.broker.scenario;
+        let sc = &self.broker.env.scenario;
         Ok(Some(match req {
             Request::Produce { batches } => {
                 let results = self.publish(batches).await?;
@@ -997,11 +988,13 @@ impl Conn {
             _ => return Ok(None),
         }))
     }
+}
 
+impl Conn {
     /// Appends what fits, syncs as `fsync` says, then waits for the
     /// mirrors or quorum the confirm needs.
     async fn publish(&self, batches: Vec<Batch>) -> io::Result<Vec<BatchResult>> {
-        let sc = &self.broker.scenario;
+        let sc = &self.broker.env.scenario;
         let q = &sc.broker.queue;
         let mut results = Vec::with_capacity(batches.len());
         let (epoch, last) = {
@@ -1044,7 +1037,7 @@ impl Conn {
                         queue: b.partition,
                         msg,
                     });
-                    self.broker.recorder.record(
+                    self.broker.env.recorder.record(
                         r.id,
                         r.key,
                         EventKind::Append {
@@ -1065,6 +1058,7 @@ impl Conn {
                         });
                         let reason = Reason::Overflow;
                         self.broker
+                            .env
                             .recorder
                             .record(m.id, m.key, EventKind::Drop { reason });
                     }
@@ -1111,14 +1105,14 @@ impl Conn {
                 if self.broker.consumers_blocked(&n) {
                     return Response::Blocked;
                 }
-                if let Some(ttl) = self.broker.scenario.broker.queue.message_ttl {
+                if let Some(ttl) = self.broker.env.scenario.broker.queue.message_ttl {
                     self.broker.expire(&mut n, ttl);
                 }
                 let got =
                     n.queues[queue as usize].receive(max as usize, now_us(), self.broker.rules());
                 for (m, receives) in &got.dead_lettered {
                     n.logged(QueueOp::ToDlq { queue, seq: m.seq });
-                    self.broker.recorder.record(
+                    self.broker.env.recorder.record(
                         m.id,
                         m.key,
                         EventKind::DeadLetter {
@@ -1178,7 +1172,7 @@ impl Conn {
             apply(&mut n.queues, &op);
             n.ops += 1;
         }
-        if self.broker.scenario.broker.fsync == Fsync::PerBatch {
+        if self.broker.env.scenario.broker.fsync == Fsync::PerBatch {
             if let Err(e) = n.sync() {
                 panic!("{}: disk error: {e}", self.broker.name());
             }

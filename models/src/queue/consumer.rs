@@ -23,8 +23,8 @@ use crate::common::link::{Link, Route};
 use crate::common::metadata::Metadata;
 use crate::common::wire::Delivery;
 use crate::common::wire::{Request, Response};
-use harness::model::{Control, Recorder};
-use harness::scenario::{CommitMode, Role, Scenario};
+use harness::model::HostEnv;
+use harness::scenario::{CommitMode, Role};
 use harness::{EventKind, MsgId};
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -45,20 +45,15 @@ pub fn queues_of(c: u32, workers: u32, queues: u32) -> Vec<u32> {
 }
 
 pub struct QueueConsumer {
-    pub index: u32,
-    pub scenario: Rc<Scenario>,
-    pub recorder: Recorder,
-    pub control: Rc<Control>,
-    pub seed: u64,
+    pub env: HostEnv,
     /// The workload's poison ids: the handler fails on them.
     pub poison: Rc<BTreeSet<MsgId>>,
 }
 
 impl QueueConsumer {
     pub async fn run(self: Rc<Self>, incarnation: u64) -> turmoil::Result {
-        let sc = self.scenario.clone();
-        let mut root =
-            ChaCha8Rng::seed_from_u64(self.seed ^ incarnation.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let sc = self.env.scenario.clone();
+        let mut root = self.env.rng(incarnation);
         let queues = sc.topology.partitions;
         let meta = Metadata::new(queues);
         let brokers: Rc<Vec<Rc<Route>>> =
@@ -68,12 +63,12 @@ impl QueueConsumer {
         tokio::task::spawn_local(meta.clone().refresher(
             sc.clone(),
             Role::Broker,
-            self.control.clone(),
+            self.env.control.clone(),
             brokers.clone(),
             sc.consumer.request_timeout,
             ChaCha8Rng::seed_from_u64(root.next_u64()),
         ));
-        for q in queues_of(self.index, sc.consumer.workers, queues) {
+        for q in queues_of(self.env.index(), sc.consumer.workers, queues) {
             for _ in 0..sc.consumer.concurrency {
                 let rng = ChaCha8Rng::seed_from_u64(root.next_u64());
                 let poller =
@@ -94,12 +89,12 @@ impl QueueConsumer {
         stores: Rc<Vec<Rc<Route>>>,
         mut rng: ChaCha8Rng,
     ) {
-        let sc = self.scenario.clone();
+        let sc = self.env.scenario.clone();
         let c = &sc.consumer;
         let mut links = Link::to_each(Role::Broker, &brokers, c.request_timeout);
         let mut store_links = Link::to_each(Role::Store, &stores, c.store_timeout);
         loop {
-            self.control.gate().await;
+            self.env.control.gate().await;
             let Some(master) = meta.leader(queue) else {
                 tokio::time::sleep(NO_MASTER_POLL).await;
                 continue;
@@ -126,10 +121,10 @@ impl QueueConsumer {
             }
             for d in &deliveries {
                 let kind = EventKind::Deliver {
-                    consumer: self.index,
+                    consumer: self.env.index(),
                     attempt: d.receives,
                 };
-                self.recorder.record(d.msg.id, d.msg.key, kind);
+                self.env.recorder.record(d.msg.id, d.msg.key, kind);
             }
             let link = &mut links[master as usize];
             if c.commit == CommitMode::BeforeEffect {
@@ -160,12 +155,12 @@ impl QueueConsumer {
         stores: &mut [Link],
         rng: &mut ChaCha8Rng,
     ) -> BTreeSet<u64> {
-        let sc = &self.scenario;
+        let sc = &self.env.scenario;
         let mut failed = BTreeSet::new();
         let mut failed_groups = BTreeSet::new();
         for d in deliveries {
-            self.control.gate().await;
-            self.control.work(sc.consumer.processing).await;
+            self.env.control.gate().await;
+            self.env.control.work(sc.consumer.processing).await;
             let m = d.msg;
             // A group's later message must not overtake a failed one; a
             // poison message fails the handler every time.
@@ -190,9 +185,9 @@ impl QueueConsumer {
         stores: &mut [Link],
         rng: &mut ChaCha8Rng,
     ) -> bool {
-        let t = &self.scenario.topology;
+        let t = &self.env.scenario.topology;
         let replica = |i: u32| (key % t.stores + i % t.store_replication) % t.stores;
-        for _ in 0..self.scenario.consumer.reads {
+        for _ in 0..self.env.scenario.consumer.reads {
             let s = replica(rng.random_range(0..t.store_replication));
             match stores[s as usize].call(rng, &Request::Read { key }).await {
                 Ok(Response::Read) => {}
@@ -220,7 +215,7 @@ impl QueueConsumer {
         acks: &[Delivery],
         nacks: &[Delivery],
     ) {
-        let sc = &self.scenario;
+        let sc = &self.env.scenario;
         let nacks: Vec<_> = match sc.consumer.retry_backoff {
             None => Vec::new(),
             Some(b) => nacks
@@ -244,7 +239,9 @@ impl QueueConsumer {
         };
         if let Ok(Response::Settled) = link.call(rng, &req).await {
             for d in acks {
-                self.recorder.record(d.msg.id, d.msg.key, EventKind::Commit);
+                self.env
+                    .recorder
+                    .record(d.msg.id, d.msg.key, EventKind::Commit);
             }
         }
     }

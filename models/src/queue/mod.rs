@@ -14,6 +14,7 @@
 //! distributed storage (a queue lives on its nodes).
 
 pub mod broker;
+pub mod cluster;
 pub mod consumer;
 pub mod journal;
 pub mod rules;

@@ -277,7 +277,7 @@ impl Check {
         };
         // A queue has no log end to lag behind: its bound is the queue's own.
         let for_queue = match (self.broker, kind) {
-            (Some(BrokerKind::Queue), Some(k)) if k != PolicyKind::Unbounded => {
+            (Some(b @ BrokerKind::Queue), Some(k)) if !b.policies().contains(&k) => {
                 self.err(
                     p.at("kind"),
                     format!(
