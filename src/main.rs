@@ -6,7 +6,7 @@ mod bench;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use harness::explore::{SeedVerdict, Shard, Sweep};
-use harness::reproduce::{run_command, scale_flag};
+use harness::reproduce::{compare_command, run_command};
 use harness::scenario::{self, Overrides, PolicyKind, ScenarioError};
 use harness::shrink::{describe, ShrinkError};
 use std::io::{self, IsTerminal, Write};
@@ -433,21 +433,12 @@ fn compare(
     );
     progress.finish();
     drop(write_extras);
-    let seed_flag = if seeds.len() == 1 {
-        format!("--seed {}", seeds[0])
+    let asked: Vec<PolicyKind> = if policies.is_empty() {
+        Vec::new()
     } else {
-        format!("--seeds {}..{}", range.start(), range.end())
+        scenarios.iter().map(|(k, _)| *k).collect()
     };
-    let policy_flag = if policies.is_empty() {
-        String::new()
-    } else {
-        let names: Vec<&str> = scenarios.iter().map(|(k, _)| k.name()).collect();
-        format!(" --policy {}", names.join(","))
-    };
-    let reproduce = format!(
-        "mqsim compare {file_name} {seed_flag}{policy_flag}{}",
-        scale_flag(scale)
-    );
+    let reproduce = compare_command(&file_name, &range, &asked, scale);
     let mut code = comparison.exit_code();
     let runs = comparison.policies.iter().flat_map(|p| &p.runs);
     for error in runs.filter_map(|r| r.extras_error.as_ref()) {

@@ -19,6 +19,31 @@ pub fn run_command(
     )
 }
 
+/// `mqsim compare FILE --seed N | --seeds A..B [--policy P,Q] [--scale K]`;
+/// no policies: every one the scenario allows.
+pub fn compare_command(
+    file: &str,
+    seeds: &std::ops::RangeInclusive<u64>,
+    policies: &[PolicyKind],
+    scale: Option<u32>,
+) -> String {
+    let seeds = if seeds.start() == seeds.end() {
+        format!("--seed {}", seeds.start())
+    } else {
+        format!("--seeds {}..{}", seeds.start(), seeds.end())
+    };
+    let policies = if policies.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<&str> = policies.iter().map(|k| k.name()).collect();
+        format!(" --policy {}", names.join(","))
+    };
+    format!(
+        "mqsim compare {file} {seeds}{policies}{}",
+        scale_flag(scale)
+    )
+}
+
 /// ` --scale K` when K > 1, else nothing.
 pub fn scale_flag(scale: Option<u32>) -> String {
     scale
@@ -43,6 +68,19 @@ mod tests {
         assert_eq!(
             run_command("s.toml", 3, Some(PolicyKind::SilentDrop), Some(24)),
             "mqsim run s.toml --seed 3 --policy silent_drop --scale 24"
+        );
+        assert_eq!(
+            compare_command("s.toml", &(4..=4), &[], None),
+            "mqsim compare s.toml --seed 4"
+        );
+        assert_eq!(
+            compare_command(
+                "s.toml",
+                &(1..=9),
+                &[PolicyKind::SilentDrop, PolicyKind::Unbounded],
+                Some(24)
+            ),
+            "mqsim compare s.toml --seeds 1..9 --policy silent_drop,unbounded --scale 24"
         );
     }
 }
