@@ -2,10 +2,11 @@
 //! expectations evaluated against them, and the verdict. Every report (text,
 //! JSON, Markdown, HTML, JUnit) is a render of one `Outcome`.
 //!
-//! The JSON form ([`Outcome::to_json`]) is a contract for CI users: its keys
-//! and their order are the field order of the serde structs below.
+//! Its serde form is the JSON contract for CI users
+//! ([`crate::report::json::run`]): its keys and their order are the field
+//! order of the serde structs below.
 
-use crate::check::{Figures, Timeline, COUNTS, DLQ_COUNTS};
+use crate::check::{Figures, Timeline, COUNTS};
 use crate::history::{Event, FaultWindow, History, MsgId};
 use crate::scenario::{Cmp, Expectation, Metric, Scenario, Scope};
 use serde::ser::{SerializeMap, SerializeSeq};
@@ -476,31 +477,6 @@ impl Outcome {
         let c = &self.counts;
         c[Metric::Poison] > 0 || c[Metric::DeadLettered] > 0 || c[Metric::Misrouted] > 0
     }
-
-    /// `max_deliveries` for people: `12 (p0-4)`, or `0` when nothing was
-    /// delivered.
-    pub fn max_deliveries_text(&self) -> String {
-        let m = &self.max_deliveries;
-        match m.example {
-            Some(id) => format!("{} ({id})", m.value),
-            None => m.value.to_string(),
-        }
-    }
-
-    /// The counts human reports list: every count, without the DLQ ones
-    /// unless [`Outcome::shows_dlq`].
-    pub fn report_counts(&self) -> Vec<(Metric, u64)> {
-        let dlq = self.shows_dlq();
-        self.count_values()
-            .into_iter()
-            .filter(|(m, _)| dlq || !DLQ_COUNTS.contains(m))
-            .collect()
-    }
-
-    /// `(metric, count)` in report order.
-    pub fn count_values(&self) -> Vec<(Metric, u64)> {
-        self.counts.iter().collect()
-    }
 }
 
 /// Whether `e` holds for `actual`. A recovery that never happened compares as
@@ -510,20 +486,6 @@ fn holds(e: Expectation, actual: Option<u64>) -> bool {
         Some(v) => e.cmp.holds(v, e.value),
         None if e.metric == Metric::RecoveryMs => matches!(e.cmp, Cmp::Gt | Cmp::Ge),
         None => false,
-    }
-}
-
-/// Whether a figure counts more ids than the `shown` examples (so a report
-/// adds an ellipsis): only counts do; `max_deliveries` names its one message.
-pub(crate) fn more_than_shown(metric: Metric, actual: Option<u64>, shown: usize) -> bool {
-    COUNTS.contains(&metric) && actual.is_some_and(|n| n > shown as u64)
-}
-
-pub(crate) fn actual_text(metric: Metric, actual: Option<u64>) -> String {
-    match actual {
-        Some(v) => v.to_string(),
-        None if metric == Metric::RecoveryMs => "never".to_string(),
-        None => "none".to_string(),
     }
 }
 
@@ -796,7 +758,10 @@ reproduce: mqsim run scenarios/demo.toml --seed 7
         assert!(text.is_ascii());
         // No poison, nothing dead-lettered: the DLQ figures are left out.
         assert!(!o.shows_dlq());
-        assert_eq!(o.report_counts().len(), COUNTS.len() - DLQ_COUNTS.len());
+        assert_eq!(
+            crate::report::report_counts(&o).len(),
+            COUNTS.len() - crate::metric::DLQ_COUNTS.len()
+        );
         assert_eq!(o.example_histories.len(), 1, "p0-1 only");
     }
 

@@ -288,7 +288,7 @@ fn expectations(o: &mut String, outcome: &Outcome) {
         "<table><tr><th>expectation</th><th>actual</th><th>result</th><th>example ids</th></tr>"
     );
     for e in &outcome.expectations {
-        let actual = crate::outcome::actual_text(e.expectation.metric, e.actual);
+        let actual = super::actual_text(e.expectation.metric, e.actual);
         let ids: Vec<String> = e
             .examples
             .iter()
@@ -316,7 +316,7 @@ fn counts(o: &mut String, outcome: &Outcome) {
         o,
         "<h2>Counts</h2>\n<table><tr><th>figure</th><th>value</th></tr>"
     );
-    for (m, n) in outcome.report_counts() {
+    for (m, n) in super::report_counts(outcome) {
         let _ = writeln!(o, "<tr><td>{}</td><td class=\"n\">{n}</td></tr>", m.name());
     }
     if outcome.shows_dlq() {
@@ -456,11 +456,7 @@ fn anomalies(o: &mut String, outcome: &Outcome) {
         return;
     }
     for (metric, ids) in &outcome.examples.0 {
-        let n = outcome
-            .count_values()
-            .iter()
-            .find(|(m, _)| m == metric)
-            .map_or(0, |c| c.1);
+        let n = outcome.counts[*metric];
         let links: Vec<String> = ids.iter().map(|id| id_link(&id.to_string())).collect();
         let _ = writeln!(
             o,
@@ -540,7 +536,7 @@ pub fn policy_colour(p: PolicyKind) -> usize {
 
 /// The page of a comparison: the table, each policy's curves overlaid, and
 /// links to each run's own report.
-pub fn compare_page(
+pub fn comparison_page(
     c: &Comparison,
     reproduce: &str,
     run_dirs: &dyn Fn(PolicyKind, u64) -> String,

@@ -3,9 +3,10 @@
 //! suite is a scenario (with the policy for comparisons); the seed is in
 //! each testcase's name, so the same expectation at two seeds are two tests.
 
+use super::actual_text;
 use crate::compare::Comparison;
 use crate::explore::{SeedVerdict, Sweep};
-use crate::outcome::{actual_text, ExpectationResult, Outcome};
+use crate::outcome::{ExpectationResult, Outcome};
 use std::fmt::Write as _;
 
 use super::escape as esc;
@@ -148,7 +149,7 @@ pub fn failure(scenario: &str, seed: u64, error: &str, reproduce: &str) -> Strin
 
 /// One suite per policy (`scenario [policy]`); a run whose simulation
 /// failed is one testcase with an `<error>`.
-pub fn compare(c: &Comparison, reproduce_run: &dyn Fn(&str, u64) -> String) -> String {
+pub fn comparison(c: &Comparison, reproduce_run: &dyn Fn(&str, u64) -> String) -> String {
     let suites: Vec<Suite> = c
         .policies
         .iter()

@@ -2,9 +2,10 @@
 //! the expectations, the key counts, the faults, and the command that
 //! reproduces the run. GitHub-flavoured Markdown, deterministic.
 
+use super::{actual_text, more_than_shown};
 use crate::compare::Comparison;
 use crate::explore::{SeedVerdict, Sweep};
-use crate::outcome::{actual_text, more_than_shown, Outcome};
+use crate::outcome::Outcome;
 use crate::scenario::Metric;
 use crate::units::format_duration;
 use std::fmt::Write as _;
@@ -68,7 +69,7 @@ pub fn run(o: &Outcome, reproduce: &str) -> String {
     }
     let _ = writeln!(w, "| figure | value |");
     let _ = writeln!(w, "| --- | ---: |");
-    for (m, n) in o.report_counts() {
+    for (m, n) in super::report_counts(o) {
         let _ = writeln!(w, "| {} | {n} |", m.name());
     }
     if o.shows_dlq() {
@@ -181,9 +182,8 @@ pub fn run(o: &Outcome, reproduce: &str) -> String {
             w,
             "Anomalies (example ids; their events are in report.html):\n"
         );
-        let counts = o.count_values();
         for (m, examples) in &o.examples.0 {
-            let n = counts.iter().find(|(c, _)| c == m).map(|c| c.1);
+            let n = crate::metric::COUNTS.contains(m).then(|| o.counts[*m]);
             let _ = writeln!(
                 w,
                 "- {} {}: {}",
@@ -237,7 +237,7 @@ pub fn comparison_table(c: &Comparison, reproduce: &str) -> String {
 }
 
 /// The comparison table, then each run's failed expectations.
-pub fn compare(c: &Comparison, reproduce: &str) -> String {
+pub fn comparison(c: &Comparison, reproduce: &str) -> String {
     let mut out = comparison_table(c, reproduce);
     let _ = writeln!(out, "\n#### Expectations\n");
     let _ = writeln!(out, "| policy | seed | verdict | failed expectations |");

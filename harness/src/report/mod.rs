@@ -124,6 +124,41 @@ pub fn swarm_schedules(scenario: &crate::Scenario, sweep: &Sweep) -> Vec<(String
         .collect()
 }
 
+/// `max_deliveries` for people: `12 (p0-4)`, or `0` when nothing was
+/// delivered.
+pub(crate) fn max_deliveries_text(o: &Outcome) -> String {
+    let m = &o.max_deliveries;
+    match m.example {
+        Some(id) => format!("{} ({id})", m.value),
+        None => m.value.to_string(),
+    }
+}
+
+/// The counts human reports list: every count, without the DLQ ones
+/// unless [`Outcome::shows_dlq`].
+pub(crate) fn report_counts(o: &Outcome) -> Vec<(Metric, u64)> {
+    let dlq = o.shows_dlq();
+    (o.counts.iter())
+        .filter(|(m, _)| dlq || !crate::metric::DLQ_COUNTS.contains(m))
+        .collect()
+}
+
+/// Whether a figure counts more ids than the `shown` examples (so a report
+/// adds an ellipsis): only counts do; `max_deliveries` names its one message.
+pub(crate) fn more_than_shown(metric: Metric, actual: Option<u64>, shown: usize) -> bool {
+    crate::metric::COUNTS.contains(&metric) && actual.is_some_and(|n| n > shown as u64)
+}
+
+/// An expectation's actual value for people: a recovery that never came
+/// is `never`, a figure that does not exist `none`.
+pub(crate) fn actual_text(metric: Metric, actual: Option<u64>) -> String {
+    match actual {
+        Some(v) => v.to_string(),
+        None if metric == Metric::RecoveryMs => "never".to_string(),
+        None => "none".to_string(),
+    }
+}
+
 /// Why a seed of a sweep did not pass, in a line: its failed
 /// expectations, or its simulation failure.
 pub(crate) fn seed_failure(r: &SeedResult) -> String {
@@ -211,12 +246,12 @@ pub fn write_compare(
     let mut files = vec![
         ("report.json".to_string(), json::comparison(c)),
         ("report.txt".to_string(), text::comparison(c, reproduce)),
-        ("report.md".to_string(), markdown::compare(c, reproduce)),
+        ("report.md".to_string(), markdown::comparison(c, reproduce)),
         (
             "report.html".to_string(),
-            html::compare_page(c, reproduce, &compare_run_dir),
+            html::comparison_page(c, reproduce, &compare_run_dir),
         ),
-        ("junit.xml".to_string(), junit::compare(c, reproduce_run)),
+        ("junit.xml".to_string(), junit::comparison(c, reproduce_run)),
     ];
     for p in &c.policies {
         for r in &p.runs {

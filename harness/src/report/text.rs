@@ -2,11 +2,12 @@
 //! sweep. ASCII, no colours, deterministic; the figures come from the data
 //! (`Outcome`, `Comparison`, `Sweep`), never computed here.
 
+use super::{actual_text, more_than_shown};
 use crate::check::{GroupFigures, MAX_EXAMPLES};
 use crate::compare::Comparison;
 use crate::explore::{SeedResult, SeedVerdict, Sweep};
 use crate::metric::Metric;
-use crate::outcome::{actual_text, more_than_shown, Outcome};
+use crate::outcome::Outcome;
 use crate::units::format_duration;
 use std::fmt::Write;
 use std::time::Duration;
@@ -39,7 +40,7 @@ pub fn run(outcome: &Outcome, reproduce: &str) -> String {
     }
 
     let _ = writeln!(o, "counts:");
-    let counts = outcome.report_counts();
+    let counts = super::report_counts(outcome);
     let w_name = counts
         .iter()
         .map(|(m, _)| m.name().len())
@@ -87,7 +88,7 @@ pub fn run(outcome: &Outcome, reproduce: &str) -> String {
     );
     if outcome.shows_dlq() {
         label(o, "deliveries");
-        let _ = writeln!(o, "max {}", outcome.max_deliveries_text());
+        let _ = writeln!(o, "max {}", super::max_deliveries_text(outcome));
     }
     if outcome.breaker_trips > 0 {
         label(o, "breakers");

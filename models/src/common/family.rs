@@ -2,9 +2,13 @@
 //! installs what every pipeline has — producers, store nodes, a buffer's
 //! relays — and hands every other host to the family the scenario names
 //! (`broker.kind`): its brokers, its coordinator if it has one, and the
-//! consumers that speak its protocol. A new family is a folder beside
-//! `log/` and `queue/` with one type implementing [`Family`], and one line
-//! in `Pipeline`'s choice of family.
+//! consumers that speak its protocol (with a `[buffer]`, what the queue
+//! family does not take — the buffer's brokers and controller — goes to a
+//! log family in front). A new family is a folder beside `log/` and
+//! `queue/` with one type implementing [`Family`] (its brokers may serve
+//! through `server`'s loop with a `Connection`), one line in `Pipeline`'s
+//! choice of family, and its `broker.kind` in the scenario format (the
+//! name, the keys that apply to it, its hosts and lag policies).
 
 use harness::history::{Inventory, Sample};
 use harness::model::HostEnv;
@@ -21,7 +25,8 @@ use std::rc::Rc;
 pub trait Family {
     /// Registers the software of `env.host` if the host is one of the
     /// family's (its brokers, its coordinator, its consumers) and returns
-    /// true; false leaves the host to the pipeline.
+    /// true; false: not the family's (the pipeline offers it to a buffer's
+    /// family in front, if any; a host nobody takes is a bug).
     fn install(&self, sim: &mut turmoil::Sim<'_>, env: HostEnv, shared: &Shared) -> bool;
 
     /// Gauges per partition (or queue) now; `broker_up = false` while the

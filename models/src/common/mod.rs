@@ -1,10 +1,11 @@
-//! What every broker family's pipeline shares: the wire protocol and the
-//! data it carries (`wire`), client connections made for turmoil's TCP
-//! (`link`), files on the simulated disk (`disk`), the workload's schedule
-//! and the producers that follow it (`schedule`, `producer`), metadata
-//! lookups (`metadata`), the downstream store and the consumer-side breaker
-//! in front of it (`store`, `breaker`), and the relay that forwards from one
-//! stage into the next (`relay`).
+//! What every broker family's pipeline shares: the seam a family
+//! implements (`family`), the wire protocol and the data it carries
+//! (`wire`), the brokers' connection-serving loop (`server`), client
+//! connections made for turmoil's TCP (`link`), files on the simulated disk
+//! (`disk`), the workload's schedule and the producers that follow it
+//! (`schedule`, `producer`), metadata lookups (`metadata`), the downstream
+//! store and the consumer-side breaker in front of it (`store`, `breaker`),
+//! and the relay that forwards from one stage into the next (`relay`).
 //!
 //! Nothing here runs a family's state machine (a partition's replication,
 //! a queue's visibility timeout): those live in `log/` and `queue/`, which
@@ -17,7 +18,6 @@
 pub mod breaker;
 pub mod disk;
 pub mod family;
-pub mod lag;
 pub mod link;
 pub mod metadata;
 pub mod producer;

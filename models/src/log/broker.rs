@@ -9,7 +9,7 @@
 //! heartbeat. Durability rules (truncation, high watermark, in-sync set)
 //! are pure functions in `replica.rs`.
 
-use crate::common::lag;
+use super::lag;
 use crate::common::link::{Link, Route};
 use crate::common::server::{self, Connection};
 use crate::common::wire::Stored;

@@ -19,8 +19,8 @@
 //! `silent_drop` a worker that finds itself past the lag bound skips to
 //! the high watermark, recording a `drop` for every record it skipped.
 
+use super::lag;
 use crate::common::breaker::{Breaker, Call};
-use crate::common::lag;
 use crate::common::link::{Link, Route};
 use crate::common::metadata::Metadata;
 use crate::common::relay::{Forwarder, RelaySpec};

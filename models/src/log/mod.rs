@@ -15,4 +15,5 @@ pub mod consumer;
 pub mod controller;
 pub mod files;
 pub mod group;
+pub mod lag;
 pub mod replica;

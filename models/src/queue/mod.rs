@@ -6,7 +6,8 @@
 //!
 //! `rules` is the pure, unit-tested queue; `broker` the node that owns the
 //! network, the disk (`journal`) and the mirrors; `consumer` receives,
-//! applies to the store and acks or nacks.
+//! applies to the store and acks or nacks; `cluster` is the family as the
+//! pipeline sees it (its hosts, gauges and inventory).
 //!
 //! Deliberately not modelled: exchanges and routing keys (one queue per
 //! partition index), AMQP channels and prefetch beyond `fetch_max`, message
