@@ -31,6 +31,7 @@ fn under_every_policy(file: &Path, text: &str) -> Vec<(PolicyKind, Scenario)> {
             let o = Overrides {
                 policy: Some(k),
                 scale: None,
+                ..Overrides::default()
             };
             let sc = scenario::parse_with(file, text, &o).unwrap_or_else(|e| panic!("{e}"));
             (k, sc)
@@ -455,6 +456,7 @@ fn scale_multiplies_the_load() {
         let o = Overrides {
             policy: None,
             scale: Some(k),
+            ..Overrides::default()
         };
         let sc = scenario::parse_with(Path::new("s.toml"), &text, &o).unwrap();
         assert_eq!(sc.topology.partitions, 4 * k);

@@ -1,9 +1,9 @@
 //! `mqsim compare`: one scenario under several lag policies, with the same
 //! seeds and so the same load and faults, outcomes side by side. Each
 //! (policy, seed) is an ordinary run; this module only schedules them and
-//! lays the figures out (the table's rows, Markdown, JSON; the text is
-//! `report/text.rs`'s). Nothing here is computed
-//! that the runs' outcomes do not already hold.
+//! lays the figures out (the table's header, rows and spreads, which every
+//! format in `report/` prints). Nothing here is computed that the runs'
+//! outcomes do not already hold.
 
 use crate::explore::Spread;
 use crate::model::Model;
@@ -17,7 +17,9 @@ use std::time::Duration;
 /// One (policy, seed) run: its outcome, or why the simulation failed.
 #[derive(Clone, Debug)]
 pub struct PolicyRun {
+    /// The seed it ran with.
     pub seed: u64,
+    /// Its outcome, or why the simulation failed (a model panic as `panic: …`).
     pub result: Result<Outcome, String>,
     /// Why the run's `--history`/`--trace` files could not be written.
     pub extras_error: Option<String>,
@@ -26,20 +28,29 @@ pub struct PolicyRun {
 /// Every run of one policy, in seed order.
 #[derive(Clone, Debug)]
 pub struct PolicyRuns {
+    /// The lag policy they ran under.
     pub policy: PolicyKind,
+    /// Its runs, one per seed (fewer when interrupted).
     pub runs: Vec<PolicyRun>,
 }
 
+/// One scenario under several lag policies, with the same seeds: every
+/// run's outcome, laid out side by side (`mqsim compare`).
 #[derive(Clone, Debug)]
 pub struct Comparison {
+    /// The scenario's name.
     pub scenario: String,
     /// The scenario file as given on the command line.
     pub file: String,
+    /// The seeds asked for, in order.
     pub seeds: Vec<u64>,
     /// `--scale` (1 = as written).
     pub scale: u32,
+    /// Length of the load phase.
     pub duration: Duration,
+    /// Length of the heal-and-drain phase.
     pub drain: Duration,
+    /// Each policy's runs, in the plan's order.
     pub policies: Vec<PolicyRuns>,
     /// True when interrupted: some runs never started.
     pub partial: bool,
@@ -130,6 +141,7 @@ pub type AfterRun<'a> = &'a (dyn Fn(&Scenario, u64, &crate::Run) -> Result<(), S
 /// What `mqsim compare` runs: the scenario as loaded under each policy.
 #[derive(Debug)]
 pub struct Plan {
+    /// The scenario as validated under each policy, in the order they run.
     pub scenarios: Vec<(PolicyKind, Scenario)>,
     /// Why the policies are fewer than every kind, for the user.
     pub note: Option<String>,
@@ -138,7 +150,9 @@ pub struct Plan {
 /// The scenario file did not load under one of the policies.
 #[derive(Debug)]
 pub struct PlanError {
+    /// The policy it was loaded under.
     pub policy: PolicyKind,
+    /// Why it did not load.
     pub error: ScenarioError,
 }
 
@@ -153,17 +167,17 @@ impl std::fmt::Display for PlanError {
     }
 }
 
-/// Loads `file` (at `scale`) under each policy to compare: those `asked`
-/// for, in order and once each, or else every policy its broker kind
-/// allows ([`crate::scenario::BrokerKind::policies`]: a queue runs
-/// `unbounded` alone, and the note says so). Each load validates the file
-/// with that policy, so a policy the scenario cannot take is an error
-/// naming it.
-pub fn plan(file: &Path, asked: &[PolicyKind], scale: Option<u32>) -> Result<Plan, PlanError> {
+/// Loads `file` (as `base` says: its scale, the model's actors) under each
+/// policy to compare: those `asked` for, in order and once each, or else
+/// every policy its broker kind allows
+/// ([`crate::scenario::BrokerKind::policies`]: a queue runs `unbounded`
+/// alone, and the note says so). Each load validates the file with that
+/// policy, so a policy the scenario cannot take is an error naming it.
+pub fn plan(file: &Path, asked: &[PolicyKind], base: &Overrides) -> Result<Plan, PlanError> {
     let load = |policy: PolicyKind| {
         let overrides = Overrides {
             policy: Some(policy),
-            scale,
+            ..base.clone()
         };
         scenario::load_with(file, &overrides).map_err(|error| PlanError { policy, error })
     };
@@ -174,7 +188,7 @@ pub fn plan(file: &Path, asked: &[PolicyKind], scale: Option<u32>) -> Result<Pla
             file,
             &Overrides {
                 policy: None,
-                scale,
+                ..base.clone()
             },
         );
         let allowed = as_written.map_or(&PolicyKind::ALL[..], |s| s.broker.kind.policies());
@@ -501,6 +515,8 @@ impl Comparison {
         rows
     }
 
+    /// With one seed, each policy's History hash on one line (`history_hash:
+    /// silent_drop=… unbounded=…`); `None` with several seeds.
     pub fn hashes(&self) -> Option<String> {
         if self.seeds.len() != 1 {
             return None;

@@ -18,11 +18,14 @@ use std::sync::atomic::AtomicBool;
 /// dealt round robin, so each shard gets a fair mix of the range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shard {
+    /// K: which slice, from 1.
     pub index: u32,
+    /// N: how many slices the range is dealt into.
     pub count: u32,
 }
 
 impl Shard {
+    /// Parses `--shard`'s `K/N` (1 <= K <= N).
     pub fn parse(s: &str) -> Result<Shard, String> {
         let err = || format!("expected K/N with 1 <= K <= N, such as 1/4, found {s:?}");
         let (k, n) = s.split_once('/').ok_or_else(err)?;
@@ -87,15 +90,21 @@ pub fn fingerprint(scenario: &Scenario) -> String {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SeedVerdict {
+    /// Every expectation held.
     Pass,
+    /// An expectation failed.
     Fail,
+    /// The simulation failed (a panic, a conservation violation, a run past
+    /// its bounds): no figures.
     SimFailure,
 }
 
 /// What a sweep keeps of one seed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeedResult {
+    /// The seed run.
     pub seed: u64,
+    /// How the seed's run ended.
     pub verdict: SeedVerdict,
     /// Empty when the simulation failed.
     pub history_hash: String,
@@ -109,6 +118,7 @@ pub struct SeedResult {
 }
 
 impl SeedResult {
+    /// What a sweep keeps of a finished run.
     pub fn from_run(o: &Outcome, figures: &Figures) -> SeedResult {
         SeedResult {
             seed: o.seed,
@@ -134,6 +144,7 @@ impl SeedResult {
         }
     }
 
+    /// A seed whose simulation failed with `error`.
     pub fn sim_failure(seed: u64, error: String) -> SeedResult {
         SeedResult {
             seed,
@@ -149,8 +160,11 @@ impl SeedResult {
 /// min / median / max of one figure over the seeds where it exists.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Spread {
+    /// The smallest value.
     pub min: u64,
+    /// The median (of an even count, the lower middle value).
     pub median: u64,
+    /// The largest value.
     pub max: u64,
     /// Seeds where the figure exists.
     pub seeds: u64,
@@ -176,6 +190,7 @@ impl Spread {
 /// The JSON contract of `mqsim explore` and `mqsim merge`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sweep {
+    /// The scenario's name.
     pub scenario: String,
     /// [`fingerprint`] of the scenario: shards merge only when it matches.
     pub fingerprint: String,
@@ -183,12 +198,15 @@ pub struct Sweep {
     pub file: String,
     /// The whole range asked for, inclusive.
     pub seeds_from: u64,
+    /// The range's last seed.
     pub seeds_to: u64,
     /// `None` for a whole range (also after `merge`).
     pub shard: Option<Shard>,
     /// True when the sweep was interrupted or shards are missing.
     pub partial: bool,
+    /// Seeds per verdict.
     pub verdicts: BTreeMap<SeedVerdict, u64>,
+    /// Each metric's spread over the seeds where its figure exists, by name.
     pub figures: BTreeMap<String, Spread>,
     /// Every seed's result, by seed.
     pub results: Vec<SeedResult>,
@@ -288,6 +306,7 @@ impl Sweep {
         Ok(merged)
     }
 
+    /// How many seeds ended with verdict `v`.
     pub fn count(&self, v: SeedVerdict) -> u64 {
         self.verdicts.get(&v).copied().unwrap_or(0)
     }

@@ -11,11 +11,14 @@ use std::fmt;
 /// counter in the producer's memory, so a restarted producer never reuses one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct MsgId {
+    /// The producer that created it (host `producer-N`).
     pub producer: u32,
+    /// Its place in that producer's schedule, from 0 (`p0-12` is seq 12).
     pub seq: u32,
 }
 
 impl MsgId {
+    /// Producer `producer`'s message `seq` (`p{producer}-{seq}`).
     pub fn new(producer: u32, seq: u32) -> Self {
         MsgId { producer, seq }
     }
@@ -48,6 +51,7 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, drops and refusals alike.
     pub const ALL: [Reason; 7] = [
         Reason::MaxLag,
         Reason::Overflow,
@@ -94,25 +98,51 @@ impl Reason {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventKind {
     /// The producer attempted to publish (attempt 1, 2, …).
-    Send { attempt: u32 },
+    Send {
+        /// 1 for the first attempt, one more for each retry.
+        attempt: u32,
+    },
     /// The broker confirmed the message: definite success.
     Ack,
     /// Refused explicitly: the producer knows it failed.
-    Reject { reason: Reason },
+    Reject {
+        /// Why it was refused (one of [`Reason::REJECTS`]).
+        reason: Reason,
+    },
     /// The producer gave up without an answer: outcome indeterminate.
     Timeout,
     /// Written to a partition at an offset.
-    Append { partition: u32, offset: u64 },
+    Append {
+        /// The partition (or, on a queue, the queue).
+        partition: u32,
+        /// Its offset in the partition (on a queue, its sequence number).
+        offset: u64,
+    },
     /// Discarded by a recorded policy, with the reason.
-    Drop { reason: Reason },
+    Drop {
+        /// Why it was discarded (one of [`Reason::DROPS`]).
+        reason: Reason,
+    },
     /// Handed to a consumer worker (delivery attempt n as that worker counts it).
-    Deliver { consumer: u32, attempt: u32 },
+    Deliver {
+        /// The consumer worker (host `consumer-N`; in a buffer's stage, the
+        /// relay `relay-N`).
+        consumer: u32,
+        /// The delivery attempt (on a queue, the message's receive count).
+        attempt: u32,
+    },
     /// The side effect was applied to a store node.
-    Effect { store: u32 },
+    Effect {
+        /// The store node that applied it (host `store-N`).
+        store: u32,
+    },
     /// The consumer committed the offset covering this message.
     Commit,
     /// Moved to the dead-letter queue after n attempts.
-    DeadLetter { attempts: u32 },
+    DeadLetter {
+        /// How many times it had been received when it was moved.
+        attempts: u32,
+    },
     /// A relay handed the message on to the next stage, which confirmed
     /// it: the stage's way out (what an effect is to the last stage).
     Forward,
@@ -161,9 +191,13 @@ impl EventKind {
 /// A lifecycle event at a simulated time (microseconds since the run started).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
+    /// When it happened, simulated µs since the run started.
     pub at_us: u64,
+    /// The message it happened to.
     pub id: MsgId,
+    /// The message's key, which decides its partition (see [`History::keys`]).
     pub key: u32,
+    /// What happened (in JSON, `kind` plus the step's own fields).
     #[serde(flatten)]
     pub kind: EventKind,
     /// The pipeline stage that recorded it: 0 for the only (or first)
@@ -180,6 +214,7 @@ fn is_zero(n: &u8) -> bool {
 /// Gauges of one partition for one consumer group at one sample time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartitionGauge {
+    /// The partition (or queue) the gauges are of.
     pub partition: u32,
     /// Messages held: log end minus log start.
     pub depth: u64,
@@ -193,7 +228,9 @@ pub struct PartitionGauge {
 /// not be observed (crashed): the sample carries no partition figures.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sample {
+    /// When it was taken, simulated µs since the run started.
     pub at_us: u64,
+    /// Whether the gauges could be read at all (false: no partition figures).
     pub broker_up: bool,
     /// The last stage's partitions (the queue's, with a buffer).
     pub partitions: Vec<PartitionGauge>,
@@ -241,6 +278,8 @@ impl Sample {
 /// message (still there, not yet consumed) from a lost one (gone).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inventory {
+    /// Per partition (or queue): where its log starts and ends, and how far the
+    /// group committed.
     pub partitions: Vec<PartitionInventory>,
     /// Ids held by the broker that the group has not committed past, sorted.
     pub held: Vec<MsgId>,
@@ -264,11 +303,19 @@ pub struct Inventory {
     pub relay_in_flight: Vec<MsgId>,
 }
 
+/// One partition's (or queue's) log at the end, as the replica (or master)
+/// that speaks for it has it; offsets on a log, sequence numbers on a queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartitionInventory {
+    /// The partition (or queue).
     pub partition: u32,
+    /// The first offset still held (retention deleted those before it; a
+    /// queue: its oldest held message's sequence number).
     pub log_start: u64,
+    /// The offset the next append would get.
     pub log_end: u64,
+    /// The group's committed offset (the log start when it committed nothing;
+    /// a queue has no offsets: its log start).
     pub committed: u64,
 }
 
@@ -285,6 +332,7 @@ pub enum BreakerState {
 }
 
 impl BreakerState {
+    /// As in `history.jsonl` and the JSON (`half_open`).
     pub fn name(self) -> &'static str {
         match self {
             BreakerState::Closed => "closed",
@@ -297,9 +345,13 @@ impl BreakerState {
 /// A breaker of consumer `consumer` guarding store node `store` changed state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BreakerTransition {
+    /// When it changed, simulated µs since the run started.
     pub at_us: u64,
+    /// The consumer member whose breaker it is (host `consumer-N`).
     pub consumer: u32,
+    /// The store node the breaker guards (host `store-N`).
     pub store: u32,
+    /// The state it moved to.
     pub to: BreakerState,
 }
 
@@ -310,16 +362,29 @@ pub enum GroupChange {
     /// A new generation: membership changed and the target assignment was
     /// recomputed (the first is the group forming; every later one is a
     /// rebalance).
-    Generation { generation: u64, members: u32 },
+    Generation {
+        /// The coordinator's generation number.
+        generation: u64,
+        /// Members in the group in this generation.
+        members: u32,
+    },
     /// Partition `partition` now belongs to consumer `owner` (None: to no
     /// one, so nothing consumes it).
-    Owner { partition: u32, owner: Option<u32> },
+    Owner {
+        /// The partition that changed hands.
+        partition: u32,
+        /// The owning member's host index (`consumer-N`; `relay-N` in a
+        /// buffer's group).
+        owner: Option<u32>,
+    },
 }
 
 /// A group change at a simulated time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupEvent {
+    /// When the coordinator made it, simulated µs since the run started.
     pub at_us: u64,
+    /// What changed.
     #[serde(flatten)]
     pub change: GroupChange,
 }
@@ -329,7 +394,9 @@ pub struct GroupEvent {
 pub struct FaultWindow {
     /// The fault's index in the scenario (`fault[i]`).
     pub index: usize,
+    /// The fault kind as the scenario names it (`crash`, `partition`, …).
     pub kind: String,
+    /// When the driver applied it, simulated µs since the run started.
     pub start_us: u64,
     /// When it healed (by itself after `for`, by `restart_after`, or at drain start).
     pub end_us: u64,
@@ -341,20 +408,26 @@ pub struct FaultWindow {
 /// several runs with gaps (what was due while it was down never existed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Created {
+    /// The producer that created them.
     pub producer: u32,
+    /// The run's first sequence number.
     pub start: u32,
+    /// One past the run's last sequence number.
     pub end: u32,
 }
 
 impl Created {
+    /// How many messages the run holds.
     pub fn len(&self) -> u64 {
         u64::from(self.end.saturating_sub(self.start))
     }
 
+    /// Whether the run holds no message.
     pub fn is_empty(&self) -> bool {
         self.end <= self.start
     }
 
+    /// Whether `id` is one of the run's messages.
     pub fn contains(&self, id: MsgId) -> bool {
         id.producer == self.producer && (self.start..self.end).contains(&id.seq)
     }
@@ -384,6 +457,7 @@ impl KeyMap {
         self.partition.get(key as usize).copied()
     }
 
+    /// Whether `key` is one of the hot keys.
     pub fn is_hot(&self, key: u32) -> bool {
         self.hot.binary_search(&key).is_ok()
     }
@@ -413,9 +487,15 @@ pub struct History {
     /// sorted by (producer, start), disjoint: the ids the conservation
     /// check accounts for (each ends in exactly one fate).
     pub created: Vec<Created>,
+    /// Every lifecycle event, in time order (within a microsecond, in
+    /// turmoil's deterministic step order).
     pub events: Vec<Event>,
+    /// The gauge samples, one every `sample_interval`, in time order.
     pub samples: Vec<Sample>,
+    /// Every fault window, in the order the driver applied them.
     pub faults: Vec<FaultWindow>,
+    /// What was still held at the end of the drain: by the broker, in
+    /// dead-letter queues, by live producers.
     pub inventory: Inventory,
     /// Every circuit-breaker state change, in time order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

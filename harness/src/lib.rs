@@ -2,6 +2,8 @@
 //! the turmoil driver and fault schedule, the History, checkers and the run
 //! outcome. Models plug in through [`model::Model`].
 
+#![warn(missing_docs)]
+
 // turmoil seeds each host's tokio runtime from the run's seed only under this
 // cfg (set in .cargo/config.toml); without it task scheduling, and so every
 // run, is nondeterministic, and panics in spawned tasks are swallowed. An
@@ -35,8 +37,11 @@ pub use scenario::Scenario;
 
 /// A finished run: the History, the checkers' figures, and the outcome.
 pub struct Run {
+    /// Everything that happened, as recorded: what the checkers read.
     pub history: History,
+    /// The checkers' figures, each count with example message ids.
     pub figures: check::Figures,
+    /// The figures as reported, the expectations evaluated, the verdict.
     pub outcome: Outcome,
 }
 

@@ -94,7 +94,8 @@ macro_rules! metric_table {
             DuplicateEffects = duplicate_effects [Count],
             /// Effects for messages never created.
             Unexpected = unexpected [Count],
-            /// Keys whose first effects are not in send order.
+            /// Messages whose first effect came before that of a message sent
+            /// earlier by the same producer with the same key (they overtook it).
             OrderViolations = order_violations [Count],
             /// Messages in a dead-letter queue at the end, never applied.
             DeadLettered = dead_lettered [Count, Group],
@@ -134,6 +135,7 @@ pub(crate) use metric_table;
 metric_table!(metrics);
 
 impl Metric {
+    /// The metric named `s` in `[expect]` and the JSON, if there is one.
     pub fn from_name(s: &str) -> Option<Metric> {
         Metric::ALL.iter().copied().find(|m| m.name() == s)
     }
@@ -187,16 +189,23 @@ pub const DLQ_COUNTS: [Metric; flagged(Flag::Dlq)] = select(Flag::Dlq);
 /// The metrics a group of messages has (`partition.<p>.`, `key.<class>.`).
 pub const GROUP_METRICS: [Metric; flagged(Flag::Group)] = select(Flag::Group);
 
+/// How an expectation compares its figure with its bound.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cmp {
+    /// `=`: the figure equals the bound.
     Eq,
+    /// `>`: the figure is above the bound.
     Gt,
+    /// `<`: the figure is below the bound.
     Lt,
+    /// `<=`: the figure is at most the bound.
     Le,
+    /// `>=`: the figure is at least the bound.
     Ge,
 }
 
 impl Cmp {
+    /// The operator as `[expect]` and reports write it.
     pub fn symbol(self) -> &'static str {
         match self {
             Cmp::Eq => "=",
@@ -207,6 +216,7 @@ impl Cmp {
         }
     }
 
+    /// Whether `actual` meets `bound` under this operator.
     pub fn holds(self, actual: u64, bound: u64) -> bool {
         match self {
             Cmp::Eq => actual == bound,
@@ -222,9 +232,13 @@ impl Cmp {
 /// one group of messages: `partition.cold.latency_p99_ms < 1000`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Expectation {
+    /// Which messages the figure is about.
     pub scope: Scope,
+    /// The figure tested.
     pub metric: Metric,
+    /// How it is compared with `value`.
     pub cmp: Cmp,
+    /// The bound: messages for counts and lag, ms for the `_ms` metrics.
     pub value: u64,
 }
 
@@ -258,11 +272,14 @@ pub enum Scope {
 /// Hot or cold, under a skewed load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Class {
+    /// The hot keys, or the partitions holding one.
     Hot,
+    /// The other keys, or the other partitions.
     Cold,
 }
 
 impl Class {
+    /// As in `[expect]` keys (`key.hot.lost`).
     pub fn name(self) -> &'static str {
         match self {
             Class::Hot => "hot",

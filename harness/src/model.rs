@@ -8,7 +8,7 @@ use crate::history::{
     BreakerState, BreakerTransition, Created, Event, EventKind, GroupChange, GroupEvent, Inventory,
     KeyMap, MsgId, Sample,
 };
-use crate::scenario::{Host, LatencyRange, Role, Scenario, Slowdown};
+use crate::scenario::{Actors, Host, LatencyRange, Role, Scenario, Slowdown};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::cell::{Cell, RefCell};
@@ -37,11 +37,18 @@ pub trait Model {
         let _ = scenario;
         64
     }
+    /// The actors of its own (handlers, …) a scenario run by this model may
+    /// name; scenarios are validated against them. None by default.
+    fn actors(&self) -> Actors {
+        Actors::default()
+    }
 }
 
 /// Everything a model receives from the driver.
 pub struct Env {
+    /// The validated scenario being run.
     pub scenario: Rc<Scenario>,
+    /// Where every actor records; the driver builds the History from it.
     pub recorder: Recorder,
     controls: BTreeMap<Host, Rc<Control>>,
     seeds: BTreeMap<Host, u64>,
@@ -75,6 +82,7 @@ impl Env {
         self.seeds[&host]
     }
 
+    /// The knobs the driver turns on `host`.
     pub fn control(&self, host: Host) -> Rc<Control> {
         self.controls[&host].clone()
     }
@@ -98,9 +106,13 @@ impl Env {
 /// ..env.host(h) }`).
 #[derive(Clone)]
 pub struct HostEnv {
+    /// Which host it is.
     pub host: Host,
+    /// The scenario it serves (its stage's, in a pipeline with several).
     pub scenario: Rc<Scenario>,
+    /// Where it records events (its stage's, in a pipeline with several).
     pub recorder: Recorder,
+    /// The knobs the driver turns on this host.
     pub control: Rc<Control>,
     /// The host's seed, the same for every incarnation (what must not
     /// change across a restart, such as the keys it draws, is drawn from
@@ -149,6 +161,8 @@ pub struct Recorder {
 type CreatedRuns = BTreeMap<u32, Vec<(u32, u32)>>;
 
 impl Recorder {
+    /// Records that `kind` happened to message `id` (with key `key`) now, in
+    /// the host's simulated time.
     pub fn record(&self, id: MsgId, key: u32, kind: EventKind) {
         self.record_at(Self::now_us(), id, key, kind);
     }
@@ -393,6 +407,7 @@ impl Control {
         self.redrives.get()
     }
 
+    /// Whether a `pause` window holds the host now.
     pub fn is_paused(&self) -> bool {
         self.paused.get()
     }

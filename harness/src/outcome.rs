@@ -17,7 +17,9 @@ use std::collections::BTreeMap;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
+    /// Every expectation held (exit code 0).
     Pass,
+    /// At least one expectation failed (exit code 1).
     Fail,
 }
 
@@ -30,6 +32,7 @@ impl Verdict {
         }
     }
 
+    /// As in the JSON (`pass`, `fail`).
     pub fn name(self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
@@ -83,7 +86,9 @@ impl Serialize for Counts {
 /// was delivered), as text (`"p0-12"`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct MaxDeliveriesFigure {
+    /// The most `deliver` events of one message (0 when nothing was delivered).
     pub value: u64,
+    /// The smallest id delivered that many times.
     #[serde(serialize_with = "id_text")]
     pub example: Option<MsgId>,
 }
@@ -102,14 +107,18 @@ fn id_text<S: Serializer>(id: &Option<MsgId>, serializer: S) -> Result<S::Ok, S:
 pub struct BalanceFigures {
     /// `12000 sent = 10891 took effect + 1109 abandoned (1109 told)`.
     pub equation: String,
+    /// What else happened to messages that took effect.
     pub took_effect: TookEffectSplit,
     /// `silently_dropped` by the reason of each message's first `drop`.
     pub silently_dropped: ByReason,
     /// `shed` by the reason of each message's last `reject`.
     pub shed: ByReason,
+    /// `abandoned` split by whether anyone was told.
     pub abandoned: AbandonedSplit,
 }
 
+/// Of the messages that took effect, those with more to their story
+/// (JSON `balance.took_effect`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct TookEffectSplit {
     /// Applied more than once (ids).
@@ -118,6 +127,7 @@ pub struct TookEffectSplit {
     pub dropped_then_applied: u64,
 }
 
+/// The abandoned messages, told and not told (JSON `balance.abandoned`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct AbandonedSplit {
     /// The producer gave up and said so (`timeout`).
@@ -168,18 +178,31 @@ pub struct StageOutcome {
     pub stage: String,
     /// Its own balance; a stage that hands messages on "forwarded" them.
     pub equation: String,
+    /// Messages that entered the stage: for the first, those the workload
+    /// created; for a later one, those the relays published into it (or
+    /// still hold to publish).
     pub sent: u64,
     /// Applied (the last stage) or forwarded to the next (an earlier one).
     pub took_effect: u64,
+    /// Acked by the stage, then gone from it.
     pub lost: u64,
+    /// Still held by the stage's broker at the end.
     pub stranded: u64,
+    /// Discarded by the stage without telling its sender.
     pub silently_dropped: u64,
+    /// Dropped by the stage for their time to live.
     pub expired: u64,
+    /// In the stage's dead-letter queue at the end.
     pub dead_lettered: u64,
+    /// Refused by the stage with notice.
     pub shed: u64,
+    /// Given up by their sender, or gone with a sender that crashed.
     pub abandoned: u64,
+    /// Still held by a live sender (producer or relay) at the end.
     pub in_flight: u64,
+    /// Largest lag of the stage's partitions, summed, in messages.
     pub max_lag: u64,
+    /// Largest age of the stage's oldest uncommitted message, whole ms.
     pub max_lag_age_ms: u64,
 }
 
@@ -208,21 +231,31 @@ impl StageOutcome {
 /// The consumer group's churn.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct GroupFigures {
+    /// Generations after the group formed (a member expired and rejoining
+    /// makes two).
     pub rebalances: u64,
+    /// Time during which some partition that had an owner had none, whole ms.
     pub unowned_ms: u64,
 }
 
+/// Consumer lag at its worst over the gauge samples (JSON `lag`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct LagFigures {
+    /// Largest lag of any sample, summed over partitions (and stages), in
+    /// messages.
     pub max_messages: u64,
+    /// Largest age of the oldest uncommitted message of any sample, whole ms.
     pub max_age_ms: u64,
 }
 
 /// End-to-end latency in whole ms; all `None` when no message had an effect.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct LatencyFigures {
+    /// Median, nearest rank.
     pub p50: Option<u64>,
+    /// 99th percentile, nearest rank.
     pub p99: Option<u64>,
+    /// The largest.
     pub max: Option<u64>,
 }
 
@@ -234,7 +267,10 @@ pub struct ExpectationResult {
     /// The figure; `None` for a recovery that never happened or a latency
     /// without any effect.
     pub actual: Option<u64>,
+    /// Whether it held; a missing figure fails every bound except a
+    /// never-happened recovery's `>` or `>=`.
     pub passed: bool,
+    /// The expectation itself, as parsed.
     #[serde(skip)]
     pub expectation: Expectation,
     /// Up to five ids behind the figure (count metrics, and the message
@@ -268,23 +304,35 @@ impl Serialize for Examples {
     }
 }
 
+/// One run's figures, expectations and verdict, and what the reports draw;
+/// its serde form is the JSON contract (docs/json-contract.md).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Outcome {
     /// The scenario's name.
     pub scenario: String,
     /// The lag policy the run used.
     pub policy: String,
+    /// The seed the run used.
     pub seed: u64,
     /// The History's version ([`crate::history::HISTORY_VERSION`]): hashes
     /// of different versions are not comparable.
     pub history_version: u32,
+    /// [`History::hash`](crate::history::History::hash): the same scenario and
+    /// seed give the same hash on every run and machine.
     pub history_hash: String,
+    /// Pass when every expectation held.
     pub verdict: Verdict,
+    /// Every count metric, by name: `sent`, `acked`, the fates (which sum to
+    /// `sent`) and the anomaly counts.
     pub counts: Counts,
+    /// The fates as an equation, with drops and refusals by reason and
+    /// abandoned told and not told.
     pub balance: BalanceFigures,
+    /// Largest consumer lag, in messages and in age.
     pub lag: LagFigures,
     /// `None` = never recovered.
     pub recovery_ms: Option<u64>,
+    /// End-to-end latency (first send → first effect), whole ms.
     pub latency_ms: LatencyFigures,
     /// Times a circuit breaker opened.
     pub breaker_trips: u64,
@@ -295,8 +343,12 @@ pub struct Outcome {
     pub breakdown: crate::check::Breakdown,
     /// Each stage's own balance and lag (empty for a single-stage pipeline).
     pub stages: Vec<StageOutcome>,
+    /// The most deliveries of one message, and that message.
     pub max_deliveries: MaxDeliveriesFigure,
+    /// Each `[expect]` line, in file order, with its figure and whether it held.
     pub expectations: Vec<ExpectationResult>,
+    /// Up to five ids (the smallest) per count above zero, `sent`, `acked` and
+    /// `took_effect` excepted.
     pub examples: Examples,
     /// Number of History events.
     pub events: u64,
@@ -465,11 +517,12 @@ impl Outcome {
         self
     }
 
+    /// The process exit code for this run: 0 pass, 1 fail.
     pub fn exit_code(&self) -> i32 {
         self.verdict.exit_code()
     }
 
-    /// Whether human reports show the DLQ figures (the [`DLQ_COUNTS`] and
+    /// Whether human reports show the DLQ figures (the [`DLQ_COUNTS`](crate::metric::DLQ_COUNTS) and
     /// `max_deliveries`): only for runs with poison or dead-lettered
     /// messages, so reports of runs without a DLQ story stay as they were.
     /// JSON always carries them.

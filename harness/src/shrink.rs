@@ -5,10 +5,11 @@
 //! `render` and `parse`, so it is a valid scenario file by construction.
 
 use crate::model::Model;
-use crate::scenario::{parse, render, Expectation, Scenario};
+use crate::scenario::{parse_with, render, Expectation, Overrides, Scenario};
 use std::path::Path;
 use std::time::Duration;
 
+/// Why a run cannot be shrunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ShrinkError {
     /// The seed passes: nothing to shrink.
@@ -29,12 +30,16 @@ impl std::fmt::Display for ShrinkError {
     }
 }
 
+/// What shrinking found: the smallest scenario that still fails the same
+/// expectation with the same seed.
 pub struct Shrunk {
+    /// The smallest failing scenario found, its `seed` set to the one shrunk.
     pub minimal: Scenario,
     /// The expectation that fails in the original and in the minimal scenario.
     pub target: Expectation,
     /// Its figure in the original run and in the minimal one (`None`: no figure).
     pub actual_before: Option<u64>,
+    /// The same figure in the minimal scenario's run.
     pub actual_after: Option<u64>,
     /// Simulations run, the first included.
     pub runs: u32,
@@ -106,11 +111,17 @@ impl Shrinker<'_> {
         }
         candidate.faults.sort_by_key(|f| f.at);
         // Validation is the judge of what is a scenario.
-        let Ok(candidate) = parse(Path::new("candidate.toml"), &render(&candidate, &[])) else {
+        let model = (self.model)();
+        let o = Overrides {
+            actors: model.actors(),
+            ..Overrides::default()
+        };
+        let text = render(&candidate, &[]);
+        let Ok(candidate) = parse_with(Path::new("candidate.toml"), &text, &o) else {
             return false;
         };
         self.runs += 1;
-        let Ok(run) = crate::run(&candidate, self.seed, (self.model)().as_ref()) else {
+        let Ok(run) = crate::run(&candidate, self.seed, model.as_ref()) else {
             return false;
         };
         let still = run

@@ -3,16 +3,23 @@
 //! checkers or reports, only the validated [`Scenario`] and the engine's
 //! recording and control interface.
 
+#![warn(missing_docs)]
+
 mod common;
 mod log;
 pub mod mutant;
 mod queue;
+mod registry;
+
+pub use common::handler::{Context, Failure, Handler, Message, Store, StoreWriter};
+pub use common::store_client::Unanswered;
+pub use registry::Registry;
 
 use common::family::{install_host, Family, Shared};
 use common::producer::{Producer, ProducerSlot};
 use common::relay::RelaySpec;
 use common::schedule::Schedule;
-use common::store::Store;
+use common::store::StoreNode;
 use harness::history::{Inventory, Sample};
 use harness::model::{Env, HostEnv, Model};
 use harness::scenario::{
@@ -41,13 +48,26 @@ pub struct Pipeline {
     producers: RefCell<Vec<ProducerSlot>>,
     /// The relays' publishers (with a `[buffer]`).
     relays: RefCell<Vec<ProducerSlot>>,
+    /// The actors of one's own the scenario may name.
+    registry: Registry,
     #[cfg(feature = "mutants")]
     mutant: Option<mutant::Mutant>,
 }
 
 impl Pipeline {
+    /// A pipeline to install: the scenario it is installed with decides
+    /// its family, hosts and handlers.
     pub fn new() -> Pipeline {
         Pipeline::default()
+    }
+
+    /// A pipeline that runs, besides mqsim's own actors, those `registry`
+    /// names (a scenario picks one with `[consumer] handler = "…"`).
+    pub fn with(registry: Registry) -> Pipeline {
+        Pipeline {
+            registry,
+            ..Pipeline::default()
+        }
     }
 
     /// The pipeline with one deliberate bug (the mutation suite only).
@@ -146,7 +166,13 @@ impl Model for Pipeline {
         let poison_seed = env.seed(Host::new(Role::Producer, 0)) ^ 0x706f_6973_6f6e;
         let poison = Rc::new(common::schedule::poison_ids(&sc, &schedule, poison_seed));
         env.recorder.set_poison(poison.iter().copied().collect());
-        let shared = Shared { poison };
+        // Validation admits only registered names; a scenario that was not
+        // validated against this pipeline's registry fails here, loudly.
+        let name = &sc.consumer.handler;
+        let handler = self.registry.handler_factory(name).unwrap_or_else(|| {
+            panic!("consumer.handler: no handler named {name:?} is registered with this pipeline")
+        });
+        let shared = Shared { poison, handler };
         let main = family(sc.broker.kind);
         let buffer = sc.buffer.as_ref().map(|_| Rc::new(LogCluster::default()));
         *self.family.borrow_mut() = Some(main.clone());
@@ -166,7 +192,7 @@ impl Model for Pipeline {
             match h.role {
                 Role::Store => {
                     let applied = applied.clone();
-                    let actor = Rc::new(Store {
+                    let actor = Rc::new(StoreNode {
                         env: last_env,
                         applied,
                     });
@@ -201,8 +227,11 @@ impl Model for Pipeline {
                         share: b.rate_per_s.map(|r| (r, b.relays)),
                         max_depth: b.max_depth,
                     };
+                    // A relay forwards; its handler never runs.
+                    let builtin = harness::scenario::BUILTIN_HANDLER;
                     let actor = Rc::new(Consumer {
                         env: front_env,
+                        handler: self.registry.handler_factory(builtin).expect("built in"),
                         brokers: Role::Buffer,
                         relay: Some(spec),
                     });
@@ -238,6 +267,10 @@ impl Model for Pipeline {
             }
         }
         s
+    }
+
+    fn actors(&self) -> harness::scenario::Actors {
+        self.registry.actors()
     }
 
     /// Connections one host may be asked for at once: the family's bound,

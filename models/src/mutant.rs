@@ -1,7 +1,7 @@
 //! Deliberately broken variants of the models, for the mutation suite
 //! (`tests/mutants.rs`): each puts back a classic queue-pipeline bug, so the
 //! suite can show that the checkers catch it. A mutant is switched on only
-//! through [`crate::Pipeline::with_mutant`], which exists only with the
+//! through `Pipeline::with_mutant`, which exists only with the
 //! `mutants` feature — enabled by the test suite's dev-dependency, never in
 //! a release build — so no scenario file can select one.
 
@@ -35,6 +35,7 @@ pub enum Mutant {
 }
 
 impl Mutant {
+    /// Every mutant, for the suite that requires each to be caught.
     pub const ALL: [Mutant; 8] = [
         Mutant::AckBeforeSync,
         Mutant::CommitBeforeEffect,

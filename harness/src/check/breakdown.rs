@@ -19,15 +19,25 @@ pub struct GroupFigures {
     /// The partition, for a partition's figures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partition: Option<u32>,
+    /// Created messages in the group; the fates below sum to it.
     pub sent: u64,
+    /// Applied to the store at least once.
     pub took_effect: u64,
+    /// Acked, then gone: a durability or delivery bug.
     pub lost: u64,
+    /// Still held by the broker at the end.
     pub stranded: u64,
+    /// Discarded by a policy or limit without the producer being told.
     pub silently_dropped: u64,
+    /// Dropped for their time to live.
     pub expired: u64,
+    /// In a dead-letter queue at the end.
     pub dead_lettered: u64,
+    /// Refused with notice.
     pub shed: u64,
+    /// Given up by their producer, told or not.
     pub abandoned: u64,
+    /// Still held by a live producer at the end.
     pub in_flight: u64,
     /// Largest lag of the group's partitions together (summed), messages;
     /// None for a key class (lag is a partition's).
@@ -41,10 +51,14 @@ pub struct GroupFigures {
 /// Hot against cold.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Classes {
+    /// The hot partitions, or the hot keys.
     pub hot: GroupFigures,
+    /// All the others.
     pub cold: GroupFigures,
 }
 
+/// The fates, lag and latency per partition and, under a skewed load, hot
+/// against cold (JSON `breakdown`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Breakdown {
     /// Per partition (index = partition); empty when keys are not tabulated.
@@ -58,6 +72,7 @@ pub struct Breakdown {
 }
 
 impl Classes {
+    /// The hot or the cold group.
     pub fn of(&self, c: Class) -> &GroupFigures {
         match c {
             Class::Hot => &self.hot,
@@ -121,6 +136,8 @@ pub struct Accumulator<'a> {
 }
 
 impl<'a> Accumulator<'a> {
+    /// Nothing gathered yet, for the partitions and classes of `keys` (no
+    /// group at all when it tabulates no key).
     pub fn new(keys: &'a KeyMap) -> Accumulator<'a> {
         let n = if keys.partition.is_empty() {
             0

@@ -4,6 +4,8 @@
 
 use crate::history::{BreakerState, History};
 
+/// `breaker_trips`: how many times any breaker opened, from closed or
+/// half-open.
 pub fn trips(history: &History) -> u64 {
     history
         .breakers

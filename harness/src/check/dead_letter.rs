@@ -36,7 +36,9 @@ pub struct Dlq {
 /// that many (`None` when nothing was delivered).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct MaxDeliveries {
+    /// The most deliveries of one message (0 when nothing was delivered).
     pub n: u64,
+    /// The smallest id delivered that many times.
     pub example: Option<MsgId>,
 }
 
@@ -71,6 +73,7 @@ pub fn dlq(summaries: &Summaries, poison: &[MsgId], dead_letters: &[MsgId]) -> D
     out
 }
 
+/// The most deliveries of one message, and the smallest id that had them.
 pub fn max_deliveries(summaries: &Summaries) -> MaxDeliveries {
     let mut max = MaxDeliveries::default();
     for (id, s) in summaries.iter() {

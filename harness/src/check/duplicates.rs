@@ -5,6 +5,7 @@
 
 use super::{Count, Summaries};
 
+/// `duplicate_deliveries`: every `deliver` beyond a message's first.
 pub fn duplicate_deliveries(summaries: &Summaries) -> Count {
     let mut c = Count::default();
     for (id, s) in summaries.iter() {
@@ -15,6 +16,7 @@ pub fn duplicate_deliveries(summaries: &Summaries) -> Count {
     c
 }
 
+/// `duplicate_effects`: every `effect` beyond a message's first.
 pub fn duplicate_effects(summaries: &Summaries) -> Count {
     let mut c = Count::default();
     for (id, s) in summaries.iter() {

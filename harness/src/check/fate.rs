@@ -44,17 +44,24 @@ use std::fmt::Write as _;
 /// Where one created message ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fate {
+    /// Applied to the store at least once (for an earlier stage: forwarded
+    /// to the next).
     TookEffect,
+    /// Dropped first for its time to live.
     Expired,
     /// By the reason of its first `drop`.
     SilentlyDropped(Reason),
+    /// In a dead-letter queue at the end, without an effect.
     DeadLettered,
+    /// Still held by the broker at the end: a liveness failure.
     Stranded,
+    /// Acked, and none of the above: gone.
     Lost,
     /// By the reason of its last `reject`.
     Shed(Reason),
     /// The producer gave up and told its caller (`timeout`).
     Abandoned,
+    /// A live producer still held it at the end.
     InFlight,
     /// Gone with a crashed producer: nobody was told.
     AbandonedSilently,
@@ -63,8 +70,11 @@ pub enum Fate {
 /// What the broker and the producers still held at the end, for one id.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Held {
+    /// It is in a dead-letter queue.
     pub dead_letter: bool,
+    /// A broker of the pipeline holds it.
     pub broker: bool,
+    /// A live producer (or relay) holds it.
     pub producer: bool,
 }
 
@@ -102,20 +112,27 @@ pub fn fate(s: Option<&Summary>, held: Held) -> Fate {
 pub struct Balance {
     /// Messages created (the sum of `History.created`).
     pub sent: u64,
+    /// Applied at least once (for an earlier stage: forwarded).
     pub took_effect: Count,
     /// Of `took_effect`: applied more than once (ids, not repeats).
     pub more_than_once: Count,
     /// Of `took_effect`: a `drop` was recorded for it, yet it was applied
     /// (e.g. retention deleted it while the consumer was applying it).
     pub dropped_then_applied: Count,
+    /// Dropped first for their time to live.
     pub expired: Count,
+    /// Dropped first for `max_lag`, `retention` or `overflow`.
     pub silently_dropped: Count,
     /// `silently_dropped` by reason, in [`Reason::DROPS`] order (without
     /// `expired`, which is its own fate).
     pub dropped_by: Vec<(Reason, Count)>,
+    /// In a dead-letter queue at the end.
     pub dead_lettered: Count,
+    /// Held by the broker at the end.
     pub stranded: Count,
+    /// Acked, then gone.
     pub lost: Count,
+    /// Refused with notice.
     pub shed: Count,
     /// `shed` by reason, in [`Reason::REJECTS`] order.
     pub shed_by: Vec<(Reason, Count)>,
@@ -123,6 +140,7 @@ pub struct Balance {
     pub abandoned: Count,
     /// Of `abandoned`: nobody was told (a producer crashed holding it).
     pub abandoned_silently: Count,
+    /// Held by a live producer at the end.
     pub in_flight: Count,
     /// Effects for ids never created (counted here because the walk over
     /// ids the History names but `created` does not finds them).
@@ -313,9 +331,13 @@ impl<'a> Cursor<'a> {
 /// producer and seq) and what is still held at the end — by the broker, in
 /// a dead-letter queue, by the producers — each sorted.
 pub struct Ledger<'a> {
+    /// The messages to account for, as runs sorted by producer and seq.
     pub created: Cow<'a, [Created]>,
+    /// Ids the broker holds at the end.
     pub held: Cow<'a, [MsgId]>,
+    /// Ids in a dead-letter queue at the end.
     pub dead_letters: &'a [MsgId],
+    /// Ids a live producer (or relay) holds at the end.
     pub in_flight: &'a [MsgId],
     /// What the records must agree with (each a violation when not).
     pub rules: Rules,

@@ -13,15 +13,20 @@
 use crate::history::{GroupChange, History};
 use serde::Serialize;
 
+/// The consumer group's churn (JSON `group`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Rebalances {
+    /// Generations after the first (the group forming).
     pub rebalances: u64,
+    /// Time during which at least one partition that had an owner had none,
+    /// whole ms.
     pub unowned_ms: u64,
     /// Per partition (index = partition), its unowned time in ms.
     #[serde(skip)]
     pub partitions: Vec<u64>,
 }
 
+/// The group's rebalances and unowned time, from `History.group`.
 pub fn rebalances(history: &History) -> Rebalances {
     let generations = (history.group.iter())
         .filter(|g| matches!(g.change, GroupChange::Generation { .. }))

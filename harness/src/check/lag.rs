@@ -9,6 +9,7 @@ use serde::Serialize;
 /// figures `None` where the broker could not be observed.
 pub type LagPoint = (u64, Option<u64>, Option<u64>);
 
+/// Consumer lag over the run, every stage's together.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Lag {
     /// Largest total lag (summed over partitions) of any sample.
@@ -19,6 +20,7 @@ pub struct Lag {
     pub timeline: Vec<LagPoint>,
 }
 
+/// Lag's maxima and timeline over every gauge sample.
 pub fn lag(history: &History) -> Lag {
     let mut out = Lag {
         timeline: Vec::with_capacity(history.samples.len()),

@@ -8,8 +8,11 @@ use serde::Serialize;
 /// Latency percentiles in whole milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Latency {
+    /// Median.
     pub p50: u64,
+    /// 99th percentile.
     pub p99: u64,
+    /// The largest.
     pub max: u64,
 }
 

@@ -42,6 +42,7 @@ pub use crate::metric::{COUNTS, DLQ_COUNTS};
 /// A count and the smallest (at most [`MAX_EXAMPLES`]) ids among those counted.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Count {
+    /// How many: messages, or for the duplicate counts, repeats.
     pub n: u64,
     /// Sorted ascending, no repeats.
     pub examples: Vec<MsgId>,
@@ -88,6 +89,7 @@ pub struct Figures {
     pub balance: Balance,
     /// The most deliveries of one message, and that message.
     pub max_deliveries: MaxDeliveries,
+    /// Largest lag, in messages and in age, and its timeline.
     pub lag: Lag,
     /// Time from the last fault's end until lag is back to its pre-fault
     /// baseline; `None` = never (a liveness failure); `Some(0)` without faults.
@@ -173,10 +175,13 @@ impl Figures {
 /// stage's "took effect" is "forwarded to the next") and its lag.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StageFigures {
+    /// The stage's name (`buffer`, `queue`).
     pub name: String,
+    /// The stage's own fates, for what entered it.
     pub balance: Balance,
     /// Largest lag of the stage's partitions (summed), in messages.
     pub max_lag: u64,
+    /// Largest age of the stage's oldest uncommitted message, whole ms.
     pub max_lag_age_ms: u64,
 }
 

@@ -22,6 +22,8 @@ struct Entry {
     seq: u32,
 }
 
+/// `order_violations`: messages whose first effect came before that of a
+/// message sent earlier by the same producer with the same key.
 pub fn order_violations(summaries: &Summaries) -> Count {
     let mut c = Count::default();
     let mut entries: Vec<Entry> = Vec::new();

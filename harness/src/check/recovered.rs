@@ -5,6 +5,8 @@
 
 use super::{Count, Summaries};
 
+/// `recovered`: messages whose producer timed out, never acked, yet
+/// delivered.
 pub fn recovered(summaries: &Summaries) -> Count {
     let mut c = Count::default();
     for (id, s) in summaries.iter() {

@@ -23,13 +23,17 @@ const APPENDED: u8 = 1 << 7;
 pub struct Summary {
     /// Event index (position in `history.events`) of the first `send`, or [`NONE`].
     pub first_send: u64,
+    /// When the first `send` happened, µs (0 when never sent).
     pub first_send_at_us: u64,
     /// Event index of the first `effect`, or [`NONE`].
     pub first_effect: u64,
+    /// When the first `effect` happened, µs (0 without one).
     pub first_effect_at_us: u64,
     /// The key of the first `send` (of the first event seen when never sent).
     pub key: u32,
+    /// How many `deliver` events name it.
     pub deliveries: u32,
+    /// How many `effect` events name it (in a stage's view, `forward`s).
     pub effects: u32,
     flags: u8,
     /// The first `drop`'s reason (index in `Reason::ALL` + 1; 0 = none).
@@ -53,18 +57,23 @@ impl Summary {
         reject_reason: 0,
     };
 
+    /// Whether a producer ever sent it (`send`).
     pub fn sent(&self) -> bool {
         self.flags & SENT != 0
     }
+    /// Whether the broker ever confirmed it (`ack`).
     pub fn acked(&self) -> bool {
         self.flags & ACKED != 0
     }
+    /// Whether it was ever refused with notice (`reject`).
     pub fn rejected(&self) -> bool {
         self.flags & REJECTED != 0
     }
+    /// Whether its producer ever gave up on it (`timeout`).
     pub fn timed_out(&self) -> bool {
         self.flags & TIMED_OUT != 0
     }
+    /// Whether anything ever discarded it (`drop`).
     pub fn dropped(&self) -> bool {
         self.flags & DROPPED != 0
     }
@@ -84,6 +93,7 @@ impl Summary {
     pub fn appended(&self) -> bool {
         self.flags & APPENDED != 0
     }
+    /// Whether it took effect at least once.
     pub fn has_effect(&self) -> bool {
         self.effects > 0
     }
@@ -123,7 +133,7 @@ pub struct Summaries {
 impl Summaries {
     /// Builds the table in one pass over `history.events`: the whole
     /// pipeline's view of each message (with several stages,
-    /// [`View::EndToEnd`]).
+    /// `View::EndToEnd`).
     ///
     /// Memory is proportional to the largest producer index and, per producer,
     /// to the largest seq: ids are assumed dense (assigned from the load

@@ -33,7 +33,9 @@ pub struct Bucket {
     /// End-to-end latency (first send → first effect) of the messages whose
     /// first effect landed here, whole ms; `None` without effects.
     pub latency_p50_ms: Option<u64>,
+    /// 99th percentile of the same, whole ms.
     pub latency_p99_ms: Option<u64>,
+    /// The largest of the same, whole ms.
     pub latency_max_ms: Option<u64>,
 }
 
@@ -41,6 +43,7 @@ pub struct Bucket {
 /// observed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct GaugePoint {
+    /// When the sample was taken, ms since the run started.
     pub at_ms: u64,
     /// Messages held, summed over partitions.
     pub depth: Option<u64>,
@@ -55,22 +58,31 @@ pub struct GaugePoint {
 /// then half-open, then closed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct BreakerSpan {
+    /// The store node (`store-N`).
     pub store: u32,
+    /// The worst of its breakers' states throughout.
     pub state: BreakerState,
+    /// Where the stretch starts, µs.
     pub start_us: u64,
+    /// Where it ends, µs (the run's end if the state lasted until then).
     pub end_us: u64,
 }
 
+/// The run as time series: everything the HTML report's charts draw.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Timeline {
     /// Bucket width in µs (a whole number of seconds).
     pub bucket_us: u64,
+    /// Rates and latency per bucket, from time 0, `bucket_us` apart.
     pub buckets: Vec<Bucket>,
+    /// Every gauge sample, in time order.
     pub gauges: Vec<GaugePoint>,
     /// Non-closed stretches only, by store node, then time.
     pub breakers: Vec<BreakerSpan>,
     /// End of the load phase and of the run, µs.
     pub load_end_us: u64,
+    /// End of the run, µs: the drain's end, or just past the last event if
+    /// that is later.
     pub end_us: u64,
 }
 
@@ -83,6 +95,8 @@ impl Timeline {
     }
 }
 
+/// The time series of `history` (its events through `summaries`, its
+/// samples and its breaker transitions).
 pub fn timeline(history: &History, summaries: &Summaries) -> Timeline {
     let end_us = history
         .end_us

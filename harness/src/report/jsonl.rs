@@ -16,8 +16,16 @@ struct MessageLine<'a> {
     at_us: u64,
     id: String,
     key: u32,
+    /// The pipeline stage that recorded it, written only for a later
+    /// stage (with a `[buffer]`: 1, the queue's side).
+    #[serde(skip_serializing_if = "is_zero")]
+    stage: u8,
     #[serde(flatten)]
     kind: &'a EventKind,
+}
+
+fn is_zero(stage: &u8) -> bool {
+    *stage == 0
 }
 
 #[derive(Serialize)]
@@ -41,6 +49,9 @@ enum OtherLine<'a> {
     },
 }
 
+/// `history.jsonl`: every event of `h`, one JSON object per line in time
+/// order, with fault and breaker lines before the events of their
+/// microsecond.
 pub fn history_jsonl(h: &History) -> String {
     // Faults and breakers first within a microsecond: they explain what
     // follows.
@@ -94,6 +105,7 @@ fn message_line(e: &Event) -> String {
         at_us: e.at_us,
         id: e.id.to_string(),
         key: e.key,
+        stage: e.stage,
         kind: &e.kind,
     })
 }

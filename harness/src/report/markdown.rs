@@ -29,6 +29,8 @@ fn ids(metric: Metric, ids: &[crate::history::MsgId], total: Option<u64>) -> Str
 /// JSON and HTML reports list them all).
 const MAX_PARTITION_ROWS: usize = 32;
 
+/// `report.md` of one run: the verdict, the expectations, the counts, the
+/// faults, and the command that reproduces the run (`reproduce`).
 pub fn run(o: &Outcome, reproduce: &str) -> String {
     let mut out = String::new();
     let w = &mut out;

@@ -30,7 +30,9 @@ use std::path::{Path, PathBuf};
 /// The optional files: `--history` and `--trace`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Extras {
+    /// Write `history.jsonl` (`--history`).
     pub history: bool,
+    /// Write `trace.json` (`--trace`).
     pub trace: bool,
 }
 

@@ -16,17 +16,22 @@ const BOTTOM: f64 = 40.0;
 /// A shaded stretch of the time axis (a fault window), labelled.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Window {
+    /// Where the window starts, ms of simulated time.
     pub start_ms: u64,
+    /// Where it ends, ms.
     pub end_ms: u64,
+    /// The fault's label (`slow_storage store-1 x60`).
     pub label: String,
 }
 
 /// One line: `(at_ms, value)`, `None` where there is no figure (a gap).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Series {
+    /// Its name in the legend and the tooltip; seeds of one series share it.
     pub name: String,
     /// Colour slot 0..8 (`s0`…`s7` in the page's CSS).
     pub colour: usize,
+    /// Its points in time order.
     pub points: Vec<(u64, Option<f64>)>,
     /// Thin and translucent: one of several seeds of the same series.
     pub faint: bool,
@@ -35,12 +40,17 @@ pub struct Series {
 /// A line chart over simulated time.
 #[derive(Clone, Debug)]
 pub struct Chart<'a> {
+    /// The `<svg>` element's id.
     pub id: &'a str,
+    /// Shown above the chart and read by screen readers.
     pub title: &'a str,
     /// The y axis' unit, e.g. `messages`, `ms`, `msg/s`.
     pub unit: &'a str,
+    /// Where the time axis ends, ms.
     pub end_ms: u64,
+    /// The lines drawn.
     pub series: Vec<Series>,
+    /// The fault windows, shaded and labelled.
     pub windows: &'a [Window],
     /// Vertical dashed lines, e.g. the drain's start.
     pub markers: &'a [(u64, &'a str)],
@@ -49,6 +59,7 @@ pub struct Chart<'a> {
 /// A row of coloured spans over time (the breaker-state band).
 #[derive(Clone, Debug, PartialEq)]
 pub struct BandRow {
+    /// The row's name (`store-1`).
     pub label: String,
     /// `(start_ms, end_ms, class, tooltip)`.
     pub spans: Vec<(u64, u64, &'static str, String)>,
@@ -232,6 +243,8 @@ fn decimate(points: &[(u64, Option<f64>)], end_ms: f64) -> Vec<(u64, Option<f64>
     out
 }
 
+/// Draws `c` as one `<svg>`: the y axis from 0 to a round value at or
+/// above the largest point, each series decimated per pixel column.
 pub fn line_chart(c: &Chart) -> String {
     let end_ms = c.end_ms.max(1) as f64;
     let data_max = c

@@ -230,6 +230,8 @@ pub fn comparison(c: &Comparison, reproduce: &str) -> String {
     o
 }
 
+/// The plain-text sweep: the verdicts, each figure's spread over the seeds,
+/// and every failing seed with the command that replays it.
 pub fn sweep(sweep: &Sweep) -> String {
     let mut out = format!(
         "scenario={} seeds={}..{}{}{}\n",

@@ -123,6 +123,8 @@ fn no_effect(events: &mut Vec<Value>, pids: &Pids, id: MsgId, at: u64, consumer:
     );
 }
 
+/// `trace.json` of `h`, titled `title`: the History as Chrome trace events
+/// (module doc).
 pub fn trace_json(h: &History, title: &str) -> String {
     let pids = Pids::of(h);
     let mut events: Vec<Value> = Vec::new();

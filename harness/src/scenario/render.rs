@@ -640,6 +640,7 @@ lost = 0
         let o = Overrides {
             policy: Some(PolicyKind::Backpressure),
             scale: Some(4),
+            ..Overrides::default()
         };
         let s = parse_with(Path::new("a.toml"), text, &o).unwrap();
         let rendered = render(&s, &[]);

@@ -450,6 +450,12 @@ pub struct Consumer {
     /// the consumer group's name (non-empty)
     #[key(kind = "string", default = "main".to_string(), check = non_empty)]
     pub group: String,
+    /// the code each consumer runs per message: `store_writer` (mqsim's
+    /// own: `reads` reads, then the effect) or a handler registered under
+    /// this name by the test or binary that runs the scenario (see "Test
+    /// your own code" in the README)
+    #[key(kind = "string", default = BUILTIN_HANDLER.to_string(), check = non_empty)]
+    pub handler: String,
     /// consumer workers `consumer-0`..., 1 to 64: the members of the
     /// consumer group; the group coordinator (on `controller-0`) assigns
     /// them the partitions (see `assignment`) and rebalances when a member

@@ -11,9 +11,15 @@ use std::time::Duration;
 /// A host's role; its derived names are `broker-0`, `store-1`, `producer-2`, `consumer-3`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
+    /// A broker of the system under test (`broker-N`): a log broker, or a
+    /// queue node.
     Broker,
+    /// A downstream store node the consumers apply effects to (`store-N`).
     Store,
+    /// A producer client (`producer-N`).
     Producer,
+    /// A consumer worker (`consumer-N`): a group member on a log, a poller on
+    /// a queue.
     Consumer,
     /// The cluster's coordination service (ZooKeeper / KRaft quorum stand-in):
     /// broker liveness, partition leadership, group membership and offsets.
@@ -26,6 +32,7 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every role, in the order the `all` selector lists their hosts.
     pub const ALL: [Role; 7] = [
         Role::Broker,
         Role::Store,
@@ -36,6 +43,7 @@ impl Role {
         Role::Relay,
     ];
 
+    /// The role as host names spell it (`broker` in `broker-0`).
     pub fn name(self) -> &'static str {
         match self {
             Role::Broker => "broker",
@@ -65,11 +73,14 @@ impl Role {
 /// One simulated host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Host {
+    /// What the host is.
     pub role: Role,
+    /// Its number within the role, from 0 (`broker-2` → 2).
     pub index: u32,
 }
 
 impl Host {
+    /// Host number `index` of `role`.
     pub fn new(role: Role, index: u32) -> Self {
         Host { role, index }
     }
@@ -84,7 +95,9 @@ impl fmt::Display for Host {
 /// A latency range `min..max`, both inclusive; `min == max` is a fixed latency.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LatencyRange {
+    /// The shortest latency drawn.
     pub min: Duration,
+    /// The longest latency drawn.
     pub max: Duration,
 }
 
@@ -104,15 +117,22 @@ impl fmt::Display for LatencyRange {
 /// run to be the same scenario, bigger.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ScaleCount {
+    /// `topology.partitions` (with a queue broker, the number of queues).
     Partitions,
+    /// `topology.stores`.
     Stores,
+    /// `workload.producers`.
     Producers,
+    /// `workload.keys`.
     Keys,
+    /// `consumer.workers`.
     Workers,
+    /// `policy.max_lag` (an absent bound stays absent).
     MaxLag,
 }
 
 impl ScaleCount {
+    /// Every count `[scale] counts` may list.
     pub const ALL: [ScaleCount; 6] = [
         ScaleCount::Partitions,
         ScaleCount::Stores,
@@ -134,6 +154,7 @@ impl ScaleCount {
         }
     }
 
+    /// The count a `[scale] counts` entry names, if it names one.
     pub fn from_path(s: &str) -> Option<ScaleCount> {
         ScaleCount::ALL.into_iter().find(|c| c.path() == s)
     }
@@ -163,10 +184,15 @@ pub const SWARM_KINDS: [&str; 7] = [
     "loss",
 ];
 
+/// A period of the load phase with a different total rate (`workload.bursts`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Burst {
+    /// When it starts, from the start of the run.
     pub at: Duration,
+    /// The total rate across all producers during the burst, messages per
+    /// second (replacing `workload.rate`).
     pub rate_per_s: u64,
+    /// How long it lasts (`for`).
     pub duration: Duration,
 }
 
@@ -176,10 +202,20 @@ pub struct Burst {
 pub enum KeySkew {
     /// A message goes to a hot key with probability `share` (uniformly
     /// among them), else uniformly to one of the others.
-    Hot { share: f64, keys: HotKeys },
+    Hot {
+        /// The probability that a message goes to a hot key (`hot_share`).
+        share: f64,
+        /// Which keys are hot.
+        keys: HotKeys,
+    },
     /// Key `k` has weight `1 / (k + 1)^exponent` (Zipf's law: key 0 the
     /// most frequent); the `hot` first keys are the hot class.
-    Zipf { exponent: f64, hot: u32 },
+    Zipf {
+        /// The exponent of the weights (`zipf`).
+        exponent: f64,
+        /// How many of the most frequent keys are hot (`hot_keys`).
+        hot: u32,
+    },
 }
 
 /// Which keys are hot.
@@ -192,6 +228,19 @@ pub enum HotKeys {
     Partition(u32),
 }
 
+/// The name of mqsim's own consumer handler (`[consumer] handler`'s
+/// default).
+pub const BUILTIN_HANDLER: &str = "store_writer";
+
+/// The actors of one's own a scenario may name, besides mqsim's: what the
+/// model that will run it has registered (`Model::actors`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Actors {
+    /// Registered consumer handlers, for `[consumer] handler`.
+    pub handlers: Vec<String>,
+}
+
+/// The broker model the system under test runs (`broker.kind`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BrokerKind {
     /// A replicated, partitioned log (Kafka): consumers track offsets.
@@ -258,6 +307,7 @@ pub enum QueueType {
     Quorum,
 }
 
+/// When a broker syncs its writes to disk (`broker.fsync`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fsync {
     /// fsync before acknowledging each produce request.
@@ -291,13 +341,19 @@ pub enum Assignment {
 /// Where a consumer starts when it has no valid committed offset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OffsetReset {
+    /// The oldest record the partition still holds.
     Earliest,
+    /// The partition's log end: records already there are skipped.
     Latest,
 }
 
+/// When a consumer commits, relative to applying a message's effect
+/// (`consumer.commit`); on a queue, committing is acking.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CommitMode {
+    /// After the effect is applied: at-least-once.
     AfterEffect,
+    /// Before the effect (on a queue, on receipt): at-most-once.
     BeforeEffect,
 }
 
@@ -319,6 +375,7 @@ pub enum PolicyKind {
 }
 
 impl PolicyKind {
+    /// Every lag policy, in the order `mqsim compare` runs them.
     pub const ALL: [PolicyKind; 4] = [
         PolicyKind::SilentDrop,
         PolicyKind::CircuitBreaker,
@@ -326,6 +383,7 @@ impl PolicyKind {
         PolicyKind::Unbounded,
     ];
 
+    /// As `policy.kind` and `--policy` spell it (`silent_drop`).
     pub fn name(self) -> &'static str {
         match self {
             PolicyKind::SilentDrop => "silent_drop",
@@ -335,6 +393,7 @@ impl PolicyKind {
         }
     }
 
+    /// The policy `policy.kind` or `--policy` names, if it names one.
     pub fn from_name(s: &str) -> Option<PolicyKind> {
         PolicyKind::ALL.into_iter().find(|k| k.name() == s)
     }
@@ -343,12 +402,15 @@ impl PolicyKind {
 /// One side of a network fault, or a fault's target: resolved host list.
 pub type Hosts = Vec<Host>;
 
+/// One `[[fault]]`: what happens, when, and until when.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fault {
+    /// When it fires, from the start of the run.
     pub at: Duration,
     /// When the fault heals by itself (`at + for`, or `at + restart_after` for a
     /// crash); `None` = it lasts until the drain starts.
     pub until: Option<Duration>,
+    /// What it does, and to which hosts or links.
     pub kind: FaultKind,
     /// The fault happens again and again (`every`, `count`, `jitter`); a
     /// run expands it into its instances (`crate::repeat::expand`), so
@@ -361,9 +423,12 @@ pub struct Fault {
 /// milliseconds) from the run's seed, and lasts as the first one does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Repeat {
+    /// From one instance's start to the next one's, before jitter.
     pub every: Duration,
     /// Instances in all, the first included (>= 1).
     pub count: u32,
+    /// The most an instance's start is delayed (whole ms, drawn from the
+    /// run's seed).
     pub jitter: Duration,
 }
 
@@ -398,47 +463,110 @@ impl Fault {
     }
 }
 
+/// What a fault does, and to which hosts or links: its `kind` with the
+/// fields that kind takes.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FaultKind {
     /// Cut the links between `a` and `b` (only `a → b` when `oneway`).
-    Partition { a: Hosts, b: Hosts, oneway: bool },
+    Partition {
+        /// One side.
+        a: Hosts,
+        /// The other side.
+        b: Hosts,
+        /// Cut only the `a → b` direction.
+        oneway: bool,
+    },
     /// Repair the links between `a` and `b` (both directions).
-    Heal { a: Hosts, b: Hosts },
+    Heal {
+        /// One side.
+        a: Hosts,
+        /// The other side.
+        b: Hosts,
+    },
     /// Hold every message between `a` and `b` until released.
-    Hold { a: Hosts, b: Hosts },
+    Hold {
+        /// One side.
+        a: Hosts,
+        /// The other side.
+        b: Hosts,
+    },
     /// Deliver everything held between `a` and `b`.
-    Release { a: Hosts, b: Hosts },
+    Release {
+        /// One side.
+        a: Hosts,
+        /// The other side.
+        b: Hosts,
+    },
     /// Set link latency between `a` and `b` for the window.
     Latency {
+        /// One side.
         a: Hosts,
+        /// The other side.
         b: Hosts,
+        /// The links' one-way latency during the window.
         latency: LatencyRange,
     },
     /// Per-step link failure probability between `a` and `b` for the window.
-    Loss { a: Hosts, b: Hosts, rate: f64 },
+    Loss {
+        /// One side.
+        a: Hosts,
+        /// The other side.
+        b: Hosts,
+        /// The probability, per step, that a link fails to deliver.
+        rate: f64,
+    },
     /// Power loss: unsynced writes are gone; restarted at `until`.
-    Crash { targets: Hosts },
+    Crash {
+        /// The hosts that lose power.
+        targets: Hosts,
+    },
     /// The host stops processing (a GC pause, SIGSTOP) but keeps its state.
-    Pause { targets: Hosts },
+    Pause {
+        /// The hosts that stop.
+        targets: Hosts,
+    },
     /// Extra latency on every disk write / store operation of the targets.
-    SlowStorage { targets: Hosts, slow: Slowdown },
+    SlowStorage {
+        /// The brokers, stores or controller slowed.
+        targets: Hosts,
+        /// How much slower.
+        slow: Slowdown,
+    },
     /// The targets are starved of CPU: their CPU work (`processing`) takes
     /// `factor` times as long, and every task on them, heartbeats
     /// included, waits longer for a core.
-    SlowCpu { targets: Hosts, factor: f64 },
+    SlowCpu {
+        /// The consumers or brokers starved.
+        targets: Hosts,
+        /// How many times as long their CPU work takes (> 1).
+        factor: f64,
+    },
     /// Messages created in the window are poison with probability `rate`,
     /// and those listed in `ids` are poison wherever they fall: the
     /// consumer fails on a poison message every time (a malformed payload).
-    Poison { rate: f64, ids: Vec<MsgId> },
+    Poison {
+        /// The probability that a message created in the window is poison
+        /// (0: only `ids` are).
+        rate: f64,
+        /// Messages that are poison wherever they fall.
+        ids: Vec<MsgId>,
+    },
     /// Move every dead-lettered message back to its queue (SQS's DLQ redrive).
     Redrive,
     /// The targets (queue nodes) have memory for only `limit` messages in
     /// the window (another process, or the OS, took the rest): their memory
     /// alarm goes off sooner.
-    MemoryPressure { targets: Hosts, limit: u64 },
+    MemoryPressure {
+        /// The queue nodes squeezed.
+        targets: Hosts,
+        /// Messages they have memory for during the window.
+        limit: u64,
+    },
 }
 
 impl FaultKind {
+    /// The kind as `[[fault]]` spells it (`slow_storage`), and as fault
+    /// windows name it.
     pub fn name(&self) -> &'static str {
         match self {
             FaultKind::Partition { .. } => "partition",

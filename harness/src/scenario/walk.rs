@@ -74,6 +74,8 @@ pub(crate) struct Check {
     /// Whether `broker.max_receives` is set (a queue has a dead-letter
     /// queue); `None` until `[broker]` is walked or when it is invalid.
     pub(super) dead_letter: Option<bool>,
+    /// What the model that will run the scenario has registered.
+    pub(super) actors: Actors,
 }
 
 impl Check {

@@ -10,6 +10,7 @@
 //! choice of family, and its `broker.kind` in the scenario format (the
 //! name, the keys that apply to it, its hosts and lag policies).
 
+use crate::common::handler::HandlerFactory;
 use harness::history::{Inventory, Sample};
 use harness::model::HostEnv;
 use harness::scenario::{Host, Scenario};
@@ -46,6 +47,8 @@ pub trait Family {
 pub struct Shared {
     /// The workload's poison ids: a consumer's handler fails on them.
     pub poison: Rc<BTreeSet<MsgId>>,
+    /// Builds the handler of each consumer incarnation.
+    pub handler: HandlerFactory,
 }
 
 /// Registers a host whose software is `run(actor, incarnation)`; every

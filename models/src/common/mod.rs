@@ -18,6 +18,7 @@
 pub mod breaker;
 pub mod disk;
 pub mod family;
+pub mod handler;
 pub mod link;
 pub mod metadata;
 pub mod producer;
@@ -25,4 +26,5 @@ pub mod relay;
 pub mod schedule;
 pub mod server;
 pub mod store;
+pub mod store_client;
 pub mod wire;

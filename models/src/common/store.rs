@@ -18,14 +18,14 @@ use std::rc::Rc;
 use std::time::Duration;
 use turmoil::net::{TcpListener, TcpStream};
 
-pub struct Store {
+pub struct StoreNode {
     pub env: HostEnv,
     /// Ids applied so far, on any node: outlives incarnations, like a
     /// database's data.
     pub applied: Rc<RefCell<BTreeSet<MsgId>>>,
 }
 
-impl Store {
+impl StoreNode {
     pub async fn run(self: Rc<Self>, incarnation: u64) -> turmoil::Result {
         let rng = Rc::new(RefCell::new(self.env.rng(incarnation)));
         let listener = TcpListener::bind((IpAddr::V4(Ipv4Addr::UNSPECIFIED), STORE_PORT)).await?;
@@ -40,7 +40,7 @@ impl Store {
         while let Ok(req) = read_frame::<Request>(&mut stream).await {
             self.env.control.gate().await;
             let profile = match req {
-                Request::Apply { .. } => store.latency,
+                Request::Apply { .. } | Request::ApplyOnce { .. } => store.latency,
                 Request::Read { .. } => store.read_latency,
                 _ => return,
             };
@@ -53,8 +53,9 @@ impl Store {
                 tokio::time::sleep(delay).await;
             }
             let answer = match req {
-                Request::Apply { id, key } => {
-                    let idempotent = self.env.scenario.consumer.idempotent;
+                Request::Apply { id, key } | Request::ApplyOnce { id, key } => {
+                    let idempotent = self.env.scenario.consumer.idempotent
+                        || matches!(req, Request::ApplyOnce { .. });
                     let new = self.applied.borrow_mut().insert(id);
                     if new || !idempotent {
                         self.env.recorder.record(

@@ -204,6 +204,13 @@ pub enum Request {
     Snapshot,
     /// Relay → a queue node: how many messages do you hold?
     Depth,
+    /// Consumer → store: apply a message's effect unless some copy has
+    /// already applied that id (an idempotent write keyed by the id).
+    /// Last, so the other requests' encodings stay as they were.
+    ApplyOnce {
+        id: MsgId,
+        key: u32,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -44,7 +44,7 @@ impl LogCluster {
 }
 
 impl Family for LogCluster {
-    fn install(&self, sim: &mut turmoil::Sim<'_>, env: HostEnv, _: &Shared) -> bool {
+    fn install(&self, sim: &mut turmoil::Sim<'_>, env: HostEnv, shared: &Shared) -> bool {
         let h = env.host;
         match h.role {
             Role::Broker | Role::Buffer => {
@@ -61,6 +61,7 @@ impl Family for LogCluster {
             Role::Consumer => {
                 let actor = Rc::new(Consumer {
                     env,
+                    handler: shared.handler.clone(),
                     brokers: Role::Broker,
                     relay: None,
                 });

@@ -3,34 +3,38 @@
 //! member's partitions; a rebalance (join, leave, crash) changes them, a
 //! moved partition being handed over only after this member released it.
 //! One worker task per owned partition fetches from the partition's leader
-//! at the committed position, applies each record's effect to the store
-//! that owns its key, and commits after (at-least-once) or before
-//! (at-most-once) the effects. A worker whose partition was revoked, or
-//! whose commit the coordinator fenced, stops after its current batch and
-//! commit; the next owner starts only once it has (revoke-then-assign).
+//! at the committed position, runs the consumer's handler on each record
+//! (`common/handler.rs`: mqsim's `StoreWriter` unless the scenario names
+//! a registered one), in key lanes, and commits after (at-least-once) or
+//! before (at-most-once) the batch's effects. A worker whose partition was
+//! revoked, or whose commit the coordinator fenced, stops after its current
+//! batch and commit; the next owner starts only once it has
+//! (revoke-then-assign). A record the handler fails ends the worker
+//! without a commit, after a short backoff: the member starts a new one at
+//! the committed offset, so everything after it is delivered again.
 //!
-//! Store calls: a worker makes `reads` reads of a record's key before its
-//! effect, each to a random replica of the key, and writes the effect to
-//! the key's first replica; an unanswered call is retried until one
-//! answers, on the next replica with `read_retry`. Lag policies act here:
-//! under `circuit_breaker` every call goes through the member's breaker for
-//! its store node (an open one is passed over for the key's next replica,
-//! and a key with no allowed replica waits, pausing its partition); under
-//! `silent_drop` a worker that finds itself past the lag bound skips to
-//! the high watermark, recording a `drop` for every record it skipped.
+//! Lag policies act here too: under `circuit_breaker` every store call
+//! goes through the member's breaker for its store node
+//! (`common/store_client.rs`: an open one is passed over for the key's
+//! next replica, and a key with no allowed replica waits, pausing its
+//! lane); under `silent_drop` a worker that finds itself past the lag
+//! bound skips to the high watermark, recording a `drop` for every record
+//! it skipped.
 
 use super::lag;
-use crate::common::breaker::{Breaker, Call};
+use crate::common::handler::{Commit, Context, DynHandler, HandlerFactory, Message};
 use crate::common::link::{Link, Route};
 use crate::common::metadata::Metadata;
 use crate::common::relay::{Forwarder, RelaySpec};
+use crate::common::store_client::{Breakers, StoreClient};
 use crate::common::wire::{Fetched, MemberId, Request, Response};
 use crate::log::broker::{heartbeat_period, LONG_POLL};
 use crate::mutant::{self, Mutant};
+use futures::future::LocalBoxFuture;
 use harness::model::{HostEnv, Recorder};
 use harness::scenario::{CommitMode, Host, OffsetReset, PolicyKind, Role};
 use harness::{EventKind, Reason};
-use rand::{Rng, RngCore, SeedableRng};
+use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -39,117 +43,92 @@ use std::time::Duration;
 
 /// How often the member compares its workers with its assignment.
 const ASSIGNMENT_POLL: Duration = Duration::from_millis(10);
+/// Pause of a worker whose handler failed a record, before it ends.
+const FAILURE_BACKOFF: Duration = Duration::from_millis(100);
 /// Pause of a worker whose partition has no known leader.
 const NO_LEADER_POLL: Duration = Duration::from_millis(20);
 
-/// Pause of a store call whose every replica's breaker is open.
-const BREAKER_WAIT: Duration = Duration::from_millis(10);
 /// Most records one skip fetch asks for (`silent_drop`).
 const SKIP_FETCH_MAX: u64 = 100_000;
 
-/// A consumer member's circuit breakers, one per store node, shared by its
-/// workers (the `circuit_breaker` policy).
-struct Breakers {
-    consumer: u32,
-    recorder: Recorder,
-    nodes: RefCell<Vec<Breaker>>,
-}
-
-impl Breakers {
-    /// A permit for a call to `store` now, recording any state change.
-    fn allow(&self, store: u32) -> Option<crate::common::breaker::Permit> {
-        let (permit, changed) = self.nodes.borrow_mut()[store as usize].allow(turmoil::elapsed());
-        if let Some(to) = changed {
-            self.recorder.record_breaker(self.consumer, store, to);
-        }
-        permit
-    }
-
-    fn record(&self, store: u32, permit: crate::common::breaker::Permit, call: Call) {
-        let now = turmoil::elapsed();
-        if let Some(to) = self.nodes.borrow_mut()[store as usize].record(permit, now, call) {
-            self.recorder.record_breaker(self.consumer, store, to);
-        }
-    }
-}
-
-/// One sequence of effects, with its own store connections.
+/// One sequence of effects: the handler runs its records one at a time,
+/// over the lane's own store connections.
 struct Lane {
     rng: ChaCha8Rng,
-    stores: Vec<Link>,
-    breakers: Option<Rc<Breakers>>,
+    store: StoreClient,
+    commit: LogCommit,
 }
 
 impl Lane {
-    /// Reads and applies in order. An unanswered apply may still have taken
-    /// effect, so a retry can duplicate it unless the store is idempotent.
-    async fn apply(&mut self, c: &Consumer, records: impl Iterator<Item = &Fetched>) {
-        let sc = &c.env.scenario;
-        for r in records {
-            c.env.control.work(sc.consumer.processing).await;
-            for _ in 0..sc.consumer.reads {
-                let copies = sc.topology.store_replication;
-                let first = self.rng.random_range(0..copies);
-                self.call(c, r.key, first, &Request::Read { key: r.key })
-                    .await;
-            }
-            let req = Request::Apply {
+    /// Runs the handler on each record in order; false at the first that
+    /// fails (the rest of the lane's records are not handled).
+    async fn apply(
+        &mut self,
+        c: &Consumer,
+        handler: &dyn DynHandler,
+        records: impl Iterator<Item = (&Fetched, u32)>,
+    ) -> bool {
+        for (r, attempt) in records {
+            let msg = Message {
                 id: r.id,
                 key: r.key,
+                partition: self.commit.partition,
+                offset: r.offset,
+                attempt,
+                poison: false,
             };
-            self.call(c, r.key, 0, &req).await;
+            let mut cx = Context::new(&c.env, msg, &mut self.store, &mut self.rng, &self.commit);
+            if handler.handle(&msg, &mut cx).await.is_err() {
+                return false;
+            }
         }
+        true
     }
+}
 
-    /// Calls a replica of `key` (the `first`-th, or the next one whose
-    /// breaker allows it) until one answers.
-    async fn call(&mut self, c: &Consumer, key: u32, first: u32, req: &Request) {
-        let sc = &c.env.scenario;
-        let (stores, copies) = (sc.topology.stores, sc.topology.store_replication);
-        let replica = |i: u32| (key % stores + i % copies) % stores;
-        let mut i = first;
-        loop {
-            c.env.control.gate().await;
-            let (store, permit) = match &self.breakers {
-                None => (replica(i), None),
-                Some(b) => {
-                    let found = (0..copies)
-                        .map(|j| replica(i + j))
-                        .find_map(|s| b.allow(s).map(|p| (s, p)));
-                    match found {
-                        Some((s, p)) => (s, Some(p)),
-                        None => {
-                            tokio::time::sleep(BREAKER_WAIT).await;
-                            continue;
-                        }
-                    }
-                }
+/// A handler's own commit ([`Context::commit`]): the partition's offset
+/// past its message, on a controller link of the lane's own.
+struct LogCommit {
+    env: HostEnv,
+    partition: u32,
+    member: MemberId,
+    commit_seq: Rc<Cell<u64>>,
+    revoked: Rc<Cell<bool>>,
+    /// Locked for a whole call: one commit at a time on the link.
+    controller: tokio::sync::Mutex<Link>,
+}
+
+impl Commit for LogCommit {
+    fn commit<'a>(&'a self, rng: &'a mut ChaCha8Rng, msg: &'a Message) -> LocalBoxFuture<'a, bool> {
+        Box::pin(async move {
+            self.commit_seq.set(self.commit_seq.get() + 1);
+            let req = Request::Commit {
+                group: self.env.scenario.consumer.group.clone(),
+                member: self.member,
+                partition: self.partition,
+                offset: msg.offset + 1,
+                seq: self.commit_seq.get(),
             };
-            let started = turmoil::elapsed();
-            let answered = matches!(
-                self.stores[store as usize].call(&mut self.rng, req).await,
-                Ok(Response::Applied | Response::Read)
-            );
-            if let (Some(b), Some(p)) = (&self.breakers, permit) {
-                let took = turmoil::elapsed() - started;
-                b.record(
-                    store,
-                    p,
-                    Call::of(answered, took, sc.policy.breaker.slow_call),
-                );
+            loop {
+                self.env.control.gate().await;
+                let answer = self.controller.lock().await.call(rng, &req).await;
+                match answer {
+                    Ok(Response::Committed { accepted: true }) => break,
+                    Ok(Response::Committed { accepted: false }) => return false,
+                    _ if self.revoked.get() => return false,
+                    _ => {}
+                }
             }
-            if answered {
-                return;
-            }
-            if sc.consumer.read_retry {
-                i += 1;
-            }
-        }
+            self.env.recorder.record(msg.id, msg.key, EventKind::Commit);
+            true
+        })
     }
 }
 
 pub struct Consumer {
     pub env: HostEnv,
+    /// Builds the handler each incarnation runs.
+    pub handler: HandlerFactory,
     /// The hosts it fetches from: the brokers, or a buffer's.
     pub brokers: Role,
     /// What applying a record means: a store write, or — for a relay —
@@ -215,17 +194,9 @@ impl Consumer {
         );
         tokio::task::spawn_local(hb);
         let commit_seq = Rc::new(Cell::new(0u64));
-        let breakers = (sc.policy.kind == PolicyKind::CircuitBreaker).then(|| {
-            Rc::new(Breakers {
-                consumer: self.env.index(),
-                recorder: self.env.recorder.clone(),
-                nodes: RefCell::new(
-                    (0..sc.topology.stores)
-                        .map(|_| Breaker::new(sc.policy.breaker.clone()))
-                        .collect(),
-                ),
-            })
-        });
+        let breakers = (sc.policy.kind == PolicyKind::CircuitBreaker)
+            .then(|| Rc::new(Breakers::new(&self.env)));
+        let handler: Rc<dyn DynHandler> = (self.handler)(&self.env);
         // A restarted member's breakers start closed: say so, or the
         // History would leave a breaker of the crashed incarnation open.
         if let (Some(_), 1..) = (&breakers, incarnation) {
@@ -267,6 +238,7 @@ impl Consumer {
                     meta.clone(),
                     revoked.clone(),
                     &breakers,
+                    handler.clone(),
                     &mut root,
                 );
                 worker.forwarder = forwarder.clone();
@@ -291,14 +263,26 @@ impl Consumer {
         meta: Rc<Metadata>,
         revoked: Rc<Cell<bool>>,
         breakers: &Option<Rc<Breakers>>,
+        handler: Rc<dyn DynHandler>,
         root: &mut ChaCha8Rng,
     ) -> PartitionWorker {
         let sc = &self.env.scenario;
         let lanes = (0..sc.consumer.concurrency)
             .map(|_| Lane {
                 rng: ChaCha8Rng::seed_from_u64(root.next_u64()),
-                stores: Link::to_each(Role::Store, &routes.stores, sc.consumer.store_timeout),
-                breakers: breakers.clone(),
+                store: StoreClient::new(&self.env, &routes.stores, breakers.clone(), true),
+                commit: LogCommit {
+                    env: self.env.clone(),
+                    partition,
+                    member,
+                    commit_seq: commit_seq.clone(),
+                    revoked: revoked.clone(),
+                    controller: tokio::sync::Mutex::new(Link::new(
+                        Host::new(Role::Controller, 0),
+                        routes.controller.clone(),
+                        sc.consumer.request_timeout,
+                    )),
+                },
             })
             .collect();
         let timeout = sc.consumer.request_timeout.max(LONG_POLL * 2);
@@ -317,6 +301,7 @@ impl Consumer {
                 sc.consumer.request_timeout,
             ),
             lanes,
+            handler,
             attempts: BTreeMap::new(),
             forwarder: None,
         }
@@ -396,6 +381,7 @@ struct PartitionWorker {
     /// Effect lanes: all records of a key go to one lane, so effects of one
     /// key stay in offset order while different keys proceed in parallel.
     lanes: Vec<Lane>,
+    handler: Rc<dyn DynHandler>,
     /// Deliveries so far per offset not yet committed, for the `attempt` field.
     attempts: BTreeMap<u64, u32>,
     /// A relay's: applying a record is forwarding it to the next stage.
@@ -460,23 +446,31 @@ impl PartitionWorker {
             if mutant::active(Mutant::CommitBeforeEffect) {
                 commit = CommitMode::BeforeEffect;
             }
-            let committed = match commit {
-                CommitMode::AfterEffect => {
-                    self.apply_all(&records).await;
-                    self.commit(next, &records).await
-                }
-                CommitMode::BeforeEffect => {
-                    // A refused commit means the partition moved: its new
-                    // owner applies these records, this worker must not.
-                    let ok = self.commit(next, &records).await;
-                    if ok {
-                        self.apply_all(&records).await;
-                    }
-                    ok
-                }
+            // A refused commit means the partition moved: its new owner
+            // handles these records, this worker must not. A record the
+            // handler failed ends the worker without committing: the
+            // member starts a new one at the committed offset, which
+            // delivers everything after it again.
+            let handled = match commit {
+                CommitMode::AfterEffect => match self.apply_all(&records).await {
+                    true => self.commit(next, &records).await.then_some(true),
+                    false => Some(false),
+                },
+                CommitMode::BeforeEffect => match self.commit(next, &records).await {
+                    true => Some(self.apply_all(&records).await),
+                    false => None,
+                },
             };
-            if !committed {
-                return;
+            match handled {
+                // The commit was refused.
+                None => return,
+                Some(false) => {
+                    // Back off first: a poison record is retried for ever,
+                    // but not in a hot loop.
+                    tokio::time::sleep(FAILURE_BACKOFF).await;
+                    return;
+                }
+                Some(true) => {}
             }
             position = next;
         }
@@ -600,15 +594,16 @@ impl PartitionWorker {
         None
     }
 
-    /// Applies every record's effect: lanes run concurrently, each applying
-    /// its records in offset order. Returns when all are applied. A key's
-    /// lane is `(key / partitions) % lanes`: the keys of one partition are
-    /// congruent modulo the partition count, so `key % lanes` would put
-    /// them all in one lane whenever the two counts share a factor.
-    async fn apply_all(&mut self, records: &[Fetched]) {
+    /// Runs the handler on every record: lanes run concurrently, each
+    /// handling its records in offset order. Returns when all are handled;
+    /// false if the handler failed one. A key's lane is `(key /
+    /// partitions) % lanes`: the keys of one partition are congruent
+    /// modulo the partition count, so `key % lanes` would put them all in
+    /// one lane whenever the two counts share a factor.
+    async fn apply_all(&mut self, records: &[Fetched]) -> bool {
         if let Some(f) = &self.forwarder {
             f.forward(records).await;
-            return;
+            return true;
         }
         let n = self.lanes.len() as u32;
         let partitions = self.consumer.env.scenario.topology.partitions;
@@ -620,13 +615,15 @@ impl PartitionWorker {
         } else {
             records
         };
+        let (handler, attempts) = (&*self.handler, &self.attempts);
         let work = self.lanes.iter_mut().enumerate().map(|(i, lane)| {
-            let mine = records
-                .iter()
-                .filter(move |r| (r.key / partitions) % n == i as u32);
-            lane.apply(c, mine)
+            let mine = (records.iter())
+                .filter(move |r| (r.key / partitions) % n == i as u32)
+                .map(|r| (r, attempts.get(&r.offset).copied().unwrap_or(1)));
+            lane.apply(c, handler, mine)
         });
-        futures::future::join_all(work).await;
+        let handled = futures::future::join_all(work).await;
+        handled.into_iter().all(|ok| ok)
     }
 
     /// Commits `offset` (the next to read), retrying until the coordinator

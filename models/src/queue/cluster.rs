@@ -46,8 +46,11 @@ impl Family for QueueCluster {
                 install_host(sim, h, actor, |a, n| Box::pin(a.run(n)));
             }
             Role::Consumer => {
-                let poison = shared.poison.clone();
-                let actor = Rc::new(QueueConsumer { env, poison });
+                let actor = Rc::new(QueueConsumer {
+                    env,
+                    handler: shared.handler.clone(),
+                    poison: shared.poison.clone(),
+                });
                 install_host(sim, h, actor, |a, n| Box::pin(a.run(n)));
             }
             Role::Controller | Role::Buffer | Role::Relay | Role::Producer | Role::Store => {

@@ -5,29 +5,35 @@
 //! their visibility timeout expires or, with `retry_backoff`, after a
 //! growing delay.
 //!
-//! The handler fails on a poison message every time (its payload cannot be
-//! processed) and on any store call that goes unanswered within
-//! `store_timeout`. Without `partial_batch_failure`, one failure fails the
-//! whole batch — the messages already processed come back too, so they are
-//! delivered (and, without an idempotent store, applied) again: AWS
-//! Lambda's semantics for SQS without ReportBatchItemFailures. With FIFO,
-//! a group's messages after a failed one in the same batch are not
-//! processed (they would overtake it).
+//! The handler is the consumer's (`common/handler.rs`): mqsim's
+//! `StoreWriter` unless the scenario names a registered one. `StoreWriter`
+//! fails on a poison message every time (its payload cannot be processed)
+//! and on any store call that goes unanswered within `store_timeout`.
+//! Without `partial_batch_failure`, one failure fails the whole batch — the
+//! messages already processed come back too, so they are delivered (and,
+//! without an idempotent store, applied) again: AWS Lambda's semantics for
+//! SQS without ReportBatchItemFailures. With FIFO, a group's messages after
+//! a failed one in the same batch are not processed (they would overtake
+//! it).
 //!
 //! Which queues a consumer reads: with at least as many queues as
 //! consumers, queue `q` belongs to consumer `q % workers` alone (a
 //! recipient's queue); with fewer, consumer `c` reads queue `c % queues`,
 //! competing with the others on it.
 
+use crate::common::handler::{Commit, Context, DynHandler, HandlerFactory, Message};
 use crate::common::link::{Link, Route};
 use crate::common::metadata::Metadata;
+use crate::common::store_client::StoreClient;
 use crate::common::wire::Delivery;
 use crate::common::wire::{Request, Response};
+use futures::future::LocalBoxFuture;
 use harness::model::HostEnv;
-use harness::scenario::{CommitMode, Role};
+use harness::scenario::{CommitMode, Host, Role};
 use harness::{EventKind, MsgId};
-use rand::{Rng, RngCore, SeedableRng};
+use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::time::Duration;
@@ -46,6 +52,8 @@ pub fn queues_of(c: u32, workers: u32, queues: u32) -> Vec<u32> {
 
 pub struct QueueConsumer {
     pub env: HostEnv,
+    /// Builds the handler each incarnation runs.
+    pub handler: HandlerFactory,
     /// The workload's poison ids: the handler fails on them.
     pub poison: Rc<BTreeSet<MsgId>>,
 }
@@ -68,12 +76,19 @@ impl QueueConsumer {
             sc.consumer.request_timeout,
             ChaCha8Rng::seed_from_u64(root.next_u64()),
         ));
+        let handler: Rc<dyn DynHandler> = (self.handler)(&self.env);
         for q in queues_of(self.env.index(), sc.consumer.workers, queues) {
             for _ in 0..sc.consumer.concurrency {
                 let rng = ChaCha8Rng::seed_from_u64(root.next_u64());
-                let poller =
-                    self.clone()
-                        .poll(q, meta.clone(), brokers.clone(), stores.clone(), rng);
+                let store = StoreClient::new(&self.env, &stores, None, false);
+                let poller = self.clone().poll(
+                    q,
+                    meta.clone(),
+                    brokers.clone(),
+                    store,
+                    handler.clone(),
+                    rng,
+                );
                 tokio::task::spawn_local(poller);
             }
         }
@@ -86,13 +101,13 @@ impl QueueConsumer {
         queue: u32,
         meta: Rc<Metadata>,
         brokers: Rc<Vec<Rc<Route>>>,
-        stores: Rc<Vec<Rc<Route>>>,
+        mut store: StoreClient,
+        handler: Rc<dyn DynHandler>,
         mut rng: ChaCha8Rng,
     ) {
         let sc = self.env.scenario.clone();
         let c = &sc.consumer;
         let mut links = Link::to_each(Role::Broker, &brokers, c.request_timeout);
-        let mut store_links = Link::to_each(Role::Store, &stores, c.store_timeout);
         loop {
             self.env.control.gate().await;
             let Some(master) = meta.leader(queue) else {
@@ -126,14 +141,32 @@ impl QueueConsumer {
                 };
                 self.env.recorder.record(d.msg.id, d.msg.key, kind);
             }
+            let ack = QueueAck {
+                env: self.env.clone(),
+                queue,
+                deliveries: &deliveries,
+                link: tokio::sync::Mutex::new(Link::new(
+                    Host::new(Role::Broker, master),
+                    brokers[master as usize].clone(),
+                    c.request_timeout,
+                )),
+                acked: RefCell::new(BTreeSet::new()),
+            };
             let link = &mut links[master as usize];
             if c.commit == CommitMode::BeforeEffect {
                 // Auto-ack: deleted on receipt, whatever the handler does.
                 self.settle(link, &mut rng, queue, &deliveries, &[]).await;
-                self.handle(&deliveries, &mut store_links, &mut rng).await;
+                self.handle(&deliveries, &*handler, &mut store, &mut rng, &ack)
+                    .await;
                 continue;
             }
-            let failed = self.handle(&deliveries, &mut store_links, &mut rng).await;
+            let failed = (self.handle(&deliveries, &*handler, &mut store, &mut rng, &ack)).await;
+            // What the handler acked itself is settled already.
+            let acked = ack.acked.into_inner();
+            let deliveries: Vec<Delivery> = (deliveries.iter())
+                .filter(|d| !acked.contains(&d.msg.seq))
+                .copied()
+                .collect();
             let (acks, nacks): (Vec<Delivery>, Vec<Delivery>) = if failed.is_empty() {
                 (deliveries, Vec::new())
             } else if c.partial_batch_failure {
@@ -152,55 +185,37 @@ impl QueueConsumer {
     async fn handle(
         &self,
         deliveries: &[Delivery],
-        stores: &mut [Link],
+        handler: &dyn DynHandler,
+        store: &mut StoreClient,
         rng: &mut ChaCha8Rng,
+        ack: &QueueAck<'_>,
     ) -> BTreeSet<u64> {
         let sc = &self.env.scenario;
         let mut failed = BTreeSet::new();
         let mut failed_groups = BTreeSet::new();
         for d in deliveries {
             self.env.control.gate().await;
-            self.env.control.work(sc.consumer.processing).await;
             let m = d.msg;
-            // A group's later message must not overtake a failed one; a
-            // poison message fails the handler every time.
+            // A group's later message must not overtake a failed one.
             let overtakes = sc.broker.queue.fifo && failed_groups.contains(&m.key);
-            let ok = !overtakes
-                && !self.poison.contains(&m.id)
-                && self.process(m.id, m.key, stores, rng).await;
+            let ok = !overtakes && {
+                let msg = Message {
+                    id: m.id,
+                    key: m.key,
+                    partition: ack.queue,
+                    offset: m.seq,
+                    attempt: d.receives,
+                    poison: self.poison.contains(&m.id),
+                };
+                let mut cx = Context::new(&self.env, msg, store, rng, ack);
+                handler.handle(&msg, &mut cx).await.is_ok()
+            };
             if !ok {
                 failed.insert(m.seq);
                 failed_groups.insert(m.key);
             }
         }
         failed
-    }
-
-    /// The store calls for one message: `reads` reads of its key, then the
-    /// effect on the key's first replica. Any unanswered call fails it.
-    async fn process(
-        &self,
-        id: MsgId,
-        key: u32,
-        stores: &mut [Link],
-        rng: &mut ChaCha8Rng,
-    ) -> bool {
-        let t = &self.env.scenario.topology;
-        let replica = |i: u32| (key % t.stores + i % t.store_replication) % t.stores;
-        for _ in 0..self.env.scenario.consumer.reads {
-            let s = replica(rng.random_range(0..t.store_replication));
-            match stores[s as usize].call(rng, &Request::Read { key }).await {
-                Ok(Response::Read) => {}
-                _ => return false,
-            }
-        }
-        let s = replica(0);
-        matches!(
-            stores[s as usize]
-                .call(rng, &Request::Apply { id, key })
-                .await,
-            Ok(Response::Applied)
-        )
     }
 
     /// Deletes `acks` and hands `nacks` back (with `retry_backoff`: after
@@ -244,6 +259,40 @@ impl QueueConsumer {
                     .record(d.msg.id, d.msg.key, EventKind::Commit);
             }
         }
+    }
+}
+
+/// A handler's own ack ([`Context::commit`]): the message's receipt settled
+/// at once, on a link of its own to the master that delivered it.
+struct QueueAck<'d> {
+    env: HostEnv,
+    queue: u32,
+    deliveries: &'d [Delivery],
+    /// Locked for a whole call: one ack at a time on the link.
+    link: tokio::sync::Mutex<Link>,
+    /// Seqs the handler acked (the batch's settle leaves them out).
+    acked: RefCell<BTreeSet<u64>>,
+}
+
+impl Commit for QueueAck<'_> {
+    fn commit<'a>(&'a self, rng: &'a mut ChaCha8Rng, msg: &'a Message) -> LocalBoxFuture<'a, bool> {
+        Box::pin(async move {
+            let Some(d) = self.deliveries.iter().find(|d| d.msg.seq == msg.offset) else {
+                return false;
+            };
+            let req = Request::Settle {
+                queue: self.queue,
+                acks: vec![d.receipt],
+                nacks: Vec::new(),
+            };
+            let answer = self.link.lock().await.call(rng, &req).await;
+            if !matches!(answer, Ok(Response::Settled)) {
+                return false;
+            }
+            self.acked.borrow_mut().insert(msg.offset);
+            self.env.recorder.record(msg.id, msg.key, EventKind::Commit);
+            true
+        })
     }
 }
 

@@ -43,7 +43,9 @@ fn count_default(c: ScaleCount) -> Option<u32> {
 /// Every problem found in one scenario file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScenarioError {
+    /// The file, as given.
     pub file: PathBuf,
+    /// Every error found, in the order found.
     pub errors: Vec<FieldError>,
 }
 
@@ -86,13 +88,16 @@ fn is_position(path: &str) -> bool {
 /// What the command line changes in a scenario file before it is validated
 /// (`--policy`, `--scale`). Applied to the TOML tree, so the result is checked
 /// like any file, limits included, and errors name the field.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Overrides {
     /// Replaces `policy.kind` (the `[policy]` table is created if absent).
     pub policy: Option<PolicyKind>,
     /// Multiplies every workload rate and the counts `[scale] counts` lists;
     /// 1 to [`MAX_SCALE`], 1 changing nothing.
     pub scale: Option<u32>,
+    /// The actors of its own the model that will run the scenario has
+    /// registered: names the file may use besides mqsim's.
+    pub actors: Actors,
 }
 
 /// Reads and validates the scenario file at `path`.
@@ -168,6 +173,7 @@ pub fn parse_with(file: &Path, text: &str, o: &Overrides) -> Result<Scenario, Sc
     }
     let check = || Check {
         policy_from_cli: o.policy.is_some(),
+        actors: o.actors.clone(),
         ..Check::default()
     };
     let mut c = check();
@@ -569,6 +575,9 @@ impl Check {
         // [consumer]
         let c = self.table(&top, "consumer", "consumer", &RawConsumer::fields());
         let consumer = Consumer::read(self, &c);
+        if let Some(name) = &consumer.handler {
+            self.registered_handler(&c, name);
+        }
         let workers = consumer.workers;
         let concurrency = consumer.concurrency;
         let c_processing = consumer.processing;

@@ -264,6 +264,28 @@ impl Check {
         Some(Some(KeySkew::Hot { share, keys: hot }))
     }
 
+    /// `consumer.handler` must name mqsim's own handler or one the model
+    /// that will run the scenario registered.
+    pub(super) fn registered_handler(&mut self, c: &Fields, name: &str) {
+        if name == BUILTIN_HANDLER || self.actors.handlers.iter().any(|h| h == name) {
+            return;
+        }
+        let mut known = vec![BUILTIN_HANDLER.to_string()];
+        known.extend(self.actors.handlers.iter().cloned());
+        let hint = if self.actors.handlers.is_empty() {
+            " (a handler of your own runs only where it is registered: a test or binary built with mqsim::Registry)"
+        } else {
+            ""
+        };
+        self.err(
+            c.at("handler"),
+            format!(
+                "expected a registered handler, one of: {}; found {name:?}{hint}",
+                known.join(", ")
+            ),
+        );
+    }
+
     /// `[policy]` with its `[policy.breaker]`.
     pub(super) fn policy(&mut self, top: &Fields) -> Option<Policy> {
         let p = self.table(top, "policy", "policy", &RawPolicy::fields());

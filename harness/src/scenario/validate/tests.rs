@@ -54,6 +54,7 @@ retention_age = "1h"
 
 [consumer]
 group = "fanout"
+handler = "store_writer"
 workers = 4
 commit = "before_effect"
 idempotent = true
@@ -2353,6 +2354,7 @@ fn policy_override() {
     let o = |p: PolicyKind| Overrides {
         policy: Some(p),
         scale: None,
+        ..Overrides::default()
     };
     let text = with(
         "[policy]\nkind = \"backpressure\"\nmax_lag = 50\n[expect]\nlost = 0\n\
@@ -2395,6 +2397,7 @@ fn policy_override() {
         &Overrides {
             policy: Some(PolicyKind::CircuitBreaker),
             scale: Some(2),
+            ..Overrides::default()
         },
     )
     .unwrap();
@@ -2768,6 +2771,7 @@ fn queue_policy() {
         let o = Overrides {
             policy: Some(p),
             scale: None,
+            ..Overrides::default()
         };
         let e = parse_with(Path::new("t.toml"), &queue("", ""), &o)
             .unwrap_err()
@@ -2783,6 +2787,7 @@ fn queue_policy() {
     let o = Overrides {
         policy: Some(PolicyKind::Unbounded),
         scale: None,
+        ..Overrides::default()
     };
     assert!(parse_with(Path::new("t.toml"), &queue("", ""), &o).is_ok());
 }
@@ -3173,5 +3178,47 @@ fn the_full_examples_set_every_declared_key() {
     assert!(
         missing.is_empty(),
         "not set in FULL / FULL_QUEUE: {missing:?}"
+    );
+}
+
+/// `consumer.handler` names mqsim's own handler or one the model running
+/// the scenario registered (`Overrides::actors`): an unknown name is an
+/// error listing the registered ones; a registered one renders back.
+#[test]
+fn a_handler_must_be_registered_with_the_model() {
+    let text = with("[consumer]\nhandler = \"orders\"\n");
+    one_error(
+        &text,
+        "consumer.handler",
+        &[
+            "expected a registered handler, one of: store_writer;",
+            "found \"orders\"",
+            "mqsim::Registry",
+        ],
+    );
+    let actors = Actors {
+        handlers: vec!["dedup".to_string(), "orders".to_string()],
+    };
+    let o = Overrides {
+        actors: actors.clone(),
+        ..Overrides::default()
+    };
+    let s = parse_with(Path::new("t.toml"), &text, &o).unwrap();
+    assert_eq!(s.consumer.handler, "orders");
+    let back = parse_with(Path::new("t.toml"), &crate::scenario::render(&s, &[]), &o).unwrap();
+    assert_eq!(back, s);
+    let other = Overrides {
+        actors: Actors {
+            handlers: vec!["dedup".to_string()],
+        },
+        ..Overrides::default()
+    };
+    let e = parse_with(Path::new("t.toml"), &text, &other)
+        .unwrap_err()
+        .errors;
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert_eq!(
+        e[0].message,
+        "expected a registered handler, one of: store_writer, dedup; found \"orders\""
     );
 }

@@ -1,0 +1,82 @@
+//! The actors of one's own a scenario can name: a [`Registry`] maps names
+//! to constructors, and a [`Pipeline`](crate::Pipeline) built with it runs
+//! whichever the scenario names (`[consumer] handler = "…"`).
+
+use crate::common::handler::{DynHandler, Handler, HandlerFactory, StoreWriter};
+use harness::model::HostEnv;
+use harness::scenario::{Actors, BrokerKind, BUILTIN_HANDLER};
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// Builds one handler: called on the simulation's thread, once per
+/// consumer incarnation.
+type MakeHandler = Arc<dyn Fn() -> Rc<dyn DynHandler> + Send + Sync>;
+
+/// Named constructors of handlers (and, as the API grows, lag policies and
+/// stores) a scenario can refer to by name. Cheap to clone; shared by the
+/// threads a sweep runs on. (Examples: the `mqsim` crate's `consumer`
+/// module.)
+#[derive(Clone, Default)]
+pub struct Registry {
+    handlers: Vec<(String, MakeHandler)>,
+}
+
+impl Registry {
+    /// A registry with nothing registered: scenarios can name only mqsim's
+    /// own actors.
+    pub fn new() -> Registry {
+        Registry::default()
+    }
+
+    /// Registers `make` as the handler named `name`, which a scenario runs
+    /// with `[consumer] handler = "name"`. Each consumer incarnation gets
+    /// its own handler (a restart loses what the old one held in memory).
+    ///
+    /// # Panics
+    ///
+    /// If `name` is empty, mqsim's own handler's name, or already
+    /// registered: a mistake in the test's set-up, not in its input.
+    pub fn handler<H, F>(mut self, name: &str, make: F) -> Registry
+    where
+        H: Handler + 'static,
+        F: Fn() -> H + Send + Sync + 'static,
+    {
+        assert!(
+            !name.trim().is_empty(),
+            "a handler's name must not be empty"
+        );
+        assert!(
+            name != BUILTIN_HANDLER,
+            "\"{name}\" is mqsim's own handler; register yours under another name"
+        );
+        assert!(
+            self.handlers.iter().all(|(n, _)| n != name),
+            "a handler named \"{name}\" is already registered"
+        );
+        let make: MakeHandler = Arc::new(move || Rc::new(make()) as Rc<dyn DynHandler>);
+        self.handlers.push((name.to_string(), make));
+        self
+    }
+
+    /// The names a scenario may use, for validation.
+    pub fn actors(&self) -> Actors {
+        Actors {
+            handlers: self.handlers.iter().map(|(n, _)| n.clone()).collect(),
+        }
+    }
+
+    /// The factory of the handler `name` (mqsim's own for
+    /// [`BUILTIN_HANDLER`]); None if nothing is registered under it.
+    pub(crate) fn handler_factory(&self, name: &str) -> Option<HandlerFactory> {
+        if name == BUILTIN_HANDLER {
+            return Some(Rc::new(|env: &HostEnv| -> Rc<dyn DynHandler> {
+                // A log consumer retries an unanswered store call in place;
+                // a queue consumer fails the message back to the queue.
+                let retry_unanswered = env.scenario.broker.kind == BrokerKind::Log;
+                Rc::new(StoreWriter { retry_unanswered })
+            }));
+        }
+        let make = self.handlers.iter().find(|(n, _)| n == name)?.1.clone();
+        Some(Rc::new(move |_: &HostEnv| make()))
+    }
+}

@@ -1,0 +1,163 @@
+//! mqsim: deterministic fault injection for message-queue pipelines.
+//!
+//! A scenario (a TOML file, or built in Rust) describes a pipeline —
+//! producers, a broker cluster, consumers, a downstream store — its load,
+//! its faults and what must hold afterwards. [`run`] simulates it for one
+//! seed on turmoil's simulated network and clock and checks the recorded
+//! History: every message's fate, duplicates, order, lag, recovery. The
+//! same scenario and seed give the same History on every machine.
+//!
+//! ```
+//! let scenario = mqsim::scenario::parse(
+//!     std::path::Path::new("inline.toml"),
+//!     r#"
+//!         name = "crash"
+//!         summary = "a broker crashes and restarts; nothing acked is lost"
+//!         duration = "4s"
+//!         drain = "2s"
+//!         [[fault]]
+//!         at = "1s"
+//!         kind = "crash"
+//!         target = "broker-0"
+//!         restart_after = "500ms"
+//!         [expect]
+//!         lost = 0
+//!     "#,
+//! )?;
+//! let run = mqsim::run(&scenario, 7, &mqsim::Pipeline::new())?;
+//! assert_eq!(run.outcome.verdict, mqsim::Verdict::Pass);
+//! assert_eq!(run.outcome.counts[mqsim::Metric::Lost], 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! What is here is the public API: [`scenario`] to load and validate
+//! scenarios, [`run`] and its [`Run`], the [`Outcome`] and its figures,
+//! [`model`] for putting a whole system of one's own under test, and
+//! [`cli`] for giving it mqsim's command line. Everything else in the
+//! workspace (the `harness` and `models` crates) is internal and may change
+//! without notice.
+//!
+//! Every build needs `--cfg tokio_unstable` (turmoil seeds each host's
+//! runtime from the run's seed only under it): a crate that uses mqsim
+//! puts this in its `.cargo/config.toml`, and a build without it fails
+//! with a message saying so.
+//!
+//! ```toml
+//! [build]
+//! rustflags = ["--cfg", "tokio_unstable"]
+//! rustdocflags = ["--cfg", "tokio_unstable"]
+//! ```
+
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod testing;
+
+pub use harness::driver::SimFailure;
+pub use harness::metric::Metric;
+pub use harness::outcome::{Outcome, Verdict};
+pub use harness::{run, MsgId, Run};
+pub use models::Pipeline;
+
+/// Your consumer's code inside the simulation: implement [`Handler`](consumer::Handler),
+/// register it under a name, and a scenario that says `[consumer] handler =
+/// "that name"` runs it in every consumer, under the scenario's faults,
+/// checked by mqsim's checkers.
+///
+/// The handler gets each delivered [`Message`](consumer::Message) and a
+/// [`Context`](consumer::Context): the store (with the scenario's
+/// latencies and faults), simulated time, the host's CPU, a seeded RNG, and
+/// committing. What the checkers then count is what your code did: a write
+/// retried after it had taken effect is a `duplicate_effects`, a commit
+/// before the write that a crash interrupts is `lost`.
+///
+/// ```
+/// use mqsim::consumer::{Context, Failure, Handler, Message};
+///
+/// /// Writes each message with its id as the idempotency key, then
+/// /// lets the consumer commit.
+/// struct Dedup;
+///
+/// impl Handler for Dedup {
+///     async fn handle(&self, msg: &Message, cx: &mut Context<'_>) -> Result<(), Failure> {
+///         loop {
+///             match cx.store().write_once(msg).await {
+///                 Ok(()) => return Ok(()),
+///                 // Unanswered: it may have taken effect; retrying is safe.
+///                 Err(_) => cx.sleep(std::time::Duration::from_millis(50)).await,
+///             }
+///         }
+///     }
+/// }
+///
+/// let registry = mqsim::Registry::new().handler("dedup", || Dedup);
+/// let scenario = mqsim::scenario::parse_with(
+///     std::path::Path::new("inline.toml"),
+///     r#"
+///         name = "dedup"
+///         summary = "a consumer restarts; every message takes effect once"
+///         duration = "3s"
+///         drain = "2s"
+///         [consumer]
+///         handler = "dedup"
+///         [[fault]]
+///         at = "1s"
+///         kind = "crash"
+///         target = "consumer-0"
+///         restart_after = "300ms"
+///         [expect]
+///         lost = 0
+///         duplicate_effects = 0
+///     "#,
+///     &mqsim::scenario::Overrides { actors: registry.actors(), ..Default::default() },
+/// )?;
+/// let run = mqsim::run(&scenario, 1, &mqsim::Pipeline::with(registry))?;
+/// assert_eq!(run.outcome.verdict, mqsim::Verdict::Pass, "{:?}", run.outcome.expectations);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// Determinism holds for your code as long as everything it depends on
+/// comes through the [`Context`](consumer::Context): no `std::time`, no
+/// unseeded RNG, no threads, no `HashMap` iteration order feeding what it
+/// writes.
+pub mod consumer {
+    pub use models::{Context, Failure, Handler, Message, Store, StoreWriter, Unanswered};
+}
+
+pub use models::Registry;
+
+/// Scenarios: load a file (every error at once, each naming its field),
+/// parse text, or render a scenario back to a file.
+pub mod scenario {
+    pub use harness::scenario::{
+        load, load_with, parse, parse_with, render, Actors, Overrides, Scenario, ScenarioError,
+        BUILTIN_HANDLER,
+    };
+    /// The scenario's parts, for building or editing one in Rust (every
+    /// field is documented with its key in the file format).
+    pub use harness::scenario::{
+        Acks, Assignment, BreakerConfig, Broker, BrokerKind, Buffer, Burst, Cmp, CommitMode,
+        Consumer, Expectation, Fault, FaultKind, Fsync, Host, HotKeys, KeySkew, LatencyRange,
+        MemoryAlarm, Network, OffsetReset, Overflow, PartitionHandling, Policy, PolicyKind,
+        QueueConfig, QueueType, Repeat, Role, Scope, Slowdown, Store, Swarm, Topology, Workload,
+    };
+}
+
+/// The seam for a whole system of one's own: a [`Model`](model::Model)
+/// installs its hosts on the simulation, records what happens to every
+/// message through the [`Recorder`](model::Recorder), obeys the
+/// [`Control`](model::Control) knobs the driver turns, and answers gauge
+/// samples and the final inventory.
+pub mod model {
+    pub use harness::history::{
+        EventKind, Inventory, KeyMap, PartitionGauge, PartitionInventory, Reason, Sample,
+    };
+    pub use harness::model::{draw, Control, Env, HostEnv, Model, Recorder};
+    pub use harness::scenario::{Host, Role};
+    pub use harness::MsgId;
+}
+
+/// The README's examples compile and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}
