@@ -31,7 +31,9 @@
 //! ```
 //!
 //! What is here is the public API: [`scenario`] to load and validate
-//! scenarios, [`run`] and its [`Run`], the [`Outcome`] and its figures,
+//! scenarios, [`run`] and its [`Run`], the [`Outcome`] and its figures
+//! ([`outcome`]), [`consumer`] and [`testing`] to put your consumer's code
+//! inside the simulation and check it from `cargo test`,
 //! [`model`] for putting a whole system of one's own under test, and
 //! [`cli`] for giving it mqsim's command line. Everything else in the
 //! workspace (the `harness` and `models` crates) is internal and may change
@@ -125,6 +127,18 @@ pub mod consumer {
 }
 
 pub use models::Registry;
+
+/// A run's figures as [`Outcome`] holds them (its JSON contract), and the
+/// checkers' [`Figures`](outcome::Figures) with every count's example ids.
+pub mod outcome {
+    pub use harness::check::breakdown::{Breakdown, Classes, GroupFigures as PartitionFigures};
+    pub use harness::check::{Count, Figures};
+    pub use harness::outcome::{
+        AbandonedSplit, BalanceFigures, ByReason, Counts, Examples, ExpectationResult,
+        GroupFigures, LagFigures, LatencyFigures, MaxDeliveriesFigure, Outcome, StageOutcome,
+        TookEffectSplit, Verdict,
+    };
+}
 
 /// Scenarios: load a file (every error at once, each naming its field),
 /// parse text, or render a scenario back to a file.

@@ -28,7 +28,12 @@
 //! A failing seed's panic names the seed, each broken expectation with its
 //! actual figure and example message ids, and how to run that seed alone:
 //! `MQSIM_SEEDS=17 cargo test <the test>` (the variable replaces the seeds
-//! of every check the test makes; `MQSIM_SEEDS=3..9` a range).
+//! of every check the test makes, so a test that counts its runs sees
+//! one; `MQSIM_SEEDS=3..9` a range).
+//!
+//! Speed: build mqsim's dependencies optimised even in tests (`[profile.dev.package."*"]
+//! opt-level = 2` in your workspace's `Cargo.toml`); a simulation built
+//! without optimisation runs several times slower.
 
 use crate::{Metric, Outcome, Pipeline, Registry, Verdict};
 use harness::scenario::{self, Overrides, Scenario, ScenarioError};
@@ -158,7 +163,9 @@ impl Check {
         self
     }
 
-    /// Registers a handler, as [`Registry::handler`] does.
+    /// Registers a handler, as [`Registry::handler`] does. To try two
+    /// versions of a consumer on one scenario file, register each under the
+    /// name the file gives (`[consumer] handler`) in its own check.
     pub fn handler<H, F>(mut self, name: &str, make: F) -> Check
     where
         H: crate::consumer::Handler + 'static,
@@ -179,7 +186,8 @@ impl Check {
         self
     }
 
-    /// Runs on `jobs` threads (default: one per core).
+    /// Runs on `jobs` threads (default: one per core; `cargo test` runs
+    /// tests in parallel too, so a suite of checks may want fewer).
     pub fn jobs(mut self, jobs: usize) -> Check {
         self.jobs = Some(jobs.max(1));
         self
@@ -253,6 +261,7 @@ impl Check {
     /// # Panics
     ///
     /// On bad input (the scenario's errors), and on any failing seed.
+    #[track_caller]
     pub fn assert_pass(&self) -> Report {
         let report = self.run().unwrap_or_else(|e| panic!("{e}"));
         let failing: Vec<&SeedRun> = report.failing().collect();

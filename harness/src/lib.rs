@@ -10,7 +10,8 @@
 // environment RUSTFLAGS silently replaces the config file's flags.
 #[cfg(not(tokio_unstable))]
 compile_error!(
-    "mqsim must be built with `--cfg tokio_unstable` (see .cargo/config.toml); \
+    "mqsim must be built with `--cfg tokio_unstable`: put `rustflags = [\"--cfg\", \"tokio_unstable\"]` \
+     (and the same `rustdocflags`) under `[build]` in your workspace's .cargo/config.toml; \
      if you set RUSTFLAGS, add `--cfg tokio_unstable` to it"
 );
 

@@ -22,7 +22,9 @@ use rand_chacha::ChaCha8Rng;
 use std::future::Future;
 use std::time::Duration;
 
-/// A message as the consumer was delivered it.
+/// A message as the consumer was delivered it. mqsim models no payloads:
+/// a message is its id and key, and what the checkers judge is which ids
+/// took effect in the store, how often, and in which order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Message {
     /// The message's id (`p3-17`: producer 3's message 17).

@@ -277,11 +277,13 @@ impl Check {
         } else {
             ""
         };
+        let names: Vec<&str> = known.iter().map(String::as_str).collect();
         self.err(
             c.at("handler"),
             format!(
-                "expected a registered handler, one of: {}; found {name:?}{hint}",
-                known.join(", ")
+                "expected a registered handler, one of: {}; found {name:?}{}{hint}",
+                known.join(", "),
+                did_you_mean(name, names.iter().copied())
             ),
         );
     }
