@@ -126,6 +126,38 @@ pub mod consumer {
     pub use models::{Context, Failure, Handler, Message, Store, StoreWriter, Unanswered};
 }
 
+/// Lag policies of your own: what the pipeline does when a consumer group
+/// falls behind. Implement [`LagPolicy`](policy::LagPolicy) — asked at the
+/// partition leader for every producer batch, and at the consumer for
+/// every fetched batch — register it, and a scenario runs it with `[policy]
+/// kind = "its name"`; `mqsim compare` (or [`compare`](harness::compare))
+/// puts it beside `silent_drop`, `circuit_breaker`, `backpressure` and
+/// `unbounded`, which are implementations of the same trait.
+///
+/// ```
+/// use mqsim::policy::{Admission, Bound, Lag, LagPolicy};
+///
+/// /// Shed with notice once the oldest waiting message is older than the
+/// /// bound: producers learn of it, nothing is dropped silently.
+/// struct ShedWhenStale(Bound);
+///
+/// impl LagPolicy for ShedWhenStale {
+///     fn admit(&self, lag: &Lag) -> Admission {
+///         if self.0.exceeded(lag) { Admission::Shed } else { Admission::Take }
+///     }
+/// }
+///
+/// let registry = mqsim::Registry::new()
+///     .policy("shed_when_stale", |p| ShedWhenStale(Bound::of(p)));
+/// # let _ = registry;
+/// ```
+pub mod policy {
+    pub use models::{
+        Admission, Backpressure, Bound, CircuitBreaker, Delivery, Lag, LagPolicy, SilentDrop,
+        Unbounded,
+    };
+}
+
 pub use models::Registry;
 
 /// A run's figures as [`Outcome`] holds them (its JSON contract), and the

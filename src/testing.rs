@@ -36,7 +36,7 @@
 //! without optimisation runs several times slower.
 
 use crate::{Metric, Outcome, Pipeline, Registry, Verdict};
-use harness::scenario::{self, Overrides, Scenario, ScenarioError};
+use harness::scenario::{self, Overrides, PolicyKind, Scenario, ScenarioError};
 use std::fmt::Write as _;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
@@ -64,6 +64,7 @@ enum Source {
 pub struct Check {
     source: Source,
     registry: Registry,
+    policy: Option<PolicyKind>,
     seeds: Option<RangeInclusive<u64>>,
     jobs: Option<usize>,
     shrink: bool,
@@ -150,6 +151,7 @@ impl Check {
         Check {
             source,
             registry: Registry::new(),
+            policy: None,
             seeds: None,
             jobs: None,
             shrink: false,
@@ -172,6 +174,24 @@ impl Check {
         F: Fn() -> H + Send + Sync + 'static,
     {
         self.registry = self.registry.handler(name, make);
+        self
+    }
+
+    /// Runs under the lag policy `name` (built-in, or registered in the
+    /// check's registry) instead of the scenario's `[policy] kind`, as
+    /// `--policy` does.
+    pub fn policy(mut self, name: &str) -> Check {
+        self.policy = Some(PolicyKind::named(name));
+        self
+    }
+
+    /// Registers a lag policy, as [`Registry::policy`] does.
+    pub fn lag_policy<P, F>(mut self, name: &str, make: F) -> Check
+    where
+        P: crate::policy::LagPolicy + 'static,
+        F: Fn(&harness::scenario::Policy) -> P + Send + Sync + 'static,
+    {
+        self.registry = self.registry.policy(name, make);
         self
     }
 
@@ -205,6 +225,7 @@ impl Check {
     /// Validates the scenario against the registry.
     pub fn load(&self) -> Result<Scenario, CheckError> {
         let o = Overrides {
+            policy: self.policy,
             actors: self.registry.actors(),
             ..Overrides::default()
         };

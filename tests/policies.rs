@@ -89,6 +89,7 @@ fn discord_storm_silent_drop_drops_and_the_breaker_does_not_for_seeds_1_to_10() 
                 PolicyKind::Backpressure | PolicyKind::Unbounded => {
                     assert_eq!(n[Metric::SilentlyDropped], 0, "{at}");
                 }
+                PolicyKind::Custom(name) => panic!("{at}: no policy {name} was asked for"),
             }
         }
     }

@@ -8,7 +8,7 @@
 use crate::explore::Spread;
 use crate::model::Model;
 use crate::outcome::{Outcome, Verdict};
-use crate::scenario::{self, Metric, Overrides, PolicyKind, Scenario, ScenarioError};
+use crate::scenario::{self, BrokerKind, Metric, Overrides, PolicyKind, Scenario, ScenarioError};
 use crate::units::format_duration;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -191,7 +191,12 @@ pub fn plan(file: &Path, asked: &[PolicyKind], base: &Overrides) -> Result<Plan,
                 ..base.clone()
             },
         );
-        let allowed = as_written.map_or(&PolicyKind::ALL[..], |s| s.broker.kind.policies());
+        let kind = as_written.map_or(BrokerKind::Log, |s| s.broker.kind);
+        let mut allowed = kind.policies().to_vec();
+        // The model's own policies act on a log, as the built-in ones do.
+        if kind == BrokerKind::Log {
+            allowed.extend(base.actors.policies.iter().map(|p| PolicyKind::named(p)));
+        }
         if allowed.len() < PolicyKind::ALL.len() {
             let names: Vec<&str> = allowed.iter().map(|k| k.name()).collect();
             note = Some(format!(

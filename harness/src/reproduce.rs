@@ -3,6 +3,22 @@
 //! simulation.
 
 use crate::scenario::PolicyKind;
+use std::sync::OnceLock;
+
+/// The command's name in the lines: `mqsim`, or the binary a user built
+/// on `mqsim::cli::main` ([`set_program`]).
+static PROGRAM: OnceLock<String> = OnceLock::new();
+
+/// Names the program the reproduce lines run (once, at start-up; later
+/// calls change nothing).
+pub fn set_program(name: &str) {
+    let _ = PROGRAM.set(name.to_string());
+}
+
+/// The program name the lines use.
+pub fn program() -> &'static str {
+    PROGRAM.get().map_or("mqsim", String::as_str)
+}
 
 /// `mqsim run FILE --seed N [--policy P] [--scale K]`; a scale of 1 is the
 /// scenario as written and is left out.
@@ -13,7 +29,8 @@ pub fn run_command(
     scale: Option<u32>,
 ) -> String {
     format!(
-        "mqsim run {file} --seed {seed}{}{}",
+        "{} run {file} --seed {seed}{}{}",
+        program(),
         policy.map_or(String::new(), |p| format!(" --policy {}", p.name())),
         scale_flag(scale)
     )
@@ -39,7 +56,8 @@ pub fn compare_command(
         format!(" --policy {}", names.join(","))
     };
     format!(
-        "mqsim compare {file} {seeds}{policies}{}",
+        "{} compare {file} {seeds}{policies}{}",
+        program(),
         scale_flag(scale)
     )
 }

@@ -12,6 +12,9 @@ mod queue;
 mod registry;
 
 pub use common::handler::{Context, Failure, Handler, Message, Store, StoreWriter};
+pub use common::policy::{
+    Admission, Backpressure, Bound, CircuitBreaker, Delivery, Lag, LagPolicy, SilentDrop, Unbounded,
+};
 pub use common::store_client::Unanswered;
 pub use registry::Registry;
 
@@ -172,7 +175,11 @@ impl Model for Pipeline {
         let handler = self.registry.handler_factory(name).unwrap_or_else(|| {
             panic!("consumer.handler: no handler named {name:?} is registered with this pipeline")
         });
-        let shared = Shared { poison, handler };
+        let shared = Shared {
+            poison,
+            handler,
+            policy: self.registry.policy_factory(),
+        };
         let main = family(sc.broker.kind);
         let buffer = sc.buffer.as_ref().map(|_| Rc::new(LogCluster::default()));
         *self.family.borrow_mut() = Some(main.clone());
@@ -232,6 +239,7 @@ impl Model for Pipeline {
                     let actor = Rc::new(Consumer {
                         env: front_env,
                         handler: self.registry.handler_factory(builtin).expect("built in"),
+                        policy: shared.policy.clone(),
                         brokers: Role::Buffer,
                         relay: Some(spec),
                     });

@@ -3,14 +3,21 @@
 //! whichever the scenario names (`[consumer] handler = "…"`).
 
 use crate::common::handler::{DynHandler, Handler, HandlerFactory, StoreWriter};
+use crate::common::policy::{
+    Backpressure, Bound, CircuitBreaker, LagPolicy, PolicyFactory, SilentDrop, Unbounded,
+};
 use harness::model::HostEnv;
-use harness::scenario::{Actors, BrokerKind, BUILTIN_HANDLER};
+use harness::scenario::{Actors, BrokerKind, Policy, PolicyKind, BUILTIN_HANDLER};
 use std::rc::Rc;
 use std::sync::Arc;
 
 /// Builds one handler: called on the simulation's thread, once per
 /// consumer incarnation.
 type MakeHandler = Arc<dyn Fn() -> Rc<dyn DynHandler> + Send + Sync>;
+
+/// Builds one lag policy from the scenario's `[policy]`: called on the
+/// simulation's thread, once per broker and consumer incarnation.
+type MakePolicy = Arc<dyn Fn(&Policy) -> Rc<dyn LagPolicy> + Send + Sync>;
 
 /// Named constructors of handlers (and, as the API grows, lag policies and
 /// stores) a scenario can refer to by name. Cheap to clone; shared by the
@@ -19,6 +26,7 @@ type MakeHandler = Arc<dyn Fn() -> Rc<dyn DynHandler> + Send + Sync>;
 #[derive(Clone, Default)]
 pub struct Registry {
     handlers: Vec<(String, MakeHandler)>,
+    policies: Vec<(String, MakePolicy)>,
 }
 
 impl Registry {
@@ -58,11 +66,75 @@ impl Registry {
         self
     }
 
+    /// Registers `make` as the lag policy named `name`, which a scenario
+    /// runs with `[policy] kind = "name"` (or `--policy name`), and
+    /// `mqsim compare` beside the built-in ones. `make` gets the scenario's
+    /// `[policy]` (its `max_lag`, `max_lag_age`, `[policy.breaker]`), once
+    /// for each broker and consumer incarnation.
+    ///
+    /// # Panics
+    ///
+    /// If `name` is empty, a built-in policy's name, or already
+    /// registered.
+    pub fn policy<P, F>(mut self, name: &str, make: F) -> Registry
+    where
+        P: LagPolicy + 'static,
+        F: Fn(&Policy) -> P + Send + Sync + 'static,
+    {
+        assert!(!name.trim().is_empty(), "a policy's name must not be empty");
+        assert!(
+            PolicyKind::from_name(name).is_none(),
+            "\"{name}\" is a built-in policy; register yours under another name"
+        );
+        assert!(
+            self.policies.iter().all(|(n, _)| n != name),
+            "a policy named \"{name}\" is already registered"
+        );
+        let make: MakePolicy = Arc::new(move |p: &Policy| Rc::new(make(p)) as Rc<dyn LagPolicy>);
+        self.policies.push((name.to_string(), make));
+        self
+    }
+
     /// The names a scenario may use, for validation.
     pub fn actors(&self) -> Actors {
         Actors {
             handlers: self.handlers.iter().map(|(n, _)| n.clone()).collect(),
+            policies: self.policies.iter().map(|(n, _)| n.clone()).collect(),
         }
+    }
+
+    /// The lag policy `policy.kind` names: a built-in one, or a registered
+    /// one; None if nothing is registered under a name of one's own.
+    fn lag_policy(&self, policy: &Policy) -> Option<Rc<dyn LagPolicy>> {
+        let bound = Bound::of(policy);
+        Some(match policy.kind {
+            PolicyKind::SilentDrop => Rc::new(SilentDrop(bound)),
+            PolicyKind::CircuitBreaker => Rc::new(CircuitBreaker {
+                bound,
+                breaker: policy.breaker.clone(),
+            }),
+            PolicyKind::Backpressure => Rc::new(Backpressure(bound)),
+            PolicyKind::Unbounded => Rc::new(Unbounded),
+            PolicyKind::Custom(name) => {
+                let (_, make) = self.policies.iter().find(|(n, _)| n == name)?;
+                make(policy)
+            }
+        })
+    }
+
+    /// Builds each host's lag policy from its own scenario's `[policy]` (a
+    /// buffer's hosts run `unbounded`).
+    pub(crate) fn policy_factory(&self) -> PolicyFactory {
+        let registry = self.clone();
+        Rc::new(move |env: &HostEnv| {
+            let policy = &env.scenario.policy;
+            registry.lag_policy(policy).unwrap_or_else(|| {
+                panic!(
+                    "policy.kind: no lag policy named {:?} is registered with this pipeline",
+                    policy.kind.name()
+                )
+            })
+        })
     }
 
     /// The factory of the handler `name` (mqsim's own for

@@ -88,7 +88,8 @@ enum Command {
     Compare {
         /// The scenario file (TOML).
         file: PathBuf,
-        /// Policies to compare, comma-separated (default: all four).
+        /// Policies to compare, comma-separated (default: the four built-in
+        /// ones and every one the binary registered).
         #[arg(long, value_delimiter = ',', value_parser = parse_policy)]
         policy: Vec<PolicyKind>,
         /// One seed; defaults to the scenario's `seed`.
@@ -197,14 +198,17 @@ enum TableFormat {
     Markdown,
 }
 
+/// A built-in policy, or one of the model's own (an unregistered name is
+/// rejected with the scenario's validation, naming the registered ones).
 fn parse_policy(s: &str) -> Result<PolicyKind, String> {
-    PolicyKind::from_name(s).ok_or_else(|| {
+    if s.trim().is_empty() {
         let names: Vec<&str> = PolicyKind::ALL.iter().map(|k| k.name()).collect();
-        format!(
-            "unknown policy {s:?}, expected one of: {}",
+        return Err(format!(
+            "expected a policy name, one of: {} (or one the binary registered)",
             names.join(", ")
-        )
-    })
+        ));
+    }
+    Ok(PolicyKind::named(s))
 }
 
 /// Builds one fresh system under test per run (runs go on several threads,
@@ -215,6 +219,14 @@ pub type Factory<'a> = &'a (dyn Fn() -> Box<dyn Model> + Sync);
 /// `model` builds; returns the exit code to end the process with.
 pub fn main(model: impl Fn() -> Box<dyn Model> + Sync) -> ExitCode {
     let model: Factory = &model;
+    // Reproduce lines name the binary that printed them.
+    if let Some(name) = std::env::args_os()
+        .next()
+        .as_deref()
+        .and_then(|a| Path::new(a).file_stem())
+    {
+        harness::reproduce::set_program(&name.to_string_lossy());
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -781,7 +793,11 @@ fn shrink(model: Factory, file: &Path, seed: u64, out: Option<PathBuf>, max_runs
     // For a swarm scenario, "before" is the schedule this seed drew.
     let before = harness::swarm::instantiate(&scenario, seed).into_owned();
     let header = vec![
-        format!("Shrunk by `mqsim shrink {} --seed {seed}`:", file.display()),
+        format!(
+            "Shrunk by `{} shrink {} --seed {seed}`:",
+            harness::reproduce::program(),
+            file.display()
+        ),
         format!(
             "`{}` still fails (actual {}; before: {}).",
             shrunk.target,

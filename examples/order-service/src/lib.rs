@@ -4,22 +4,42 @@
 //! order's id as its idempotency key and leaves the commit to the
 //! consumer, after the write. `tests/orders.rs` runs both inside mqsim's
 //! simulated pipeline under a broker crash, consumer restarts and a slow
-//! store, and lets mqsim's checkers judge them.
+//! store, and lets mqsim's checkers judge them. [`BreakersOnly`] is the
+//! team's lag policy, compared with silent drop in `tests/policy.rs`.
 //!
 //! Nothing here knows it is simulated beyond the [`Context`] it is given:
 //! the same handler logic runs against a real store client in production.
 
 use mqsim::consumer::{Context, Failure, Handler, Message};
+use mqsim::policy::LagPolicy;
+use mqsim::scenario::BreakerConfig;
 use std::time::Duration;
 
 /// The name the scenarios in `scenarios/` give their handler
 /// (`[consumer] handler = "orders"`).
 pub const HANDLER: &str = "orders";
 
-/// The service's consumer as its scenarios name it: the fixed version
-/// (what the `order-service` binary runs).
+/// The name our lag policy is registered under.
+pub const POLICY: &str = "breakers_only";
+
+/// The service's consumer as its scenarios name it (the fixed version),
+/// and our lag policy: what the `order-service` binary runs.
 pub fn registry() -> mqsim::Registry {
-    mqsim::Registry::new().handler(HANDLER, || Fixed)
+    mqsim::Registry::new()
+        .handler(HANDLER, || Fixed)
+        .policy(POLICY, |p| BreakersOnly(p.breaker.clone()))
+}
+
+/// The lag policy the order service's team proposes instead of silent
+/// drop: guard every store call with a circuit breaker per store node (a
+/// slow node is routed around, to the key's other copies), and never
+/// refuse or drop an order — a lag that grows is paged on, not hidden.
+pub struct BreakersOnly(pub BreakerConfig);
+
+impl LagPolicy for BreakersOnly {
+    fn breakers(&self) -> Option<BreakerConfig> {
+        Some(self.0.clone())
+    }
 }
 
 /// Pause between two attempts at an order's write.

@@ -531,7 +531,14 @@ type Points = Vec<(u64, Option<f64>)>;
 
 /// A policy's colour slot, the same on every chart of every comparison.
 pub fn policy_colour(p: PolicyKind) -> usize {
-    PolicyKind::ALL.iter().position(|&k| k == p).unwrap_or(0)
+    match PolicyKind::ALL.iter().position(|&k| k == p) {
+        Some(i) => i,
+        // A policy of one's own: one of the other four colours, by name.
+        None => {
+            let sum: usize = p.name().bytes().map(usize::from).sum();
+            PolicyKind::ALL.len() + sum % 4
+        }
+    }
 }
 
 /// The page of a comparison: the table, each policy's curves overlaid, and

@@ -228,6 +228,21 @@ pub enum HotKeys {
     Partition(u32),
 }
 
+/// `name` with a `'static` lifetime, so a [`PolicyKind::Custom`] stays
+/// `Copy`: each distinct name is kept once for the life of the process
+/// (names come from registrations and scenario files: a handful).
+fn intern(name: &str) -> &'static str {
+    static NAMES: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(&n) = names.get(name) {
+        return n;
+    }
+    let n: &'static str = Box::leak(name.to_string().into_boxed_str());
+    names.insert(n);
+    n
+}
+
 /// The name of mqsim's own consumer handler (`[consumer] handler`'s
 /// default).
 pub const BUILTIN_HANDLER: &str = "store_writer";
@@ -238,6 +253,8 @@ pub const BUILTIN_HANDLER: &str = "store_writer";
 pub struct Actors {
     /// Registered consumer handlers, for `[consumer] handler`.
     pub handlers: Vec<String>,
+    /// Registered lag policies, for `[policy] kind` and `--policy`.
+    pub policies: Vec<String>,
 }
 
 /// The broker model the system under test runs (`broker.kind`).
@@ -372,6 +389,9 @@ pub enum PolicyKind {
     Backpressure,
     /// No protection: lag simply grows.
     Unbounded,
+    /// A lag policy of one's own, registered under this name with the
+    /// model that runs the scenario (`mqsim::Registry::policy`).
+    Custom(&'static str),
 }
 
 impl PolicyKind {
@@ -390,12 +410,20 @@ impl PolicyKind {
             PolicyKind::CircuitBreaker => "circuit_breaker",
             PolicyKind::Backpressure => "backpressure",
             PolicyKind::Unbounded => "unbounded",
+            PolicyKind::Custom(name) => name,
         }
     }
 
-    /// The policy `policy.kind` or `--policy` names, if it names one.
+    /// The built-in policy `policy.kind` or `--policy` names, if it names one.
     pub fn from_name(s: &str) -> Option<PolicyKind> {
         PolicyKind::ALL.into_iter().find(|k| k.name() == s)
+    }
+
+    /// The policy `name` stands for: a built-in one, or else a policy of
+    /// one's own by that name (whether one is registered is the
+    /// validator's to say).
+    pub fn named(name: &str) -> PolicyKind {
+        PolicyKind::from_name(name).unwrap_or_else(|| PolicyKind::Custom(intern(name)))
     }
 }
 

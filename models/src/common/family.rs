@@ -11,6 +11,7 @@
 //! name, the keys that apply to it, its hosts and lag policies).
 
 use crate::common::handler::HandlerFactory;
+use crate::common::policy::PolicyFactory;
 use harness::history::{Inventory, Sample};
 use harness::model::HostEnv;
 use harness::scenario::{Host, Scenario};
@@ -49,6 +50,8 @@ pub struct Shared {
     pub poison: Rc<BTreeSet<MsgId>>,
     /// Builds the handler of each consumer incarnation.
     pub handler: HandlerFactory,
+    /// Builds the lag policy of each broker and consumer incarnation.
+    pub policy: PolicyFactory,
 }
 
 /// Registers a host whose software is `run(actor, incarnation)`; every

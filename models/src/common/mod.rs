@@ -21,6 +21,7 @@ pub mod family;
 pub mod handler;
 pub mod link;
 pub mod metadata;
+pub mod policy;
 pub mod producer;
 pub mod relay;
 pub mod schedule;

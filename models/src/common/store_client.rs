@@ -10,7 +10,7 @@ use crate::common::breaker::{Breaker, Call, Permit};
 use crate::common::link::{Link, Route};
 use crate::common::wire::{Request, Response};
 use harness::model::{HostEnv, Recorder};
-use harness::scenario::Role;
+use harness::scenario::{BreakerConfig, Role};
 use rand_chacha::ChaCha8Rng;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -28,17 +28,14 @@ pub struct Breakers {
 }
 
 impl Breakers {
-    /// Closed breakers for every store node of `consumer`'s scenario.
-    pub fn new(consumer: &HostEnv) -> Breakers {
-        let sc = &consumer.scenario;
+    /// Closed breakers with `config` for every store node of `consumer`'s
+    /// scenario.
+    pub fn new(consumer: &HostEnv, config: BreakerConfig) -> Breakers {
+        let stores = consumer.scenario.topology.stores;
         Breakers {
             consumer: consumer.index(),
             recorder: consumer.recorder.clone(),
-            nodes: RefCell::new(
-                (0..sc.topology.stores)
-                    .map(|_| Breaker::new(sc.policy.breaker.clone()))
-                    .collect(),
-            ),
+            nodes: RefCell::new((0..stores).map(|_| Breaker::new(config.clone())).collect()),
         }
     }
 

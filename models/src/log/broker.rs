@@ -9,8 +9,8 @@
 //! heartbeat. Durability rules (truncation, high watermark, in-sync set)
 //! are pure functions in `replica.rs`.
 
-use super::lag;
 use crate::common::link::{Link, Route};
+use crate::common::policy::{Admission, Lag, LagPolicy, PolicyFactory};
 use crate::common::server::{self, Connection};
 use crate::common::wire::Stored;
 use crate::common::wire::{BatchResult, Fetched, PartitionState, Request, Response};
@@ -19,7 +19,7 @@ use crate::log::files::OffsetsFile;
 use crate::log::replica::{Dedup, Leadership, Replica};
 use crate::mutant::{self, Mutant};
 use harness::model::{HostEnv, Recorder};
-use harness::scenario::{Acks, Fsync, Host, Policy, PolicyKind, Role, Scenario};
+use harness::scenario::{Acks, Fsync, Host, Role, Scenario};
 use harness::{EventKind, Reason};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -131,16 +131,11 @@ impl BrokerState {
         self.advanced.notify_waiters();
     }
 
-    /// What a lag policy says of a new batch for `p`: under
-    /// `circuit_breaker` and `backpressure`, a partition whose group lags
-    /// past the policy's bound (as of the controller's last word on the
-    /// committed offset) refuses it or holds it back. None: take it.
-    fn admission(&self, p: u32, policy: &Policy, now_us: u64) -> Option<BatchResult> {
-        let refusal = match policy.kind {
-            PolicyKind::CircuitBreaker => BatchResult::Overloaded,
-            PolicyKind::Backpressure => BatchResult::Throttled,
-            PolicyKind::SilentDrop | PolicyKind::Unbounded => return None,
-        };
+    /// What the lag policy says of a new batch for `p`, given how far the
+    /// group lags behind it (as of the controller's last word on the
+    /// committed offset): a refusal with notice (`circuit_breaker`), one
+    /// to send again later (`backpressure`), or None: take it.
+    fn admission(&self, p: u32, policy: &dyn LagPolicy, now_us: u64) -> Option<BatchResult> {
         let r = self.replicas.get(&p)?;
         let committed = self
             .committed
@@ -149,11 +144,18 @@ impl BrokerState {
             .flatten()
             .unwrap_or(r.log_start)
             .clamp(r.log_start, r.log_end());
-        let oldest_age = r
-            .read(committed, 1)
-            .first()
-            .map(|oldest| now_us.saturating_sub(oldest.append_us));
-        lag::exceeded(policy, r.log_end() - committed, oldest_age).then_some(refusal)
+        let oldest_age = (r.read(committed, 1).first())
+            .map(|oldest| Duration::from_micros(now_us.saturating_sub(oldest.append_us)));
+        let lag = Lag {
+            partition: p,
+            messages: r.log_end() - committed,
+            oldest_age,
+        };
+        match policy.admit(&lag) {
+            Admission::Take => None,
+            Admission::Shed => Some(BatchResult::Overloaded),
+            Admission::HoldBack => Some(BatchResult::Throttled),
+        }
     }
 
     /// Recomputes a led partition's high watermark (never backwards).
@@ -222,6 +224,8 @@ pub struct Broker {
     /// `broker-<n>`, or `buffer-<n>` for a buffer's broker.
     pub env: HostEnv,
     pub slot: BrokerSlot,
+    /// Builds the lag policy each incarnation asks.
+    pub policy: PolicyFactory,
 }
 
 impl Broker {
@@ -266,10 +270,12 @@ impl Broker {
         }
 
         let rng = Rc::new(RefCell::new(fork()));
+        let policy: Rc<dyn LagPolicy> = (self.policy)(&self.env);
         server::listen(|| Conn {
             broker: self.clone(),
             state: state.clone(),
             rng: rng.clone(),
+            policy: policy.clone(),
         })
         .await?;
         Ok(())
@@ -496,6 +502,8 @@ struct Conn {
     broker: Rc<Broker>,
     state: Rc<RefCell<BrokerState>>,
     rng: Rc<RefCell<ChaCha8Rng>>,
+    /// This incarnation's lag policy, asked before each new batch.
+    policy: Rc<dyn LagPolicy>,
 }
 
 impl Connection for Conn {
@@ -566,7 +574,8 @@ impl Conn {
                     st.replicas[&b.partition].dedup(b.pid, b.first_seq, b.records.len() as u32),
                     Dedup::Duplicate { .. }
                 );
-                if let Some(refusal) = st.admission(b.partition, &sc.policy, now).filter(|_| !held)
+                if let Some(refusal) =
+                    (st.admission(b.partition, &*self.policy, now)).filter(|_| !held)
                 {
                     results.push(refusal);
                     continue;

@@ -50,7 +50,8 @@ impl Family for LogCluster {
             Role::Broker | Role::Buffer => {
                 let slot: BrokerSlot = Rc::new(RefCell::new(Weak::new()));
                 self.brokers.borrow_mut().push(slot.clone());
-                let actor = Rc::new(Broker { env, slot });
+                let policy = shared.policy.clone();
+                let actor = Rc::new(Broker { env, slot, policy });
                 install_host(sim, h, actor, |a, n| Box::pin(a.run(n)));
             }
             Role::Controller => {
@@ -62,6 +63,7 @@ impl Family for LogCluster {
                 let actor = Rc::new(Consumer {
                     env,
                     handler: shared.handler.clone(),
+                    policy: shared.policy.clone(),
                     brokers: Role::Broker,
                     relay: None,
                 });

@@ -21,10 +21,10 @@
 //! bound skips to the high watermark, recording a `drop` for every record
 //! it skipped.
 
-use super::lag;
 use crate::common::handler::{Commit, Context, DynHandler, HandlerFactory, Message};
 use crate::common::link::{Link, Route};
 use crate::common::metadata::Metadata;
+use crate::common::policy::{Delivery, Lag, LagPolicy, PolicyFactory};
 use crate::common::relay::{Forwarder, RelaySpec};
 use crate::common::store_client::{Breakers, StoreClient};
 use crate::common::wire::{Fetched, MemberId, Request, Response};
@@ -32,7 +32,7 @@ use crate::log::broker::{heartbeat_period, LONG_POLL};
 use crate::mutant::{self, Mutant};
 use futures::future::LocalBoxFuture;
 use harness::model::{HostEnv, Recorder};
-use harness::scenario::{CommitMode, Host, OffsetReset, PolicyKind, Role};
+use harness::scenario::{CommitMode, Host, OffsetReset, Role};
 use harness::{EventKind, Reason};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -129,6 +129,8 @@ pub struct Consumer {
     pub env: HostEnv,
     /// Builds the handler each incarnation runs.
     pub handler: HandlerFactory,
+    /// Builds the lag policy each incarnation asks.
+    pub policy: PolicyFactory,
     /// The hosts it fetches from: the brokers, or a buffer's.
     pub brokers: Role,
     /// What applying a record means: a store write, or — for a relay —
@@ -194,8 +196,8 @@ impl Consumer {
         );
         tokio::task::spawn_local(hb);
         let commit_seq = Rc::new(Cell::new(0u64));
-        let breakers = (sc.policy.kind == PolicyKind::CircuitBreaker)
-            .then(|| Rc::new(Breakers::new(&self.env)));
+        let policy: Rc<dyn LagPolicy> = (self.policy)(&self.env);
+        let breakers = (policy.breakers()).map(|config| Rc::new(Breakers::new(&self.env, config)));
         let handler: Rc<dyn DynHandler> = (self.handler)(&self.env);
         // A restarted member's breakers start closed: say so, or the
         // History would leave a breaker of the crashed incarnation open.
@@ -239,6 +241,7 @@ impl Consumer {
                     revoked.clone(),
                     &breakers,
                     handler.clone(),
+                    policy.clone(),
                     &mut root,
                 );
                 worker.forwarder = forwarder.clone();
@@ -264,6 +267,7 @@ impl Consumer {
         revoked: Rc<Cell<bool>>,
         breakers: &Option<Rc<Breakers>>,
         handler: Rc<dyn DynHandler>,
+        policy: Rc<dyn LagPolicy>,
         root: &mut ChaCha8Rng,
     ) -> PartitionWorker {
         let sc = &self.env.scenario;
@@ -302,6 +306,7 @@ impl Consumer {
             ),
             lanes,
             handler,
+            policy,
             attempts: BTreeMap::new(),
             forwarder: None,
         }
@@ -382,6 +387,7 @@ struct PartitionWorker {
     /// key stay in offset order while different keys proceed in parallel.
     lanes: Vec<Lane>,
     handler: Rc<dyn DynHandler>,
+    policy: Rc<dyn LagPolicy>,
     /// Deliveries so far per offset not yet committed, for the `attempt` field.
     attempts: BTreeMap<u64, u32>,
     /// A relay's: applying a record is forwarding it to the next stage.
@@ -412,16 +418,20 @@ impl PartitionWorker {
         while !self.revoked.get() {
             c.env.control.gate().await;
             let records = match self.fetch(position).await {
-                Fetch::Records(r, hw) if self.past_bound(position, hw, &r) => {
-                    match self.skip(r, hw).await {
+                Fetch::Records(r, hw) => match self.delivery(position, hw, &r) {
+                    Delivery::Handle => r,
+                    Delivery::Skip => match self.skip(r, hw).await {
                         Some(to) => {
                             position = to;
                             continue;
                         }
                         None => return,
+                    },
+                    Delivery::Pause(d) => {
+                        tokio::time::sleep(d).await;
+                        continue;
                     }
-                }
-                Fetch::Records(r, _) => r,
+                },
                 Fetch::Reset(to) => {
                     position = to;
                     continue;
@@ -513,20 +523,21 @@ impl PartitionWorker {
         }
     }
 
-    /// Whether `silent_drop` applies: the partition's lag at `position` (the
-    /// high watermark minus it), or the age of its oldest record, is past
-    /// the policy's bound.
-    fn past_bound(&self, position: u64, hw: u64, records: &[Fetched]) -> bool {
-        let policy = &self.consumer.env.scenario.policy;
-        if policy.kind != PolicyKind::SilentDrop {
-            return false;
-        }
+    /// What the lag policy says of a fetched batch, given the partition's
+    /// lag at `position` (the high watermark minus it) and the age of its
+    /// oldest record.
+    fn delivery(&self, position: u64, hw: u64, records: &[Fetched]) -> Delivery {
         let now_us = turmoil::elapsed().as_micros() as u64;
-        let oldest_age = records.first().map(|r| now_us.saturating_sub(r.append_us));
-        lag::exceeded(policy, hw.saturating_sub(position), oldest_age)
+        let lag = Lag {
+            partition: self.partition,
+            messages: hw.saturating_sub(position),
+            oldest_age: (records.first())
+                .map(|r| Duration::from_micros(now_us.saturating_sub(r.append_us))),
+        };
+        self.policy.deliver(&lag)
     }
 
-    /// `silent_drop`: moves past every record below the high watermark
+    /// A `Skip` (`silent_drop`): moves past every record below the high watermark
     /// without applying it. Fetches the ids of the records beyond `first`,
     /// records a `drop` for each — the decision is made here, and a commit
     /// whose answer is lost may still have moved the group past them — then

@@ -15,5 +15,4 @@ pub mod consumer;
 pub mod controller;
 pub mod files;
 pub mod group;
-pub mod lag;
 pub mod replica;

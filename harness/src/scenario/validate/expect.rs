@@ -43,7 +43,10 @@ impl Check {
                 return None;
             }
         };
-        let policies = policy_names();
+        let own = self.actors.policies.clone();
+        let mut policies = policy_names();
+        policies.extend(own.iter().map(String::as_str));
+        let registered = |key: &str| (own.iter().any(|p| p == key)).then(|| PolicyKind::named(key));
         let mut common = Some(Vec::new());
         let mut by_policy = Some(Vec::new());
         for (key, v) in t {
@@ -56,7 +59,7 @@ impl Check {
                 }
                 continue;
             }
-            match (v, PolicyKind::from_name(key)) {
+            match (v, PolicyKind::from_name(key).or_else(|| registered(key))) {
                 (Value::Table(sub), Some(p)) => {
                     let f = Fields {
                         path: kpath,

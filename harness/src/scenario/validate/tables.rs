@@ -299,6 +299,23 @@ impl Check {
         } else {
             ""
         };
+        // A policy of one's own must be registered with the model.
+        if let Some(PolicyKind::Custom(name)) = kind {
+            if !self.actors.policies.iter().any(|p| p == name) {
+                let mut known = policy_names();
+                known.extend(self.actors.policies.iter().map(String::as_str));
+                let hint = if self.actors.policies.is_empty() {
+                    " (a policy of your own runs only where it is registered: a test or binary built with mqsim::Registry)"
+                } else {
+                    ""
+                };
+                self.err(
+                    p.at("kind"),
+                    format!("{}{from}{hint}", unknown("policy kind", name, &known)),
+                );
+                return None;
+            }
+        }
         // A queue has no log end to lag behind: its bound is the queue's own.
         let for_queue = match (self.broker, kind) {
             (Some(b @ BrokerKind::Queue), Some(k)) if !b.policies().contains(&k) => {

@@ -3198,6 +3198,7 @@ fn a_handler_must_be_registered_with_the_model() {
     );
     let actors = Actors {
         handlers: vec!["dedup".to_string(), "orders".to_string()],
+        ..Actors::default()
     };
     let o = Overrides {
         actors: actors.clone(),
@@ -3210,6 +3211,7 @@ fn a_handler_must_be_registered_with_the_model() {
     let other = Overrides {
         actors: Actors {
             handlers: vec!["dedup".to_string()],
+            ..Actors::default()
         },
         ..Overrides::default()
     };
@@ -3221,4 +3223,41 @@ fn a_handler_must_be_registered_with_the_model() {
         e[0].message,
         "expected a registered handler, one of: store_writer, dedup; found \"orders\""
     );
+}
+
+/// `policy.kind` may name a policy the model registered
+/// (`Overrides::actors`), with an `[expect.<it>]` table of its own; an
+/// unregistered name is an error listing the built-in and registered ones.
+#[test]
+fn a_policy_of_ones_own_must_be_registered_with_the_model() {
+    let text = with(
+        "[policy]\nkind = \"shed_early\"\n[expect]\nlost = 0\n[expect.shed_early]\nsilently_dropped = 0\n",
+    );
+    let e = errs(&text);
+    assert_eq!(e.len(), 2, "{e:#?}");
+    assert_eq!(e[0].path, "policy.kind");
+    assert!(
+        e[0].message.starts_with("unknown policy kind \"shed_early\", expected one of: silent_drop, circuit_breaker, backpressure, unbounded"),
+        "{e:#?}"
+    );
+    assert_eq!(e[1].path, "expect.shed_early");
+    let o = Overrides {
+        actors: Actors {
+            policies: vec!["shed_early".to_string()],
+            ..Actors::default()
+        },
+        ..Overrides::default()
+    };
+    let s = parse_with(Path::new("t.toml"), &text, &o).unwrap();
+    assert_eq!(s.policy.kind, PolicyKind::Custom("shed_early"));
+    assert_eq!(s.policy.kind.name(), "shed_early");
+    assert_eq!(s.expect.len(), 2, "the common bound and the policy's own");
+    let back = parse_with(Path::new("t.toml"), &crate::scenario::render(&s, &[]), &o).unwrap();
+    assert_eq!(back, s);
+    // --policy names one too.
+    let o = Overrides {
+        policy: Some(PolicyKind::named("shed_early")),
+        ..o
+    };
+    assert!(parse_with(Path::new("t.toml"), MINIMAL, &o).is_ok());
 }
