@@ -158,7 +158,53 @@ pub mod policy {
     };
 }
 
+/// The downstream store's behaviour of one's own: implement
+/// [`StoreModel`](store::StoreModel) — how long a read or a write takes on
+/// a node, and whether a write takes effect — register it, and a scenario
+/// with `[store] model = "its name"` runs every store node with it, behind
+/// the same faults (`slow_storage` through [`Node::io`](store::Node::io),
+/// crashes, partitions), its effects counted by the same checkers.
+///
+/// ```
+/// use mqsim::store::{Node, StoreModel, Write};
+/// use std::time::Duration;
+///
+/// /// A cache in front of the database: most reads answer in 100µs; a
+/// /// restarted node starts cold (the model is rebuilt per incarnation).
+/// struct Cached;
+///
+/// impl StoreModel for Cached {
+///     async fn read(&self, _key: u32, node: &mut Node<'_>) {
+///         use mqsim::rand::Rng;
+///         let hit = node.with_rng(|r| r.random_bool(0.9));
+///         let base = if hit { Duration::from_micros(100) } else { node.read_latency() };
+///         node.io(base).await;
+///     }
+///     async fn write(&self, w: Write, node: &mut Node<'_>) -> bool {
+///         let base = node.write_latency();
+///         node.io(base).await;
+///         let new = node.apply(w.id);
+///         new || !(w.once || node.idempotent())
+///     }
+/// }
+///
+/// let registry = mqsim::Registry::new().store("cached", || Cached);
+/// # let _ = registry;
+/// ```
+pub mod store {
+    pub use models::{LatencyStore, Node, StoreModel, Write};
+}
+
 pub use models::Registry;
+
+/// The `turmoil` crate the simulation runs on: a [`Model`](model::Model)
+/// installs its hosts on its `Sim` and its actors use its network.
+pub use turmoil;
+
+/// The `rand` crate mqsim's RNGs come from: `use mqsim::rand::Rng` to draw
+/// from a [`Context`](consumer::Context)'s or a store [`Node`](store::Node)'s
+/// seeded RNG.
+pub use rand;
 
 /// A run's figures as [`Outcome`] holds them (its JSON contract), and the
 /// checkers' [`Figures`](outcome::Figures) with every count's example ids.
@@ -189,11 +235,32 @@ pub mod scenario {
     };
 }
 
-/// The seam for a whole system of one's own: a [`Model`](model::Model)
-/// installs its hosts on the simulation, records what happens to every
-/// message through the [`Recorder`](model::Recorder), obeys the
-/// [`Control`](model::Control) knobs the driver turns, and answers gauge
-/// samples and the final inventory.
+/// The seam for a whole system of one's own — your broker, or your whole
+/// pipeline — instead of mqsim's [`Pipeline`]. A [`Model`](model::Model):
+///
+/// - installs a host on the [`turmoil`] simulation for every host of
+///   [`Scenario::hosts`](scenario::Scenario::hosts), named as
+///   [`Host`](model::Host) displays (`broker-0`), each actor taking its
+///   [`HostEnv`](model::HostEnv) from [`Env::host`](model::Env::host)
+///   (scenario, recorder, in-process fault knobs, seed);
+/// - records through the [`Recorder`](model::Recorder): the ids each
+///   producer created ([`Recorder::created`](model::Recorder::created)), and
+///   each message's lifecycle ([`EventKind`](model::EventKind): send, ack,
+///   append, deliver, effect, commit, drop, reject, …) — what the checkers
+///   read, so every created id must end somewhere;
+/// - obeys the [`Control`](model::Control) knobs (pause, slow storage,
+///   CPU, memory) its actors read, as turmoil handles the network faults
+///   and crashes;
+/// - answers gauge [`Sample`](model::Sample)s between steps and the final
+///   [`Inventory`](model::Inventory) (what the broker still holds: stranded,
+///   not lost).
+///
+/// Run it with [`run`], with [`testing::Check::model`] from `cargo test`,
+/// or with [`cli::main`] for a binary with every command. mqsim's
+/// `Pipeline` (the `models` crate) is the reference implementation; an
+/// actor's code must take time, randomness and I/O from the simulation
+/// (tokio's time inside a host, turmoil's network, the seeds of its
+/// `HostEnv`) for runs to replay.
 pub mod model {
     pub use harness::history::{
         EventKind, Inventory, KeyMap, PartitionGauge, PartitionInventory, Reason, Sample,

@@ -48,6 +48,9 @@ pub const SEEDS_VAR: &str = "MQSIM_SEEDS";
 /// Failing seeds a panic lists before it stops counting them out.
 const MAX_SEEDS_LISTED: usize = 10;
 
+/// Builds the system under test for one seed, on that seed's thread.
+type ModelFactory = std::sync::Arc<dyn Fn() -> Box<dyn harness::model::Model> + Send + Sync>;
+
 /// Where a check's scenario comes from.
 #[derive(Clone)]
 enum Source {
@@ -64,6 +67,8 @@ enum Source {
 pub struct Check {
     source: Source,
     registry: Registry,
+    /// A model of one's own instead of mqsim's `Pipeline`.
+    model: Option<ModelFactory>,
     policy: Option<PolicyKind>,
     seeds: Option<RangeInclusive<u64>>,
     jobs: Option<usize>,
@@ -151,6 +156,7 @@ impl Check {
         Check {
             source,
             registry: Registry::new(),
+            model: None,
             policy: None,
             seeds: None,
             jobs: None,
@@ -195,6 +201,39 @@ impl Check {
         self
     }
 
+    /// Registers a store model, as [`Registry::store`] does.
+    pub fn store_model<S, F>(mut self, name: &str, make: F) -> Check
+    where
+        S: crate::store::StoreModel + 'static,
+        F: Fn() -> S + Send + Sync + 'static,
+    {
+        self.registry = self.registry.store(name, make);
+        self
+    }
+
+    /// Runs a system of one's own ([`crate::model::Model`]) instead of
+    /// mqsim's pipeline: `make` builds it for each seed; the scenario is
+    /// validated against its [`actors`](crate::model::Model::actors)
+    /// (the check's registry is then unused).
+    pub fn model<M, F>(mut self, make: F) -> Check
+    where
+        M: harness::model::Model + 'static,
+        F: Fn() -> M + Send + Sync + 'static,
+    {
+        self.model = Some(std::sync::Arc::new(move || {
+            Box::new(make()) as Box<dyn harness::model::Model>
+        }));
+        self
+    }
+
+    /// A fresh system under test for one seed.
+    fn build(&self) -> Box<dyn harness::model::Model> {
+        match &self.model {
+            Some(make) => make(),
+            None => Box::new(Pipeline::with(self.registry.clone())),
+        }
+    }
+
     /// Runs this one seed (default: the scenario's `seed`).
     pub fn seed(self, seed: u64) -> Check {
         self.seeds(seed..=seed)
@@ -226,7 +265,7 @@ impl Check {
     pub fn load(&self) -> Result<Scenario, CheckError> {
         let o = Overrides {
             policy: self.policy,
-            actors: self.registry.actors(),
+            actors: self.build().actors(),
             ..Overrides::default()
         };
         let (file, text) = match &self.source {
@@ -259,10 +298,9 @@ impl Check {
         let jobs = self
             .jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        let registry = &self.registry;
         let one = |&seed: &u64| {
-            let pipeline = Pipeline::with(registry.clone());
-            let outcome = harness::run(&scenario, seed, &pipeline)
+            let model = self.build();
+            let outcome = harness::run(&scenario, seed, model.as_ref())
                 .map(|run| run.outcome)
                 .map_err(|e| e.to_string());
             SeedRun { seed, outcome }
@@ -333,10 +371,7 @@ impl Check {
         let Ok(scenario) = self.load() else {
             return String::new();
         };
-        let registry = self.registry.clone();
-        let model = move || -> Box<dyn harness::model::Model> {
-            Box::new(Pipeline::with(registry.clone()))
-        };
+        let model = || self.build();
         match harness::shrink::shrink(&scenario, seed, &model, 150, |_| {}) {
             Ok(s) => {
                 let dir = shrink_dir();

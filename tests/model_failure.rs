@@ -81,3 +81,22 @@ fn a_panic_in_a_spawned_task_is_not_swallowed() {
         "{err}"
     );
 }
+
+/// A model of one's own runs from `cargo test` through the public API too;
+/// its panic is that seed's simulation failure, named in the report.
+#[test]
+fn a_check_runs_a_model_of_ones_own() {
+    let check = mqsim::testing::Check::text(
+        "name = \"p\"\nsummary = \"s\"\nduration = \"5s\"\ndrain = \"1s\"\n",
+    )
+    .model(|| Panicky {
+        in_spawned_task: false,
+    })
+    .seeds(1..=2);
+    let report = check.run().unwrap();
+    assert_eq!(report.failing().count(), 2);
+    for run in &report.runs {
+        let e = run.outcome.as_ref().unwrap_err();
+        assert!(e.contains("model bug in the main task"), "{e}");
+    }
+}

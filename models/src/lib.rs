@@ -16,6 +16,7 @@ pub use common::policy::{
     Admission, Backpressure, Bound, CircuitBreaker, Delivery, Lag, LagPolicy, SilentDrop, Unbounded,
 };
 pub use common::store_client::Unanswered;
+pub use common::store_model::{LatencyStore, Node, StoreModel, Write};
 pub use registry::Registry;
 
 use common::family::{install_host, Family, Shared};
@@ -175,6 +176,10 @@ impl Model for Pipeline {
         let handler = self.registry.handler_factory(name).unwrap_or_else(|| {
             panic!("consumer.handler: no handler named {name:?} is registered with this pipeline")
         });
+        let name = &sc.store.model;
+        let store = self.registry.store_factory(name).unwrap_or_else(|| {
+            panic!("store.model: no store model named {name:?} is registered with this pipeline")
+        });
         let shared = Shared {
             poison,
             handler,
@@ -201,6 +206,7 @@ impl Model for Pipeline {
                     let applied = applied.clone();
                     let actor = Rc::new(StoreNode {
                         env: last_env,
+                        model: store.clone(),
                         applied,
                     });
                     install_host(sim, h, actor, |a, n| Box::pin(a.run(n)));

@@ -6,8 +6,9 @@ use crate::common::handler::{DynHandler, Handler, HandlerFactory, StoreWriter};
 use crate::common::policy::{
     Backpressure, Bound, CircuitBreaker, LagPolicy, PolicyFactory, SilentDrop, Unbounded,
 };
+use crate::common::store_model::{DynStoreModel, LatencyStore, StoreFactory, StoreModel};
 use harness::model::HostEnv;
-use harness::scenario::{Actors, BrokerKind, Policy, PolicyKind, BUILTIN_HANDLER};
+use harness::scenario::{Actors, BrokerKind, Policy, PolicyKind, BUILTIN_HANDLER, BUILTIN_STORE};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -19,6 +20,9 @@ type MakeHandler = Arc<dyn Fn() -> Rc<dyn DynHandler> + Send + Sync>;
 /// simulation's thread, once per broker and consumer incarnation.
 type MakePolicy = Arc<dyn Fn(&Policy) -> Rc<dyn LagPolicy> + Send + Sync>;
 
+/// Builds one store model: once per store node incarnation.
+type MakeStore = Arc<dyn Fn() -> Rc<dyn DynStoreModel> + Send + Sync>;
+
 /// Named constructors of handlers (and, as the API grows, lag policies and
 /// stores) a scenario can refer to by name. Cheap to clone; shared by the
 /// threads a sweep runs on. (Examples: the `mqsim` crate's `consumer`
@@ -27,6 +31,7 @@ type MakePolicy = Arc<dyn Fn(&Policy) -> Rc<dyn LagPolicy> + Send + Sync>;
 pub struct Registry {
     handlers: Vec<(String, MakeHandler)>,
     policies: Vec<(String, MakePolicy)>,
+    stores: Vec<(String, MakeStore)>,
 }
 
 impl Registry {
@@ -95,11 +100,57 @@ impl Registry {
         self
     }
 
+    /// Registers `make` as the store model named `name`, which a scenario
+    /// runs with `[store] model = "name"`: every store node serves reads
+    /// and writes with it, behind the same fault knobs (`slow_storage`
+    /// through `Node::io`, crashes, partitions). Each node incarnation gets
+    /// its own (a crash loses what it kept in memory; applied ids are
+    /// durable).
+    ///
+    /// # Panics
+    ///
+    /// If `name` is empty, mqsim's own store model's name, or already
+    /// registered.
+    pub fn store<S, F>(mut self, name: &str, make: F) -> Registry
+    where
+        S: StoreModel + 'static,
+        F: Fn() -> S + Send + Sync + 'static,
+    {
+        assert!(
+            !name.trim().is_empty(),
+            "a store model's name must not be empty"
+        );
+        assert!(
+            name != BUILTIN_STORE,
+            "\"{name}\" is mqsim's own store model; register yours under another name"
+        );
+        assert!(
+            self.stores.iter().all(|(n, _)| n != name),
+            "a store model named \"{name}\" is already registered"
+        );
+        let make: MakeStore = Arc::new(move || Rc::new(make()) as Rc<dyn DynStoreModel>);
+        self.stores.push((name.to_string(), make));
+        self
+    }
+
+    /// The factory of the store model `name` (mqsim's own for
+    /// [`BUILTIN_STORE`]); None if nothing is registered under it.
+    pub(crate) fn store_factory(&self, name: &str) -> Option<StoreFactory> {
+        if name == BUILTIN_STORE {
+            return Some(Rc::new(|_: &HostEnv| -> Rc<dyn DynStoreModel> {
+                Rc::new(LatencyStore)
+            }));
+        }
+        let make = self.stores.iter().find(|(n, _)| n == name)?.1.clone();
+        Some(Rc::new(move |_: &HostEnv| make()))
+    }
+
     /// The names a scenario may use, for validation.
     pub fn actors(&self) -> Actors {
         Actors {
             handlers: self.handlers.iter().map(|(n, _)| n.clone()).collect(),
             policies: self.policies.iter().map(|(n, _)| n.clone()).collect(),
+            stores: self.stores.iter().map(|(n, _)| n.clone()).collect(),
         }
     }
 

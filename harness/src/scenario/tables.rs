@@ -545,6 +545,12 @@ pub struct Consumer {
 #[derive(Clone, Debug, PartialEq, Keys)]
 #[keys(table = "store")]
 pub struct Store {
+    /// how a store node serves reads and writes: `latency` (mqsim's own:
+    /// each takes its latency below, slowed in a `slow_storage` window) or
+    /// a store model registered under this name by the test or binary that
+    /// runs the scenario
+    #[key(kind = "string", default = BUILTIN_STORE.to_string(), check = non_empty)]
+    pub model: String,
     /// the write latency: time to apply one effect on a healthy store node
     /// (max at most 10s)
     #[key(kind = "latency range", default = ms_range(1, 3), check = latency)]

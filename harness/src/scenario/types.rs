@@ -247,6 +247,9 @@ fn intern(name: &str) -> &'static str {
 /// default).
 pub const BUILTIN_HANDLER: &str = "store_writer";
 
+/// The name of mqsim's own store model (`[store] model`'s default).
+pub const BUILTIN_STORE: &str = "latency";
+
 /// The actors of one's own a scenario may name, besides mqsim's: what the
 /// model that will run it has registered (`Model::actors`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -255,6 +258,8 @@ pub struct Actors {
     pub handlers: Vec<String>,
     /// Registered lag policies, for `[policy] kind` and `--policy`.
     pub policies: Vec<String>,
+    /// Registered store models, for `[store] model`.
+    pub stores: Vec<String>,
 }
 
 /// The broker model the system under test runs (`broker.kind`).

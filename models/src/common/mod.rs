@@ -28,4 +28,5 @@ pub mod schedule;
 pub mod server;
 pub mod store;
 pub mod store_client;
+pub mod store_model;
 pub mod wire;

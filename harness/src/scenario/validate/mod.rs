@@ -585,6 +585,9 @@ impl Check {
         // [store]
         let s = self.table(&top, "store", "store", &RawStore::fields());
         let store = Store::read(self, &s);
+        if let Some(name) = &store.model {
+            self.registered_store(&s, name);
+        }
         let policy = self.policy(&top);
 
         let buffer = self.buffer(&top, partitions);

@@ -267,23 +267,45 @@ impl Check {
     /// `consumer.handler` must name mqsim's own handler or one the model
     /// that will run the scenario registered.
     pub(super) fn registered_handler(&mut self, c: &Fields, name: &str) {
-        if name == BUILTIN_HANDLER || self.actors.handlers.iter().any(|h| h == name) {
+        let own = self.actors.handlers.clone();
+        self.registered(c, "handler", "handler", name, BUILTIN_HANDLER, &own);
+    }
+
+    /// `store.model` likewise, against the registered store models.
+    pub(super) fn registered_store(&mut self, s: &Fields, name: &str) {
+        let own = self.actors.stores.clone();
+        self.registered(s, "model", "store model", name, BUILTIN_STORE, &own);
+    }
+
+    /// `key` of `f` names `builtin` or one of `own`, else an error listing
+    /// them.
+    fn registered(
+        &mut self,
+        f: &Fields,
+        key: &str,
+        what: &str,
+        name: &str,
+        builtin: &str,
+        own: &[String],
+    ) {
+        if name == builtin || own.iter().any(|h| h == name) {
             return;
         }
-        let mut known = vec![BUILTIN_HANDLER.to_string()];
-        known.extend(self.actors.handlers.iter().cloned());
-        let hint = if self.actors.handlers.is_empty() {
-            " (a handler of your own runs only where it is registered: a test or binary built with mqsim::Registry)"
-        } else {
-            ""
-        };
-        let names: Vec<&str> = known.iter().map(String::as_str).collect();
-        self.err(
-            c.at("handler"),
+        let mut known = vec![builtin];
+        known.extend(own.iter().map(String::as_str));
+        let hint = if own.is_empty() {
             format!(
-                "expected a registered handler, one of: {}; found {name:?}{}{hint}",
+                " (a {what} of your own runs only where it is registered: a test or binary built with mqsim::Registry)"
+            )
+        } else {
+            String::new()
+        };
+        self.err(
+            f.at(key),
+            format!(
+                "expected a registered {what}, one of: {}; found {name:?}{}{hint}",
                 known.join(", "),
-                did_you_mean(name, names.iter().copied())
+                did_you_mean(name, known.iter().copied())
             ),
         );
     }

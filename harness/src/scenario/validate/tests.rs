@@ -71,6 +71,7 @@ reads = 2
 read_retry = true
 
 [store]
+model = "latency"
 latency = "5ms"
 read_latency = "2ms..4ms"
 
@@ -3260,4 +3261,35 @@ fn a_policy_of_ones_own_must_be_registered_with_the_model() {
         ..o
     };
     assert!(parse_with(Path::new("t.toml"), MINIMAL, &o).is_ok());
+}
+
+/// `store.model` names mqsim's own store model or a registered one.
+#[test]
+fn a_store_model_must_be_registered_with_the_model() {
+    let text = with("[store]\nmodel = \"cachd\"\n");
+    one_error(
+        &text,
+        "store.model",
+        &[
+            "expected a registered store model, one of: latency;",
+            "found \"cachd\"",
+        ],
+    );
+    let o = Overrides {
+        actors: Actors {
+            stores: vec!["cached".to_string()],
+            ..Actors::default()
+        },
+        ..Overrides::default()
+    };
+    let e = parse_with(Path::new("t.toml"), &text, &o)
+        .unwrap_err()
+        .errors;
+    assert_eq!(
+        e[0].message,
+        "expected a registered store model, one of: latency, cached; found \"cachd\" (did you mean \"cached\"?)"
+    );
+    let text = with("[store]\nmodel = \"cached\"\n");
+    let s = parse_with(Path::new("t.toml"), &text, &o).unwrap();
+    assert_eq!(s.store.model, "cached");
 }
