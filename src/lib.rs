@@ -31,9 +31,11 @@
 //! ```
 //!
 //! What is here is the public API: [`scenario`] to load and validate
-//! scenarios, [`run`] and its [`Run`], the [`Outcome`] and its figures
-//! ([`outcome`]), [`consumer`] and [`testing`] to put your consumer's code
-//! inside the simulation and check it from `cargo test`,
+//! scenarios, [`run`] and its [`Run`] (the [`History`], the [`Outcome`] and
+//! its figures: [`outcome`]), [`consumer`], [`policy`] and [`store`] to put
+//! your consumer's code, lag policy and store model inside the simulation
+//! under names a [`Registry`] gives them, [`testing`] to check them from
+//! `cargo test`,
 //! [`model`] for putting a whole system of one's own under test, and
 //! [`cli`] for giving it mqsim's command line. Everything else in the
 //! workspace (the `harness` and `models` crates) is internal and may change
@@ -56,6 +58,7 @@ pub mod cli;
 pub mod testing;
 
 pub use harness::driver::SimFailure;
+pub use harness::history::History;
 pub use harness::metric::Metric;
 pub use harness::outcome::{Outcome, Verdict};
 pub use harness::{run, MsgId, Run};
@@ -130,9 +133,10 @@ pub mod consumer {
 /// falls behind. Implement [`LagPolicy`](policy::LagPolicy) — asked at the
 /// partition leader for every producer batch, and at the consumer for
 /// every fetched batch — register it, and a scenario runs it with `[policy]
-/// kind = "its name"`; `mqsim compare` (or [`compare`](harness::compare))
-/// puts it beside `silent_drop`, `circuit_breaker`, `backpressure` and
-/// `unbounded`, which are implementations of the same trait.
+/// kind = "its name"` (or [`testing::Check::policy`]), and `compare` in a
+/// binary built on [`cli::main`] puts it beside `silent_drop`,
+/// `circuit_breaker`, `backpressure` and `unbounded`, which are
+/// implementations of the same trait.
 ///
 /// ```
 /// use mqsim::policy::{Admission, Bound, Lag, LagPolicy};
@@ -209,7 +213,7 @@ pub use rand;
 /// A run's figures as [`Outcome`] holds them (its JSON contract), and the
 /// checkers' [`Figures`](outcome::Figures) with every count's example ids.
 pub mod outcome {
-    pub use harness::check::breakdown::{Breakdown, Classes, GroupFigures as PartitionFigures};
+    pub use harness::check::breakdown::{Breakdown, Classes, GroupFigures as BreakdownFigures};
     pub use harness::check::{Count, Figures};
     pub use harness::outcome::{
         AbandonedSplit, BalanceFigures, ByReason, Counts, Examples, ExpectationResult,
@@ -223,7 +227,7 @@ pub mod outcome {
 pub mod scenario {
     pub use harness::scenario::{
         load, load_with, parse, parse_with, render, Actors, Overrides, Scenario, ScenarioError,
-        BUILTIN_HANDLER,
+        BUILTIN_HANDLER, BUILTIN_STORE,
     };
     /// The scenario's parts, for building or editing one in Rust (every
     /// field is documented with its key in the file format).

@@ -71,6 +71,9 @@ pub struct Check {
     model: Option<ModelFactory>,
     policy: Option<PolicyKind>,
     seeds: Option<RangeInclusive<u64>>,
+    /// Set by [`Check::seed`]: one seed asked for by name, which
+    /// `MQSIM_SEEDS` leaves alone.
+    pinned: bool,
     jobs: Option<usize>,
     shrink: bool,
 }
@@ -81,7 +84,8 @@ pub struct Check {
 pub enum CheckError {
     /// The scenario did not validate: every error, each naming its field.
     Scenario(ScenarioError),
-    /// `MQSIM_SEEDS` is not a seed or a range `A..B`.
+    /// No seed to run (an empty range), too many, or `MQSIM_SEEDS` is not
+    /// a seed or a range `A..B`.
     Seeds(String),
 }
 
@@ -89,7 +93,7 @@ impl std::fmt::Display for CheckError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CheckError::Scenario(e) => write!(f, "{e}"),
-            CheckError::Seeds(e) => write!(f, "{SEEDS_VAR}: {e}"),
+            CheckError::Seeds(e) => write!(f, "seeds: {e}"),
         }
     }
 }
@@ -159,6 +163,7 @@ impl Check {
             model: None,
             policy: None,
             seeds: None,
+            pinned: false,
             jobs: None,
             shrink: false,
         }
@@ -234,14 +239,18 @@ impl Check {
         }
     }
 
-    /// Runs this one seed (default: the scenario's `seed`).
-    pub fn seed(self, seed: u64) -> Check {
-        self.seeds(seed..=seed)
+    /// Runs this one seed (default: the scenario's `seed`); `MQSIM_SEEDS`
+    /// does not replace it (a test that compares two seeds keeps them).
+    pub fn seed(mut self, seed: u64) -> Check {
+        self.seeds = Some(seed..=seed);
+        self.pinned = true;
+        self
     }
 
-    /// Runs every seed of `seeds`, inclusive.
+    /// Runs every seed of `seeds`, inclusive (at most 10,000,000 seeds).
     pub fn seeds(mut self, seeds: RangeInclusive<u64>) -> Check {
         self.seeds = Some(seeds);
+        self.pinned = false;
         self
     }
 
@@ -281,13 +290,24 @@ impl Check {
         scenario::parse_with(&file, &text, &o).map_err(CheckError::Scenario)
     }
 
-    /// The seeds to run: `MQSIM_SEEDS` if set, else those asked for, else
-    /// the scenario's own.
+    /// The seeds to run: `MQSIM_SEEDS` if set (unless one seed is pinned),
+    /// else those asked for, else the scenario's own.
     fn seed_range(&self, scenario: &Scenario) -> Result<RangeInclusive<u64>, CheckError> {
-        match std::env::var(SEEDS_VAR) {
-            Ok(v) => harness::explore::parse_seeds(&v).map_err(CheckError::Seeds),
-            Err(_) => Ok(self.seeds.clone().unwrap_or(scenario.seed..=scenario.seed)),
+        if let (Ok(v), false) = (std::env::var(SEEDS_VAR), self.pinned) {
+            let parsed = harness::explore::parse_seeds(&v);
+            return parsed.map_err(|e| CheckError::Seeds(format!("{SEEDS_VAR}: {e}")));
         }
+        let range = (self.seeds.clone()).unwrap_or(scenario.seed..=scenario.seed);
+        let n = harness::explore::range_len(&range);
+        if range.is_empty() || n > harness::explore::MAX_SEEDS {
+            return Err(CheckError::Seeds(format!(
+                "expected 1 to {} seeds, found {}..={}",
+                harness::explore::MAX_SEEDS,
+                range.start(),
+                range.end()
+            )));
+        }
+        Ok(range)
     }
 
     /// Runs every seed, in parallel. `Err` only for bad input; failing
@@ -395,15 +415,18 @@ impl Check {
     }
 }
 
-/// `mqsim-shrink/` in the target directory the running test binary was
-/// built in (`target/debug/deps/<test>` → `target/`), else `target/`
-/// under the current directory.
+/// `mqsim-shrink/` in the target directory: `CARGO_TARGET_DIR`, else the
+/// directory above the running binary that cargo marks as one (its
+/// `CACHEDIR.TAG`), else `target/` under the current directory.
 fn shrink_dir() -> PathBuf {
-    let exe = std::env::current_exe().ok();
-    let target = exe
-        .as_deref()
-        .and_then(|e| e.ancestors().nth(3))
-        .map_or_else(|| PathBuf::from("target"), Path::to_path_buf);
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let exe = std::env::current_exe().ok()?;
+            let found = exe.ancestors().find(|d| d.join("CACHEDIR.TAG").is_file());
+            found.map(Path::to_path_buf)
+        })
+        .unwrap_or_else(|| PathBuf::from("target"));
     target.join("mqsim-shrink")
 }
 

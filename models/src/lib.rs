@@ -66,7 +66,8 @@ impl Pipeline {
     }
 
     /// A pipeline that runs, besides mqsim's own actors, those `registry`
-    /// names (a scenario picks one with `[consumer] handler = "…"`).
+    /// names: a scenario picks them with `[consumer] handler`, `[policy]
+    /// kind` and `[store] model`.
     pub fn with(registry: Registry) -> Pipeline {
         Pipeline {
             registry,

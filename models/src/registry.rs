@@ -12,6 +12,15 @@ use harness::scenario::{Actors, BrokerKind, Policy, PolicyKind, BUILTIN_HANDLER,
 use std::rc::Rc;
 use std::sync::Arc;
 
+/// A name a scenario file and the command line can spell: letters, digits,
+/// `_`, `-` and `.` (no spaces or commas: `--policy a,b` lists names).
+fn valid_name(what: &str, name: &str) {
+    assert!(
+        !name.is_empty() && (name.chars()).all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)),
+        "a {what}'s name must be letters, digits, '_', '-' or '.', found {name:?}"
+    );
+}
+
 /// Builds one handler: called on the simulation's thread, once per
 /// consumer incarnation.
 type MakeHandler = Arc<dyn Fn() -> Rc<dyn DynHandler> + Send + Sync>;
@@ -23,10 +32,10 @@ type MakePolicy = Arc<dyn Fn(&Policy) -> Rc<dyn LagPolicy> + Send + Sync>;
 /// Builds one store model: once per store node incarnation.
 type MakeStore = Arc<dyn Fn() -> Rc<dyn DynStoreModel> + Send + Sync>;
 
-/// Named constructors of handlers (and, as the API grows, lag policies and
-/// stores) a scenario can refer to by name. Cheap to clone; shared by the
-/// threads a sweep runs on. (Examples: the `mqsim` crate's `consumer`
-/// module.)
+/// Named constructors of consumer handlers, lag policies and store models
+/// a scenario can refer to by name. Cheap to clone; shared by the threads
+/// a sweep runs on. (Examples: the `mqsim` crate's `consumer`, `policy`
+/// and `store` modules.)
 #[derive(Clone, Default)]
 pub struct Registry {
     handlers: Vec<(String, MakeHandler)>,
@@ -47,17 +56,15 @@ impl Registry {
     ///
     /// # Panics
     ///
-    /// If `name` is empty, mqsim's own handler's name, or already
-    /// registered: a mistake in the test's set-up, not in its input.
+    /// If `name` is not letters, digits, `_`, `-` or `.`, is mqsim's own
+    /// handler's name, or is already registered: a mistake in the test's
+    /// set-up, not in its input.
     pub fn handler<H, F>(mut self, name: &str, make: F) -> Registry
     where
         H: Handler + 'static,
         F: Fn() -> H + Send + Sync + 'static,
     {
-        assert!(
-            !name.trim().is_empty(),
-            "a handler's name must not be empty"
-        );
+        valid_name("handler", name);
         assert!(
             name != BUILTIN_HANDLER,
             "\"{name}\" is mqsim's own handler; register yours under another name"
@@ -79,14 +86,18 @@ impl Registry {
     ///
     /// # Panics
     ///
-    /// If `name` is empty, a built-in policy's name, or already
-    /// registered.
+    /// If `name` is not letters, digits, `_`, `-` or `.`, is a built-in
+    /// policy's or a metric's name, or is already registered.
     pub fn policy<P, F>(mut self, name: &str, make: F) -> Registry
     where
         P: LagPolicy + 'static,
         F: Fn(&Policy) -> P + Send + Sync + 'static,
     {
-        assert!(!name.trim().is_empty(), "a policy's name must not be empty");
+        valid_name("policy", name);
+        assert!(
+            harness::scenario::Metric::from_name(name).is_none(),
+            "\"{name}\" is a metric's name: [expect.{name}] would be its bound, not the policy's table"
+        );
         assert!(
             PolicyKind::from_name(name).is_none(),
             "\"{name}\" is a built-in policy; register yours under another name"
@@ -109,17 +120,14 @@ impl Registry {
     ///
     /// # Panics
     ///
-    /// If `name` is empty, mqsim's own store model's name, or already
-    /// registered.
+    /// If `name` is not letters, digits, `_`, `-` or `.`, is mqsim's own
+    /// store model's name, or is already registered.
     pub fn store<S, F>(mut self, name: &str, make: F) -> Registry
     where
         S: StoreModel + 'static,
         F: Fn() -> S + Send + Sync + 'static,
     {
-        assert!(
-            !name.trim().is_empty(),
-            "a store model's name must not be empty"
-        );
+        valid_name("store model", name);
         assert!(
             name != BUILTIN_STORE,
             "\"{name}\" is mqsim's own store model; register yours under another name"

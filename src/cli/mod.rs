@@ -223,9 +223,10 @@ pub fn main(model: impl Fn() -> Box<dyn Model> + Sync) -> ExitCode {
     if let Some(name) = std::env::args_os()
         .next()
         .as_deref()
-        .and_then(|a| Path::new(a).file_stem())
+        .and_then(|a| Path::new(a).file_name())
     {
-        harness::reproduce::set_program(&name.to_string_lossy());
+        let name = name.to_string_lossy();
+        harness::reproduce::set_program(name.strip_suffix(".exe").unwrap_or(&name));
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -26,6 +26,7 @@ use std::time::Duration;
 /// a message is its id and key, and what the checkers judge is which ids
 /// took effect in the store, how often, and in which order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Message {
     /// The message's id (`p3-17`: producer 3's message 17).
     pub id: MsgId,
@@ -49,7 +50,8 @@ pub struct Message {
 /// Why a handler gave up on a message. A queue consumer hands the message
 /// back (it is delivered again after its visibility timeout or backoff, or
 /// dead-lettered after `max_receives`); a log consumer's worker fetches
-/// again from its partition's committed offset.
+/// again from its partition's committed offset (under `before_effect`,
+/// past the failed record: it was committed already).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Failure {
     /// The payload cannot be processed ([`Message::poison`]).
@@ -59,6 +61,18 @@ pub enum Failure {
     /// The handler's own reason.
     Other(String),
 }
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Poison => f.write_str("the message is poison"),
+            Failure::Unanswered => f.write_str("a store call went unanswered"),
+            Failure::Other(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for Failure {}
 
 impl From<Unanswered> for Failure {
     fn from(_: Unanswered) -> Failure {
@@ -70,8 +84,8 @@ impl From<Unanswered> for Failure {
 /// commits its partition's offset past it, a queue consumer acks it (the
 /// queue deletes it).
 pub(crate) trait Commit {
-    /// Commits `msg` now; false if the broker refused (the partition moved
-    /// to another member, the receipt is stale) or never answered.
+    /// Commits `msg` now; false if the broker refused it (the partition
+    /// moved to another member) or did not answer.
     fn commit<'a>(&'a self, rng: &'a mut ChaCha8Rng, msg: &'a Message) -> LocalBoxFuture<'a, bool>;
 }
 
@@ -149,10 +163,13 @@ impl<'a> Context<'a> {
 
     /// Commits the message now, before the runtime would: a log consumer
     /// commits its partition's offset past it (and so past every earlier
-    /// record of the partition, handled or not), a queue consumer acks it.
-    /// False if the broker refused or did not answer. A handler that
-    /// commits before its effect loses the message if it crashes in
-    /// between: `lost` counts it.
+    /// record of the partition, handled or not; never back: if the worker
+    /// already committed past it, nothing is sent), retrying until the
+    /// coordinator answers; false if it refused (the partition moved to
+    /// another member). A queue consumer acks it at once: false if the node
+    /// did not answer; a stale receipt is answered but deletes nothing.
+    /// A handler that commits before its effect loses the message if it
+    /// crashes in between: `lost` counts it.
     pub async fn commit(&mut self) -> bool {
         self.commit.commit(self.rng, &self.msg).await
     }
@@ -214,7 +231,8 @@ impl Store<'_> {
 /// `Ok(())`: the message is handled (the runtime commits or acks it as
 /// `consumer.commit` says); `Err`: it failed (see [`Failure`]). A handler
 /// holds no state across a crash: the consumer builds a new one for every
-/// incarnation.
+/// incarnation, shared by all its partitions and lanes — calls interleave
+/// at every `.await`, so a `RefCell` must not stay borrowed across one.
 pub trait Handler {
     /// Handles `msg`.
     fn handle(
@@ -277,7 +295,7 @@ impl StoreWriter {
                 Err(e) if !self.retry_unanswered => return Err(e.into()),
                 Err(_) => {
                     if cx.config().read_retry {
-                        i += 1;
+                        i = i.wrapping_add(1);
                     }
                 }
             }

@@ -22,7 +22,10 @@ use std::rc::Rc;
 use std::time::Duration;
 
 /// How far behind a partition's consumer group is, as a policy sees it.
+/// Built with [`Lag::new`] outside mqsim (to test a policy): fields may be
+/// added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Lag {
     /// The partition.
     pub partition: u32,
@@ -33,6 +36,30 @@ pub struct Lag {
     /// How long the oldest of them has waited (None: there is none, or the
     /// broker no longer has it).
     pub oldest_age: Option<Duration>,
+    /// At the consumer, how many of its store breakers are open or
+    /// half-open now (0 at the leader, and without breakers).
+    pub breakers_tripped: u32,
+}
+
+impl Lag {
+    /// `messages` behind on `partition`, the oldest waiting `oldest_age`,
+    /// no breaker tripped.
+    pub fn new(partition: u32, messages: u64, oldest_age: Option<Duration>) -> Lag {
+        Lag {
+            partition,
+            messages,
+            oldest_age,
+            breakers_tripped: 0,
+        }
+    }
+
+    /// The same lag with `n` of the consumer's store breakers tripped.
+    pub fn with_breakers_tripped(self, n: u32) -> Lag {
+        Lag {
+            breakers_tripped: n,
+            ..self
+        }
+    }
 }
 
 /// What the partition leader does with a producer's new batch.
@@ -187,6 +214,7 @@ mod tests {
             partition: 0,
             messages,
             oldest_age: age_us.map(Duration::from_micros),
+            breakers_tripped: 0,
         };
         assert!(!b(Some(100), None).exceeded(&lag(100, Some(u64::MAX))));
         assert!(b(Some(100), None).exceeded(&lag(101, None)));
@@ -207,6 +235,7 @@ mod tests {
             partition: 1,
             messages: 11,
             oldest_age: None,
+            breakers_tripped: 0,
         };
         let ok = Lag {
             messages: 10,

@@ -25,6 +25,8 @@ pub struct Breakers {
     consumer: u32,
     recorder: Recorder,
     nodes: RefCell<Vec<Breaker>>,
+    /// A call slower than this counts as slow (`BreakerConfig::slow_call`).
+    slow_call: Duration,
 }
 
 impl Breakers {
@@ -35,8 +37,18 @@ impl Breakers {
         Breakers {
             consumer: consumer.index(),
             recorder: consumer.recorder.clone(),
+            slow_call: config.slow_call,
             nodes: RefCell::new((0..stores).map(|_| Breaker::new(config.clone())).collect()),
         }
+    }
+
+    /// How many of the breakers are not closed now.
+    pub fn tripped(&self) -> u32 {
+        let nodes = self.nodes.borrow();
+        nodes
+            .iter()
+            .filter(|b| b.state() != harness::history::BreakerState::Closed)
+            .count() as u32
     }
 
     /// A permit for a call to `store` now, recording any state change.
@@ -123,7 +135,7 @@ impl StoreClient {
                 None => (self.replica(key, replica), None),
                 Some(b) => {
                     let found = (0..copies)
-                        .map(|j| self.replica(key, replica + j))
+                        .map(|j| self.replica(key, replica.wrapping_add(j)))
                         .find_map(|s| b.allow(s).map(|p| (s, p)));
                     match found {
                         Some((s, p)) => (s, Some(p)),
@@ -141,8 +153,7 @@ impl StoreClient {
             );
             if let (Some(b), Some(p)) = (&self.breakers, permit) {
                 let took = turmoil::elapsed() - started;
-                let slow = self.env.scenario.policy.breaker.slow_call;
-                b.record(store, p, Call::of(answered, took, slow));
+                b.record(store, p, Call::of(answered, took, b.slow_call));
             }
             return if answered { Ok(()) } else { Err(Unanswered) };
         }

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 /// A write a consumer sent: a message's effect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Write {
     /// The message whose effect it is.
     pub id: MsgId,

@@ -150,6 +150,7 @@ impl BrokerState {
             partition: p,
             messages: r.log_end() - committed,
             oldest_age,
+            breakers_tripped: 0,
         };
         match policy.admit(&lag) {
             Admission::Take => None,

@@ -9,9 +9,11 @@
 //! before (at-most-once) the batch's effects. A worker whose partition was
 //! revoked, or whose commit the coordinator fenced, stops after its current
 //! batch and commit; the next owner starts only once it has
-//! (revoke-then-assign). A record the handler fails ends the worker
-//! without a commit, after a short backoff: the member starts a new one at
-//! the committed offset, so everything after it is delivered again.
+//! (revoke-then-assign). A record the handler fails ends the worker, after
+//! a short backoff, without committing the batch: the member starts a new
+//! one at the committed offset, so everything after it is delivered again
+//! (under `before_effect` the batch was committed before the handler ran,
+//! so the failed record is not: at most once).
 //!
 //! Lag policies act here too: under `circuit_breaker` every store call
 //! goes through the member's breaker for its store node
@@ -43,6 +45,9 @@ use std::time::Duration;
 
 /// How often the member compares its workers with its assignment.
 const ASSIGNMENT_POLL: Duration = Duration::from_millis(10);
+/// Longest sleep of a worker the lag policy paused, between two looks at
+/// whether its partition was revoked.
+const PAUSE_SLICE: Duration = Duration::from_millis(100);
 /// Pause of a worker whose handler failed a record, before it ends.
 const FAILURE_BACKOFF: Duration = Duration::from_millis(100);
 /// Pause of a worker whose partition has no known leader.
@@ -93,6 +98,9 @@ struct LogCommit {
     partition: u32,
     member: MemberId,
     commit_seq: Rc<Cell<u64>>,
+    /// The worker's highest committed offset (its own commits and its
+    /// lanes'): a commit never moves the group's offset back.
+    committed: Rc<Cell<u64>>,
     revoked: Rc<Cell<bool>>,
     /// Locked for a whole call: one commit at a time on the link.
     controller: tokio::sync::Mutex<Link>,
@@ -101,12 +109,18 @@ struct LogCommit {
 impl Commit for LogCommit {
     fn commit<'a>(&'a self, rng: &'a mut ChaCha8Rng, msg: &'a Message) -> LocalBoxFuture<'a, bool> {
         Box::pin(async move {
+            let offset = msg.offset + 1;
+            if offset <= self.committed.get() {
+                // Already committed past it (a later record's commit, or
+                // the batch's under `before_effect`).
+                return true;
+            }
             self.commit_seq.set(self.commit_seq.get() + 1);
             let req = Request::Commit {
                 group: self.env.scenario.consumer.group.clone(),
                 member: self.member,
                 partition: self.partition,
-                offset: msg.offset + 1,
+                offset,
                 seq: self.commit_seq.get(),
             };
             loop {
@@ -119,6 +133,7 @@ impl Commit for LogCommit {
                     _ => {}
                 }
             }
+            self.committed.set(self.committed.get().max(offset));
             self.env.recorder.record(msg.id, msg.key, EventKind::Commit);
             true
         })
@@ -271,6 +286,7 @@ impl Consumer {
         root: &mut ChaCha8Rng,
     ) -> PartitionWorker {
         let sc = &self.env.scenario;
+        let committed = Rc::new(Cell::new(0));
         let lanes = (0..sc.consumer.concurrency)
             .map(|_| Lane {
                 rng: ChaCha8Rng::seed_from_u64(root.next_u64()),
@@ -280,6 +296,7 @@ impl Consumer {
                     partition,
                     member,
                     commit_seq: commit_seq.clone(),
+                    committed: committed.clone(),
                     revoked: revoked.clone(),
                     controller: tokio::sync::Mutex::new(Link::new(
                         Host::new(Role::Controller, 0),
@@ -305,8 +322,10 @@ impl Consumer {
                 sc.consumer.request_timeout,
             ),
             lanes,
+            committed,
             handler,
             policy,
+            breakers: breakers.clone(),
             attempts: BTreeMap::new(),
             forwarder: None,
         }
@@ -386,8 +405,12 @@ struct PartitionWorker {
     /// Effect lanes: all records of a key go to one lane, so effects of one
     /// key stay in offset order while different keys proceed in parallel.
     lanes: Vec<Lane>,
+    /// The highest offset this worker (or a lane's handler) committed.
+    committed: Rc<Cell<u64>>,
     handler: Rc<dyn DynHandler>,
     policy: Rc<dyn LagPolicy>,
+    /// The member's store breakers, for the policy's view of them.
+    breakers: Option<Rc<Breakers>>,
     /// Deliveries so far per offset not yet committed, for the `attempt` field.
     attempts: BTreeMap<u64, u32>,
     /// A relay's: applying a record is forwarding it to the next stage.
@@ -428,7 +451,12 @@ impl PartitionWorker {
                         None => return,
                     },
                     Delivery::Pause(d) => {
-                        tokio::time::sleep(d).await;
+                        // In slices, so a revoked partition is let go.
+                        let until = turmoil::elapsed() + d;
+                        while !self.revoked.get() && turmoil::elapsed() < until {
+                            let left = until - turmoil::elapsed();
+                            tokio::time::sleep(left.min(PAUSE_SLICE)).await;
+                        }
                         continue;
                     }
                 },
@@ -533,6 +561,7 @@ impl PartitionWorker {
             messages: hw.saturating_sub(position),
             oldest_age: (records.first())
                 .map(|r| Duration::from_micros(now_us.saturating_sub(r.append_us))),
+            breakers_tripped: self.breakers.as_ref().map_or(0, |b| b.tripped()),
         };
         self.policy.deliver(&lag)
     }
@@ -659,6 +688,7 @@ impl PartitionWorker {
                 _ => {}
             }
         }
+        self.committed.set(self.committed.get().max(offset));
         let at = Recorder::now_us();
         for r in records {
             c.env.recorder.record_at(at, r.id, r.key, EventKind::Commit);

@@ -29,7 +29,7 @@ use crate::common::wire::Delivery;
 use crate::common::wire::{Request, Response};
 use futures::future::LocalBoxFuture;
 use harness::model::HostEnv;
-use harness::scenario::{CommitMode, Host, Role};
+use harness::scenario::{CommitMode, Role};
 use harness::{EventKind, MsgId};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -108,6 +108,10 @@ impl QueueConsumer {
         let sc = self.env.scenario.clone();
         let c = &sc.consumer;
         let mut links = Link::to_each(Role::Broker, &brokers, c.request_timeout);
+        // A handler's own acks go on links of their own (connected only
+        // when a handler acks), one per node, kept across batches.
+        let ack_links =
+            tokio::sync::Mutex::new(Link::to_each(Role::Broker, &brokers, c.request_timeout));
         loop {
             self.env.control.gate().await;
             let Some(master) = meta.leader(queue) else {
@@ -145,11 +149,8 @@ impl QueueConsumer {
                 env: self.env.clone(),
                 queue,
                 deliveries: &deliveries,
-                link: tokio::sync::Mutex::new(Link::new(
-                    Host::new(Role::Broker, master),
-                    brokers[master as usize].clone(),
-                    c.request_timeout,
-                )),
+                links: &ack_links,
+                master,
                 acked: RefCell::new(BTreeSet::new()),
             };
             let link = &mut links[master as usize];
@@ -268,8 +269,10 @@ struct QueueAck<'d> {
     env: HostEnv,
     queue: u32,
     deliveries: &'d [Delivery],
-    /// Locked for a whole call: one ack at a time on the link.
-    link: tokio::sync::Mutex<Link>,
+    /// The poller's ack links, one per node; locked for a whole call.
+    links: &'d tokio::sync::Mutex<Vec<Link>>,
+    /// The node that delivered the batch (its receipts are its).
+    master: u32,
     /// Seqs the handler acked (the batch's settle leaves them out).
     acked: RefCell<BTreeSet<u64>>,
 }
@@ -285,7 +288,9 @@ impl Commit for QueueAck<'_> {
                 acks: vec![d.receipt],
                 nacks: Vec::new(),
             };
-            let answer = self.link.lock().await.call(rng, &req).await;
+            let answer = self.links.lock().await[self.master as usize]
+                .call(rng, &req)
+                .await;
             if !matches!(answer, Ok(Response::Settled)) {
                 return false;
             }

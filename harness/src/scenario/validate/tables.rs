@@ -322,6 +322,7 @@ impl Check {
             ""
         };
         // A policy of one's own must be registered with the model.
+        let mut registered = true;
         if let Some(PolicyKind::Custom(name)) = kind {
             if !self.actors.policies.iter().any(|p| p == name) {
                 let mut known = policy_names();
@@ -335,7 +336,7 @@ impl Check {
                     p.at("kind"),
                     format!("{}{from}{hint}", unknown("policy kind", name, &known)),
                 );
-                return None;
+                registered = false;
             }
         }
         // A queue has no log end to lag behind: its bound is the queue's own.
@@ -369,7 +370,7 @@ impl Check {
         }
         let b = self.table(&p, "breaker", "breaker", &RawBreaker::fields());
         let breaker = BreakerConfig::read(self, &b);
-        if !bounded || !for_queue {
+        if !bounded || !for_queue || !registered {
             return None;
         }
         policy.finish(PolicyRest {
