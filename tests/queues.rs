@@ -312,7 +312,11 @@ kind = "crash"
 target = ["broker-1", "broker-2"]
 restart_after = "2s"
 "#;
-    for seed in 1..=3 {
+    // Seeds 4, 8, 9 and 11 lost 20-30 confirmed messages before a rejoined
+    // node stopped acting on news of its master's restart that predated
+    // its sync from it (it elected itself on stale views and wiped the
+    // majority's newer ops): a third of all seeds did.
+    for seed in 1..=12 {
         let r = run(&mirrored("quorum", "pause_minority", tail), seed);
         assert_eq!(value(&r, Metric::Lost), 0, "seed {seed}");
         assert!(value(&r, Metric::Acked) > 0);

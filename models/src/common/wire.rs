@@ -307,6 +307,8 @@ pub enum Response {
         /// The master's op log length the snapshot reflects.
         ops: u64,
         queues: Vec<QueueImage>,
+        /// The master's incarnation: a later restart of it is news.
+        incarnation: u64,
     },
     /// The node's memory alarm blocks this connection
     /// (`memory_alarm = "block_all"`): nothing was done; try again.

@@ -68,7 +68,6 @@ struct Peer {
     ops: u64,
     paused: bool,
     master_up: bool,
-    incarnation: Option<u64>,
     synced: bool,
 }
 
@@ -92,6 +91,9 @@ pub struct Node {
     journal_records: u64,
     /// Its master restarted (a new incarnation answered): elect anew.
     master_lost: bool,
+    /// The incarnation of `master` this node last synced from (None until
+    /// it has): a pong from another incarnation means it restarted since.
+    synced_incarnation: Option<u64>,
     /// Sees no majority (`pause_minority`, quorum queues): serves nothing.
     pub paused: bool,
     peers: Vec<Peer>,
@@ -140,6 +142,7 @@ impl Node {
             incarnation,
             journal_records,
             master_lost: false,
+            synced_incarnation: None,
             paused: false,
             peers: vec![Peer::default(); nodes as usize],
             confirmed: vec![0; nodes as usize],
@@ -280,6 +283,10 @@ impl Node {
         if self.master != Some(m) {
             self.master = Some(m);
             self.needs_sync = true;
+            // What it knew of the master it followed before is no news
+            // about this one, which it syncs from as it is now.
+            self.master_lost = false;
+            self.synced_incarnation = None;
             self.log.clear();
             self.changed.notify_waiters();
         }
@@ -780,8 +787,16 @@ impl QueueBroker {
             {
                 if from == peer {
                     let mut n = node.borrow_mut();
-                    let before = n.peers[peer as usize].incarnation;
-                    if before.is_some_and(|b| b != incarnation) && n.master == Some(peer) {
+                    // Its master restarted since this node synced from it:
+                    // what the master held may be gone. (Not merely since
+                    // the last pong: a node that followed the new
+                    // incarnation, told by another peer, and synced from it
+                    // before this first pong must not act on old news —
+                    // electing on a view older than its sync could put it
+                    // over a master a majority confirmed with.)
+                    if n.master == Some(peer)
+                        && n.synced_incarnation.is_some_and(|s| s != incarnation)
+                    {
                         n.master_lost = true;
                     }
                     n.peers[peer as usize] = Peer {
@@ -791,7 +806,6 @@ impl QueueBroker {
                         ops,
                         paused,
                         master_up,
-                        incarnation: Some(incarnation),
                         synced,
                     };
                     // A mirror in this master's epoch holds what it says.
@@ -901,11 +915,16 @@ impl QueueBroker {
                 }
             };
             let Some(m) = target else { continue };
-            if let Ok(Response::QueueSnapshot { epoch, ops, queues }) =
-                links[m as usize].call(&mut rng, &Request::Snapshot).await
+            if let Ok(Response::QueueSnapshot {
+                epoch,
+                ops,
+                queues,
+                incarnation,
+            }) = links[m as usize].call(&mut rng, &Request::Snapshot).await
             {
                 let mut n = node.borrow_mut();
                 if n.master == Some(m) && n.needs_sync && queues.len() == n.queues.len() {
+                    n.synced_incarnation = Some(incarnation);
                     if let Err(e) = n.install(epoch, ops, queues) {
                         panic!("{}: disk error: {e}", self.name());
                     }
@@ -982,6 +1001,7 @@ impl Connection for Conn {
                         epoch: n.epoch,
                         ops: n.ops,
                         queues: n.image(),
+                        incarnation: n.incarnation,
                     }
                 }
             }
