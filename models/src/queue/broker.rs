@@ -355,7 +355,11 @@ impl Node {
                 let alive = up.contains(&m) && !seen.paused;
                 if std::mem::take(&mut self.master_lost) {
                     // It restarted: what it held may be gone, and it knows
-                    // nothing of its deliveries. Elect among the synced.
+                    // nothing of its deliveries. Elect among the synced;
+                    // what this node synced from is gone, so if it stays
+                    // with the new incarnation it syncs from it again.
+                    self.synced_incarnation = None;
+                    self.needs_sync = true;
                     self.elect(&up, sc);
                     return;
                 }
