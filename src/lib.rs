@@ -205,6 +205,30 @@ pub use models::Registry;
 /// installs its hosts on its `Sim` and its actors use its network.
 pub use turmoil;
 
+/// Timers for a [`Model`](model::Model)'s actors: `sleep`, `sleep_until`,
+/// `timeout` and `interval`, tokio's, made known to the simulation.
+///
+/// mqsim steps a host only when it has work — a message arrived, a task was
+/// woken, or a timer it set is due — so a run costs what it simulates, not
+/// hosts × ticks. tokio does not tell when a runtime's next timer is due, so
+/// a host's timers must come from here (a [`Handler`](consumer::Handler)'s
+/// `Context::sleep` does). A bare `tokio::time::sleep` would not wake an
+/// idle host: the run fails instead, naming the host and the time.
+///
+/// ```
+/// # async fn actor() {
+/// use std::time::Duration;
+/// mqsim::time::sleep(Duration::from_millis(5)).await;
+/// let answer = mqsim::time::timeout(Duration::from_millis(50), async { 42 }).await;
+/// assert_eq!(answer, Ok(42));
+/// # }
+/// ```
+pub mod time {
+    pub use turmoil::time::{
+        interval, sleep, sleep_until, timeout, Elapsed, Interval, Sleep, Timeout,
+    };
+}
+
 /// The `rand` crate mqsim's RNGs come from: `use mqsim::rand::Rng` to draw
 /// from a [`Context`](consumer::Context)'s or a store [`Node`](store::Node)'s
 /// seeded RNG.
@@ -263,7 +287,7 @@ pub mod scenario {
 /// or with [`cli::main`] for a binary with every command. mqsim's
 /// `Pipeline` (the `models` crate) is the reference implementation; an
 /// actor's code must take time, randomness and I/O from the simulation
-/// (tokio's time inside a host, turmoil's network, the seeds of its
+/// (timers from [`time`], turmoil's network, the seeds of its
 /// `HostEnv`) for runs to replay.
 pub mod model {
     pub use harness::history::{

@@ -471,8 +471,14 @@ fn bench_quick_prints_every_figure_with_its_target() {
             "flagship_sim_s_per_wall_s",
             "flagship_messages_per_wall_s",
             "flagship_idle_share",
+            "idle_wall_s_per_sim_s_5_hosts",
+            "idle_50_vs_5_hosts",
+            "idle_200_vs_5_hosts",
+            "rate_10x_cost_ratio",
             "history_bytes_per_event",
             "checker_events_per_s",
+            "peak_bytes_per_message",
+            "projected_peak_gb_20m_messages",
             "explore_seeds_per_min_1_job",
             "explore_2_jobs_vs_1",
         ]
@@ -512,6 +518,10 @@ fn ctrl_c_during_a_run_leaves_nothing_behind() {
         &[
             "run",
             "scenarios/discord-compaction-storm.toml",
+            // Four times the flagship (about 5 s in a test build), so the
+            // signal lands mid-run: the flagship alone is done in 2.5 s.
+            "--scale",
+            "4",
             "--out",
             out_dir.to_str().unwrap(),
         ],

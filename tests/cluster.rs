@@ -107,12 +107,14 @@ fn unclean_election_loses_writes_the_isolated_leader_acknowledged() {
     assert!(run.outcome.counts[Metric::Lost] > 0);
     let id = examples(&run, Metric::Lost)[0];
     let events = events_of(&run, id);
-    // Appended and acknowledged while the leader was alone in the ISR (after
-    // the second partition began at 25 s), never delivered.
+    // Appended and acknowledged while the leader was alone in the ISR (the
+    // followers were cut off at 15 s and dropped from it replica_lag_max,
+    // 2 s, later), never delivered. (Which of those writes a consumer still
+    // read from the old leader before it truncated is timing.)
     let append = (run.history.events.iter())
         .find(|e| e.id == id && matches!(e.kind, EventKind::Append { .. }))
         .expect("the lost write was appended");
-    assert!(append.at_us >= 25_000_000, "{append:?}");
+    assert!(append.at_us >= 17_000_000, "{append:?}");
     assert!(events.contains(&EventKind::Ack), "{events:?}");
     assert!(
         !events

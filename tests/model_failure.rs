@@ -19,7 +19,7 @@ impl Model for Panicky {
         for h in env.scenario.hosts() {
             let spawned = self.in_spawned_task;
             sim.host(h.to_string(), move || async move {
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                mqsim::time::sleep(Duration::from_secs(1)).await;
                 if spawned {
                     let task = tokio::task::spawn_local(async { panic!("model bug in a task") });
                     let _ = task.await;
@@ -38,6 +38,51 @@ impl Model for Panicky {
     fn inventory(&self) -> Inventory {
         Inventory::default()
     }
+}
+
+/// A model whose hosts wait on bare tokio timers, which the simulation
+/// cannot see.
+struct BareTimer;
+
+impl Model for BareTimer {
+    fn install(&self, sim: &mut turmoil::Sim<'_>, env: &Env) {
+        for h in env.scenario.hosts() {
+            sim.host(h.to_string(), || async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                std::future::pending::<()>().await;
+                Ok(())
+            });
+        }
+    }
+
+    fn sample(&self, at_us: u64) -> Sample {
+        Sample::down(at_us)
+    }
+
+    fn inventory(&self) -> Inventory {
+        Inventory::default()
+    }
+}
+
+/// Such a host would never be woken for its timer, so the run fails
+/// instead of reporting figures from a host that stalled, naming the host,
+/// the time and what to use.
+#[test]
+fn a_bare_tokio_timer_fails_the_run_naming_the_host() {
+    let err = harness::run(&scenario(), 1, &BareTimer)
+        .err()
+        .expect("the run must fail");
+    let SimFailure::Sim(m) = err else {
+        panic!("expected a simulation failure, got {err:?}")
+    };
+    let first = format!("host {}:", scenario().hosts()[0]);
+    assert!(
+        m.contains(&first)
+            && m.contains("300ms")
+            && m.contains("mqsim::time")
+            && !m.contains("turmoil::time"),
+        "{m}"
+    );
 }
 
 fn scenario() -> harness::Scenario {

@@ -146,13 +146,17 @@ for = "10s"
 kind = "pause"
 target = "consumer-0"
 "#;
-    let r = run(&scenario("", "workers = 2", tail), 1);
+    // Each message takes 15 ms: the consumers are busy, so the pause
+    // catches consumer-0 mid-batch whatever the seed's timing.
+    let r = run(&scenario("", "workers = 2\nprocessing = \"15ms\"", tail), 1);
     assert!(value(&r, Metric::DuplicateDeliveries) > 0);
     assert_eq!(value(&r, Metric::Lost), 0);
     assert_eq!(value(&r, Metric::Stranded), 0);
+    // The batch in hand was received at most 150 ms (10 messages of 15 ms)
+    // before the pause began, so it reappears from 12.85 s on.
     let redelivered_late = r.history.events.iter().any(|e| {
         matches!(e.kind, harness::EventKind::Deliver { attempt: 2, .. })
-            && (13_000_000..20_000_000).contains(&e.at_us)
+            && (12_850_000..20_000_000).contains(&e.at_us)
     });
     assert!(redelivered_late, "a second delivery after the timeout");
 }
@@ -487,12 +491,24 @@ restart_after = "2s"
     assert_eq!(buffer.took_effect, buffer.sent, "every message forwarded");
     assert_eq!(queue.took_effect, queue.sent);
     assert!(buffer.equation.contains("forwarded"), "{}", buffer.equation);
-    // The crashed relay had forwarded without committing: its successor
-    // forwards those again, and they are delivered again.
+    // A relay that forwarded a batch and had not committed it when it was
+    // cut off forwards it again after its restart (or its successor does),
+    // and it is delivered again. Whether the cut-off caught a batch between
+    // its forward and its commit depends on the seed's timing: of seeds
+    // 1..=3 at least one does, and none loses anything.
+    let mut duplicates = vec![o.counts[Metric::DuplicateDeliveries]];
+    for seed in 2..=3 {
+        let other = run(&sc, seed).outcome;
+        assert_eq!(
+            (other.counts[Metric::Lost], other.counts[Metric::Stranded]),
+            (0, 0),
+            "seed {seed}"
+        );
+        duplicates.push(other.counts[Metric::DuplicateDeliveries]);
+    }
     assert!(
-        o.counts[Metric::DuplicateDeliveries] > 0,
-        "{}",
-        harness::report::json::run(o)
+        duplicates.iter().any(|&d| d > 0),
+        "duplicate deliveries at seeds 1..=3: {duplicates:?}"
     );
     // The stages' events are tagged, the producers' in the buffer's.
     let stage_of = |verb: &str| -> std::collections::BTreeSet<u8> {

@@ -145,6 +145,9 @@ fn run_inner(scenario: &Scenario, seed: u64, model: &dyn Model) -> Result<Histor
         // The driver owns the end of the run; turmoil's bound is a backstop.
         .simulation_duration(end + Duration::from_secs(60))
         .tick_duration(scenario.tick)
+        // A host runs only in steps where it has work (see ARCHITECTURE.md,
+        // "Time"): the run costs what it simulates, not hosts × ticks.
+        .skip_idle_hosts(true)
         .min_message_latency(net.min)
         .max_message_latency(net.max)
         .tcp_capacity(model.max_connections_per_host(scenario).max(64))
@@ -192,7 +195,7 @@ fn run_inner(scenario: &Scenario, seed: u64, model: &dyn Model) -> Result<Histor
         if now >= end {
             break;
         }
-        sim.step().map_err(|e| SimFailure::Sim(e.to_string()))?;
+        sim.step().map_err(sim_failure)?;
         if env.recorder.overflowed() {
             return Err(SimFailure::Limit(format!(
                 "the History passed {} events; shorten the scenario or lower its rate",
@@ -201,10 +204,18 @@ fn run_inner(scenario: &Scenario, seed: u64, model: &dyn Model) -> Result<Histor
         }
     }
 
+    // A host that waited on a timer the simulation could not see was never
+    // woken for it: fail rather than report figures from a stalled host.
+    sim.check_unseen_timers().map_err(sim_failure)?;
     let mut events = env.recorder.take();
     // Hosts record in step order; a stable sort by time keeps that order for
     // events of the same microsecond, which keeps the History canonical.
-    events.sort_by_key(|e| e.at_us);
+    // They almost always come in time order already, and a stable sort
+    // borrows half the History's size as scratch: look before sorting.
+    if !events.is_sorted_by_key(|e| e.at_us) {
+        events.sort_by_key(|e| e.at_us);
+    }
+    events.shrink_to_fit();
     world.windows.sort_by_key(|w| (w.start_us, w.index));
     Ok(History {
         created: env.recorder.take_created(),
@@ -220,6 +231,12 @@ fn run_inner(scenario: &Scenario, seed: u64, model: &dyn Model) -> Result<Histor
         load_end_us: load_end.as_micros() as u64,
         end_us: end.as_micros() as u64,
     })
+}
+
+/// turmoil's error as a run's failure; its word for mqsim's timers is
+/// `turmoil::time`, which a model's author knows as `mqsim::time`.
+fn sim_failure(e: Box<dyn std::error::Error>) -> SimFailure {
+    SimFailure::Sim(e.to_string().replace("turmoil::time", "mqsim::time"))
 }
 
 /// Fault bookkeeping while the simulation runs.

@@ -17,9 +17,16 @@ use std::rc::Rc;
 use std::time::Duration;
 
 /// Most events one run may record. Beyond it the run stops with a
-/// simulation failure instead of exhausting memory (an event takes 40 bytes,
-/// so this is about 1 GB).
-pub const MAX_EVENTS: usize = 25_000_000;
+/// simulation failure instead of exhausting memory (an event takes 40
+/// bytes, so this is about 6.4 GB: 20M messages at the usual six events
+/// each and a third again for redeliveries and retries).
+pub const MAX_EVENTS: usize = 160_000_000;
+
+/// Past this many events the History grows by a quarter at a time, not
+/// by doubling: at 20M messages a doubling would reserve gigabytes never
+/// used. (Large blocks grow in place or by remapping pages, so growing
+/// more often costs no copy.)
+const GROW_BY_QUARTER_FROM: usize = 1 << 20;
 
 /// A system under test.
 pub trait Model {
@@ -183,6 +190,10 @@ impl Recorder {
         if events.len() >= MAX_EVENTS {
             self.overflowed.set(true);
             return;
+        }
+        if events.len() == events.capacity() && events.len() >= GROW_BY_QUARTER_FROM {
+            let more = (events.len() / 4).min(MAX_EVENTS - events.len()).max(1);
+            events.reserve_exact(more);
         }
         events.push(Event {
             at_us,
@@ -384,7 +395,7 @@ impl Control {
             cost
         };
         if took > Duration::ZERO {
-            tokio::time::sleep(took).await;
+            turmoil::time::sleep(took).await;
         }
         drop(permit);
     }
@@ -418,7 +429,7 @@ impl Control {
     /// [`Control::work`] every task waits its turn.
     pub async fn gate(&self) {
         while self.paused.get() {
-            tokio::time::sleep(Duration::from_millis(1)).await;
+            turmoil::time::sleep(Duration::from_millis(1)).await;
         }
         self.work(Duration::ZERO).await;
     }

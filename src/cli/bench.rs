@@ -60,6 +60,36 @@ impl Figure {
     }
 }
 
+/// mqsim's pipeline with hosts added that run nothing, for (f).
+struct WithIdleHosts {
+    pipeline: models::Pipeline,
+    idle: usize,
+}
+
+impl harness::model::Model for WithIdleHosts {
+    fn install(&self, sim: &mut turmoil::Sim<'_>, env: &harness::model::Env) {
+        self.pipeline.install(sim, env);
+        for i in 0..self.idle {
+            sim.host(format!("idle-{i}"), || async {
+                std::future::pending::<()>().await;
+                Ok(())
+            });
+        }
+    }
+
+    fn sample(&self, at_us: u64) -> harness::history::Sample {
+        self.pipeline.sample(at_us)
+    }
+
+    fn inventory(&self) -> harness::history::Inventory {
+        self.pipeline.inventory()
+    }
+
+    fn max_connections_per_host(&self, scenario: &scenario::Scenario) -> usize {
+        self.pipeline.max_connections_per_host(scenario)
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Bench {
     pub quick: bool,
@@ -132,9 +162,9 @@ acks = 1
     })?;
     let run = harness::run(&sc, 1, &models::Pipeline::new()).map_err(|e| e.to_string())?;
     let model_rate = run.figures[Metric::Sent].n as f64 / model_wall.as_secs_f64();
-    // (b) runs two hosts more than (a) (controller and store), and turmoil
-    // steps every host at every tick: the floor with two idle hosts added
-    // tells the host count's share of the ratio from the models' own.
+    // (b) runs two hosts more than (a) (controller and store): the floor
+    // with two idle hosts added tells the host count's share of the ratio
+    // from the models' own (next to none, now that idle hosts are skipped).
     let floor5_wall = best_of(tries, || floor(size.messages, size.rate, 2))?;
     let floor5_rate = size.messages as f64 / floor5_wall.as_secs_f64();
     figures.push(
@@ -149,9 +179,12 @@ acks = 1
 
     // (c) the flagship, under its own policy.
     let sc = scenario::load(flagship).map_err(|e| e.to_string())?;
-    let started = Instant::now();
     let flag = harness::run(&sc, 1, &models::Pipeline::new()).map_err(|e| e.to_string())?;
-    let flag_wall = started.elapsed();
+    let flag_wall = best_of(tries, || {
+        harness::run(&sc, 1, &models::Pipeline::new())
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })?;
     let simulated = (sc.duration + sc.drain).as_secs_f64();
     figures.push(
         Figure::new(
@@ -162,7 +195,7 @@ acks = 1
             100.0,
         )
         .how(format!(
-            "(c) {} seed 1 ({}): {simulated:.0} s simulated in {:.3} s, {} hosts",
+            "(c) {} seed 1 ({}), run and checked: {simulated:.0} s simulated in {:.3} s (best of {tries}), {} hosts",
             flagship.display(),
             sc.policy.kind.name(),
             flag_wall.as_secs_f64(),
@@ -183,15 +216,18 @@ acks = 1
         )),
     );
 
-    // What bounds (c): the same hosts, faults and duration with almost no
-    // messages. turmoil steps every host's runtime at every tick whatever it
-    // has to do, so this much of (c) is spent before a message moves.
+    // What (c) costs before a message moves: the same hosts, faults and
+    // duration with almost no messages (hosts run only in steps where they
+    // have work, so this is small; it was over half of (c) when every host
+    // ran at every tick).
     let mut idle_sc = sc.clone();
     idle_sc.workload.rate_per_s = 10;
     idle_sc.workload.bursts.clear();
-    let started = Instant::now();
-    harness::run(&idle_sc, 1, &models::Pipeline::new()).map_err(|e| e.to_string())?;
-    let idle_wall = started.elapsed();
+    let idle_wall = best_of(tries, || {
+        harness::run(&idle_sc, 1, &models::Pipeline::new())
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })?;
     let ticks = (sc.duration + sc.drain).as_secs_f64() / sc.tick.as_secs_f64();
     figures.push(
         Figure::new(
@@ -202,11 +238,69 @@ acks = 1
             0.0,
         )
         .how(format!(
-            "(c) the flagship's hosts and faults at 10 msg/s: {:.3} s, {:.1} µs per tick of {} hosts; at most {:.0} x at this tick however cheap messages get",
+            "(c) the flagship's hosts and faults at 10 msg/s: {:.3} s (best of {tries}), {:.1} µs per tick of {} hosts; at most {:.0} x at this tick however cheap messages get",
             idle_wall.as_secs_f64(),
             idle_wall.as_secs_f64() * 1e6 / ticks,
             sc.hosts().len(),
             simulated / idle_wall.as_secs_f64()
+        )),
+    );
+
+    // (f) What a run's cost grows with: hosts that have nothing to do
+    // should cost next to nothing (a host runs only in steps where it has
+    // work), messages about linearly. A pipeline of (b)'s hosts at 10
+    // messages/s, then with idle hosts added; then (b) at a rate and at 10×.
+    let idle_secs = if quick { 2 } else { 30 };
+    let idle_text = |rate: u64| {
+        format!(
+            "name = \"bench-scaling\"\nsummary = \"what a run's cost grows with\"\nduration = \"{idle_secs}s\"\ndrain = \"1s\"\n[workload]\nrate = \"{rate}/s\"\n[broker]\nacks = 1\n"
+        )
+    };
+    let idle_sc = scenario::parse(Path::new("bench-scaling.toml"), &idle_text(10))
+        .map_err(|e| e.to_string())?;
+    let simulated = (idle_sc.duration + idle_sc.drain).as_secs_f64();
+    let base_hosts = idle_sc.hosts().len();
+    let per_sim_s = |hosts: usize| -> Result<f64, String> {
+        let model = WithIdleHosts {
+            pipeline: models::Pipeline::new(),
+            idle: hosts.saturating_sub(base_hosts),
+        };
+        let wall = best_of(tries, || {
+            harness::driver::run(&idle_sc, 1, &model)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })?;
+        Ok(wall.as_secs_f64() / simulated)
+    };
+    let idle5 = per_sim_s(5)?;
+    figures.push(
+        Figure::new("idle_wall_s_per_sim_s_5_hosts", idle5, "s", ">=", 0.0).how(format!(
+            "(f) (b)'s pipeline ({base_hosts} hosts) at 10 msg/s for {simulated:.0} simulated s: wall seconds per simulated second (best of {tries})"
+        )),
+    );
+    for (name, hosts) in [("idle_50_vs_5_hosts", 50), ("idle_200_vs_5_hosts", 200)] {
+        let cost = per_sim_s(hosts)?;
+        figures.push(Figure::new(name, cost / idle5, "ratio", "<=", 3.0).how(format!(
+            "(f) the same with {} idle hosts added ({hosts} hosts): {cost:.5} wall s per simulated s, ÷ 5 hosts'",
+            hosts - base_hosts
+        )));
+    }
+    let rate = size.rate / 10;
+    let rate_cost = |rate: u64| -> Result<f64, String> {
+        let sc = scenario::parse(Path::new("bench-scaling.toml"), &idle_text(rate))
+            .map_err(|e| e.to_string())?;
+        let wall = best_of(tries, || {
+            harness::driver::run(&sc, 1, &models::Pipeline::new())
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })?;
+        Ok(wall.as_secs_f64())
+    };
+    let (slow, fast) = (rate_cost(rate)?, rate_cost(rate * 10)?);
+    figures.push(
+        Figure::new("rate_10x_cost_ratio", fast / slow, "ratio", "<=", 10.0).how(format!(
+            "(f) (b)'s pipeline for {simulated:.0} simulated s at {} msg/s: {fast:.3} s, ÷ at {rate} msg/s: {slow:.3} s (linear or better: <= 10)",
+            rate * 10
         )),
     );
 
@@ -243,6 +337,29 @@ acks = 1
             "(d) check() over the flagship History, best of the mean of {rounds}: {:.3} s",
             check_wall.as_secs_f64()
         )),
+    );
+
+    // (g) Memory: what a message costs at the peak, all of it (History,
+    // broker logs and files, checker tables): the peak's rise over one run,
+    // per message (what any run costs is in it, so this errs high).
+    let messages = if quick { 50_000 } else { 2_000_000 };
+    let rise = peak_growth_of_run(messages)?;
+    let per_message = rise as f64 / messages as f64;
+    figures.push(
+        Figure::new("peak_bytes_per_message", per_message, "B", "<=", 400.0).how(format!(
+            "(g) a run of {messages} messages, every one consumed (16 partitions, 4 workers), run and checked, raised the peak RSS by {:.0} MB (8 GB / 20M messages = 400 B)",
+            rise as f64 / 1e6
+        )),
+    );
+    figures.push(
+        Figure::new(
+            "projected_peak_gb_20m_messages",
+            per_message * 20e6 / 1e9,
+            "GB",
+            "<=",
+            8.0,
+        )
+        .how("(g) 20M times the above (BENCHMARKS.md has a measured 20M-message run)".to_string()),
     );
 
     // (e) explore throughput with 1 and 2 jobs.
@@ -286,6 +403,48 @@ for = "1s"
     Ok(Bench { quick, figures })
 }
 
+/// What a run of `messages` messages at 25,000/s, all consumed (six
+/// History events each, the most a message records without retries),
+/// adds to this process's peak resident memory while it runs and is
+/// checked. Measured in this process, as the peak's rise above the
+/// resident size before the run: memory freed earlier is first handed back
+/// to the system (`malloc_trim`) so the run cannot reuse it unseen, and the
+/// kernel's high-water mark is reset (`/proc/self/clear_refs`). A child
+/// process would not do: on Linux a spawned child's peak starts at its
+/// parent's.
+fn peak_growth_of_run(messages: u64) -> Result<u64, String> {
+    let rate = 25_000;
+    let secs = messages.div_ceil(rate);
+    let text = format!(
+        "name = \"bench-memory\"\nsummary = \"what a message costs at the peak\"\nduration = \"{secs}s\"\ndrain = \"10s\"\n[topology]\npartitions = 16\n[workload]\nrate = \"{rate}/s\"\n[broker]\nacks = 1\n[consumer]\nworkers = 4\nconcurrency = 32\n[store]\nlatency = \"1ms\"\n"
+    );
+    let sc = scenario::parse(Path::new("bench-memory.toml"), &text).map_err(|e| e.to_string())?;
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free heap memory to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    std::fs::write("/proc/self/clear_refs", "5")
+        .map_err(|e| format!("(g) resetting the peak RSS (/proc/self/clear_refs): {e}"))?;
+    let before = proc_status_bytes("VmRSS")?;
+    let run = harness::run(&sc, 1, &models::Pipeline::new()).map_err(|e| e.to_string())?;
+    let peak = proc_status_bytes("VmHWM")?;
+    drop(run);
+    Ok(peak.saturating_sub(before))
+}
+
+/// A `kB` line of `/proc/self/status`, in bytes.
+fn proc_status_bytes(field: &str) -> Result<u64, String> {
+    let status = std::fs::read_to_string("/proc/self/status")
+        .map_err(|e| format!("(g) /proc/self/status: {e}"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().strip_suffix("kB")?.trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .ok_or_else(|| format!("(g) /proc/self/status has no {field} line in kB"))
+}
+
 /// The shortest wall time of `tries` runs of `f`.
 fn best_of(tries: u32, mut f: impl FnMut() -> Result<(), String>) -> Result<Duration, String> {
     let mut best = Duration::MAX;
@@ -308,6 +467,8 @@ fn floor(n: u64, rate: u64, idle_hosts: usize) -> Result<(), String> {
         .tick_duration(Duration::from_millis(1))
         .simulation_duration(Duration::from_secs(3600))
         .rng_seed(1)
+        // The engine mqsim runs on: a host runs only when it has work.
+        .skip_idle_hosts(true)
         .build();
     for i in 0..idle_hosts {
         sim.host(format!("idle-{i}"), || async {
@@ -356,10 +517,10 @@ fn floor(n: u64, rate: u64, idle_hosts: usize) -> Result<(), String> {
                 sent += 1;
             }
             to.write_all(&batch).await?;
-            tokio::time::sleep(Duration::from_millis(1)).await;
+            turmoil::time::sleep(Duration::from_millis(1)).await;
         }
         // Keep the connection until the consumer has everything.
-        tokio::time::sleep(Duration::from_secs(3600)).await;
+        turmoil::time::sleep(Duration::from_secs(3600)).await;
         Ok(())
     });
     // The producer never returns by itself: step until the consumer is done.
@@ -389,8 +550,15 @@ impl Bench {
             } else {
                 "  NOT MET"
             };
+            // Small figures (wall seconds per simulated second) keep their
+            // digits.
+            let digits = if f.value != 0.0 && f.value.abs() < 0.1 {
+                5
+            } else {
+                2
+            };
             o += &format!(
-                "{:<w$}  {:>14.2} {:<9} {target}{met}\n",
+                "{:<w$}  {:>14.digits$} {:<9} {target}{met}\n",
                 f.name, f.value, f.unit
             );
             o += &format!("{:<w$}    {}\n", "", f.how);

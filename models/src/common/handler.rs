@@ -131,7 +131,7 @@ impl<'a> Context<'a> {
 
     /// Waits `d` of simulated time.
     pub async fn sleep(&self, d: Duration) {
-        tokio::time::sleep(d).await;
+        turmoil::time::sleep(d).await;
     }
 
     /// Spends `cost` of CPU on one of the consumer's `cores` (waiting for a

@@ -18,8 +18,8 @@ use rand_chacha::ChaCha8Rng;
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
-use tokio::time::{sleep, timeout};
 use turmoil::net::TcpStream;
+use turmoil::time::{sleep, timeout};
 
 const BACKOFF_MIN: Duration = Duration::from_millis(50);
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
@@ -72,6 +72,18 @@ impl Route {
     }
 }
 
+/// The mark of a link connecting as its route's probe, cleared however the
+/// connect ends: a caller may drop a call mid-connect (its question went
+/// stale), and a mark left set would hold every link of the route back for
+/// good.
+struct Probe<'a>(&'a Cell<bool>);
+
+impl Drop for Probe<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
+}
+
 /// Why a call got no answer. Either way the outcome on the server is unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallError {
@@ -112,11 +124,10 @@ impl Link {
         if self.stream.is_some() {
             return Ok(());
         }
-        let probe = self.route.admit().await;
+        let route = self.route.clone();
+        let probe = route.admit().await.then(|| Probe(&route.probing));
         let connected = timeout(self.timeout, TcpStream::connect(self.addr.as_str())).await;
-        if probe {
-            self.route.probing.set(false);
-        }
+        drop(probe);
         match connected {
             Ok(Ok(s)) => {
                 self.route.succeeded();
@@ -159,6 +170,13 @@ impl Link {
         }
     }
 
+    /// Drops the connection without counting a failure: a caller that
+    /// gave up waiting for an answer (its question went stale) must not
+    /// read that answer as the next call's.
+    pub fn disconnect(&mut self) {
+        self.stream = None;
+    }
+
     fn fail(&mut self, rng: &mut ChaCha8Rng, e: CallError) -> CallError {
         self.stream = None;
         self.route.failed(rng);
@@ -172,4 +190,54 @@ fn backoff(failures: u32, rng: &mut ChaCha8Rng) -> Duration {
     let base = exp.min(BACKOFF_MAX);
     let jitter: f64 = rng.random_range(0.5..1.5);
     Duration::from_micros((base.as_micros() as f64 * jitter) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::common::wire::Request;
+    use rand::SeedableRng;
+
+    /// A call dropped while its route's probe connects (a fetch session
+    /// whose question went stale) must not hold the route's other calls
+    /// back for good.
+    #[test]
+    fn a_call_dropped_mid_probe_leaves_the_route_usable() {
+        let mut sim = turmoil::Builder::new()
+            .skip_idle_hosts(true)
+            .simulation_duration(Duration::from_secs(60))
+            .build();
+        sim.host("broker-0", || async {
+            std::future::pending::<()>().await;
+            Ok(())
+        });
+        sim.client("client", async {
+            let mut rng = ChaCha8Rng::seed_from_u64(1);
+            let route = Route::new();
+            let to = Host::new(Role::Broker, 0);
+            let mut link = Link::new(to, route.clone(), Duration::from_millis(200));
+            // Held: a connect neither succeeds nor fails until it times out.
+            turmoil::hold("client", "broker-0");
+            // A first failure makes the next connect the route's probe.
+            assert!(link.call(&mut rng, &Request::Metadata).await.is_err());
+            // The probe starts within the backoff (at most 75 ms) and hangs
+            // for 200 ms; the caller gives up at 150 ms.
+            let gave_up = timeout(
+                Duration::from_millis(150),
+                link.call(&mut rng, &Request::Metadata),
+            )
+            .await;
+            assert!(gave_up.is_err(), "the call was still connecting");
+            assert!(!route.probing.get(), "the probe mark outlived its call");
+            // And the next call is let through (and times out connecting).
+            let next = timeout(
+                Duration::from_secs(5),
+                link.call(&mut rng, &Request::Metadata),
+            )
+            .await;
+            assert!(matches!(next, Ok(Err(CallError::Unreachable))), "{next:?}");
+            Ok(())
+        });
+        sim.run().unwrap();
+    }
 }

@@ -11,13 +11,19 @@ use rand_chacha::ChaCha8Rng;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
+use tokio::sync::Notify;
 
-/// How often the refresher looks whether a refresh is needed.
+/// How long the refresher waits before asking again when no broker
+/// answered or a leader is still unknown.
 const REFRESH_POLL: Duration = Duration::from_millis(50);
 
 pub struct Metadata {
     leaders: RefCell<Vec<Option<u32>>>,
     stale: Cell<bool>,
+    /// Wakes the refresher when the view is marked stale.
+    marked: Notify,
+    /// Told (all waiters) when the view changes.
+    pub changed: Notify,
 }
 
 impl Metadata {
@@ -25,6 +31,8 @@ impl Metadata {
         Rc::new(Metadata {
             leaders: RefCell::new(vec![None; partitions as usize]),
             stale: Cell::new(true),
+            marked: Notify::new(),
+            changed: Notify::new(),
         })
     }
 
@@ -35,6 +43,7 @@ impl Metadata {
     /// An error says the view may be wrong: refresh soon.
     pub fn mark_stale(&self) {
         self.stale.set(true);
+        self.marked.notify_one();
     }
 
     /// Keeps the view fresh for the life of the host, asking brokers (the
@@ -57,20 +66,27 @@ impl Metadata {
             control.gate().await;
             let unknown = self.leaders.borrow().iter().any(Option::is_none);
             if !(self.stale.get() || unknown) {
-                tokio::time::sleep(REFRESH_POLL).await;
+                // Fresh: nothing to do until an error marks it stale (a
+                // permit stored meanwhile is a mark already acted on, or one
+                // to act on; either way the loop looks again).
+                self.marked.notified().await;
                 continue;
             }
             let b = next % brokers;
             next = next.wrapping_add(1);
             match links[b as usize].call(&mut rng, &Request::Metadata).await {
                 Ok(Response::Metadata { partitions }) if !partitions.is_empty() => {
-                    *self.leaders.borrow_mut() = partitions.iter().map(|p| p.leader).collect();
+                    let leaders: Vec<Option<u32>> = partitions.iter().map(|p| p.leader).collect();
+                    if *self.leaders.borrow() != leaders {
+                        *self.leaders.borrow_mut() = leaders;
+                        self.changed.notify_waiters();
+                    }
                     self.stale.set(false);
                     if self.leaders.borrow().iter().any(Option::is_none) {
-                        tokio::time::sleep(REFRESH_POLL).await;
+                        turmoil::time::sleep(REFRESH_POLL).await;
                     }
                 }
-                _ => tokio::time::sleep(REFRESH_POLL).await,
+                _ => turmoil::time::sleep(REFRESH_POLL).await,
             }
         }
     }

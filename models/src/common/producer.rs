@@ -36,6 +36,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// Pause before a failed batch is re-sent (Kafka's `retry.backoff.ms`).
 const RETRY_BACKOFF: Duration = Duration::from_millis(100);
@@ -68,6 +69,8 @@ pub struct State {
     partitions: Vec<Partition>,
     /// Messages buffered or pending, for `buffer_max`.
     held: usize,
+    /// Told (all waiting senders) when records are buffered.
+    buffered: Rc<Notify>,
 }
 
 impl State {
@@ -134,6 +137,7 @@ impl Producer {
                 .map(|_| Partition::default())
                 .collect(),
             held: 0,
+            buffered: Rc::new(Notify::new()),
         }));
         *self.slot.borrow_mut() = Rc::downgrade(&state);
         let meta = Metadata::new(sc.topology.partitions);
@@ -168,6 +172,7 @@ impl Producer {
             .buffer
             .push_back((record, now));
         st.held += 1;
+        st.buffered.notify_waiters();
     }
 
     pub async fn run(self: Rc<Self>, incarnation: u64) -> turmoil::Result {
@@ -204,14 +209,27 @@ impl Producer {
                     st.held += 1;
                 }
             }
+            if due > next_seq {
+                state.borrow().buffered.notify_waiters();
+            }
             next_seq = next_seq.max(due);
             if let Some(limit) = w.delivery_timeout {
                 self.expire(&mut state.borrow_mut(), now, limit);
             }
-            if now >= sc.duration && state.borrow().held == 0 {
+            let held = state.borrow().held;
+            if now >= sc.duration && held == 0 {
                 return Ok(());
             }
-            tokio::time::sleep(w.linger).await;
+            // Messages due within a linger are created together; when the
+            // next is further off, wake when it falls due. What is held
+            // keeps the linger pace (its delivery timeout, the end).
+            let next = self.schedule.due_at(self.env.index(), next_seq);
+            let wait = match next {
+                Some(at) if held == 0 => (at.saturating_sub(now)).max(w.linger),
+                None if held == 0 => sc.duration.saturating_sub(now).max(w.linger),
+                _ => w.linger,
+            };
+            turmoil::time::sleep(wait).await;
         }
     }
 
@@ -260,11 +278,36 @@ impl Producer {
     ) {
         let sc = self.env.scenario.clone();
         let w = &sc.workload;
+        let buffered = state.borrow().buffered.clone();
         loop {
             self.env.control.gate().await;
+            // Listening before looking, so nothing told in between is lost.
+            let mut more = std::pin::pin!(buffered.notified());
+            more.as_mut().enable();
+            let mut moved = std::pin::pin!(meta.changed.notified());
+            moved.as_mut().enable();
             let batches = self.ready_batches(broker, &state, &meta, pid);
             if batches.is_empty() {
-                tokio::time::sleep(w.linger).await;
+                // Nothing to send until records are buffered (then gather
+                // for a linger, as Kafka's `linger.ms`), leadership moves
+                // here, or a pending batch's backoff ends.
+                let wake = async {
+                    tokio::select! {
+                        biased;
+                        _ = &mut more => true,
+                        _ = &mut moved => false,
+                    }
+                };
+                let gather = match self.next_retry(broker, &state, &meta) {
+                    Some(at) => {
+                        let left = at.saturating_sub(turmoil::elapsed());
+                        turmoil::time::timeout(left, wake).await.unwrap_or(false)
+                    }
+                    None => wake.await,
+                };
+                if gather {
+                    turmoil::time::sleep(w.linger).await;
+                }
                 continue;
             }
             let req = Request::Produce {
@@ -282,8 +325,20 @@ impl Producer {
                 }
             };
             self.settle(&batches, &results, &state, &meta);
-            tokio::time::sleep(w.linger).await;
+            turmoil::time::sleep(w.linger).await;
         }
+    }
+
+    /// When the first pending batch for a partition `broker` leads may be
+    /// retried (its backoff ends), if one waits.
+    fn next_retry(&self, broker: u32, state: &RefCell<State>, meta: &Metadata) -> Option<Duration> {
+        let st = state.borrow();
+        (st.partitions.iter().enumerate())
+            .filter(|(p, _)| meta.leader(*p as u32) == Some(broker))
+            .filter_map(|(_, part)| part.pending.as_ref())
+            .filter(|pending| !pending.in_flight)
+            .map(|pending| pending.retry_at)
+            .min()
     }
 
     /// Batches ready to go to `broker`: each partition it leads with no

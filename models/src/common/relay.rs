@@ -113,7 +113,7 @@ impl Forwarder {
     pub async fn forward(&self, records: &[Fetched]) {
         if let Some(max) = self.max_depth {
             while self.depth().await.is_none_or(|d| d >= max) {
-                tokio::time::sleep(POLL).await;
+                turmoil::time::sleep(POLL).await;
             }
         }
         let queues = self.next.topology.partitions;
@@ -136,7 +136,7 @@ impl Forwarder {
             if !pending {
                 return;
             }
-            tokio::time::sleep(POLL).await;
+            turmoil::time::sleep(POLL).await;
         }
     }
 
@@ -147,7 +147,7 @@ impl Forwarder {
         let at = self.next_at.get().max(now);
         self.next_at.set(at + step);
         if at > now {
-            tokio::time::sleep(at - now).await;
+            turmoil::time::sleep(at - now).await;
         }
     }
 

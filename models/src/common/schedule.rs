@@ -51,6 +51,27 @@ impl Schedule {
         (milli_messages / 1000) as u64
     }
 
+    /// When producer `p`'s message `seq` falls due (the schedule moves in
+    /// whole milliseconds), or None if it never does.
+    pub fn due_at(&self, p: u32, seq: u32) -> Option<Duration> {
+        let end = self.segments.last().map_or(Duration::ZERO, |s| s.1);
+        let ms = |m: u128| Duration::from_millis(m as u64);
+        if self.due_for(p, end) <= seq {
+            return None;
+        }
+        // The first millisecond by which more than `seq` are due.
+        let (mut lo, mut hi) = (0u128, end.as_millis());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.due_for(p, ms(mid)) > seq {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        Some(ms(lo))
+    }
+
     /// Messages of producer `p` due by `t`: global message `g` belongs to
     /// producer `g % producers` with sequence number `g / producers`.
     pub fn due_for(&self, p: u32, t: Duration) -> u32 {
@@ -225,6 +246,29 @@ mod tests {
             batch_max: 10,
             idempotent: false,
             skew: None,
+        }
+    }
+
+    /// `due_at` is the first millisecond by which `due_for` counts the
+    /// message, for every message of every producer, across a burst.
+    #[test]
+    fn due_at_inverts_due_for() {
+        let b = Burst {
+            at: Duration::from_millis(300),
+            rate_per_s: 3000,
+            duration: Duration::from_millis(100),
+        };
+        let s = Schedule::new(&workload(3, 70, vec![b]), Duration::from_secs(1), 4);
+        for p in 0..3 {
+            let total = s.due_for(p, Duration::from_secs(1));
+            assert!(total > 100);
+            for seq in 0..total {
+                let at = s.due_at(p, seq).unwrap();
+                assert!(s.due_for(p, at) > seq, "p{p} #{seq} at {at:?}");
+                let before = at.saturating_sub(Duration::from_millis(1));
+                assert!(at.is_zero() || s.due_for(p, before) <= seq, "p{p} #{seq}");
+            }
+            assert_eq!(s.due_at(p, total), None);
         }
     }
 

@@ -140,7 +140,7 @@ impl StoreClient {
                     match found {
                         Some((s, p)) => (s, Some(p)),
                         None => {
-                            tokio::time::sleep(BREAKER_WAIT).await;
+                            turmoil::time::sleep(BREAKER_WAIT).await;
                             continue;
                         }
                     }

@@ -55,14 +55,14 @@ impl<'a> Node<'a> {
             .storage_delay(base, &mut *self.rng.borrow_mut());
         let delay = base + extra;
         if delay > Duration::ZERO {
-            tokio::time::sleep(delay).await;
+            turmoil::time::sleep(delay).await;
         }
     }
 
     /// Waits `d` of simulated time that is not storage work (a cache hit,
     /// a computation): no `slow_storage` window changes it.
     pub async fn sleep(&self, d: Duration) {
-        tokio::time::sleep(d).await;
+        turmoil::time::sleep(d).await;
     }
 
     /// A write's latency on a healthy node, drawn from `store.latency`.

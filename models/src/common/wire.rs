@@ -119,20 +119,21 @@ pub enum Request {
         offset: u64,
         max: u32,
     },
-    /// Follower → leader: records from `offset`, with the epoch of the
-    /// follower's last record so the leader can tell it where they diverge.
+    /// Follower → leader, one fetch session (as Kafka's replica fetcher):
+    /// every partition the follower copies from this leader, each from its
+    /// own offset. The leader answers as soon as one of them has something
+    /// to say, or after a long poll.
     ReplicaFetch {
-        partition: u32,
         replica: u32,
         /// The follower's incarnation: a restarted follower's position
         /// starts afresh at the leader.
         incarnation: u64,
-        /// The epoch the follower believes the leader leads in; a leader in
-        /// another epoch answers NotLeader.
-        leader_epoch: u32,
-        offset: u64,
-        last_epoch: Option<u32>,
+        parts: Vec<FetchPart>,
+        /// Most records per partition.
         max: u32,
+        /// Most records in the whole answer (spread in `parts` order, which
+        /// the follower rotates from one request to the next).
+        total: u32,
     },
     /// Client → any broker: who leads what, as that broker last heard.
     Metadata,
@@ -242,6 +243,12 @@ pub enum Response {
         epoch: Option<u32>,
         end_offset: u64,
     },
+    /// The answer to a fetch session: one answer per partition asked for,
+    /// in the request's order (`ReplicaRecords`, `Diverged`, `OutOfRange`
+    /// or `NotLeader`).
+    ReplicaFetched {
+        parts: Vec<Response>,
+    },
     Metadata {
         partitions: Vec<PartitionState>,
     },
@@ -318,6 +325,20 @@ pub enum Response {
     Depth {
         messages: u64,
     },
+}
+
+/// One partition of a follower's fetch session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchPart {
+    pub partition: u32,
+    /// The epoch the follower believes the leader leads in; a leader in
+    /// another epoch answers NotLeader for this partition.
+    pub leader_epoch: u32,
+    /// The follower's log end: where it wants records from.
+    pub offset: u64,
+    /// The epoch of the follower's last record, so the leader can tell it
+    /// where their logs diverge.
+    pub last_epoch: Option<u32>,
 }
 
 /// A record as a broker holds it in memory, and as a follower copies it.

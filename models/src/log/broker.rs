@@ -13,7 +13,7 @@ use crate::common::link::{Link, Route};
 use crate::common::policy::{Admission, Lag, LagPolicy, PolicyFactory};
 use crate::common::server::{self, Connection};
 use crate::common::wire::Stored;
-use crate::common::wire::{BatchResult, Fetched, PartitionState, Request, Response};
+use crate::common::wire::{BatchResult, FetchPart, Fetched, PartitionState, Request, Response};
 use crate::log::controller::replicas;
 use crate::log::files::OffsetsFile;
 use crate::log::replica::{Dedup, Leadership, Replica};
@@ -32,6 +32,8 @@ use tokio::sync::Notify;
 
 /// Most records a follower copies per fetch.
 const REPLICA_FETCH_MAX: u32 = 2000;
+/// Most records in one answer to a fetch session, all partitions together.
+const SESSION_FETCH_MAX: u32 = 16_000;
 /// How long a fetch with nothing to return waits for new data (Kafka's
 /// `fetch.max.wait.ms` / `replica.fetch.wait.max.ms`, shortened).
 pub const LONG_POLL: Duration = Duration::from_millis(100);
@@ -59,10 +61,24 @@ pub struct BrokerState {
     /// Partitions this broker leads in the table's current epoch.
     pub leading: BTreeMap<u32, Leadership>,
     log_starts: OffsetsFile,
-    /// Woken at every append (long-polling fetches wait on it).
-    appended: Rc<Notify>,
-    /// Woken when a high watermark moves or leadership changes.
-    advanced: Rc<Notify>,
+    /// Per partition, woken at every append to it (long-polling fetches of
+    /// it wait on it). Per partition, not per broker: a broker-wide signal
+    /// woke every fetch of every partition at each append, and at scale
+    /// (hundreds of partitions, two replica fetches and a consumer fetch
+    /// each) that was most of a broker's work.
+    appended: Vec<Rc<Notify>>,
+    /// Per partition, woken when its high watermark moves or leadership
+    /// changes (consumer fetches wait on it).
+    advanced: Vec<Rc<Notify>>,
+    /// Woken when any high watermark moves or leadership changes: a produce
+    /// request waits on it for the partitions of all its batches.
+    advanced_any: Rc<Notify>,
+    /// Per broker, woken at every append to a partition it follows here:
+    /// its fetch session long-polls on it.
+    to_follower: Vec<Rc<Notify>>,
+    /// Told when a table from the controller is applied: a follower idle
+    /// for want of a leader waits for it instead of polling.
+    table_changed: Rc<Notify>,
 }
 
 impl BrokerState {
@@ -82,8 +98,11 @@ impl BrokerState {
             committed: vec![None; t.partitions as usize],
             leading: BTreeMap::new(),
             log_starts,
-            appended: Rc::new(Notify::new()),
-            advanced: Rc::new(Notify::new()),
+            appended: (0..t.partitions).map(|_| Rc::new(Notify::new())).collect(),
+            advanced: (0..t.partitions).map(|_| Rc::new(Notify::new())).collect(),
+            advanced_any: Rc::new(Notify::new()),
+            to_follower: (0..t.brokers).map(|_| Rc::new(Notify::new())).collect(),
+            table_changed: Rc::new(Notify::new()),
         })
     }
 
@@ -124,11 +143,15 @@ impl BrokerState {
             }
         }
         self.table = Some(partitions);
+        self.table_changed.notify_waiters();
         self.committed = committed;
         for p in self.leading.keys().copied().collect::<Vec<_>>() {
             self.advance_hw(p);
         }
-        self.advanced.notify_waiters();
+        for n in &self.advanced {
+            n.notify_waiters();
+        }
+        self.advanced_any.notify_waiters();
     }
 
     /// What the lag policy says of a new batch for `p`, given how far the
@@ -159,6 +182,87 @@ impl BrokerState {
         }
     }
 
+    /// Wakes what waits for records of `p`: consumer fetches of it and the
+    /// fetch sessions of its followers.
+    fn note_append(&self, p: u32) {
+        self.appended[p as usize].notify_waiters();
+        if let Some(l) = self.leading.get(&p) {
+            for &f in l.followers.keys() {
+                if let Some(n) = self.to_follower.get(f as usize) {
+                    n.notify_waiters();
+                }
+            }
+        }
+    }
+
+    /// The partitions this broker copies from `leader`, as the last table
+    /// says, with the epochs it leads them in.
+    fn followed_from(&self, leader: u32) -> Vec<(u32, u32)> {
+        self.replicas
+            .keys()
+            .filter_map(|&p| match self.leader_of(p) {
+                Some((Some(l), e)) if l == leader && l != self.id => Some((p, e)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// One partition of a fetch session: what the leader has to say of it
+    /// (None: nothing yet). `note`: the follower's position counts now
+    /// (once per request). Records come out of `budget`.
+    fn replica_part(
+        &mut self,
+        part: &FetchPart,
+        (replica, incarnation): (u32, u64),
+        note: bool,
+        now: Duration,
+        max: u32,
+        budget: &mut usize,
+    ) -> Option<Response> {
+        let p = part.partition;
+        if self.leader_epoch(p) != Some(part.leader_epoch) {
+            return Some(Response::NotLeader);
+        }
+        let r = &self.replicas[&p];
+        // NoTruncate: a pre-KIP-101 leader never tells a follower its tail
+        // diverged, so the follower never truncates it.
+        let last_epoch = part
+            .last_epoch
+            .filter(|_| !mutant::active(Mutant::NoTruncate));
+        if let Some(e) = last_epoch {
+            let (found, end) = r.epoch_end(e);
+            if found != Some(e) || end < part.offset {
+                return Some(Response::Diverged {
+                    epoch: found,
+                    end_offset: end,
+                });
+            }
+        }
+        if part.offset < r.log_start || part.offset > r.log_end() {
+            return Some(Response::OutOfRange {
+                log_start: r.log_start,
+                log_end: r.log_end(),
+            });
+        }
+        let leo = r.log_end();
+        if note {
+            let l = self.leading.get_mut(&p).expect("led partition");
+            l.on_fetch(replica, incarnation, part.offset, leo, now);
+            self.advance_hw(p);
+        }
+        let r = &self.replicas[&p];
+        if part.offset < leo && *budget > 0 {
+            let records = r.read(part.offset, (max as usize).min(*budget)).to_vec();
+            *budget -= records.len();
+            return Some(Response::ReplicaRecords {
+                records,
+                high_watermark: r.hw,
+                log_start: r.log_start,
+            });
+        }
+        None
+    }
+
     /// Recomputes a led partition's high watermark (never backwards).
     fn advance_hw(&mut self, p: u32) {
         let (Some(l), Some(r)) = (self.leading.get(&p), self.replicas.get_mut(&p)) else {
@@ -167,7 +271,8 @@ impl BrokerState {
         let hw = l.high_watermark(self.id, r.log_end()).max(r.hw);
         if hw != r.hw {
             r.hw = hw;
-            self.advanced.notify_waiters();
+            self.advanced[p as usize].notify_waiters();
+            self.advanced_any.notify_waiters();
         }
     }
 
@@ -258,15 +363,12 @@ impl Broker {
         }
         tokio::task::spawn_local(self.clone().heartbeats(state.clone(), incarnation, fork()));
         tokio::task::spawn_local(self.clone().isr_keeper(state.clone(), fork()));
-        // One follower task per replicated partition, sharing one route per
-        // destination broker.
-        let routes: Rc<Vec<Rc<Route>>> =
-            Rc::new((0..sc.topology.brokers).map(|_| Route::new()).collect());
-        let partitions: Vec<u32> = state.borrow().replicas.keys().copied().collect();
-        for p in partitions {
+        // One fetch session per other broker: it copies whatever partitions
+        // that broker leads and this one follows, as the table changes.
+        for leader in (0..sc.topology.brokers).filter(|&b| b != self.env.index()) {
             let f = self
                 .clone()
-                .follow(state.clone(), p, incarnation, routes.clone(), fork());
+                .follow(state.clone(), leader, incarnation, fork());
             tokio::task::spawn_local(f);
         }
 
@@ -283,7 +385,7 @@ impl Broker {
     }
 
     async fn flusher(self: Rc<Self>, state: Rc<RefCell<BrokerState>>, period: Duration) {
-        let mut tick = tokio::time::interval(period);
+        let mut tick = turmoil::time::interval(period);
         tick.tick().await;
         loop {
             tick.tick().await;
@@ -296,7 +398,7 @@ impl Broker {
 
     async fn retention(self: Rc<Self>, state: Rc<RefCell<BrokerState>>) {
         loop {
-            tokio::time::sleep(RETENTION_PERIOD).await;
+            turmoil::time::sleep(RETENTION_PERIOD).await;
             self.env.control.gate().await;
             let now = now_us();
             if let Err(e) = state
@@ -331,7 +433,7 @@ impl Broker {
             {
                 state.borrow_mut().apply_table(partitions, committed);
             }
-            tokio::time::sleep(period).await;
+            turmoil::time::sleep(period).await;
         }
     }
 
@@ -343,7 +445,7 @@ impl Broker {
         let timeout = heartbeat_period(self.env.scenario.broker.session_timeout).max(LONG_POLL);
         let mut link = Link::new(controller, Route::new(), timeout);
         loop {
-            tokio::time::sleep(period).await;
+            turmoil::time::sleep(period).await;
             self.env.control.gate().await;
             let now = turmoil::elapsed();
             let wanted: Vec<(u32, u32, Vec<u32>)> = {
@@ -389,112 +491,205 @@ impl Broker {
         }
     }
 
-    /// As follower of `partition`: copies the leader's log, cutting a
-    /// divergent suffix first (leader-epoch protocol).
+    /// As follower of the partitions `leader` leads: copies their logs in
+    /// one fetch session (as Kafka's replica fetcher does), cutting a
+    /// divergent suffix first (leader-epoch protocol). One session per
+    /// leader, not one per partition: at hundreds of partitions, per-partition
+    /// fetches were most of a cluster's work.
     async fn follow(
         self: Rc<Self>,
         state: Rc<RefCell<BrokerState>>,
-        partition: u32,
+        leader: u32,
         incarnation: u64,
-        routes: Rc<Vec<Rc<Route>>>,
         mut rng: ChaCha8Rng,
     ) {
         let sc = self.env.scenario.clone();
         let timeout = sc.workload.request_timeout.max(LONG_POLL * 2);
-        let mut links: BTreeMap<u32, Link> = BTreeMap::new();
+        let host = Host::new(self.env.host.role, leader);
+        let mut link = Link::new(host, Route::new(), timeout);
         let per_batch = sc.broker.fsync == Fsync::PerBatch;
+        let table_changed = state.borrow().table_changed.clone();
+        // Partitions whose last answer left nothing to do (the leader no
+        // longer leads them, or their logs diverge with no progress
+        // possible): left out of the session until then.
+        let mut resting: BTreeMap<u32, Duration> = BTreeMap::new();
+        let mut round = 0usize;
         loop {
             self.env.control.gate().await;
-            let target = {
+            // Listening before looking, so a table applied in between is
+            // not missed.
+            let changed = table_changed.notified();
+            let mut changed = std::pin::pin!(changed);
+            changed.as_mut().enable();
+            let now = turmoil::elapsed();
+            resting.retain(|_, until| *until > now);
+            let mut parts: Vec<FetchPart> = {
                 let st = state.borrow();
-                let r = &st.replicas[&partition];
-                match st.leader_of(partition) {
-                    Some((Some(l), e)) if l != self.env.index() => {
-                        Some((l, e, r.log_end(), r.last_epoch()))
+                st.followed_from(leader)
+                    .into_iter()
+                    .filter(|(p, _)| !resting.contains_key(p))
+                    .map(|(p, leader_epoch)| {
+                        let r = &st.replicas[&p];
+                        FetchPart {
+                            partition: p,
+                            leader_epoch,
+                            offset: r.log_end(),
+                            last_epoch: r.last_epoch(),
+                        }
+                    })
+                    .collect()
+            };
+            if parts.is_empty() {
+                // Nothing to fetch from this broker until the table changes
+                // (or a resting partition's pause ends).
+                match resting.values().min() {
+                    Some(&until) => {
+                        tokio::select! {
+                            _ = changed => {}
+                            _ = turmoil::time::sleep(until - now) => {}
+                        }
                     }
-                    _ => None,
+                    None => changed.await,
                 }
-            };
-            let Some((leader, epoch, offset, last_epoch)) = target else {
-                tokio::time::sleep(NO_LEADER_POLL).await;
                 continue;
-            };
-            let link = links.entry(leader).or_insert_with(|| {
-                let host = Host::new(self.env.host.role, leader);
-                Link::new(host, routes[leader as usize].clone(), timeout)
-            });
+            }
+            // The answer's record budget is spent in request order: each
+            // round starts one partition further on, so none starves.
+            let k = round % parts.len();
+            parts.rotate_left(k);
+            round = round.wrapping_add(1);
+            let mut was: Vec<(u32, u32)> = parts
+                .iter()
+                .map(|x| (x.partition, x.leader_epoch))
+                .collect();
+            was.sort_unstable();
             let req = Request::ReplicaFetch {
-                partition,
                 replica: self.env.index(),
                 incarnation,
-                leader_epoch: epoch,
-                offset,
-                last_epoch,
+                parts,
                 max: REPLICA_FETCH_MAX,
+                total: SESSION_FETCH_MAX,
             };
-            let resp = link.call(&mut rng, &req).await;
-            let result = {
-                let mut st = state.borrow_mut();
-                // The table may have moved on while the fetch was out.
-                if st.leader_of(partition) != Some((Some(leader), epoch)) {
-                    continue;
-                }
-                let r = st
-                    .replicas
-                    .get_mut(&partition)
-                    .expect("replicated partition");
-                match resp {
-                    Ok(Response::ReplicaRecords {
-                        records,
-                        high_watermark,
-                        ..
-                    }) => {
-                        for x in &records {
-                            if x.offset != r.log_end() {
-                                continue;
+            // The question goes stale when a new table moves what this
+            // session should fetch, or when a resting partition this leader
+            // still leads may be asked for again: then the call is dropped
+            // (and its connection) rather than waiting out a long poll.
+            let stale = |resting: &BTreeMap<u32, Duration>| {
+                let now = turmoil::elapsed();
+                let mut now_asked = state.borrow().followed_from(leader);
+                now_asked.retain(|(p, _)| resting.get(p).is_none_or(|&until| until <= now));
+                now_asked.sort_unstable();
+                now_asked != was
+            };
+            let rest_ends = resting.values().min().map(|&until| until - now);
+            let resp = {
+                let mut call = std::pin::pin!(link.call(&mut rng, &req));
+                let rest_end = turmoil::time::sleep(rest_ends.unwrap_or(Duration::ZERO));
+                let mut rest_end = std::pin::pin!(rest_end);
+                let mut resting_left = rest_ends.is_some();
+                loop {
+                    tokio::select! {
+                        biased;
+                        r = &mut call => break Some(r),
+                        _ = changed.as_mut() => {
+                            if stale(&resting) {
+                                break None;
                             }
-                            r.append(Stored {
-                                offset: x.offset,
-                                id: x.id,
-                                key: x.key,
-                                append_us: x.append_us,
-                                epoch: x.epoch,
-                                pid: x.pid,
-                                pseq: x.pseq,
-                            });
+                            changed.set(table_changed.notified());
+                            changed.as_mut().enable();
                         }
-                        r.hw = r.hw.max(high_watermark.min(r.log_end()));
-                        if per_batch && !records.is_empty() {
-                            Some(r.file().0.sync())
-                        } else {
-                            Some(Ok(()))
+                        _ = rest_end.as_mut(), if resting_left => {
+                            if stale(&resting) {
+                                break None;
+                            }
+                            // Watch the next rest to end, if any.
+                            let now = turmoil::elapsed();
+                            match resting.values().filter(|&&u| u > now).min() {
+                                Some(&until) => rest_end.set(turmoil::time::sleep(until - now)),
+                                None => resting_left = false,
+                            }
                         }
                     }
-                    Ok(Response::Diverged { epoch, end_offset }) => {
-                        let at = r.divergence_point(epoch, end_offset);
-                        // No progress possible: wait rather than spin.
-                        (at < r.log_end()).then(|| r.truncate_to(at))
-                    }
-                    // Outside the leader's log: behind its start (retention), or
-                    // ahead of its end with nothing to compare epochs with.
-                    Ok(Response::OutOfRange { log_start, log_end }) => {
-                        Some(if r.log_end() < log_start {
-                            r.reset_to(log_start)
-                        } else {
-                            r.truncate_to(log_end)
-                        })
-                    }
-                    _ => None,
                 }
             };
-            let Some(result) = result else {
-                tokio::time::sleep(NO_LEADER_POLL).await;
+            let Some(resp) = resp else {
+                link.disconnect();
                 continue;
             };
-            if let Err(e) = result {
-                panic!("{}: disk error on partition {partition}: {e}", self.name());
+            let Request::ReplicaFetch { parts, .. } = req else {
+                unreachable!("built above")
+            };
+            let answers = match resp {
+                Ok(Response::ReplicaFetched { parts: answers }) if answers.len() == parts.len() => {
+                    answers
+                }
+                _ => {
+                    // No answer: the leader is unreachable or down.
+                    turmoil::time::sleep(NO_LEADER_POLL).await;
+                    continue;
+                }
+            };
+            let now = turmoil::elapsed();
+            for (part, answer) in parts.iter().zip(answers) {
+                let p = part.partition;
+                let result = {
+                    let mut st = state.borrow_mut();
+                    // The table may have moved on while the fetch was out.
+                    if st.leader_of(p) != Some((Some(leader), part.leader_epoch)) {
+                        continue;
+                    }
+                    let r = st.replicas.get_mut(&p).expect("replicated partition");
+                    apply_fetched(r, answer, per_batch)
+                };
+                match result {
+                    None => {
+                        resting.insert(p, now + NO_LEADER_POLL);
+                    }
+                    Some(Err(e)) => {
+                        panic!("{}: disk error on partition {p}: {e}", self.name())
+                    }
+                    Some(Ok(())) => {}
+                }
             }
         }
+    }
+}
+
+/// Applies a leader's answer for one partition to its follower replica:
+/// None when it leaves nothing to do (wait before asking again).
+fn apply_fetched(r: &mut Replica, answer: Response, per_batch: bool) -> Option<io::Result<()>> {
+    match answer {
+        Response::ReplicaRecords {
+            records,
+            high_watermark,
+            ..
+        } => {
+            for x in &records {
+                if x.offset != r.log_end() {
+                    continue;
+                }
+                r.append(*x);
+            }
+            r.hw = r.hw.max(high_watermark.min(r.log_end()));
+            if per_batch && !records.is_empty() {
+                Some(r.file().0.sync())
+            } else {
+                Some(Ok(()))
+            }
+        }
+        Response::Diverged { epoch, end_offset } => {
+            let at = r.divergence_point(epoch, end_offset);
+            // No progress possible: wait rather than spin.
+            (at < r.log_end()).then(|| r.truncate_to(at))
+        }
+        // Outside the leader's log: behind its start (retention), or
+        // ahead of its end with nothing to compare epochs with.
+        Response::OutOfRange { log_start, log_end } => Some(if r.log_end() < log_start {
+            r.reset_to(log_start)
+        } else {
+            r.truncate_to(log_end)
+        }),
+        _ => None,
     }
 }
 
@@ -528,16 +723,13 @@ impl Connection for Conn {
                 max,
             } => self.fetch(partition, offset, max).await,
             Request::ReplicaFetch {
-                partition,
                 replica,
                 incarnation,
-                leader_epoch,
-                offset,
-                last_epoch,
+                parts,
                 max,
+                total,
             } => {
-                let follower = (replica, incarnation);
-                self.replica_fetch(partition, follower, leader_epoch, offset, last_epoch, max)
+                self.replica_fetch((replica, incarnation), &parts, max, total)
                     .await
             }
             Request::Metadata => Response::Metadata {
@@ -633,13 +825,13 @@ impl Conn {
             }
             for &(_, p, _, _) in &waits {
                 st.advance_hw(p);
+                st.note_append(p);
             }
-            st.appended.notify_waiters();
         }
         if sc.broker.acks != Acks::All {
             return Ok(Some(results));
         }
-        let advanced = self.state.borrow().advanced.clone();
+        let advanced = self.state.borrow().advanced_any.clone();
         let deadline = turmoil::elapsed() + sc.workload.request_timeout;
         loop {
             let notified = advanced.notified();
@@ -664,7 +856,7 @@ impl Conn {
             if now >= deadline {
                 return Ok(None);
             }
-            let _ = tokio::time::timeout(deadline - now, notified).await;
+            let _ = turmoil::time::timeout(deadline - now, notified).await;
         }
     }
 
@@ -702,10 +894,11 @@ impl Conn {
                         high_watermark: r.hw,
                     };
                 }
-                (st.appended.clone(), st.advanced.clone())
+                let p = partition as usize;
+                (st.appended[p].clone(), st.advanced[p].clone())
             };
             let wait = deadline - turmoil::elapsed();
-            let _ = tokio::time::timeout(wait, async {
+            let _ = turmoil::time::timeout(wait, async {
                 tokio::select! {
                     _ = appended.notified() => {},
                     _ = advanced.notified() => {},
@@ -715,65 +908,54 @@ impl Conn {
         }
     }
 
-    /// A follower's fetch: tells it where it diverges, or hands it records
-    /// (long-polling at the log end) and notes its position.
+    /// A follower's fetch session: for each partition, tells it where it
+    /// diverges, or hands it records (long-polling while none of them has
+    /// any) and notes its position.
     async fn replica_fetch(
         &self,
-        partition: u32,
-        (replica, incarnation): (u32, u64),
-        leader_epoch: u32,
-        offset: u64,
-        last_epoch: Option<u32>,
+        follower: (u32, u64),
+        parts: &[FetchPart],
         max: u32,
+        total: u32,
     ) -> Response {
         let deadline = turmoil::elapsed() + LONG_POLL;
         let mut noted = false;
         loop {
-            let appended = {
+            let signal = {
                 let mut st = self.state.borrow_mut();
-                if st.leader_epoch(partition) != Some(leader_epoch) {
-                    return Response::NotLeader;
+                let now = turmoil::elapsed();
+                let mut budget = total as usize;
+                let said: Vec<Option<Response>> = parts
+                    .iter()
+                    .map(|part| st.replica_part(part, follower, !noted, now, max, &mut budget))
+                    .collect();
+                noted = true;
+                if said.iter().any(Option::is_some) || now >= deadline {
+                    // Partitions with nothing new still learn the high
+                    // watermark.
+                    let parts = parts
+                        .iter()
+                        .zip(said)
+                        .map(|(part, said)| {
+                            said.unwrap_or_else(|| {
+                                let r = &st.replicas[&part.partition];
+                                Response::ReplicaRecords {
+                                    records: Vec::new(),
+                                    high_watermark: r.hw,
+                                    log_start: r.log_start,
+                                }
+                            })
+                        })
+                        .collect();
+                    return Response::ReplicaFetched { parts };
                 }
-                let r = &st.replicas[&partition];
-                // NoTruncate: a pre-KIP-101 leader never tells a follower
-                // its tail diverged, so the follower never truncates it.
-                let last_epoch = last_epoch.filter(|_| !mutant::active(Mutant::NoTruncate));
-                if let Some(e) = last_epoch {
-                    let (found, end) = r.epoch_end(e);
-                    if found != Some(e) || end < offset {
-                        return Response::Diverged {
-                            epoch: found,
-                            end_offset: end,
-                        };
-                    }
+                match st.to_follower.get(follower.0 as usize) {
+                    Some(signal) => signal.clone(),
+                    None => return Response::NotLeader,
                 }
-                if offset < r.log_start || offset > r.log_end() {
-                    return Response::OutOfRange {
-                        log_start: r.log_start,
-                        log_end: r.log_end(),
-                    };
-                }
-                let leo = r.log_end();
-                if !noted {
-                    let now = turmoil::elapsed();
-                    let l = st.leading.get_mut(&partition).expect("led partition");
-                    l.on_fetch(replica, incarnation, offset, leo, now);
-                    st.advance_hw(partition);
-                    noted = true;
-                }
-                let r = &st.replicas[&partition];
-                if offset < leo || turmoil::elapsed() >= deadline {
-                    let records = r.read(offset, max as usize).to_vec();
-                    return Response::ReplicaRecords {
-                        records,
-                        high_watermark: r.hw,
-                        log_start: r.log_start,
-                    };
-                }
-                st.appended.clone()
             };
             let wait = deadline - turmoil::elapsed();
-            let _ = tokio::time::timeout(wait, appended.notified()).await;
+            let _ = turmoil::time::timeout(wait, signal.notified()).await;
         }
     }
 
@@ -785,7 +967,7 @@ impl Conn {
             .control
             .storage_delay(Duration::ZERO, &mut *self.rng.borrow_mut());
         if d > Duration::ZERO {
-            tokio::time::sleep(d).await;
+            turmoil::time::sleep(d).await;
         }
     }
 }

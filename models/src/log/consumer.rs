@@ -43,8 +43,6 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-/// How often the member compares its workers with its assignment.
-const ASSIGNMENT_POLL: Duration = Duration::from_millis(10);
 /// Longest sleep of a worker the lag policy paused, between two looks at
 /// whether its partition was revoked.
 const PAUSE_SLICE: Duration = Duration::from_millis(100);
@@ -177,6 +175,8 @@ struct Membership {
     /// Partitions with a worker still running (reported in heartbeats, so
     /// the coordinator knows when a revoked partition is released).
     running: Vec<u32>,
+    /// Told when `assigned` may have changed or a worker ended.
+    changed: Rc<tokio::sync::Notify>,
 }
 
 /// Heartbeat period while a handover is under way or the group forms.
@@ -233,8 +233,11 @@ impl Consumer {
             .map(|spec| Forwarder::start(spec, &self.env, incarnation, &mut root));
 
         let mut running: BTreeMap<u32, Running> = BTreeMap::new();
+        let changed = membership.borrow().changed.clone();
         loop {
-            tokio::time::sleep(ASSIGNMENT_POLL).await;
+            // Woken when the assignment changes or a worker ends; a stored
+            // permit covers a change made while the loop was busy.
+            changed.notified().await;
             running.retain(|_, w| !w.done.get());
             let mine = membership.borrow().assigned.clone();
             for (p, w) in &running {
@@ -261,9 +264,11 @@ impl Consumer {
                 );
                 worker.forwarder = forwarder.clone();
                 let done2 = done.clone();
+                let changed = changed.clone();
                 tokio::task::spawn_local(async move {
                     worker.run().await;
                     done2.set(true);
+                    changed.notify_one();
                 });
                 running.insert(p, Running { revoked, done });
             }
@@ -370,16 +375,18 @@ impl Consumer {
                 let mut m = membership.borrow_mut();
                 m.assigned = partitions;
                 m.settled = settled;
+                m.changed.notify_one();
             } else if turmoil::elapsed() - last_answer >= sc.consumer.session_timeout {
                 let mut m = membership.borrow_mut();
                 m.assigned.clear();
                 m.settled = false;
+                m.changed.notify_one();
             }
             let calm = {
                 let m = membership.borrow();
                 m.settled && m.running == m.assigned
             };
-            tokio::time::sleep(if calm {
+            turmoil::time::sleep(if calm {
                 period
             } else {
                 UNSETTLED_HEARTBEAT.min(period)
@@ -455,7 +462,7 @@ impl PartitionWorker {
                         let until = turmoil::elapsed() + d;
                         while !self.revoked.get() && turmoil::elapsed() < until {
                             let left = until - turmoil::elapsed();
-                            tokio::time::sleep(left.min(PAUSE_SLICE)).await;
+                            turmoil::time::sleep(left.min(PAUSE_SLICE)).await;
                         }
                         continue;
                     }
@@ -505,7 +512,7 @@ impl PartitionWorker {
                 Some(false) => {
                     // Back off first: a poison record is retried for ever,
                     // but not in a hot loop.
-                    tokio::time::sleep(FAILURE_BACKOFF).await;
+                    turmoil::time::sleep(FAILURE_BACKOFF).await;
                     return;
                 }
                 Some(true) => {}
@@ -517,7 +524,7 @@ impl PartitionWorker {
     async fn fetch(&mut self, position: u64) -> Fetch {
         let c = self.consumer.clone();
         let Some(leader) = self.meta.leader(self.partition) else {
-            tokio::time::sleep(NO_LEADER_POLL).await;
+            turmoil::time::sleep(NO_LEADER_POLL).await;
             return Fetch::Retry;
         };
         let req = Request::Fetch {
@@ -541,7 +548,7 @@ impl PartitionWorker {
             }
             Ok(Response::NotLeader) => {
                 self.meta.mark_stale();
-                tokio::time::sleep(NO_LEADER_POLL).await;
+                turmoil::time::sleep(NO_LEADER_POLL).await;
                 Fetch::Retry
             }
             _ => {

@@ -327,7 +327,7 @@ impl Controller {
             let (state, this) = (state.clone(), self.clone());
             tokio::task::spawn_local(async move {
                 loop {
-                    tokio::time::sleep(period).await;
+                    turmoil::time::sleep(period).await;
                     this.env.control.gate().await;
                     let now = turmoil::elapsed();
                     let mut st = state.borrow_mut();
@@ -449,7 +449,7 @@ impl Controller {
                     .control
                     .storage_delay(Duration::ZERO, &mut *rng.borrow_mut());
                 if delay > Duration::ZERO {
-                    tokio::time::sleep(delay).await;
+                    turmoil::time::sleep(delay).await;
                 }
                 let mut st = state.borrow_mut();
                 let p = partition as usize;

@@ -124,6 +124,13 @@ impl Replica {
         encode_record(&s, &mut buf);
         self.file.0.append(&buf);
         self.note(&s);
+        // A long log grows by a quarter, not by doubling: at millions of
+        // records a doubling reserves hundreds of MB never used (large
+        // blocks grow by remapping pages, so growing often copies nothing).
+        let n = self.records.len();
+        if n == self.records.capacity() && n >= 1 << 16 {
+            self.records.reserve_exact(n / 4);
+        }
         self.records.push(s);
     }
 

@@ -669,7 +669,7 @@ impl QueueBroker {
 
     async fn flusher(self: Rc<Self>, node: Rc<RefCell<Node>>, period: Duration) {
         loop {
-            tokio::time::sleep(period).await;
+            turmoil::time::sleep(period).await;
             self.env.control.gate().await;
             let r = node.borrow_mut().sync();
             if let Err(e) = r {
@@ -683,7 +683,7 @@ impl QueueBroker {
     /// memory even when nobody receives.
     async fn expirer(self: Rc<Self>, node: Rc<RefCell<Node>>, ttl: Duration) {
         loop {
-            tokio::time::sleep(IDLE).await;
+            turmoil::time::sleep(IDLE).await;
             self.env.control.gate().await;
             let mut n = node.borrow_mut();
             if n.serving() {
@@ -723,7 +723,7 @@ impl QueueBroker {
     /// dead-lettered message back to its queue (a new append each).
     async fn redriver(self: Rc<Self>, node: Rc<RefCell<Node>>, mut served: u32) {
         loop {
-            tokio::time::sleep(IDLE).await;
+            turmoil::time::sleep(IDLE).await;
             self.env.control.gate().await;
             let wanted = self.env.control.redrives();
             if wanted == served {
@@ -820,13 +820,13 @@ impl QueueBroker {
                     }
                 }
             }
-            tokio::time::sleep(PING).await;
+            turmoil::time::sleep(PING).await;
         }
     }
 
     async fn evaluator(self: Rc<Self>, node: Rc<RefCell<Node>>) {
         loop {
-            tokio::time::sleep(PING).await;
+            turmoil::time::sleep(PING).await;
             self.env.control.gate().await;
             let mut n = node.borrow_mut();
             let before = (n.master, n.paused, n.epoch);
@@ -871,7 +871,7 @@ impl QueueBroker {
             };
             let Some(req) = req else {
                 let changed = node.borrow().changed.clone();
-                let _ = tokio::time::timeout(IDLE, changed.notified()).await;
+                let _ = turmoil::time::timeout(IDLE, changed.notified()).await;
                 continue;
             };
             let (epoch, end) = match &req {
@@ -889,7 +889,7 @@ impl QueueBroker {
                         n.changed.notify_waiters();
                     }
                 }
-                _ => tokio::time::sleep(IDLE).await,
+                _ => turmoil::time::sleep(IDLE).await,
             }
         }
     }
@@ -909,7 +909,7 @@ impl QueueBroker {
             .max(Duration::from_secs(1));
         let mut links = Link::to_each(Role::Broker, &routes, timeout);
         loop {
-            tokio::time::sleep(IDLE).await;
+            turmoil::time::sleep(IDLE).await;
             self.env.control.gate().await;
             let target = {
                 let n = node.borrow();
@@ -1114,7 +1114,7 @@ impl Conn {
                 }
                 n.changed.clone()
             };
-            let _ = tokio::time::timeout(IDLE, changed.notified()).await;
+            let _ = turmoil::time::timeout(IDLE, changed.notified()).await;
         }
     }
 
@@ -1154,7 +1154,7 @@ impl Conn {
                 n.published.clone()
             };
             let wait = deadline.saturating_sub(turmoil::elapsed()).min(IDLE);
-            let _ = tokio::time::timeout(wait, published.notified()).await;
+            let _ = turmoil::time::timeout(wait, published.notified()).await;
         }
     }
 

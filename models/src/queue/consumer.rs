@@ -115,7 +115,7 @@ impl QueueConsumer {
         loop {
             self.env.control.gate().await;
             let Some(master) = meta.leader(queue) else {
-                tokio::time::sleep(NO_MASTER_POLL).await;
+                turmoil::time::sleep(NO_MASTER_POLL).await;
                 continue;
             };
             let req = Request::Receive {
@@ -126,12 +126,12 @@ impl QueueConsumer {
                 Ok(Response::Received { deliveries }) => deliveries,
                 // The master's memory alarm blocks this connection.
                 Ok(Response::Blocked) => {
-                    tokio::time::sleep(NO_MASTER_POLL).await;
+                    turmoil::time::sleep(NO_MASTER_POLL).await;
                     continue;
                 }
                 _ => {
                     meta.mark_stale();
-                    tokio::time::sleep(NO_MASTER_POLL).await;
+                    turmoil::time::sleep(NO_MASTER_POLL).await;
                     continue;
                 }
             };

@@ -82,6 +82,26 @@ impl Builder {
         }
     }
 
+    /// mqsim patch: step a host only when it has work — a task of its was
+    /// woken (a message arrived, another host or the test woke it) or a
+    /// timer it set through [`crate::time`] is due — instead of every host at
+    /// every tick; a step where no host has work costs next to nothing.
+    ///
+    /// A host's tasks see the same time and the same messages at the same
+    /// steps as without it, but the hosts' tokio runtimes are entered fewer
+    /// times, which changes the order `select!` picks ready branches in: the
+    /// same seed gives a different (equally deterministic) run than with it
+    /// off. Timers must come from [`crate::time`]: a bare
+    /// `tokio::time::sleep` does not wake an idle host (the run fails,
+    /// naming the host, when one fires). Hosts' tasks must be spawned with
+    /// `spawn_local` (a `tokio::spawn`ed task's wakes are not seen), and
+    /// [`Self::enable_random_order`] is ignored: hosts with work run in the
+    /// order they were added.
+    pub fn skip_idle_hosts(&mut self, value: bool) -> &mut Self {
+        self.config.skip_idle_hosts = value;
+        self
+    }
+
     /// When the simulation starts.
     pub fn epoch(&mut self, value: SystemTime) -> &mut Self {
         self.config.epoch = value;

@@ -36,6 +36,9 @@ pub(crate) struct Host {
     /// Tracks elapsed time for host and overall simulation.
     pub(crate) timer: HostTimer,
 
+    /// mqsim patch: when this host's pending timers are due (see `time`).
+    pub(crate) deadlines: crate::time::SharedDeadlines,
+
     /// L4 User Datagram Protocol (UDP).
     pub(crate) udp: Udp,
 
@@ -68,6 +71,7 @@ impl Host {
             tcp: Tcp::new(tcp_capacity),
             fs: Arc::new(Mutex::new(Fs::new(fs_config))),
             timer,
+            deadlines: Default::default(),
             next_ephemeral_port: *ephemeral_ports.start(),
             ephemeral_ports,
         }
@@ -88,6 +92,7 @@ impl Host {
             udp: Udp::new(udp_capacity),
             tcp: Tcp::new(tcp_capacity),
             timer,
+            deadlines: Default::default(),
             next_ephemeral_port: *ephemeral_ports.start(),
             ephemeral_ports,
         }
@@ -166,6 +171,21 @@ impl HostTimer {
 
     pub(crate) fn tick(&mut self, duration: Duration) {
         self.elapsed += duration
+    }
+
+    /// mqsim patch: with idle hosts skipped, a host's elapsed time is set
+    /// when it runs (the simulation's, less when the host joined) instead of
+    /// being ticked at every step.
+    pub(crate) fn set_sim_elapsed(&mut self, sim_elapsed: Duration) {
+        self.elapsed = sim_elapsed - self.start_offset;
+    }
+
+    /// The simulated time `instant` of the host's clock stands for (from
+    /// the reading of the step's start, with no clock read), or None before
+    /// the host first ran.
+    pub(crate) fn sim_time_of(&self, instant: Instant) -> Option<Duration> {
+        let base = self.now?;
+        Some(self.start_offset + self.elapsed + instant.saturating_duration_since(base))
     }
 
     /// Set a new `Instant` for each iteration of the simulation. `elapsed` is

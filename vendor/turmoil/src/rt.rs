@@ -1,7 +1,9 @@
 use std::future::Future;
 use std::mem;
-use std::pin::Pin;
-use std::sync::Arc;
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 
 use rand::rngs::SmallRng;
 use tokio::runtime::Runtime;
@@ -10,6 +12,7 @@ use tokio::task::LocalSet;
 use tokio::time::{sleep, Duration, Instant};
 
 use super::Result;
+use crate::time::SharedDeadlines;
 
 // To support re-creation, we need to store a factory of the future that
 // represents the software. This is somewhat annoying in that it requires
@@ -40,6 +43,10 @@ pub struct Config {
     /// Only used if the `tokio_unstable` cfg flag is set.
     #[cfg_attr(not(tokio_unstable), expect(dead_code))]
     pub rng: Option<SmallRng>,
+
+    /// mqsim patch: the host's wake, which also watches its clock (see
+    /// [`HostWake::after_park`]).
+    pub(crate) wake: Option<Arc<HostWake>>,
 }
 
 /// Per host simulated runtime.
@@ -66,6 +73,263 @@ pub struct Rt<'a> {
 
     /// Runtime configuration.
     config: Config,
+
+    /// mqsim patch: what tells the simulation this host has work.
+    pub(crate) wake: Arc<HostWake>,
+
+    /// mqsim patch: `wake` as the waker the host's tasks see.
+    waker: Waker,
+}
+
+impl Config {
+    /// The host's wake, or one that watches nothing.
+    fn wake(&self) -> Arc<HostWake> {
+        self.wake
+            .clone()
+            .unwrap_or_else(|| HostWake::new(usize::MAX, Default::default(), None))
+    }
+}
+
+/// mqsim patch: the waker a host's [`LocalSet`] is polled with, so the
+/// simulation learns when something outside the host (a message delivered, a
+/// task on another host, the driver) makes one of its tasks runnable.
+///
+/// While the host runs, a wake is passed on to the runtime's own waker and
+/// noted in `woken`; each poll of the host clears it first, so `woken` still
+/// set after a step means a task became runnable after the host's last poll.
+/// While the host is idle, a wake puts the host on the `ready` list that the
+/// simulation reads between hosts.
+pub(crate) struct HostWake {
+    index: usize,
+    woken: AtomicBool,
+    /// Whether the host's last poll was owed to a task's wake: if that poll
+    /// ended its step, the task has not run yet.
+    pending: AtomicBool,
+    in_step: AtomicBool,
+    /// How many times it was woken.
+    wakes: AtomicU64,
+    runtime: Mutex<Option<Waker>>,
+    ready: Arc<Mutex<Vec<usize>>>,
+    /// The host's registered timers (see `crate::time`).
+    deadlines: Option<SharedDeadlines>,
+    watch: Mutex<ClockWatch>,
+}
+
+/// What a host's paused clock may stop at, and the first stop it may not.
+#[derive(Default)]
+struct ClockWatch {
+    /// Off while the runtime is made and between steps.
+    armed: bool,
+    /// A clock reading and the simulated time it stands for.
+    base: Option<(Instant, Duration)>,
+    /// Where the current `block_on` ends.
+    end: Option<Instant>,
+    /// `HostWake::wakes` when the runtime last parked.
+    wakes_at_park: u64,
+    /// Simulated time of a stop at no timer the simulation knows of.
+    unseen: Option<Duration>,
+}
+
+impl HostWake {
+    pub(crate) fn new(
+        index: usize,
+        ready: Arc<Mutex<Vec<usize>>>,
+        deadlines: Option<SharedDeadlines>,
+    ) -> Arc<HostWake> {
+        Arc::new(HostWake {
+            index,
+            woken: AtomicBool::new(false),
+            pending: AtomicBool::new(false),
+            in_step: AtomicBool::new(false),
+            wakes: AtomicU64::new(0),
+            runtime: Mutex::new(None),
+            ready,
+            deadlines,
+            watch: Mutex::default(),
+        })
+    }
+
+    /// Arms the clock watch for a `block_on` that ends at `end`, the clock
+    /// now reading `now` for simulated time `sim`.
+    fn arm(&self, now: Instant, sim: Duration, end: Instant) {
+        let mut w = self.watch.lock().unwrap();
+        w.armed = self.deadlines.is_some();
+        w.base = Some((now, sim));
+        w.end = Some(end);
+    }
+
+    fn disarm(&self) {
+        self.watch.lock().unwrap().armed = false;
+    }
+
+    /// Called by the host's runtime before it parks (it has nothing to run).
+    fn before_park(&self) {
+        self.watch.lock().unwrap().wakes_at_park = self.wakes.load(Ordering::Relaxed);
+    }
+
+    /// Called by the host's runtime when it wakes from parking: a paused
+    /// clock moves there, to the next expiry in tokio's timer wheel, and the
+    /// timers due fire. If one woke a task at a time that is neither the
+    /// `block_on`'s own end nor a registered deadline (tokio rounds those up
+    /// to the millisecond), it was a timer the simulation cannot see: had the
+    /// host been idle, nothing would have woken it. (The wheel also stops at
+    /// times where no timer fires, to cascade; those wake nothing.)
+    fn after_park(&self) {
+        let mut w = self.watch.lock().unwrap();
+        if !w.armed || w.unseen.is_some() || self.wakes.load(Ordering::Relaxed) == w.wakes_at_park {
+            return;
+        }
+        let now = Instant::now();
+        if w.end == Some(now) {
+            return;
+        }
+        let Some((base, sim)) = w.base else { return };
+        let at = sim + now.saturating_duration_since(base);
+        let from = at.saturating_sub(Duration::from_millis(1));
+        let seen = self
+            .deadlines
+            .as_ref()
+            .is_some_and(|d| d.lock().unwrap().any_in(from, at));
+        if !seen {
+            w.unseen = Some(at);
+        }
+    }
+
+    /// The simulated time a timer the simulation cannot see fired at, once.
+    pub(crate) fn take_unseen_timer(&self) -> Option<Duration> {
+        self.watch.lock().unwrap().unseen.take()
+    }
+
+    /// Whether a task of the host may be runnable after its step.
+    pub(crate) fn has_work(&self) -> bool {
+        self.pending.load(Ordering::Relaxed) || self.woken.load(Ordering::Relaxed)
+    }
+}
+
+impl Wake for HostWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wakes.fetch_add(1, Ordering::Relaxed);
+        let was = self.woken.swap(true, Ordering::Relaxed);
+        if self.in_step.load(Ordering::Relaxed) {
+            if let Some(w) = self.runtime.lock().unwrap().as_ref() {
+                w.wake_by_ref();
+            }
+        } else if !was {
+            self.ready.lock().unwrap().push(self.index);
+        }
+    }
+}
+
+/// The sleep that ends a host's step, polled with the runtime's own waker so
+/// that its firing is not taken for a task's wake.
+struct StepEnd<'w> {
+    duration: Duration,
+    /// Made at the first poll, inside the runtime.
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    wake: &'w HostWake,
+}
+
+impl Future for StepEnd<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let runtime = self.wake.runtime.lock().unwrap().clone();
+        let duration = self.duration;
+        let sleep = self.sleep.get_or_insert_with(|| Box::pin(sleep(duration)));
+        match runtime {
+            Some(w) => sleep.as_mut().poll(&mut Context::from_waker(&w)),
+            None => sleep.as_mut().poll(cx),
+        }
+    }
+}
+
+/// Polls a host's step with its [`HostWake`].
+struct Watched<'w, F> {
+    wake: &'w HostWake,
+    waker: &'w Waker,
+    future: Pin<&'w mut F>,
+    /// First, with no task run: the walk of a skipped host's clock to the
+    /// step's start (see [`Rt::tick_at`]).
+    walk: Option<Walk<'w>>,
+}
+
+struct Walk<'w> {
+    local: &'w LocalSet,
+    by: Duration,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The step that follows: (simulated start, its length).
+    step: (Duration, Duration),
+}
+
+impl<F: Future> Future for Watched<'_, F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        {
+            let mut runtime = self.wake.runtime.lock().unwrap();
+            if !runtime.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *runtime = Some(cx.waker().clone());
+            }
+        }
+        let (wake, waker) = (self.wake, self.waker);
+        if let Some(walk) = &mut self.walk {
+            if walk.sleep.is_none() {
+                if wake.woken.load(Ordering::Relaxed) {
+                    // The wake that made the host due took the
+                    // `LocalSet`'s waker: give it back so a task woken on the
+                    // walk is seen. A finished future runs no task; the
+                    // wake stays owed to the step.
+                    let rearm = pin!(walk.local.run_until(std::future::ready(())));
+                    let _ = rearm.poll(&mut Context::from_waker(waker));
+                }
+                walk.sleep = Some(Box::pin(sleep(walk.by)));
+            }
+            let sleep = walk.sleep.as_mut().expect("made above");
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let (start, length) = walk.step;
+            let now = Instant::now();
+            wake.arm(now, start, now + length);
+            self.walk = None;
+        }
+        let woken = self.wake.woken.swap(false, Ordering::Relaxed);
+        self.wake.pending.store(woken, Ordering::Relaxed);
+        let waker = self.waker;
+        self.future.as_mut().poll(&mut Context::from_waker(waker))
+    }
+}
+
+impl<'w, F: Future> Watched<'w, F> {
+    /// Only the walk, then done.
+    async fn until_walked(mut self) {
+        std::future::poll_fn(|cx| {
+            let me = Pin::new(&mut self);
+            let _ = me.poll(cx);
+            if self.walk.is_none() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
+/// mqsim patch: what the simulation tells a skipped host's step (see
+/// [`Rt::tick_at`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Watch {
+    /// The host's clock reading now.
+    pub(crate) now: Instant,
+    /// The simulated time the step starts at.
+    pub(crate) start: Duration,
+    /// How far the host's clock is behind `start`.
+    pub(crate) walk: Duration,
 }
 
 impl<'a> Rt<'a> {
@@ -76,6 +340,7 @@ impl<'a> Rt<'a> {
         let (tokio, local) = init(&mut config);
 
         let handle = with(&tokio, &local, || tokio::task::spawn_local(client));
+        let wake = config.wake();
 
         Self {
             kind: Kind::Client,
@@ -83,6 +348,8 @@ impl<'a> Rt<'a> {
             local,
             nodename,
             handle: Some(handle),
+            waker: Waker::from(wake.clone()),
+            wake,
             config,
         }
     }
@@ -96,6 +363,7 @@ impl<'a> Rt<'a> {
 
         let software: Software = Box::new(move || Box::pin(software()));
         let handle = with(&tokio, &local, || tokio::task::spawn_local(software()));
+        let wake = config.wake();
 
         Self {
             kind: Kind::Host { software },
@@ -103,6 +371,8 @@ impl<'a> Rt<'a> {
             local,
             nodename,
             handle: Some(handle),
+            waker: Waker::from(wake.clone()),
+            wake,
             config,
         }
     }
@@ -110,6 +380,7 @@ impl<'a> Rt<'a> {
     pub(crate) fn no_software() -> Self {
         let mut config = Config::default();
         let (tokio, local) = init(&mut config);
+        let wake = config.wake();
 
         Self {
             kind: Kind::NoSoftware,
@@ -117,6 +388,8 @@ impl<'a> Rt<'a> {
             local,
             nodename: String::new().into(),
             handle: None,
+            waker: Waker::from(wake.clone()),
+            wake,
             config,
         }
     }
@@ -161,13 +434,41 @@ impl<'a> Rt<'a> {
     // that caused failure. Subsequent calls do not return the error as it is
     // expected to fail the simulation.
     pub(crate) fn tick(&mut self, duration: Duration) -> Result<bool> {
-        self.tokio.block_on(async {
-            self.local
-                .run_until(async {
-                    sleep(duration).await;
+        self.tick_at(duration, None)
+    }
+
+    /// mqsim patch: [`Self::tick`] for a host whose clock reads simulated
+    /// time `sim`, with its clock watched.
+    pub(crate) fn tick_at(&mut self, duration: Duration, watch: Option<Watch>) -> Result<bool> {
+        let walk = watch.and_then(|w| {
+            if w.walk.is_zero() {
+                self.wake.arm(w.now, w.start, w.now + duration);
+                None
+            } else {
+                self.wake.arm(w.now, w.start - w.walk, w.now + w.walk);
+                Some(Walk {
+                    local: &self.local,
+                    by: w.walk,
+                    sleep: None,
+                    step: (w.start, duration),
                 })
-                .await
+            }
         });
+        // mqsim patch: polled through the host's `HostWake`.
+        let step = pin!(self.local.run_until(StepEnd {
+            duration,
+            sleep: None,
+            wake: &self.wake,
+        }));
+        self.wake.in_step.store(true, Ordering::Relaxed);
+        self.tokio.block_on(Watched {
+            wake: &self.wake,
+            waker: &self.waker,
+            future: step,
+            walk,
+        });
+        self.wake.in_step.store(false, Ordering::Relaxed);
+        self.wake.disarm();
 
         // pull for software completion
         match &self.handle {
@@ -186,6 +487,36 @@ impl<'a> Rt<'a> {
             Some(_) => Ok(false),
             None => Ok(true),
         }
+    }
+
+    /// mqsim patch: moves this host's paused clock on by `by`, from
+    /// simulated time `sim`, without running any of its tasks, so a host
+    /// skipped while idle starts its next step at the simulation's time. No
+    /// timer of the host's the simulation knows of is due in that time (that
+    /// is why it was skipped); the clock is walked, not set, so that the
+    /// watch catches one it does not know of.
+    pub(crate) fn walk_clock(&mut self, by: Duration, sim: Duration) {
+        if by.is_zero() {
+            return;
+        }
+        let now = self.now();
+        self.wake.arm(now, sim, now + by);
+        self.wake.in_step.store(true, Ordering::Relaxed);
+        let done = pin!(std::future::pending::<()>());
+        self.tokio.block_on(Watched {
+            wake: &self.wake,
+            waker: &self.waker,
+            future: done,
+            walk: Some(Walk {
+                local: &self.local,
+                by,
+                sleep: None,
+                step: (sim + by, Duration::ZERO),
+            }),
+        }
+        .until_walked());
+        self.wake.in_step.store(false, Ordering::Relaxed);
+        self.wake.disarm();
     }
 
     pub(crate) fn crash(&mut self) {
@@ -237,6 +568,13 @@ fn init(config: &mut Config) -> (Runtime, LocalSet) {
 
     if config.enable_io {
         tokio_builder.enable_io();
+    }
+
+    if let Some(wake) = &config.wake {
+        let before = wake.clone();
+        tokio_builder.on_thread_park(move || before.before_park());
+        let after = wake.clone();
+        tokio_builder.on_thread_unpark(move || after.after_park());
     }
 
     #[cfg(tokio_unstable)]

@@ -1,9 +1,10 @@
 use rand::{rngs::SmallRng, seq::SliceRandom, Rng, SeedableRng};
 use std::cell::RefCell;
 use std::future::Future;
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::ops::DerefMut;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::UNIX_EPOCH;
 
 use crate::FxIndexMap as IndexMap;
@@ -11,6 +12,7 @@ use tokio::time::Duration;
 use tracing::Level;
 
 use crate::host::HostTimer;
+use crate::rt::HostWake;
 use crate::{
     for_pairs, rt, Config, LinksIter, Result, Rt, ToIpAddr, ToIpAddrs, World, TRACING_TARGET,
 };
@@ -36,6 +38,40 @@ pub struct Sim<'a> {
     elapsed: Duration,
 
     steps: usize,
+
+    /// mqsim patch: per host (by index in `rts`), what stepping only the
+    /// hosts with work needs.
+    sched: Vec<Sched>,
+
+    /// mqsim patch: hosts whose tasks were woken while they were idle.
+    ready: Arc<Mutex<Vec<usize>>>,
+
+    /// mqsim patch: hosts that have work in the next step.
+    carry: Vec<usize>,
+
+    /// mqsim patch: the indexes in `rts` of the clients.
+    clients: Vec<usize>,
+
+    /// mqsim patch: how many times a host's runtime ran a step.
+    host_steps: u64,
+
+    /// mqsim patch: (when its first timer is due, host), one per host with
+    /// a timer.
+    agenda: BTreeSet<(Duration, usize)>,
+}
+
+/// mqsim patch: a host's stepping state.
+#[derive(Default)]
+struct Sched {
+    /// The simulated time its runtime's clock shows (it stands still while
+    /// the host is skipped).
+    synced_to: Duration,
+    /// Its entry in `agenda`.
+    due_at: Option<Duration>,
+    /// Whether its software (a client's) has finished.
+    finished: bool,
+    /// How many steps it ran.
+    steps: u64,
 }
 
 impl<'a> Sim<'a> {
@@ -52,7 +88,29 @@ impl<'a> Sim<'a> {
             since_epoch,
             elapsed: Duration::ZERO,
             steps: 1, // bumped after each step
+            sched: Vec::new(),
+            ready: Default::default(),
+            carry: Vec::new(),
+            host_steps: 0,
+            clients: Vec::new(),
+            agenda: BTreeSet::new(),
         }
+    }
+
+    /// mqsim patch: how many times, so far, a host's runtime ran for a step
+    /// (every running host at every step, unless idle hosts are skipped).
+    pub fn host_steps(&self) -> u64 {
+        self.host_steps
+    }
+
+    /// mqsim patch: how many steps each host ran, by name, in the order the
+    /// hosts were added (with idle hosts skipped; zero otherwise).
+    pub fn host_steps_by_host(&self) -> Vec<(String, u64)> {
+        self.rts
+            .values()
+            .zip(&self.sched)
+            .map(|(rt, s)| (rt.nodename.to_string(), s.steps))
+            .collect()
     }
 
     /// How much logical time has elapsed since the simulation started.
@@ -101,7 +159,9 @@ impl<'a> Sim<'a> {
         let config = rt::Config {
             enable_io: self.config.enable_tokio_io,
             rng: Some(rng),
+            wake: Some(self.new_host_wake(addr)),
         };
+        self.clients.push(self.rts.len());
 
         let rt = World::enter(&self.world, || Rt::client(nodename, client, config));
 
@@ -146,11 +206,41 @@ impl<'a> Sim<'a> {
         let config = rt::Config {
             enable_io: self.config.enable_tokio_io,
             rng: Some(rng),
+            wake: Some(self.new_host_wake(addr)),
         };
 
         let rt = World::enter(&self.world, || Rt::host(nodename, host, config));
 
         self.rts.insert(addr, rt);
+    }
+
+    /// mqsim patch: the wake of the host about to be added; it runs in the
+    /// next step.
+    fn new_host_wake(&mut self, addr: IpAddr) -> Arc<HostWake> {
+        let index = self.rts.len();
+        let deadlines = self.config.skip_idle_hosts.then(|| {
+            self.world.borrow().hosts[&addr].deadlines.clone()
+        });
+        self.sched.push(Sched {
+            synced_to: self.elapsed,
+            ..Sched::default()
+        });
+        self.carry.push(index);
+        HostWake::new(index, self.ready.clone(), deadlines)
+    }
+
+    /// mqsim patch: host `index`'s runtime was replaced (crash, bounce): its
+    /// clock starts at the simulation's time, and its timers are gone.
+    fn restarted(&mut self, index: usize, runs: bool) {
+        let elapsed = self.elapsed;
+        let sched = &mut self.sched[index];
+        sched.synced_to = elapsed;
+        if let Some(at) = sched.due_at.take() {
+            self.agenda.remove(&(at, index));
+        }
+        if runs {
+            self.carry.push(index);
+        }
     }
 
     /// Crashes the resolved hosts. Nothing will be running on the matched hosts
@@ -181,6 +271,8 @@ impl<'a> Sim<'a> {
 
                 tracing::trace!(target: TRACING_TARGET, addr = ?h, "Crash");
             });
+            let index = self.rts.get_index_of(&h).expect("missing host");
+            self.restarted(index, false);
         }
 
         self.world.borrow_mut().current = None;
@@ -188,11 +280,17 @@ impl<'a> Sim<'a> {
 
     /// Bounces the resolved hosts. The software is restarted.
     pub fn bounce(&mut self, addrs: impl ToIpAddrs) {
+        let mut bounced = Vec::new();
         self.run_with_hosts(addrs, |addr, rt| {
             rt.bounce();
+            bounced.push(addr);
 
             tracing::trace!(target: TRACING_TARGET, addr = ?addr, "Bounce");
         });
+        for addr in bounced {
+            let index = self.rts.get_index_of(&addr).expect("missing host");
+            self.restarted(index, true);
+        }
     }
 
     /// Run `f` with the resolved hosts at `addrs` set on the world.
@@ -396,7 +494,7 @@ impl<'a> Sim<'a> {
             let is_finished = self.step()?;
 
             if is_finished {
-                return Ok(());
+                return self.check_unseen_timers();
             }
         }
     }
@@ -411,6 +509,9 @@ impl<'a> Sim<'a> {
     ///
     /// Returns whether or not all clients have completed.
     pub fn step(&mut self) -> Result<bool> {
+        if self.config.skip_idle_hosts {
+            return self.step_hosts_with_work();
+        }
         tracing::trace!(target: TRACING_TARGET, "step {}", self.steps);
 
         let tick = self.config.tick;
@@ -454,6 +555,7 @@ impl<'a> Sim<'a> {
             }
 
             let is_software_finished = World::enter(&self.world, || rt.tick(tick))?;
+            self.host_steps += 1;
 
             if rt.is_client() {
                 is_finished = is_finished && is_software_finished;
@@ -473,9 +575,16 @@ impl<'a> Sim<'a> {
             world.tick(addr, tick);
         }
 
+        // What `step_hosts_with_work` reads is of no use here.
+        self.ready.lock().unwrap().clear();
+        self.world.borrow_mut().topology.arrivals.clear();
+
         self.elapsed += tick;
         self.steps += 1;
+        self.check_duration(is_finished)
+    }
 
+    fn check_duration(&self, is_finished: bool) -> Result<bool> {
         if self.elapsed > self.config.duration && !is_finished {
             return Err(format!(
                 "Ran for duration: {:?} steps: {} without completing",
@@ -485,6 +594,159 @@ impl<'a> Sim<'a> {
 
         Ok(is_finished)
     }
+
+    /// mqsim patch: [`Self::step`] when idle hosts are skipped.
+    ///
+    /// Hosts run in the order they were added, as in a full step, but only
+    /// those with work: woken while idle (a message delivered, a wake from
+    /// outside), a task left runnable by their last step, a message
+    /// deliverable to them, or a timer of theirs due by the step's end. A
+    /// message or wake for a host later in the order makes it run in this
+    /// step, for one already passed in the next, as a full step would. A
+    /// skipped host's clock stands still; it is moved to the step's start
+    /// before the host next runs.
+    fn step_hosts_with_work(&mut self) -> Result<bool> {
+        tracing::trace!(target: TRACING_TARGET, "step {}", self.steps);
+        let tick = self.config.tick;
+        let start = self.elapsed;
+        let end = start + tick;
+
+        self.world.borrow_mut().topology.tick_by(tick);
+
+        let mut due: BTreeSet<usize> = self.carry.drain(..).collect();
+        while let Some(&(at, index)) = self.agenda.first() {
+            if at > end {
+                break;
+            }
+            self.agenda.pop_first();
+            self.sched[index].due_at = None;
+            due.insert(index);
+        }
+        let mut after = Vec::new();
+        self.take_wakes(None, &mut due, &mut after);
+
+        while let Some(index) = due.pop_first() {
+            let (&addr, rt) = self.rts.get_index_mut(index).expect("missing host");
+            if !rt.is_software_running() {
+                continue;
+            }
+            let _span_guard = tracing::span!(Level::INFO, "node", name = &*rt.nodename,).entered();
+            let sched = &mut self.sched[index];
+            let watch = {
+                let mut world = self.world.borrow_mut();
+                let World {
+                    rng,
+                    topology,
+                    hosts,
+                    ..
+                } = world.deref_mut();
+                let host = hosts.get_mut(&addr).expect("missing host");
+                topology.deliver_messages(rng, host);
+                world.current = Some(addr);
+                // The step first walks the host's clock to `start`.
+                let watch = rt::Watch {
+                    now: rt.now(),
+                    start,
+                    walk: start - sched.synced_to,
+                };
+                let host = world.current_host_mut();
+                host.timer.set_sim_elapsed(start);
+                host.timer.now(watch.now + watch.walk);
+                watch
+            };
+
+            let finished = World::enter(&self.world, || rt.tick_at(tick, Some(watch)))?;
+            self.host_steps += 1;
+            sched.steps += 1;
+            if let Some(at) = rt.wake.take_unseen_timer() {
+                return Err(unseen_timer(&rt.nodename, at).into());
+            }
+            sched.synced_to = end;
+            sched.finished = finished;
+            if rt.wake.has_work() {
+                after.push(index);
+            }
+
+            let mut world = self.world.borrow_mut();
+            world.current = None;
+            // The host's first timer may have changed.
+            let first = world.hosts[&addr].deadlines.lock().unwrap().first();
+            drop(world);
+            if let Some(at) = sched.due_at.take() {
+                self.agenda.remove(&(at, index));
+            }
+            if let Some(at) = first {
+                sched.due_at = Some(at);
+                self.agenda.insert((at, index));
+            }
+            self.take_wakes(Some(index), &mut due, &mut after);
+        }
+        self.carry = after;
+
+        // Clients only: a simulation of hosts alone pays nothing per host.
+        let is_finished = (self.clients.iter()).all(|&i| self.sched[i].finished);
+        self.elapsed = end;
+        self.steps += 1;
+        self.check_duration(is_finished)
+    }
+
+    /// mqsim patch: with idle hosts skipped, moves every running host's
+    /// clock to the simulation's time and fails if one of them had a timer
+    /// the simulation could not see due by now: it would never have been
+    /// woken for it. Call it when a run ends.
+    pub fn check_unseen_timers(&mut self) -> Result {
+        if !self.config.skip_idle_hosts {
+            return Ok(());
+        }
+        let elapsed = self.elapsed;
+        for (rt, sched) in self.rts.values_mut().zip(&mut self.sched) {
+            if !rt.is_software_running() {
+                continue;
+            }
+            rt.walk_clock(elapsed - sched.synced_to, sched.synced_to);
+            sched.synced_to = elapsed;
+            if let Some(at) = rt.wake.take_unseen_timer() {
+                return Err(unseen_timer(&rt.nodename, at).into());
+            }
+        }
+        Ok(())
+    }
+
+    /// mqsim patch: hosts woken or sent a message since the last look run
+    /// in this step if they come after host `passed` in the order, else in
+    /// the next.
+    fn take_wakes(&mut self, passed: Option<usize>, due: &mut BTreeSet<usize>, after: &mut Vec<usize>) {
+        // A host's own wakes from before its step (the messages delivered
+        // to it) were served by it; any after its last poll show in
+        // `has_work`.
+        let woken: Vec<usize> = std::mem::take(&mut *self.ready.lock().unwrap())
+            .into_iter()
+            .filter(|&i| Some(i) != passed)
+            .collect();
+        let arrivals = std::mem::take(&mut self.world.borrow_mut().topology.arrivals);
+        let indexes = woken.into_iter().chain(
+            arrivals
+                .into_iter()
+                .filter_map(|addr| self.rts.get_index_of(&addr)),
+        );
+        for index in indexes {
+            if passed.is_some_and(|p| index <= p) {
+                after.push(index);
+            } else {
+                due.insert(index);
+            }
+        }
+    }
+}
+
+/// mqsim patch: the error for a timer made outside `crate::time`.
+fn unseen_timer(host: &str, at: Duration) -> String {
+    format!(
+        "host {host}: a timer the simulation cannot see fired at {at:?} (a bare \
+         tokio::time sleep, timeout or interval?); with idle hosts skipped a \
+         host's timers must come from turmoil::time, or the host is not woken \
+         for them"
+    )
 }
 
 #[cfg(test)]

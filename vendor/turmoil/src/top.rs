@@ -32,6 +32,17 @@ pub(crate) struct Topology {
     /// mqsim patch: the network's time, kept here so that a step with a
     /// whole-millisecond tick need not enter `rt` (see `tick_by`).
     now: Instant,
+
+    /// mqsim patch: indexes of the links with messages in flight, the only
+    /// ones a tick has to look at (a link's clock is set when it is used).
+    busy: std::collections::BTreeSet<usize>,
+
+    /// mqsim patch: hosts that messages became deliverable to, for the
+    /// simulation to step (in no particular order, with repeats).
+    pub(crate) arrivals: Vec<IpAddr>,
+
+    /// mqsim patch: scratch list of links to `note`.
+    touched: Vec<usize>,
 }
 
 /// This type is used as the key in the [`Topology::links`] map. See [`new`]
@@ -191,6 +202,9 @@ impl Topology {
             links_of: IndexMap::default(),
             rt,
             now,
+            busy: Default::default(),
+            arrivals: Vec::new(),
+            touched: Vec::new(),
         }
     }
 
@@ -254,8 +268,11 @@ impl Topology {
         dst: SocketAddr,
         message: Protocol,
     ) -> Result<()> {
-        if let Some(link) = self.links.get_mut(&Pair::new(src.ip(), dst.ip())) {
-            link.enqueue_message(&self.config, rand, src, dst, message)
+        if let Some((index, _, link)) = self.links.get_full_mut(&Pair::new(src.ip(), dst.ip())) {
+            link.now = self.now;
+            let result = link.enqueue_message(&self.config, rand, src, dst, message);
+            self.note(index);
+            result
         } else {
             Err(Error::new(
                 ErrorKind::ConnectionRefused,
@@ -274,8 +291,31 @@ impl Topology {
                 .links
                 .get_index_mut(index)
                 .expect("links are never removed");
+            link.now = self.now;
             link.deliver_messages(&self.config, rand, dst);
+            // A message the host could not take goes back on the link.
+            if !link.sent.is_empty() || !link.deliverable.is_empty() {
+                self.touched.push(index);
+            }
         }
+        let mut touched = std::mem::take(&mut self.touched);
+        for &index in &touched {
+            self.note(index);
+        }
+        touched.clear();
+        self.touched = touched;
+    }
+
+    /// mqsim patch: after link `index` was used, keeps `busy` and `arrivals`
+    /// up to date.
+    fn note(&mut self, index: usize) {
+        let (_, link) = self.links.get_index(index).expect("links are never removed");
+        if link.sent.is_empty() {
+            self.busy.remove(&index);
+        } else {
+            self.busy.insert(index);
+        }
+        self.arrivals.extend(link.deliverable.keys().copied());
     }
 
     pub(crate) fn hold(&mut self, a: IpAddr, b: IpAddr) {
@@ -283,7 +323,10 @@ impl Topology {
     }
 
     pub(crate) fn release(&mut self, a: IpAddr, b: IpAddr) {
-        self.get_link_mut(&Pair::new(a, b)).release();
+        let now = self.now;
+        let link = self.get_link_mut(&Pair::new(a, b));
+        link.now = now;
+        link.release();
     }
 
     pub(crate) fn partition(&mut self, a: IpAddr, b: IpAddr) {
@@ -319,12 +362,26 @@ impl Topology {
             let _ = self.rt.tick(duration);
             self.now += self.rt.now() - before;
         }
-        for link in self.links.values_mut() {
+        // mqsim patch: only links with messages in flight; the others hold
+        // nothing to move, and their clocks are set when next used.
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.extend(self.busy.iter().copied());
+        for &index in &touched {
+            let (_, link) = self.links.get_index_mut(index).expect("links are never removed");
             link.tick(self.now);
+            self.note(index);
         }
+        touched.clear();
+        self.touched = touched;
     }
 
     pub(crate) fn iter_mut(&mut self) -> LinksIter<'_> {
+        let now = self.now;
+        for link in self.links.values_mut() {
+            link.now = now;
+        }
+        // The caller may deliver any message.
+        self.busy.extend(0..self.links.len());
         LinksIter {
             iter: self.links.iter_mut(),
         }

@@ -2282,8 +2282,8 @@ fn scale_errors() {
     assert_eq!(e[0].message, "expected a scale from 1 to 1000, found 1001");
     // 100/s × 1000 for 10 s: a million messages, inside MAX_MESSAGES.
     assert!(scaled(&MINIMAL.replace("\"2m\"", "\"10s\""), 1000).is_ok());
-    // For two minutes it is twelve million: the limit names the scaling.
-    let e = scaled(MINIMAL, 1000).unwrap_err();
+    // For four minutes it is twenty-four million: the limit names the scaling.
+    let e = scaled(&MINIMAL.replace("\"2m\"", "\"4m\""), 1000).unwrap_err();
     assert_eq!(e[0].path, "workload.rate");
     assert!(e[0].message.contains("--scale 1000"), "{}", e[0].message);
     // With a bad file, both are reported (the file's errors unscaled).

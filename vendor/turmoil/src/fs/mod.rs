@@ -1246,7 +1246,13 @@ impl Fs {
                 if let Some(file_data) = self.persisted_files.get_mut(path) {
                     let end = *offset as usize + data.len();
                     if end > file_data.content.len() {
-                        file_data.content.resize(end, 0);
+                        // mqsim patch: an appended-to file of many MB grows by
+                        // a quarter, not by doubling (memory for long runs).
+                        let c = &mut file_data.content;
+                        if end > c.capacity() && c.capacity() >= 1 << 20 {
+                            c.reserve_exact((end - c.len()).max(c.capacity() / 4));
+                        }
+                        c.resize(end, 0);
                     }
                     file_data.content[*offset as usize..end].copy_from_slice(data);
                     // Update mtime and ctime

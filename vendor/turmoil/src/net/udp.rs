@@ -2,7 +2,6 @@ use bytes::Bytes;
 use indexmap::{IndexMap, IndexSet};
 use tokio::{
     sync::{mpsc, Mutex},
-    time::sleep,
 };
 
 use crate::{
@@ -633,7 +632,8 @@ fn send_loopback(src: SocketAddr, dst: SocketAddr, message: Protocol) {
         // remote networking behavior.
         // https://github.com/tokio-rs/turmoil/issues/132
         let tick_duration = World::current(|world| world.tick_duration);
-        sleep(tick_duration).await;
+        // mqsim patch: a timer the simulation sees.
+        crate::time::sleep(tick_duration).await;
 
         World::current(|world| {
             world

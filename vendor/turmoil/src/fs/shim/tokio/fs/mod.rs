@@ -36,7 +36,8 @@ use std::path::Path;
 async fn apply_io_latency() {
     let latency = FsContext::current(|ctx| ctx.fs.calculate_latency(ctx.rng, false));
     if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
+        // mqsim patch: a timer the simulation sees.
+        crate::time::sleep(latency).await;
     }
 }
 
@@ -64,7 +65,8 @@ async fn apply_read_latency(path: &Path, offset: u64, direct_io: bool) {
     });
 
     if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
+        // mqsim patch: a timer the simulation sees.
+        crate::time::sleep(latency).await;
     }
 }
 
@@ -87,7 +89,8 @@ async fn apply_write_latency(path: &Path, offset: u64, direct_io: bool) {
     });
 
     if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
+        // mqsim patch: a timer the simulation sees.
+        crate::time::sleep(latency).await;
     }
 }
 

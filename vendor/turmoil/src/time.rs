@@ -1,0 +1,345 @@
+//! mqsim patch: timers a simulation can see.
+//!
+//! With [`Builder::skip_idle_hosts`](crate::Builder::skip_idle_hosts) a host
+//! is stepped only when it has work: a task was woken, a message arrived, or
+//! a timer it set is due. tokio does not say when a runtime's next timer is
+//! due, so a host that waits on time must wait through these functions: they
+//! are tokio's (`sleep`, `sleep_until`, `timeout`, `interval`) and, inside a
+//! simulated host, also tell the simulation the deadline. A host that waits
+//! on a bare `tokio::time::sleep` and nothing else is never woken for it
+//! while skipping is on; outside a simulation, or with skipping off, these
+//! behave exactly as tokio's.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{ready, Context, Poll};
+
+use pin_project_lite::pin_project;
+use tokio::time::{Duration, Instant};
+
+use crate::world::World;
+
+/// The deadlines (simulated time since the start of the simulation) of a
+/// host's pending timers, as a multiset.
+#[derive(Default)]
+pub(crate) struct Deadlines(BTreeMap<Duration, u32>);
+
+impl Deadlines {
+    pub(crate) fn first(&self) -> Option<Duration> {
+        self.0.keys().next().copied()
+    }
+
+    /// Whether a deadline lies in `(from, to]`.
+    pub(crate) fn any_in(&self, from: Duration, to: Duration) -> bool {
+        use std::ops::Bound::{Excluded, Included};
+        self.0.range((Excluded(from), Included(to))).next().is_some()
+    }
+
+    fn add(&mut self, at: Duration) {
+        *self.0.entry(at).or_default() += 1;
+    }
+
+    fn remove(&mut self, at: Duration) {
+        if let Some(n) = self.0.get_mut(&at) {
+            *n -= 1;
+            if *n == 0 {
+                self.0.remove(&at);
+            }
+        }
+    }
+}
+
+pub(crate) type SharedDeadlines = Arc<Mutex<Deadlines>>;
+
+/// A pending timer's entry in its host's deadlines, removed on drop.
+struct Registration {
+    deadlines: SharedDeadlines,
+    at: Duration,
+}
+
+impl Registration {
+    /// Registers `deadline` with the current host, if there is one.
+    fn new(deadline: Instant) -> Option<Registration> {
+        World::try_current(|world| {
+            let host = world.try_current_host().ok()?;
+            let at = host.timer.sim_time_of(deadline)?;
+
+            let deadlines = host.deadlines.clone();
+            deadlines.lock().unwrap().add(at);
+            Some(Registration { deadlines, at })
+        })
+        .ok()
+        .flatten()
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.deadlines.lock().unwrap().remove(self.at);
+    }
+}
+
+pin_project! {
+    /// tokio's [`Sleep`](tokio::time::Sleep), known to the simulation.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Sleep {
+        #[pin]
+        inner: tokio::time::Sleep,
+        registration: Option<Registration>,
+    }
+}
+
+impl Sleep {
+    /// When this sleep completes.
+    pub fn deadline(&self) -> Instant {
+        self.inner.deadline()
+    }
+
+    /// Whether it has completed.
+    pub fn is_elapsed(&self) -> bool {
+        self.inner.is_elapsed()
+    }
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.inner.deadline())
+            .finish()
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let me = self.project();
+        ready!(me.inner.poll(cx));
+        me.registration.take();
+        Poll::Ready(())
+    }
+}
+
+/// Waits until `deadline`, as [`tokio::time::sleep_until`].
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep {
+        inner: tokio::time::sleep_until(deadline),
+        registration: Registration::new(deadline),
+    }
+}
+
+/// Waits for `duration`, as [`tokio::time::sleep`].
+pub fn sleep(duration: Duration) -> Sleep {
+    let deadline = Instant::now()
+        .checked_add(duration)
+        // tokio's own bound for "far in the future".
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(86400 * 365 * 30));
+    sleep_until(deadline)
+}
+
+/// The error of a [`timeout`] whose deadline passed first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+impl From<Elapsed> for std::io::Error {
+    fn from(_: Elapsed) -> std::io::Error {
+        std::io::ErrorKind::TimedOut.into()
+    }
+}
+
+pin_project! {
+    /// A future bounded in time: tokio's [`Timeout`](tokio::time::Timeout)
+    /// (whose deadline is polled even when the future used up its budget),
+    /// its deadline known to the simulation.
+    #[must_use = "futures do nothing unless polled"]
+    #[derive(Debug)]
+    pub struct Timeout<F> {
+        #[pin]
+        inner: tokio::time::Timeout<F>,
+        registration: Option<Registration>,
+    }
+}
+
+impl fmt::Debug for Registration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registration").field("at", &self.at).finish()
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let me = self.project();
+        let out = ready!(me.inner.poll(cx));
+        me.registration.take();
+        Poll::Ready(out.map_err(|_| Elapsed(())))
+    }
+}
+
+/// Runs `future` for at most `duration`, as [`tokio::time::timeout`].
+pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+    let deadline = Instant::now()
+        .checked_add(duration)
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(86400 * 365 * 30));
+    Timeout {
+        inner: tokio::time::timeout_at(deadline, future),
+        registration: Registration::new(deadline),
+    }
+}
+
+/// Ticks every `period`, the first at once; late ticks fire at once until
+/// it has caught up ([`tokio::time::MissedTickBehavior::Burst`], tokio's
+/// default).
+#[derive(Debug)]
+pub struct Interval {
+    next: Instant,
+    period: Duration,
+}
+
+/// An [`Interval`] whose first tick is now.
+pub fn interval(period: Duration) -> Interval {
+    assert!(period > Duration::ZERO, "`period` must be non-zero.");
+    Interval {
+        next: Instant::now(),
+        period,
+    }
+}
+
+impl Interval {
+    /// Waits for the next tick and returns when it was due.
+    pub async fn tick(&mut self) -> Instant {
+        let due = self.next;
+        sleep_until(due).await;
+        self.next = due + self.period;
+        due
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Builder;
+
+    /// A timer's deadline is what the simulation sees, and it leaves when
+    /// the timer completes or is dropped.
+    #[test]
+    fn deadlines_are_registered_and_removed() {
+        let mut deadlines = Deadlines::default();
+        deadlines.add(Duration::from_millis(5));
+        deadlines.add(Duration::from_millis(3));
+        deadlines.add(Duration::from_millis(3));
+        assert_eq!(deadlines.first(), Some(Duration::from_millis(3)));
+        deadlines.remove(Duration::from_millis(3));
+        assert_eq!(deadlines.first(), Some(Duration::from_millis(3)));
+        deadlines.remove(Duration::from_millis(3));
+        assert_eq!(deadlines.first(), Some(Duration::from_millis(5)));
+    }
+
+    /// With idle hosts skipped, a host that only sleeps still wakes on time,
+    /// and a timeout still fires.
+    #[test]
+    fn timers_fire_on_time_when_idle_hosts_are_skipped() {
+        let mut sim = Builder::new().skip_idle_hosts(true).build();
+        sim.client("sleeper", async {
+            let start = crate::elapsed();
+            sleep(Duration::from_millis(250)).await;
+            assert_eq!(crate::elapsed() - start, Duration::from_millis(250));
+            let r = timeout(Duration::from_millis(40), std::future::pending::<()>()).await;
+            assert!(r.is_err());
+            assert_eq!(crate::elapsed() - start, Duration::from_millis(290));
+            let mut every = interval(Duration::from_millis(100));
+            for _ in 0..3 {
+                every.tick().await;
+            }
+            assert_eq!(crate::elapsed() - start, Duration::from_millis(490));
+            Ok(())
+        });
+        sim.run().unwrap();
+    }
+
+    /// A host that waits on a bare tokio timer fails the run, naming the
+    /// host, whether the timer fires while the host runs or while it idles.
+    #[test]
+    fn a_bare_tokio_timer_fails_the_run() {
+        let mut sim = Builder::new().skip_idle_hosts(true).build();
+        sim.host("napper", || async {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            Ok(())
+        });
+        sim.client("client", async {
+            sleep(Duration::from_millis(100)).await;
+            Ok(())
+        });
+        let err = sim.run().unwrap_err().to_string();
+        assert!(err.contains("host napper") && err.contains("30ms"), "{err}");
+
+        // While running: the host is stepped for its own visible timers.
+        let mut sim = Builder::new().skip_idle_hosts(true).build();
+        sim.client("busy", async {
+            let mut every = interval(Duration::from_millis(5));
+            let raw = tokio::time::sleep(Duration::from_micros(12_500));
+            tokio::pin!(raw);
+            loop {
+                tokio::select! {
+                    _ = &mut raw => return Ok(()),
+                    _ = every.tick() => {}
+                }
+            }
+        });
+        let err = sim.run().unwrap_err().to_string();
+        assert!(err.contains("host busy"), "{err}");
+    }
+
+    /// An idle host is woken by a message, at the time it would have read
+    /// it had every host been stepped at every tick.
+    #[test]
+    fn an_idle_host_wakes_for_a_message() {
+        use crate::net::{TcpListener, TcpStream};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let read_at = |skip: bool| {
+            let mut sim = Builder::new()
+                .skip_idle_hosts(skip)
+                .min_message_latency(Duration::from_millis(3))
+                .max_message_latency(Duration::from_millis(3))
+                .build();
+            sim.host("server", || async {
+                let listener = TcpListener::bind("0.0.0.0:7").await?;
+                loop {
+                    let (mut s, _) = listener.accept().await?;
+                    let mut b = [0u8; 1];
+                    s.read_exact(&mut b).await?;
+                    let at = crate::elapsed().as_millis() as u64;
+                    s.write_all(&at.to_be_bytes()).await?;
+                }
+            });
+            let at = std::rc::Rc::new(std::cell::Cell::new(0));
+            let out = at.clone();
+            sim.client("client", async move {
+                sleep(Duration::from_millis(500)).await;
+                let mut s = TcpStream::connect("server:7").await?;
+                s.write_all(&[1]).await?;
+                let mut b = [0u8; 8];
+                s.read_exact(&mut b).await?;
+                out.set(u64::from_be_bytes(b));
+                Ok(())
+            });
+            sim.run().unwrap();
+            at.get()
+        };
+        let skipped = read_at(true);
+        assert!(skipped > 500, "{skipped}");
+        assert_eq!(skipped, read_at(false));
+    }
+}
