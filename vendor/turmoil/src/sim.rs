@@ -669,8 +669,9 @@ impl<'a> Sim<'a> {
 
             let mut world = self.world.borrow_mut();
             world.current = None;
-            // The host's first timer may have changed.
-            let first = world.hosts[&addr].deadlines.lock().unwrap().first();
+            // The host's first timer may have changed; one not after this
+            // step's start is stale (see `Deadlines::first_after`).
+            let first = world.hosts[&addr].deadlines.lock().unwrap().first_after(start);
             drop(world);
             if let Some(at) = sched.due_at.take() {
                 self.agenda.remove(&(at, index));

@@ -28,8 +28,15 @@ use crate::world::World;
 pub(crate) struct Deadlines(BTreeMap<Duration, u32>);
 
 impl Deadlines {
-    pub(crate) fn first(&self) -> Option<Duration> {
-        self.0.keys().next().copied()
+    /// The first deadline after `t`. One at or before the start of a step
+    /// the host has just taken needs no wake: if its timer was polled, tokio
+    /// fired it in that step; if not (a `select!` branch not polled, a
+    /// sleep kept past its deadline), the task sees it elapsed when it next
+    /// polls it. Without this, one such sleep kept its host stepping at
+    /// every tick.
+    pub(crate) fn first_after(&self, t: Duration) -> Option<Duration> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        self.0.range((Excluded(t), Unbounded)).next().map(|(&at, _)| at)
     }
 
     /// Whether a deadline lies in `(from, to]`.
@@ -240,11 +247,41 @@ mod tests {
         deadlines.add(Duration::from_millis(5));
         deadlines.add(Duration::from_millis(3));
         deadlines.add(Duration::from_millis(3));
-        assert_eq!(deadlines.first(), Some(Duration::from_millis(3)));
+        let first = |d: &Deadlines| d.first_after(Duration::ZERO);
+        assert_eq!(first(&deadlines), Some(Duration::from_millis(3)));
+        assert_eq!(
+            deadlines.first_after(Duration::from_millis(3)),
+            Some(Duration::from_millis(5))
+        );
         deadlines.remove(Duration::from_millis(3));
-        assert_eq!(deadlines.first(), Some(Duration::from_millis(3)));
+        assert_eq!(first(&deadlines), Some(Duration::from_millis(3)));
         deadlines.remove(Duration::from_millis(3));
-        assert_eq!(deadlines.first(), Some(Duration::from_millis(5)));
+        assert_eq!(first(&deadlines), Some(Duration::from_millis(5)));
+    }
+
+    /// A sleep kept past its deadline without being polled (a `select!`
+    /// branch not taken, a sleep held for later) does not keep its host
+    /// stepping at every tick until it is dropped.
+    #[test]
+    fn a_stale_sleep_does_not_keep_its_host_busy() {
+        let mut sim = Builder::new().skip_idle_hosts(true).build();
+        sim.host("holder", || async {
+            let stale = sleep(Duration::from_millis(1));
+            sleep(Duration::from_secs(1)).await;
+            // Polled at last, it is long elapsed.
+            stale.await;
+            Ok(())
+        });
+        sim.client("client", async {
+            sleep(Duration::from_secs(2)).await;
+            Ok(())
+        });
+        sim.run().unwrap();
+        let steps = sim.host_steps_by_host();
+        let (_, holder) = steps.iter().find(|(name, _)| name == "holder").unwrap();
+        // Its first step, the stale deadline's (no longer after it), the
+        // one-second wake: 1,000 steps if the stale deadline kept it busy.
+        assert!(*holder <= 4, "holder stepped {holder} times");
     }
 
     /// With idle hosts skipped, a host that only sleeps still wakes on time,
