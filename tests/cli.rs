@@ -471,6 +471,7 @@ fn bench_quick_prints_every_figure_with_its_target() {
             "flagship_sim_s_per_wall_s",
             "flagship_messages_per_wall_s",
             "flagship_idle_share",
+            "idle_busiest_host_tick_share",
             "idle_wall_s_per_sim_s_5_hosts",
             "idle_50_vs_5_hosts",
             "idle_200_vs_5_hosts",

@@ -53,6 +53,40 @@ const EPOCH_SECS: u64 = 1_700_000_000;
 
 /// Runs `scenario` with `seed` against `model` and returns the History.
 pub fn run(scenario: &Scenario, seed: u64, model: &dyn Model) -> Result<History, SimFailure> {
+    run_with_steps(scenario, seed, model).map(|(history, _)| history)
+}
+
+/// What a run paid for: how many steps each host ran in (a host runs only
+/// in steps where it has work), beside the run's ticks. Not part of the
+/// History: it measures the engine, not the system simulated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostSteps {
+    /// Steps per host, in the order the hosts were added.
+    pub by_host: Vec<(String, u64)>,
+    /// The run's ticks: a host at every tick ran this many steps.
+    pub ticks: u64,
+}
+
+impl HostSteps {
+    /// All hosts' steps.
+    pub fn total(&self) -> u64 {
+        self.by_host.iter().map(|(_, n)| n).sum()
+    }
+
+    /// The host that ran in the most steps, and how many.
+    pub fn busiest(&self) -> Option<(&str, u64)> {
+        (self.by_host.iter())
+            .max_by_key(|(_, n)| *n)
+            .map(|(name, n)| (name.as_str(), *n))
+    }
+}
+
+/// [`run`], with what the run paid for in host steps (`mqsim bench`).
+pub fn run_with_steps(
+    scenario: &Scenario,
+    seed: u64,
+    model: &dyn Model,
+) -> Result<(History, HostSteps), SimFailure> {
     install_panic_capture();
     PANICS.with(|p| *p.borrow_mut() = Some(Vec::new()));
     let outcome = catch_unwind(AssertUnwindSafe(|| run_inner(scenario, seed, model)));
@@ -124,7 +158,11 @@ enum Action {
     HealAll,
 }
 
-fn run_inner(scenario: &Scenario, seed: u64, model: &dyn Model) -> Result<History, SimFailure> {
+fn run_inner(
+    scenario: &Scenario,
+    seed: u64,
+    model: &dyn Model,
+) -> Result<(History, HostSteps), SimFailure> {
     // Seeds are drawn in a fixed order: turmoil's world first, then each host
     // in `Scenario::hosts` order. Adding a host changes only later seeds.
     let mut root = ChaCha8Rng::seed_from_u64(seed);
@@ -207,6 +245,10 @@ fn run_inner(scenario: &Scenario, seed: u64, model: &dyn Model) -> Result<Histor
     // A host that waited on a timer the simulation could not see was never
     // woken for it: fail rather than report figures from a stalled host.
     sim.check_unseen_timers().map_err(sim_failure)?;
+    let steps = HostSteps {
+        by_host: sim.host_steps_by_host(),
+        ticks: (end.as_nanos() / scenario.tick.as_nanos().max(1)) as u64,
+    };
     let mut events = env.recorder.take();
     // Hosts record in step order; a stable sort by time keeps that order for
     // events of the same microsecond, which keeps the History canonical.
@@ -217,7 +259,7 @@ fn run_inner(scenario: &Scenario, seed: u64, model: &dyn Model) -> Result<Histor
     }
     events.shrink_to_fit();
     world.windows.sort_by_key(|w| (w.start_us, w.index));
-    Ok(History {
+    let history = History {
         created: env.recorder.take_created(),
         events,
         samples,
@@ -230,7 +272,8 @@ fn run_inner(scenario: &Scenario, seed: u64, model: &dyn Model) -> Result<Histor
         poison: env.recorder.take_poison(),
         load_end_us: load_end.as_micros() as u64,
         end_us: end.as_micros() as u64,
-    })
+    };
+    Ok((history, steps))
 }
 
 /// turmoil's error as a run's failure; its word for mqsim's timers is

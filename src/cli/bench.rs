@@ -246,6 +246,31 @@ acks = 1
         )),
     );
 
+    // Which host the idle flagship pays for most. A host stepped at most
+    // ticks of a nearly idle run is woken for nothing: a poll loop, or a
+    // deadline nobody waits on (one such kept every broker at every tick).
+    let (_, idle_steps) = harness::driver::run_with_steps(&idle_sc, 1, &models::Pipeline::new())
+        .map_err(|e| e.to_string())?;
+    let (_, flag_steps) = harness::driver::run_with_steps(&sc, 1, &models::Pipeline::new())
+        .map_err(|e| e.to_string())?;
+    let (busiest, busiest_steps) = idle_steps.busiest().unwrap_or(("none", 0));
+    figures.push(
+        Figure::new(
+            "idle_busiest_host_tick_share",
+            busiest_steps as f64 / idle_steps.ticks.max(1) as f64,
+            "ratio",
+            "<=",
+            0.5,
+        )
+        .how(format!(
+            "(c) the flagship at 10 msg/s: its busiest host ({busiest}) ran in {busiest_steps} of {} ticks; all hosts {} steps. The flagship itself: {} host steps, {:.2} per message sent",
+            idle_steps.ticks,
+            idle_steps.total(),
+            flag_steps.total(),
+            flag_steps.total() as f64 / flag.figures[Metric::Sent].n.max(1) as f64
+        )),
+    );
+
     // (f) What a run's cost grows with: hosts that have nothing to do
     // should cost next to nothing (a host runs only in steps where it has
     // work), messages about linearly. A pipeline of (b)'s hosts at 10
