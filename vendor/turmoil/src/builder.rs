@@ -96,7 +96,10 @@ impl Builder {
     /// naming the host, when one fires). Hosts' tasks must be spawned with
     /// `spawn_local` (a `tokio::spawn`ed task's wakes are not seen), and
     /// [`Self::enable_random_order`] is ignored: hosts with work run in the
-    /// order they were added.
+    /// order they were added. The tick must be a whole number of
+    /// milliseconds: tokio's timer wheel rounds deadlines up to the next
+    /// millisecond, so with a finer tick a timer fires past the step the
+    /// simulation woke its host for (the run fails, naming the timer).
     pub fn skip_idle_hosts(&mut self, value: bool) -> &mut Self {
         self.config.skip_idle_hosts = value;
         self
