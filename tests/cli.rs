@@ -472,6 +472,7 @@ fn bench_quick_prints_every_figure_with_its_target() {
             "flagship_messages_per_wall_s",
             "flagship_idle_share",
             "idle_busiest_host_tick_share",
+            "flagship_traffic_floor_sim_s_per_wall_s",
             "idle_wall_s_per_sim_s_5_hosts",
             "idle_50_vs_5_hosts",
             "idle_200_vs_5_hosts",

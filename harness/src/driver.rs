@@ -65,6 +65,10 @@ pub struct HostSteps {
     pub by_host: Vec<(String, u64)>,
     /// The run's ticks: a host at every tick ran this many steps.
     pub ticks: u64,
+    /// Messages the hosts put on the simulated network (TCP segments of
+    /// every kind): the run's traffic, which `mqsim bench` prices with
+    /// bare turmoil sockets.
+    pub network_messages: u64,
 }
 
 impl HostSteps {
@@ -248,6 +252,7 @@ fn run_inner(
     let steps = HostSteps {
         by_host: sim.host_steps_by_host(),
         ticks: (end.as_nanos() / scenario.tick.as_nanos().max(1)) as u64,
+        network_messages: sim.network_messages(),
     };
     let mut events = env.recorder.take();
     // Hosts record in step order; a stable sort by time keeps that order for

@@ -271,6 +271,40 @@ acks = 1
         )),
     );
 
+    // (h) What (c)'s traffic costs turmoil alone. Bare sockets carry as
+    // many network messages as the flagship put on the wire, over as many
+    // simulated seconds, as request and answer pairs between client and
+    // server hosts (the store calls that are two thirds of the flagship's
+    // traffic), over the flagship's link latency. No model, no History: the most (c) could reach on this
+    // engine if mqsim's models cost nothing, so whether (c)'s target is in
+    // reach of work on the models alone.
+    let mut floor = None;
+    let floor_wall = best_of(tries, || {
+        floor = Some(traffic_floor(flag_steps.network_messages, simulated)?);
+        Ok(())
+    })?;
+    let floor = floor.ok_or("the traffic floor did not run")?;
+    figures.push(
+        Figure::new(
+            "flagship_traffic_floor_sim_s_per_wall_s",
+            simulated / floor_wall.as_secs_f64(),
+            "x",
+            ">=",
+            100.0,
+        )
+        .how(format!(
+            "(h) bare turmoil sockets carrying the flagship's {} network messages in {:.0} simulated s (request/answer pairs: 4 client hosts x 8 paced connection loops to 3 servers that wait 2 ms, 1-5 ms links): {:.3} s (best of {tries}), {:.2} µs per message, {} host steps against the flagship's {}; the flagship itself {:.2} µs per message, {:.2}x the floor's wall",
+            flag_steps.network_messages,
+            floor.simulated.as_secs_f64(),
+            floor_wall.as_secs_f64(),
+            floor_wall.as_secs_f64() * 1e6 / floor.messages.max(1) as f64,
+            floor.host_steps,
+            flag_steps.total(),
+            flag_wall.as_secs_f64() * 1e6 / flag_steps.network_messages.max(1) as f64,
+            flag_wall.as_secs_f64() / floor_wall.as_secs_f64()
+        )),
+    );
+
     // (f) What a run's cost grows with: hosts that have nothing to do
     // should cost next to nothing (a host runs only in steps where it has
     // work), messages about linearly. A pipeline of (b)'s hosts at 10
@@ -482,6 +516,90 @@ fn best_of(tries: u32, mut f: impl FnMut() -> Result<(), String>) -> Result<Dura
 }
 
 const FLOOR_PORT: u16 = 7000;
+
+/// What one run of [`traffic_floor`] did.
+struct TrafficFloor {
+    /// Network messages it put on the wire (at least the target).
+    messages: u64,
+    host_steps: u64,
+    simulated: Duration,
+}
+
+/// Bare turmoil sockets putting at least `target` messages on the network
+/// as request/answer pairs, paced to take about `seconds` of simulated
+/// time: 4 client hosts of 8 connection loops each (each loop starts a
+/// call every period, round-robin over its own connections to 3 servers),
+/// servers that take 2 ms per request, links of 1-5 ms, a 1 ms tick, idle
+/// hosts skipped — the shape of the flagship's store calls.
+fn traffic_floor(target: u64, seconds: f64) -> Result<TrafficFloor, String> {
+    const SERVERS: usize = 3;
+    const CLIENTS: usize = 4;
+    const LOOPS: usize = 8;
+    // Two messages a call: each loop calls once a period.
+    let calls_per_s = target as f64 / 2.0 / seconds.max(1.0);
+    let period_ms = ((CLIENTS * LOOPS) as f64 * 1000.0 / calls_per_s.max(1.0))
+        .round()
+        .max(1.0);
+    let period = Duration::from_millis(period_ms as u64);
+    let mut sim = turmoil::Builder::new()
+        .tick_duration(Duration::from_millis(1))
+        .simulation_duration(Duration::from_secs(36_000))
+        .min_message_latency(Duration::from_millis(1))
+        .max_message_latency(Duration::from_millis(5))
+        .rng_seed(1)
+        .skip_idle_hosts(true)
+        .build();
+    for s in 0..SERVERS {
+        sim.host(format!("server-{s}"), || async {
+            let listener = TcpListener::bind(("0.0.0.0", FLOOR_PORT)).await?;
+            loop {
+                let (mut conn, _) = listener.accept().await?;
+                tokio::task::spawn_local(async move {
+                    let mut request = [0u8; 16];
+                    while conn.read_exact(&mut request).await.is_ok() {
+                        turmoil::time::sleep(Duration::from_millis(2)).await;
+                        if conn.write_all(&request[..8]).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+    }
+    for c in 0..CLIENTS {
+        sim.client(format!("client-{c}"), async move {
+            for l in 0..LOOPS {
+                tokio::task::spawn_local(async move {
+                    let mut conns = Vec::new();
+                    for s in 0..SERVERS {
+                        let name = format!("server-{s}");
+                        conns.push(TcpStream::connect((name.as_str(), FLOOR_PORT)).await?);
+                    }
+                    let mut answer = [0u8; 8];
+                    let mut next = tokio::time::Instant::now();
+                    for i in (c + l).. {
+                        let conn = &mut conns[i % SERVERS];
+                        conn.write_all(&[0u8; 16]).await?;
+                        conn.read_exact(&mut answer).await?;
+                        next += period;
+                        turmoil::time::sleep_until(next).await;
+                    }
+                    Ok::<(), std::io::Error>(())
+                });
+            }
+            std::future::pending::<()>().await;
+            Ok(())
+        });
+    }
+    while sim.network_messages() < target {
+        sim.step().map_err(|e| e.to_string())?;
+    }
+    Ok(TrafficFloor {
+        messages: sim.network_messages(),
+        host_steps: sim.host_steps(),
+        simulated: sim.elapsed(),
+    })
+}
 
 /// (a): a producer sends `n` 16-byte frames at `rate` per simulated second
 /// (the frames due at each 1 ms tick in one write, as a producer batching

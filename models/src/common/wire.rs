@@ -424,10 +424,11 @@ pub struct QueueImage {
 }
 
 pub async fn write_frame<T: Serialize>(stream: &mut TcpStream, msg: &T) -> io::Result<()> {
-    let body = postcard::to_allocvec(msg).map_err(io::Error::other)?;
-    let mut frame = Vec::with_capacity(4 + body.len());
-    frame.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    frame.extend_from_slice(&body);
+    // The body is serialized after a placeholder for its length: one
+    // buffer a frame, no copy.
+    let mut frame = postcard::to_extend(msg, vec![0u8; 4]).map_err(io::Error::other)?;
+    let len = (frame.len() - 4) as u32;
+    frame[..4].copy_from_slice(&len.to_le_bytes());
     stream.write_all(&frame).await
 }
 

@@ -14,6 +14,7 @@ use crate::common::policy::{Admission, Lag, LagPolicy, PolicyFactory};
 use crate::common::server::{self, Connection};
 use crate::common::wire::Stored;
 use crate::common::wire::{BatchResult, FetchPart, Fetched, PartitionState, Request, Response};
+use crate::log::by_partition::ByPartition;
 use crate::log::controller::replicas;
 use crate::log::files::OffsetsFile;
 use crate::log::replica::{Dedup, Leadership, Replica};
@@ -53,13 +54,13 @@ pub fn heartbeat_period(session_timeout: Duration) -> Duration {
 pub struct BrokerState {
     pub id: u32,
     /// The partitions this broker replicates.
-    pub replicas: BTreeMap<u32, Replica>,
+    pub replicas: ByPartition<Replica>,
     /// The partition table as the controller last answered (None before).
     pub table: Option<Vec<PartitionState>>,
     /// The group's committed offsets as the controller last answered.
     committed: Vec<Option<u64>>,
     /// Partitions this broker leads in the table's current epoch.
-    pub leading: BTreeMap<u32, Leadership>,
+    pub leading: ByPartition<Leadership>,
     log_starts: OffsetsFile,
     /// Per partition, woken at every append to it (long-polling fetches of
     /// it wait on it). Per partition, not per broker: a broker-wide signal
@@ -85,7 +86,7 @@ impl BrokerState {
     fn recover(id: u32, sc: &Scenario) -> io::Result<BrokerState> {
         let t = &sc.topology;
         let (log_starts, starts) = OffsetsFile::recover("/log-start.log", t.partitions)?;
-        let mut replicas_of = BTreeMap::new();
+        let mut replicas_of = ByPartition::new();
         for p in 0..t.partitions {
             if replicas(p, t.brokers, t.replication).contains(&id) {
                 replicas_of.insert(p, Replica::recover(p, starts[p as usize])?);
@@ -96,7 +97,7 @@ impl BrokerState {
             replicas: replicas_of,
             table: None,
             committed: vec![None; t.partitions as usize],
-            leading: BTreeMap::new(),
+            leading: ByPartition::new(),
             log_starts,
             appended: (0..t.partitions).map(|_| Rc::new(Notify::new())).collect(),
             advanced: (0..t.partitions).map(|_| Rc::new(Notify::new())).collect(),

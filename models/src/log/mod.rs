@@ -10,6 +10,7 @@
 //! per-record TTL (Kafka has none: retention is the equivalent).
 
 pub mod broker;
+pub mod by_partition;
 pub mod cluster;
 pub mod consumer;
 pub mod controller;

@@ -103,6 +103,14 @@ impl<'a> Sim<'a> {
         self.host_steps
     }
 
+    /// mqsim patch: how many messages (TCP segments of every kind, UDP
+    /// datagrams) hosts have put on the network so far, whether or not
+    /// they arrived: what a run's traffic cost the simulation, in units a
+    /// benchmark can reproduce with bare sockets.
+    pub fn network_messages(&self) -> u64 {
+        self.world.borrow().topology.messages
+    }
+
     /// mqsim patch: how many steps each host ran, by name, in the order the
     /// hosts were added (with idle hosts skipped; zero otherwise).
     pub fn host_steps_by_host(&self) -> Vec<(String, u64)> {

@@ -43,6 +43,10 @@ pub(crate) struct Topology {
 
     /// mqsim patch: scratch list of links to `note`.
     touched: Vec<usize>,
+
+    /// mqsim patch: messages (TCP segments of every kind, UDP datagrams)
+    /// put on a link so far, for a benchmark to price a run's traffic.
+    pub(crate) messages: u64,
 }
 
 /// This type is used as the key in the [`Topology::links`] map. See [`new`]
@@ -205,6 +209,7 @@ impl Topology {
             busy: Default::default(),
             arrivals: Vec::new(),
             touched: Vec::new(),
+            messages: 0,
         }
     }
 
@@ -269,6 +274,7 @@ impl Topology {
         message: Protocol,
     ) -> Result<()> {
         if let Some((index, _, link)) = self.links.get_full_mut(&Pair::new(src.ip(), dst.ip())) {
+            self.messages += 1;
             link.now = self.now;
             let result = link.enqueue_message(&self.config, rand, src, dst, message);
             self.note(index);

@@ -1637,6 +1637,24 @@ impl Fs {
         Err("No such file or directory")
     }
 
+    /// mqsim patch: removes and returns the pending ops on `path`'s data
+    /// (writes, length changes), in order. When they are all there is (a
+    /// write then its fsync, the usual case), the list is taken whole
+    /// instead of split into two new ones.
+    fn take_pending_data_ops(&mut self, path: &Path) -> Vec<PendingOp> {
+        let is_data = |op: &PendingOp| match op {
+            PendingOp::Write { path: p, .. } => p == path,
+            PendingOp::SetLen { path: p, .. } => p == path,
+            _ => false,
+        };
+        if self.pending.iter().all(is_data) {
+            return std::mem::take(&mut self.pending);
+        }
+        let (to_flush, to_keep) = self.pending.drain(..).partition(is_data);
+        self.pending = to_keep;
+        to_flush
+    }
+
     /// Sync a file (makes file data and metadata durable).
     ///
     /// This is equivalent to fsync() on a file descriptor. It flushes:
@@ -1654,18 +1672,14 @@ impl Fs {
 
         // Flush pending ops that affect this file's DATA only
         // CreateFile is a directory entry op, handled by sync_dir
-        let (to_flush, to_keep): (Vec<_>, Vec<_>) =
-            self.pending.drain(..).partition(|op| match op {
-                PendingOp::Write { path: p, .. } => p == path,
-                PendingOp::SetLen { path: p, .. } => p == path,
-                _ => false,
-            });
+        let to_flush = self.take_pending_data_ops(path);
 
         // Ensure file exists in persisted_files for writes to be applied
         // (CreateFile may still be pending in to_keep, but we need somewhere to write data)
         if !self.persisted_files.contains_key(path) {
             // Look for pending CreateFile in to_keep to get the creation timestamp
-            let (crtime, mode) = to_keep
+            let (crtime, mode) = self
+                .pending
                 .iter()
                 .find_map(|op| match op {
                     PendingOp::CreateFile {
@@ -1680,7 +1694,6 @@ impl Fs {
                 .insert(path.to_path_buf(), FileData::with_mode(crtime, mode));
         }
 
-        self.pending = to_keep;
         for op in &to_flush {
             self.apply_op_to_persisted(op);
         }
@@ -1696,17 +1709,13 @@ impl Fs {
         }
 
         // Flush only data ops (Write, SetLen), NOT CreateFile
-        let (to_flush, to_keep): (Vec<_>, Vec<_>) =
-            self.pending.drain(..).partition(|op| match op {
-                PendingOp::Write { path: p, .. } => p == path,
-                PendingOp::SetLen { path: p, .. } => p == path,
-                _ => false,
-            });
+        let to_flush = self.take_pending_data_ops(path);
 
         // Ensure file exists in persisted_files for data ops to be applied
         // (CreateFile may still be pending in to_keep)
         if !self.persisted_files.contains_key(path) {
-            let (crtime, mode) = to_keep
+            let (crtime, mode) = self
+                .pending
                 .iter()
                 .find_map(|op| match op {
                     PendingOp::CreateFile {
@@ -1721,7 +1730,6 @@ impl Fs {
                 .insert(path.to_path_buf(), FileData::with_mode(crtime, mode));
         }
 
-        self.pending = to_keep;
         for op in &to_flush {
             self.apply_op_to_persisted(op);
         }

@@ -3,4 +3,5 @@ pub(crate) mod listener;
 mod split_owned;
 pub use split_owned::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 
+pub(crate) mod segments;
 pub(crate) mod stream;
