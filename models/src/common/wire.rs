@@ -5,6 +5,7 @@
 use harness::scenario::Role;
 use harness::MsgId;
 use serde::{Deserialize, Serialize};
+use std::cell::Cell;
 use std::io;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use turmoil::net::TcpStream;
@@ -423,13 +424,30 @@ pub struct QueueImage {
     pub next_seq: u64,
 }
 
+thread_local! {
+    /// A frame's bytes on their way to the socket (which copies them): kept
+    /// for the next frame, so sending one allocates nothing here.
+    static FRAME: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+    /// A frame's body as it is read, kept for the next frame.
+    static BODY: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
 pub async fn write_frame<T: Serialize>(stream: &mut TcpStream, msg: &T) -> io::Result<()> {
-    // The body is serialized after a placeholder for its length: one
-    // buffer a frame, no copy.
-    let mut frame = postcard::to_extend(msg, vec![0u8; 4]).map_err(io::Error::other)?;
+    // The body is serialized after a placeholder for its length. The
+    // buffer is taken, not borrowed, across the write: a task that sends
+    // meanwhile takes an empty one.
+    let mut frame = FRAME.take();
+    frame.clear();
+    frame.extend_from_slice(&[0; 4]);
+    let mut frame = postcard::to_extend(msg, frame).map_err(io::Error::other)?;
     let len = (frame.len() - 4) as u32;
     frame[..4].copy_from_slice(&len.to_le_bytes());
-    stream.write_all(&frame).await
+    let sent = stream.write_all(&frame).await;
+    // A rare huge frame (a queue image) is not kept.
+    if frame.capacity() <= 64 * 1024 {
+        FRAME.set(frame);
+    }
+    sent
 }
 
 pub async fn read_frame<T: for<'de> Deserialize<'de>>(stream: &mut TcpStream) -> io::Result<T> {
@@ -442,7 +460,20 @@ pub async fn read_frame<T: for<'de> Deserialize<'de>>(stream: &mut TcpStream) ->
             format!("frame of {len} bytes is over the {FRAME_MAX}-byte limit"),
         ));
     }
-    let mut body = vec![0u8; len];
-    stream.read_exact(&mut body).await?;
-    postcard::from_bytes(&body).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    // A kept buffer, never shrunk: its old bytes are overwritten, not
+    // zeroed first (taken, not borrowed, across the read, as in
+    // `write_frame`).
+    let mut body = BODY.take();
+    if body.len() < len {
+        body.resize(len, 0);
+    }
+    let read = stream.read_exact(&mut body[..len]).await;
+    let decoded = read.and_then(|_| {
+        postcard::from_bytes(&body[..len])
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    });
+    if body.len() <= 64 * 1024 {
+        BODY.set(body);
+    }
+    decoded
 }
