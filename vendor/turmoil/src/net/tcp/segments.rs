@@ -185,4 +185,117 @@ mod tests {
         drop(rx);
         assert!(matches!(tx.try_reserve(), Err(TrySendError::Closed(()))));
     }
+
+    /// The channel against tokio's bounded mpsc under random operations:
+    /// every result, every waker's wake count and the task's remaining
+    /// coop budget after each step must match (sends, polls from three
+    /// wakers, `try_recv`, either end dropped; capacities 1 to 4).
+    #[test]
+    fn behaves_as_tokios_mpsc() {
+        use rand::{rngs::StdRng, Rng, SeedableRng};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::task::Wake;
+        use tokio::sync::mpsc;
+
+        struct Count(AtomicUsize);
+        impl Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+
+        /// One step on whichever channel: what it returned, as text.
+        enum Op {
+            Send(u32),
+            Poll(usize),
+            TryRecv,
+            DropTx,
+            DropRx,
+        }
+
+        fn ops(seed: u64) -> Vec<Op> {
+            let mut rng = StdRng::seed_from_u64(seed);
+            (0..400u32)
+                .map(|i| match rng.random_range(0..1000) {
+                    0..400 => Op::Send(i),
+                    400..800 => Op::Poll(rng.random_range(0..3)),
+                    800..994 => Op::TryRecv,
+                    994..997 => Op::DropTx,
+                    _ => Op::DropRx,
+                })
+                .collect()
+        }
+
+        fn run(ops: &[Op], mut step: impl FnMut(&Op, &mut Context<'_>) -> String) -> Vec<String> {
+            let counts: Vec<Arc<Count>> = (0..3)
+                .map(|_| Arc::new(Count(AtomicUsize::new(0))))
+                .collect();
+            let wakers: Vec<Waker> = counts.iter().map(|c| Waker::from(c.clone())).collect();
+            ops.iter()
+                .map(|op| {
+                    let w = match op {
+                        Op::Poll(w) => *w,
+                        _ => 0,
+                    };
+                    let said = step(op, &mut Context::from_waker(&wakers[w]));
+                    let woken: Vec<usize> =
+                        counts.iter().map(|c| c.0.load(Ordering::SeqCst)).collect();
+                    let budget = tokio::task::coop::has_budget_remaining();
+                    format!("{said} {woken:?} {budget}")
+                })
+                .collect()
+        }
+
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        for seed in 0..500u64 {
+            let capacity = (seed % 4 + 1) as usize;
+            let theirs = rt.block_on(async move {
+                tokio::spawn(async move {
+                    let (tx, rx) = mpsc::channel::<u32>(capacity);
+                    let (mut tx, mut rx) = (Some(tx), Some(rx));
+                    run(&ops(seed), |op, cx| match op {
+                        Op::Send(v) => match tx.as_ref().map(|t| t.try_reserve()) {
+                            None => "no sender".into(),
+                            Some(Ok(p)) => {
+                                p.send(*v);
+                                "sent".into()
+                            }
+                            Some(Err(e)) => format!("{e:?}"),
+                        },
+                        Op::Poll(_) => format!("{:?}", rx.as_mut().map(|r| r.poll_recv(cx))),
+                        Op::TryRecv => format!("{:?}", rx.as_mut().map(|r| r.try_recv())),
+                        Op::DropTx => format!("{:?}", tx.take().is_some()),
+                        Op::DropRx => format!("{:?}", rx.take().is_some()),
+                    })
+                })
+                .await
+                .unwrap()
+            });
+            let ours = rt.block_on(async move {
+                tokio::spawn(async move {
+                    let (tx, rx) = channel::<u32>(capacity);
+                    let (mut tx, mut rx) = (Some(tx), Some(rx));
+                    run(&ops(seed), |op, cx| match op {
+                        Op::Send(v) => match tx.as_ref().map(|t| t.try_reserve()) {
+                            None => "no sender".into(),
+                            Some(Ok(p)) => {
+                                p.send(*v);
+                                "sent".into()
+                            }
+                            Some(Err(e)) => format!("{e:?}"),
+                        },
+                        Op::Poll(_) => format!("{:?}", rx.as_mut().map(|r| r.poll_recv(cx))),
+                        Op::TryRecv => format!("{:?}", rx.as_mut().map(|r| r.try_recv())),
+                        Op::DropTx => format!("{:?}", tx.take().is_some()),
+                        Op::DropRx => format!("{:?}", rx.take().is_some()),
+                    })
+                })
+                .await
+                .unwrap()
+            });
+            assert_eq!(theirs, ours, "seed {seed}, capacity {capacity}");
+        }
+    }
 }
