@@ -273,14 +273,19 @@ acks = 1
 
     // (h) What (c)'s traffic costs turmoil alone. Bare sockets carry as
     // many network messages as the flagship put on the wire, over as many
-    // simulated seconds, as request and answer pairs between client and
-    // server hosts (the store calls that are two thirds of the flagship's
-    // traffic), over the flagship's link latency. No model, no History: the most (c) could reach on this
-    // engine if mqsim's models cost nothing, so whether (c)'s target is in
-    // reach of work on the models alone.
+    // simulated seconds and the flagship's link latency, as request and
+    // answer pairs between client and server hosts (the store calls that
+    // are two thirds of the flagship's traffic). No model, no History: the
+    // most (c) could reach on this engine if mqsim's models cost nothing,
+    // so whether (c)'s target is in reach of work on the models alone.
     let mut floor = None;
     let floor_wall = best_of(tries, || {
-        floor = Some(traffic_floor(flag_steps.network_messages, simulated)?);
+        let latency = (sc.network.latency.min, sc.network.latency.max);
+        floor = Some(traffic_floor(
+            flag_steps.network_messages,
+            simulated,
+            latency,
+        )?);
         Ok(())
     })?;
     let floor = floor.ok_or("the traffic floor did not run")?;
@@ -293,7 +298,7 @@ acks = 1
             100.0,
         )
         .how(format!(
-            "(h) bare turmoil sockets carrying the flagship's {} network messages in {:.0} simulated s (request/answer pairs: 4 client hosts x 8 paced connection loops to 3 servers that wait 2 ms, 1-5 ms links): {:.3} s (best of {tries}), {:.2} µs per message, {} host steps against the flagship's {}; the flagship itself {:.2} µs per message, {:.2}x the floor's wall",
+            "(h) bare turmoil sockets carrying the flagship's {} network messages in {:.0} simulated s over its links (request/answer pairs: 4 client hosts x 8 paced connection loops to 3 servers that wait 2 ms): {:.3} s (best of {tries}), {:.2} µs per message, {} host steps against the flagship's {}; the flagship itself {:.2} µs per message, {:.2}x the floor's wall",
             flag_steps.network_messages,
             floor.simulated.as_secs_f64(),
             floor_wall.as_secs_f64(),
@@ -529,9 +534,13 @@ struct TrafficFloor {
 /// as request/answer pairs, paced to take about `seconds` of simulated
 /// time: 4 client hosts of 8 connection loops each (each loop starts a
 /// call every period, round-robin over its own connections to 3 servers),
-/// servers that take 2 ms per request, links of 1-5 ms, a 1 ms tick, idle
-/// hosts skipped — the shape of the flagship's store calls.
-fn traffic_floor(target: u64, seconds: f64) -> Result<TrafficFloor, String> {
+/// servers that take 2 ms per request, links of `latency` (min, max), a
+/// 1 ms tick, idle hosts skipped — the shape of the flagship's store calls.
+fn traffic_floor(
+    target: u64,
+    seconds: f64,
+    latency: (Duration, Duration),
+) -> Result<TrafficFloor, String> {
     const SERVERS: usize = 3;
     const CLIENTS: usize = 4;
     const LOOPS: usize = 8;
@@ -544,8 +553,8 @@ fn traffic_floor(target: u64, seconds: f64) -> Result<TrafficFloor, String> {
     let mut sim = turmoil::Builder::new()
         .tick_duration(Duration::from_millis(1))
         .simulation_duration(Duration::from_secs(36_000))
-        .min_message_latency(Duration::from_millis(1))
-        .max_message_latency(Duration::from_millis(5))
+        .min_message_latency(latency.0)
+        .max_message_latency(latency.1)
         .rng_seed(1)
         .skip_idle_hosts(true)
         .build();
