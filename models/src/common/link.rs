@@ -43,11 +43,12 @@ impl Route {
         Rc::new(Route::default())
     }
 
-    /// Waits until this link may connect; true if it connects as the probe.
-    async fn admit(&self) -> bool {
+    /// Waits until a link may connect: the mark it holds while it
+    /// connects as the probe after a failure, or none.
+    pub(crate) async fn admit(&self) -> Option<Probe<'_>> {
         loop {
             if self.failures.get() == 0 {
-                return false;
+                return None;
             }
             let now = turmoil::elapsed();
             if now < self.retry_at.get() {
@@ -56,16 +57,16 @@ impl Route {
                 sleep(PROBE_POLL).await;
             } else {
                 self.probing.set(true);
-                return true;
+                return Some(Probe(&self.probing));
             }
         }
     }
 
-    fn succeeded(&self) {
+    pub(crate) fn succeeded(&self) {
         self.failures.set(0);
     }
 
-    fn failed(&self, rng: &mut ChaCha8Rng) {
+    pub(crate) fn failed(&self, rng: &mut ChaCha8Rng) {
         let n = self.failures.get().saturating_add(1);
         self.failures.set(n);
         self.retry_at.set(turmoil::elapsed() + backoff(n, rng));
@@ -76,7 +77,7 @@ impl Route {
 /// connect ends: a caller may drop a call mid-connect (its question went
 /// stale), and a mark left set would hold every link of the route back for
 /// good.
-struct Probe<'a>(&'a Cell<bool>);
+pub(crate) struct Probe<'a>(&'a Cell<bool>);
 
 impl Drop for Probe<'_> {
     fn drop(&mut self) {
@@ -125,7 +126,7 @@ impl Link {
             return Ok(());
         }
         let route = self.route.clone();
-        let probe = route.admit().await.then(|| Probe(&route.probing));
+        let probe = route.admit().await;
         let connected = timeout(self.timeout, TcpStream::connect(self.addr.as_str())).await;
         drop(probe);
         match connected {
@@ -148,7 +149,7 @@ impl Link {
         let stream = self.stream.as_mut().expect("connected above");
         let exchange = async {
             write_frame(stream, req).await?;
-            read_frame::<Response>(stream).await
+            read_frame::<Response, _>(stream).await
         };
         match timeout(self.timeout, exchange).await {
             Ok(Ok(resp)) => {
@@ -205,6 +206,7 @@ mod tests {
     fn a_call_dropped_mid_probe_leaves_the_route_usable() {
         let mut sim = turmoil::Builder::new()
             .skip_idle_hosts(true)
+            .rng_seed(1)
             .simulation_duration(Duration::from_secs(60))
             .build();
         sim.host("broker-0", || async {

@@ -1,7 +1,8 @@
 //! What every broker family's pipeline shares: the seam a family
 //! implements (`family`), the wire protocol and the data it carries
 //! (`wire`), the brokers' connection-serving loop (`server`), client
-//! connections made for turmoil's TCP (`link`), files on the simulated disk
+//! connections made for turmoil's TCP (`link`; a consumer's shared one to
+//! each store node: `mux`), files on the simulated disk
 //! (`disk`), the workload's schedule and the producers that follow it
 //! (`schedule`, `producer`), metadata lookups (`metadata`), the downstream
 //! store and the consumer-side breaker in front of it (`store`, `breaker`),
@@ -21,6 +22,7 @@ pub mod family;
 pub mod handler;
 pub mod link;
 pub mod metadata;
+pub mod mux;
 pub mod policy;
 pub mod producer;
 pub mod relay;

@@ -310,19 +310,22 @@ impl Producer {
                 }
                 continue;
             }
-            let req = Request::Produce {
-                batches: batches.clone(),
-            };
+            let n = batches.len();
+            let req = Request::Produce { batches };
             let results: Vec<Option<BatchResult>> = if sc.broker.acks == Acks::None {
                 let sent = link.send(&mut rng, &req).await.is_ok();
-                vec![sent.then_some(BatchResult::Ok); batches.len()]
+                vec![sent.then_some(BatchResult::Ok); n]
             } else {
                 match link.call(&mut rng, &req).await {
-                    Ok(Response::Produced { results }) if results.len() == batches.len() => {
+                    Ok(Response::Produced { results }) if results.len() == n => {
                         results.into_iter().map(Some).collect()
                     }
-                    _ => vec![None; batches.len()],
+                    _ => vec![None; n],
                 }
+            };
+            // The request owned the batches while it was sent (no copy).
+            let Request::Produce { batches } = req else {
+                unreachable!("built above")
             };
             self.settle(&batches, &results, &state, &meta);
             turmoil::time::sleep(w.linger).await;

@@ -39,7 +39,7 @@ pub async fn listen<C: Connection>(mut accept: impl FnMut() -> C) -> io::Result<
 async fn serve<C: Connection>(conn: C, mut stream: TcpStream) {
     let env = conn.env();
     let processing = env.scenario.broker.processing;
-    while let Ok(req) = read_frame::<Request>(&mut stream).await {
+    while let Ok(req) = read_frame::<Request, _>(&mut stream).await {
         env.control.gate().await;
         env.control.work(processing).await;
         let resp = match conn.handle(req).await {

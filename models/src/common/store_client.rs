@@ -1,16 +1,16 @@
-//! A consumer's side of the downstream store: a connection to every store
-//! node, and, under the `circuit_breaker` policy, the member's breaker per
-//! node in front of them. One call is one attempt: it picks the key's replica (passing over a node whose breaker is
+//! A consumer's side of the downstream store: its connection to every store
+//! node (one per node, shared by all its tasks: `mux`), and, under the
+//! `circuit_breaker` policy, the member's breaker per node in front of them. One call is one attempt: it picks the key's replica (passing over a node whose breaker is
 //! open, waiting while every replica's is), sends the request and waits up
 //! to `consumer.store_timeout` for the answer. What to do when a call goes
 //! unanswered — try again, on the next replica, or give up on the message —
 //! is the handler's.
 
 use crate::common::breaker::{Breaker, Call, Permit};
-use crate::common::link::{Link, Route};
+use crate::common::mux::Mux;
 use crate::common::wire::{Request, Response};
 use harness::model::{HostEnv, Recorder};
-use harness::scenario::{BreakerConfig, Role};
+use harness::scenario::BreakerConfig;
 use rand_chacha::ChaCha8Rng;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -72,7 +72,7 @@ impl Breakers {
 /// queue poller) reaches them.
 pub struct StoreClient {
     env: HostEnv,
-    links: Vec<Link>,
+    nodes: Rc<[Mux]>,
     breakers: Option<Rc<Breakers>>,
     /// Wait at the host's gate before every call (a log lane, whose
     /// handler retries unanswered calls: a paused consumer must stop
@@ -93,20 +93,28 @@ impl std::fmt::Display for Unanswered {
 impl std::error::Error for Unanswered {}
 
 impl StoreClient {
-    /// Connections over `routes` (one per store node, shared by the
-    /// consumer's tasks) for consumer `env`, through `breakers` if any.
+    /// Calls over `nodes` (the consumer incarnation's connections, one
+    /// per store node: [`StoreClient::connections`]) for consumer `env`,
+    /// through `breakers` if any.
     pub fn new(
         env: &HostEnv,
-        routes: &[Rc<Route>],
+        nodes: &Rc<[Mux]>,
         breakers: Option<Rc<Breakers>>,
         gate_each_call: bool,
     ) -> StoreClient {
         StoreClient {
             env: env.clone(),
-            links: Link::to_each(Role::Store, routes, env.scenario.consumer.store_timeout),
+            nodes: nodes.clone(),
             breakers,
             gate_each_call,
         }
+    }
+
+    /// A consumer incarnation's connections to the store nodes, made as
+    /// its tasks first call them.
+    pub fn connections(env: &HostEnv) -> Rc<[Mux]> {
+        let sc = &env.scenario;
+        Mux::to_stores(sc.topology.stores, sc.consumer.store_timeout)
     }
 
     /// The store node holding `key`'s `i`-th copy (`i` counts on past the
@@ -148,7 +156,7 @@ impl StoreClient {
             };
             let started = turmoil::elapsed();
             let answered = matches!(
-                self.links[store as usize].call(rng, req).await,
+                self.nodes[store as usize].call(rng, req).await,
                 Ok(Response::Applied | Response::Read)
             );
             if let (Some(b), Some(p)) = (&self.breakers, permit) {

@@ -1,14 +1,16 @@
 //! The protocol between actors: length-prefixed postcard frames over turmoil
-//! TCP. One request, one response, in order on a connection; a timed-out
-//! connection is dropped, so a late answer can never be taken for a newer one.
+//! TCP. Between clients and brokers: one request, one response, in order on
+//! a connection; a timed-out connection is dropped, so a late answer can
+//! never be taken for a newer one. Between a consumer and a store node:
+//! requests tagged with ids on one shared connection, answered in any order
+//! (`mux`).
 
 use harness::scenario::Role;
 use harness::MsgId;
 use serde::{Deserialize, Serialize};
 use std::cell::Cell;
 use std::io;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use turmoil::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Port a broker listens on.
 pub const BROKER_PORT: u16 = 9092;
@@ -432,16 +434,37 @@ thread_local! {
     static BODY: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
 
-pub async fn write_frame<T: Serialize>(stream: &mut TcpStream, msg: &T) -> io::Result<()> {
-    // The body is serialized after a placeholder for its length. The
-    // buffer is taken, not borrowed, across the write: a task that sends
-    // meanwhile takes an empty one.
+/// Lets postcard serialize onto the end of a borrowed buffer.
+struct Append<'a>(&'a mut Vec<u8>);
+
+impl Extend<u8> for Append<'_> {
+    fn extend<I: IntoIterator<Item = u8>>(&mut self, bytes: I) {
+        self.0.extend(bytes);
+    }
+}
+
+/// Appends `msg` to `buf` as one frame: its length, then its postcard body.
+pub fn encode_frame<T: Serialize>(buf: &mut Vec<u8>, msg: &T) -> io::Result<()> {
+    let start = buf.len();
+    buf.extend_from_slice(&[0; 4]);
+    if let Err(e) = postcard::to_extend(msg, Append(buf)) {
+        buf.truncate(start);
+        return Err(io::Error::other(e));
+    }
+    let len = (buf.len() - start - 4) as u32;
+    buf[start..start + 4].copy_from_slice(&len.to_le_bytes());
+    Ok(())
+}
+
+pub async fn write_frame<T: Serialize, W: AsyncWrite + Unpin>(
+    stream: &mut W,
+    msg: &T,
+) -> io::Result<()> {
+    // The buffer is taken, not borrowed, across the write: a task that
+    // sends meanwhile takes an empty one.
     let mut frame = FRAME.take();
     frame.clear();
-    frame.extend_from_slice(&[0; 4]);
-    let mut frame = postcard::to_extend(msg, frame).map_err(io::Error::other)?;
-    let len = (frame.len() - 4) as u32;
-    frame[..4].copy_from_slice(&len.to_le_bytes());
+    encode_frame(&mut frame, msg)?;
     let sent = stream.write_all(&frame).await;
     // A rare huge frame (a queue image) is not kept.
     if frame.capacity() <= 64 * 1024 {
@@ -450,7 +473,9 @@ pub async fn write_frame<T: Serialize>(stream: &mut TcpStream, msg: &T) -> io::R
     sent
 }
 
-pub async fn read_frame<T: for<'de> Deserialize<'de>>(stream: &mut TcpStream) -> io::Result<T> {
+pub async fn read_frame<T: for<'de> Deserialize<'de>, R: AsyncRead + Unpin>(
+    stream: &mut R,
+) -> io::Result<T> {
     let mut len = [0u8; 4];
     stream.read_exact(&mut len).await?;
     let len = u32::from_le_bytes(len) as usize;

@@ -26,6 +26,7 @@
 use crate::common::handler::{Commit, Context, DynHandler, HandlerFactory, Message};
 use crate::common::link::{Link, Route};
 use crate::common::metadata::Metadata;
+use crate::common::mux::Mux;
 use crate::common::policy::{Delivery, Lag, LagPolicy, PolicyFactory};
 use crate::common::relay::{Forwarder, RelaySpec};
 use crate::common::store_client::{Breakers, StoreClient};
@@ -33,6 +34,7 @@ use crate::common::wire::{Fetched, MemberId, Request, Response};
 use crate::log::broker::{heartbeat_period, LONG_POLL};
 use crate::mutant::{self, Mutant};
 use futures::future::LocalBoxFuture;
+use futures::StreamExt;
 use harness::model::{HostEnv, Recorder};
 use harness::scenario::{CommitMode, Host, OffsetReset, Role};
 use harness::{EventKind, Reason};
@@ -152,11 +154,12 @@ pub struct Consumer {
 }
 
 /// Routes of one consumer incarnation, one per destination, shared by all
-/// its links to it.
+/// its links to it; and its connections to the store nodes, shared by all
+/// its lanes.
 struct Routes {
     brokers: Rc<Vec<Rc<Route>>>,
     controller: Rc<Route>,
-    stores: Vec<Rc<Route>>,
+    stores: Rc<[Mux]>,
 }
 
 /// A running worker as the member tracks it.
@@ -190,7 +193,7 @@ impl Consumer {
         let routes = Rc::new(Routes {
             brokers: Rc::new((0..sc.topology.brokers).map(|_| Route::new()).collect()),
             controller: Route::new(),
-            stores: (0..sc.topology.stores).map(|_| Route::new()).collect(),
+            stores: StoreClient::connections(&self.env),
         });
         let meta = Metadata::new(sc.topology.partitions);
         let refresh = meta.clone().refresher(
@@ -669,8 +672,14 @@ impl PartitionWorker {
                 .map(|r| (r, attempts.get(&r.offset).copied().unwrap_or(1)));
             lane.apply(c, handler, mine)
         });
-        let handled = futures::future::join_all(work).await;
-        handled.into_iter().all(|ok| ok)
+        // Only a woken lane is polled again (join_all polls every lane at
+        // every wake while there are few of them).
+        let mut handled = work.collect::<futures::stream::FuturesOrdered<_>>();
+        let mut all = true;
+        while let Some(ok) = handled.next().await {
+            all &= ok;
+        }
+        all
     }
 
     /// Commits `offset` (the next to read), retrying until the coordinator

@@ -364,7 +364,7 @@ impl Controller {
         state: Rc<RefCell<ControllerState>>,
         rng: Rc<RefCell<ChaCha8Rng>>,
     ) {
-        while let Ok(req) = read_frame::<Request>(&mut stream).await {
+        while let Ok(req) = read_frame::<Request, _>(&mut stream).await {
             self.env.control.gate().await;
             let resp = match self.handle(req, &state, &rng).await {
                 Ok(Some(r)) => r,

@@ -66,8 +66,7 @@ impl QueueConsumer {
         let meta = Metadata::new(queues);
         let brokers: Rc<Vec<Rc<Route>>> =
             Rc::new((0..sc.topology.brokers).map(|_| Route::new()).collect());
-        let stores: Rc<Vec<Rc<Route>>> =
-            Rc::new((0..sc.topology.stores).map(|_| Route::new()).collect());
+        let stores = StoreClient::connections(&self.env);
         tokio::task::spawn_local(meta.clone().refresher(
             sc.clone(),
             Role::Broker,

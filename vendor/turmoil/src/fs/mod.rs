@@ -1424,10 +1424,35 @@ impl Fs {
         false
     }
 
+    /// mqsim patch: runs `f` with the path an open handle names, lent out
+    /// of the handle table rather than cloned (a write and a sync per
+    /// fetched batch made two path allocations), or None for an unknown
+    /// handle.
+    pub(crate) fn with_handle_path<R>(
+        &mut self,
+        fd: u64,
+        f: impl FnOnce(&mut Fs, &Path) -> R,
+    ) -> Option<R> {
+        let path = std::mem::take(self.open_handles.get_mut(&fd)?);
+        let r = f(self, &path);
+        if let Some(slot) = self.open_handles.get_mut(&fd) {
+            *slot = path;
+        }
+        Some(r)
+    }
+
     /// Get current file length (persisted + pending).
     pub(crate) fn file_len(&self, path: &Path) -> u64 {
+        // mqsim patch: with nothing pending (a file written and synced at
+        // once) no link or rename can stand between the path and its
+        // content.
+        if self.pending.is_empty() {
+            return (self.persisted_files.get(path)).map_or(0, |v| v.content.len() as u64);
+        }
         // Resolve to the content path (handles hard links and renames)
         let content_path = self.resolve_content_path(path);
+        // mqsim patch: a rename is looked for once, not per pending op.
+        let renames = (self.pending.iter()).any(|op| matches!(op, PendingOp::Rename { .. }));
         let mut len = self
             .persisted_files
             .get(&content_path)
@@ -1443,7 +1468,7 @@ impl Fs {
                     ..
                 } => {
                     // Check if this write applies to the content path
-                    if p == &content_path || self.path_renamed_to(p, &content_path) {
+                    if p == &content_path || (renames && self.path_renamed_to(p, &content_path)) {
                         let end = offset + data.len() as u64;
                         if end > len {
                             len = end;
@@ -1455,7 +1480,7 @@ impl Fs {
                     len: new_len,
                     ..
                 } => {
-                    if p == &content_path || self.path_renamed_to(p, &content_path) {
+                    if p == &content_path || (renames && self.path_renamed_to(p, &content_path)) {
                         len = *new_len;
                     }
                 }

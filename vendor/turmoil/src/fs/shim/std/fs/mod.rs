@@ -645,14 +645,11 @@ impl File {
     /// need `sync_all()` - the directory entry already exists and is durable.
     pub fn sync_all(&self) -> Result<()> {
         FsContext::current(|ctx| {
-            let path = ctx
-                .fs
-                .open_handles
-                .get(&self.fd)
+            // mqsim patch: the handle's path is lent, not cloned.
+            ctx.fs
+                .with_handle_path(self.fd, |fs, path| fs.sync_file(path))
                 .ok_or_else(|| Error::new(ErrorKind::NotFound, "file handle not found"))?
-                .clone();
-
-            ctx.fs.sync_file(&path).map_err(Error::other)
+                .map_err(Error::other)
         })
     }
 
@@ -814,29 +811,29 @@ impl File {
                 return Err(Error::other("I/O error"));
             }
 
-            let path = ctx
-                .fs
-                .open_handles
-                .get(&self.fd)
-                .ok_or_else(|| Error::new(ErrorKind::NotFound, "file handle not found"))?
-                .clone();
-
-            // Check capacity
-            let current_len = ctx.fs.file_len(&path);
-            let write_end = offset + buf.len() as u64;
-            let additional = write_end.saturating_sub(current_len);
-            if additional > 0 {
-                ctx.fs.check_space(additional).map_err(Error::other)?;
-            }
-
-            ctx.fs.write_file(&path, offset, buf, ctx.now);
-            let sync_prob = ctx.fs.sync_probability;
+            // mqsim patch: the handle's path is lent, not cloned.
+            let now = ctx.now;
+            let written = ctx.fs.with_handle_path(self.fd, |fs, path| {
+                // Check capacity
+                let current_len = fs.file_len(path);
+                let write_end = offset + buf.len() as u64;
+                let additional = write_end.saturating_sub(current_len);
+                if additional > 0 {
+                    fs.check_space(additional).map_err(Error::other)?;
+                }
+                fs.write_file(path, offset, buf, now);
+                Ok::<_, Error>(fs.sync_probability)
+            });
+            let sync_prob = written
+                .ok_or_else(|| Error::new(ErrorKind::NotFound, "file handle not found"))??;
 
             // Maybe randomly sync file data (simulates OS/disk flushing pending operations)
             // Note: This only syncs file data, not directory entries. Real OSes may flush
             // file data to disk but won't necessarily sync directory entries.
             if sync_prob > 0.0 && ctx.random_bool(sync_prob) {
-                let _ = ctx.fs.sync_file(&path);
+                let _ = ctx
+                    .fs
+                    .with_handle_path(self.fd, |fs, path| fs.sync_file(path));
             }
 
             Ok(buf.len())
