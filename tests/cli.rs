@@ -511,6 +511,42 @@ fn interrupted(args: &[&str], after: std::time::Duration) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Starts `mqsim args`, sends it SIGINT as soon as it prints a line on
+/// stderr starting with `mark` (or when stderr ends), and waits: a signal
+/// tied to the run's progress, not to a wall time that a faster or slower
+/// machine passes with nothing, or everything, done.
+fn interrupted_at(args: &[&str], mark: &str) -> Output {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mqsim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        seen.push_str(&line);
+        if line.starts_with(mark) {
+            break;
+        }
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    stderr.read_to_string(&mut seen).unwrap();
+    let mut out = child.wait_with_output().unwrap();
+    out.stderr = seen.into_bytes();
+    out
+}
+
 #[test]
 fn ctrl_c_during_a_run_leaves_nothing_behind() {
     use std::os::unix::process::ExitStatusExt;
@@ -543,7 +579,9 @@ fn ctrl_c_during_a_run_leaves_nothing_behind() {
 fn ctrl_c_during_a_comparison_finishes_running_runs_and_writes_a_partial_report() {
     let dir = scratch("interrupt-compare");
     let out_dir = dir.join("out");
-    let out = interrupted(
+    // Interrupted once the first of the four runs is done: the second is
+    // still running (two jobs) and the third has just started.
+    let out = interrupted_at(
         &[
             "compare",
             "scenarios/discord-compaction-storm.toml",
@@ -556,7 +594,7 @@ fn ctrl_c_during_a_comparison_finishes_running_runs_and_writes_a_partial_report(
             "--out",
             out_dir.to_str().unwrap(),
         ],
-        std::time::Duration::from_secs(2),
+        "compare: 1/4",
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
