@@ -493,21 +493,31 @@ fn bench_quick_prints_every_figure_with_its_target() {
     }
 }
 
-/// Starts `mqsim args`, sends it SIGINT after `after`, and waits.
-fn interrupted(args: &[&str], after: std::time::Duration) -> Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_mqsim"))
+/// Starts `mqsim args` with its stdout and stderr piped.
+fn spawned(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_mqsim"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    std::thread::sleep(after);
+        .unwrap()
+}
+
+/// Sends `child` SIGINT, as ctrl-c does.
+fn interrupt(child: &std::process::Child) {
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// Starts `mqsim args`, sends it SIGINT after `after`, and waits.
+fn interrupted(args: &[&str], after: std::time::Duration) -> Output {
+    let child = spawned(args);
+    std::thread::sleep(after);
+    interrupt(&child);
     child.wait_with_output().unwrap()
 }
 
@@ -517,13 +527,7 @@ fn interrupted(args: &[&str], after: std::time::Duration) -> Output {
 /// machine passes with nothing, or everything, done.
 fn interrupted_at(args: &[&str], mark: &str) -> Output {
     use std::io::{BufRead, BufReader, Read};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mqsim"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawned(args);
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut seen = String::new();
     loop {
@@ -536,11 +540,7 @@ fn interrupted_at(args: &[&str], mark: &str) -> Output {
             break;
         }
     }
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    interrupt(&child);
     stderr.read_to_string(&mut seen).unwrap();
     let mut out = child.wait_with_output().unwrap();
     out.stderr = seen.into_bytes();

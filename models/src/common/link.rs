@@ -105,7 +105,7 @@ impl Link {
     /// A link to `to` at its role's port (`wire::port_of`).
     pub fn new(to: Host, route: Rc<Route>, timeout: Duration) -> Link {
         Link {
-            addr: format!("{to}:{}", port_of(to.role)),
+            addr: address(to),
             route,
             stream: None,
             timeout,
@@ -183,6 +183,11 @@ impl Link {
         self.route.failed(rng);
         e
     }
+}
+
+/// Where `to` listens: its name and its role's port (`wire::port_of`).
+pub(crate) fn address(to: Host) -> String {
+    format!("{to}:{}", port_of(to.role))
 }
 
 /// `min(50ms · 2^(n-1), 2s)`, scaled by a factor drawn from [0.5, 1.5).

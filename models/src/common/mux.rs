@@ -20,8 +20,8 @@
 //!
 //! [`Link`]: crate::common::link::Link
 
-use crate::common::link::{CallError, Route};
-use crate::common::wire::{encode_frame, port_of, read_frame, Request, Response};
+use crate::common::link::{address, CallError, Route};
+use crate::common::wire::{encode_frame, read_frame, Request, Response};
 use harness::scenario::{Host, Role};
 use rand_chacha::ChaCha8Rng;
 use std::cell::{Cell, RefCell};
@@ -262,7 +262,7 @@ impl Mux {
     /// and connects wait at most `timeout`.
     pub fn new(to: Host, route: Rc<Route>, timeout: Duration) -> Mux {
         Mux {
-            addr: format!("{to}:{}", port_of(to.role)),
+            addr: address(to),
             route,
             timeout,
             conn: RefCell::new(None),
