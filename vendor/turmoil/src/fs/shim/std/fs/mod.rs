@@ -814,12 +814,15 @@ impl File {
             // mqsim patch: the handle's path is lent, not cloned.
             let now = ctx.now;
             let written = ctx.fs.with_handle_path(self.fd, |fs, path| {
-                // Check capacity
-                let current_len = fs.file_len(path);
-                let write_end = offset + buf.len() as u64;
-                let additional = write_end.saturating_sub(current_len);
-                if additional > 0 {
-                    fs.check_space(additional).map_err(Error::other)?;
+                // Check capacity (mqsim patch: the file's length is looked
+                // up only if there is a capacity to check it against).
+                if fs.capacity.is_some() {
+                    let current_len = fs.file_len(path);
+                    let write_end = offset + buf.len() as u64;
+                    let additional = write_end.saturating_sub(current_len);
+                    if additional > 0 {
+                        fs.check_space(additional).map_err(Error::other)?;
+                    }
                 }
                 fs.write_file(path, offset, buf, now);
                 Ok::<_, Error>(fs.sync_probability)
