@@ -214,8 +214,11 @@ kind = "partition"
 a = "broker-0"
 b = ["broker-1", "broker-2", "controller-0"]
 for = "4s"
+# 3 s after the partition heals: at 8 s (2 s after) the divergent tail did
+# not always reach a leader, and the mutant escaped on seeds 12 and 13 of
+# 1-16 at History version 5.
 [[fault]]
-at = "8s"
+at = "9s"
 kind = "crash"
 target = ["broker-1", "broker-2"]
 restart_after = "2s"

@@ -158,6 +158,12 @@ pub(crate) struct HostTimer {
     /// Simulation duration since unix epoch. Set when the simulation is
     /// created.
     since_epoch: Duration,
+
+    /// mqsim patch: whether the host's clock stands still while it runs
+    /// (idle hosts skipped: its clock moves only between its tasks' polls,
+    /// see `Rt::step_to`), so its elapsed time is `elapsed` with no clock
+    /// read.
+    frozen: bool,
 }
 
 impl HostTimer {
@@ -167,6 +173,7 @@ impl HostTimer {
             now: None,
             start_offset,
             since_epoch,
+            frozen: false,
         }
     }
 
@@ -200,9 +207,20 @@ impl HostTimer {
         self.now.replace(now);
     }
 
+    /// mqsim patch: [`Self::now`] for a host whose clock reads `now` for as
+    /// long as its tasks run (idle hosts skipped).
+    pub(crate) fn freeze_at(&mut self, now: Instant) {
+        self.now.replace(now);
+        self.frozen = true;
+    }
+
     /// Returns how long the host has been executing for in virtual time.
     pub(crate) fn elapsed(&self) -> Duration {
-        let run_duration = self.now.expect("host instant not set").elapsed();
+        let now = self.now.expect("host instant not set");
+        if self.frozen {
+            return self.elapsed;
+        }
+        let run_duration = now.elapsed();
         self.elapsed + run_duration
     }
 

@@ -12,7 +12,6 @@ use tokio::task::LocalSet;
 use tokio::time::{sleep, Duration, Instant};
 
 use super::Result;
-use crate::time::SharedDeadlines;
 
 // To support re-creation, we need to store a factory of the future that
 // represents the software. This is somewhat annoying in that it requires
@@ -44,8 +43,7 @@ pub struct Config {
     #[cfg_attr(not(tokio_unstable), expect(dead_code))]
     pub rng: Option<SmallRng>,
 
-    /// mqsim patch: the host's wake, which also watches its clock (see
-    /// [`HostWake::after_park`]).
+    /// mqsim patch: the host's wake (see [`HostWake`]).
     pub(crate) wake: Option<Arc<HostWake>>,
 }
 
@@ -86,7 +84,7 @@ impl Config {
     fn wake(&self) -> Arc<HostWake> {
         self.wake
             .clone()
-            .unwrap_or_else(|| HostWake::new(usize::MAX, Default::default(), None))
+            .unwrap_or_else(|| HostWake::new(usize::MAX, Default::default()))
     }
 }
 
@@ -94,115 +92,31 @@ impl Config {
 /// simulation learns when something outside the host (a message delivered, a
 /// task on another host, the driver) makes one of its tasks runnable.
 ///
-/// While the host runs, a wake is passed on to the runtime's own waker and
-/// noted in `woken`; each poll of the host clears it first, so `woken` still
-/// set after a step means a task became runnable after the host's last poll.
-/// While the host is idle, a wake puts the host on the `ready` list that the
-/// simulation reads between hosts.
+/// While the host runs, a wake is noted in `woken` (and, in a lock-step
+/// `block_on`, passed on to the runtime's own waker); the host polls its
+/// tasks until a poll leaves `woken` unset. While the host is idle, a wake
+/// puts the host on the `ready` list that the simulation reads between
+/// hosts.
 pub(crate) struct HostWake {
     index: usize,
     woken: AtomicBool,
-    /// Whether the host's last poll was owed to a task's wake: if that poll
-    /// ended its step, the task has not run yet.
-    pending: AtomicBool,
     in_step: AtomicBool,
-    /// How many times it was woken.
+    /// How many times it was woken: a timer that fires wakes it.
     wakes: AtomicU64,
     runtime: Mutex<Option<Waker>>,
     ready: Arc<Mutex<Vec<usize>>>,
-    /// The host's registered timers (see `crate::time`).
-    deadlines: Option<SharedDeadlines>,
-    watch: Mutex<ClockWatch>,
-}
-
-/// What a host's paused clock may stop at, and the first stop it may not.
-#[derive(Default)]
-struct ClockWatch {
-    /// Off while the runtime is made and between steps.
-    armed: bool,
-    /// A clock reading and the simulated time it stands for.
-    base: Option<(Instant, Duration)>,
-    /// Where the current `block_on` ends.
-    end: Option<Instant>,
-    /// `HostWake::wakes` when the runtime last parked.
-    wakes_at_park: u64,
-    /// Simulated time of a stop at no timer the simulation knows of.
-    unseen: Option<Duration>,
 }
 
 impl HostWake {
-    pub(crate) fn new(
-        index: usize,
-        ready: Arc<Mutex<Vec<usize>>>,
-        deadlines: Option<SharedDeadlines>,
-    ) -> Arc<HostWake> {
+    pub(crate) fn new(index: usize, ready: Arc<Mutex<Vec<usize>>>) -> Arc<HostWake> {
         Arc::new(HostWake {
             index,
             woken: AtomicBool::new(false),
-            pending: AtomicBool::new(false),
             in_step: AtomicBool::new(false),
             wakes: AtomicU64::new(0),
             runtime: Mutex::new(None),
             ready,
-            deadlines,
-            watch: Mutex::default(),
         })
-    }
-
-    /// Arms the clock watch for a `block_on` that ends at `end`, the clock
-    /// now reading `now` for simulated time `sim`.
-    fn arm(&self, now: Instant, sim: Duration, end: Instant) {
-        let mut w = self.watch.lock().unwrap();
-        w.armed = self.deadlines.is_some();
-        w.base = Some((now, sim));
-        w.end = Some(end);
-    }
-
-    fn disarm(&self) {
-        self.watch.lock().unwrap().armed = false;
-    }
-
-    /// Called by the host's runtime before it parks (it has nothing to run).
-    fn before_park(&self) {
-        self.watch.lock().unwrap().wakes_at_park = self.wakes.load(Ordering::Relaxed);
-    }
-
-    /// Called by the host's runtime when it wakes from parking: a paused
-    /// clock moves there, to the next expiry in tokio's timer wheel, and the
-    /// timers due fire. If one woke a task at a time that is neither the
-    /// `block_on`'s own end nor a registered deadline (tokio rounds those up
-    /// to the millisecond), it was a timer the simulation cannot see: had the
-    /// host been idle, nothing would have woken it. (The wheel also stops at
-    /// times where no timer fires, to cascade; those wake nothing.)
-    fn after_park(&self) {
-        let mut w = self.watch.lock().unwrap();
-        if !w.armed || w.unseen.is_some() || self.wakes.load(Ordering::Relaxed) == w.wakes_at_park {
-            return;
-        }
-        let now = Instant::now();
-        if w.end == Some(now) {
-            return;
-        }
-        let Some((base, sim)) = w.base else { return };
-        let at = sim + now.saturating_duration_since(base);
-        let from = at.saturating_sub(Duration::from_millis(1));
-        let seen = self
-            .deadlines
-            .as_ref()
-            .is_some_and(|d| d.lock().unwrap().any_in(from, at));
-        if !seen {
-            w.unseen = Some(at);
-        }
-    }
-
-    /// The simulated time a timer the simulation cannot see fired at, once.
-    pub(crate) fn take_unseen_timer(&self) -> Option<Duration> {
-        self.watch.lock().unwrap().unseen.take()
-    }
-
-    /// Whether a task of the host may be runnable after its step.
-    pub(crate) fn has_work(&self) -> bool {
-        self.pending.load(Ordering::Relaxed) || self.woken.load(Ordering::Relaxed)
     }
 }
 
@@ -225,8 +139,9 @@ impl Wake for HostWake {
 }
 
 pin_project_lite::pin_project! {
-    /// The sleep that ends a host's step, polled with the runtime's own
-    /// waker so that its firing is not taken for a task's wake.
+    /// The sleep that ends a host's lock-step step, polled with the
+    /// runtime's own waker so that its firing is not taken for a task's
+    /// wake.
     struct StepEnd<'w> {
         duration: Duration,
         // Made at the first poll, inside the runtime; held in place, not
@@ -254,22 +169,11 @@ impl Future for StepEnd<'_> {
     }
 }
 
-/// Polls a host's step with its [`HostWake`].
+/// Polls a host's lock-step step with its [`HostWake`].
 struct Watched<'w, F> {
     wake: &'w HostWake,
     waker: &'w Waker,
     future: Pin<&'w mut F>,
-    /// First, with no task run: the walk of a skipped host's clock to the
-    /// step's start (see [`Rt::tick_at`]).
-    walk: Option<Walk<'w>>,
-}
-
-struct Walk<'w> {
-    local: &'w LocalSet,
-    by: Duration,
-    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
-    /// The step that follows: (simulated start, its length).
-    step: (Duration, Duration),
 }
 
 impl<F: Future> Future for Watched<'_, F> {
@@ -282,61 +186,10 @@ impl<F: Future> Future for Watched<'_, F> {
                 *runtime = Some(cx.waker().clone());
             }
         }
-        let (wake, waker) = (self.wake, self.waker);
-        if let Some(walk) = &mut self.walk {
-            if walk.sleep.is_none() {
-                if wake.woken.load(Ordering::Relaxed) {
-                    // The wake that made the host due took the
-                    // `LocalSet`'s waker: give it back so a task woken on the
-                    // walk is seen. A finished future runs no task; the
-                    // wake stays owed to the step.
-                    let rearm = pin!(walk.local.run_until(std::future::ready(())));
-                    let _ = rearm.poll(&mut Context::from_waker(waker));
-                }
-                walk.sleep = Some(Box::pin(sleep(walk.by)));
-            }
-            let sleep = walk.sleep.as_mut().expect("made above");
-            if sleep.as_mut().poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            let (start, length) = walk.step;
-            let now = Instant::now();
-            wake.arm(now, start, now + length);
-            self.walk = None;
-        }
-        let woken = self.wake.woken.swap(false, Ordering::Relaxed);
-        self.wake.pending.store(woken, Ordering::Relaxed);
+        self.wake.woken.store(false, Ordering::Relaxed);
         let waker = self.waker;
         self.future.as_mut().poll(&mut Context::from_waker(waker))
     }
-}
-
-impl<'w, F: Future> Watched<'w, F> {
-    /// Only the walk, then done.
-    async fn until_walked(mut self) {
-        std::future::poll_fn(|cx| {
-            let me = Pin::new(&mut self);
-            let _ = me.poll(cx);
-            if self.walk.is_none() {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
-        .await
-    }
-}
-
-/// mqsim patch: what the simulation tells a skipped host's step (see
-/// [`Rt::tick_at`]).
-#[derive(Clone, Copy)]
-pub(crate) struct Watch {
-    /// The host's clock reading now.
-    pub(crate) now: Instant,
-    /// The simulated time the step starts at.
-    pub(crate) start: Duration,
-    /// How far the host's clock is behind `start`.
-    pub(crate) walk: Duration,
 }
 
 impl<'a> Rt<'a> {
@@ -441,42 +294,72 @@ impl<'a> Rt<'a> {
     // that caused failure. Subsequent calls do not return the error as it is
     // expected to fail the simulation.
     pub(crate) fn tick(&mut self, duration: Duration) -> Result<bool> {
-        self.tick_at(duration, None)
+        {
+            // mqsim patch: polled through the host's `HostWake`.
+            let step = pin!(self.local.run_until(StepEnd {
+                duration,
+                sleep: None,
+                wake: &self.wake,
+            }));
+            self.wake.in_step.store(true, Ordering::Relaxed);
+            self.tokio.block_on(Watched {
+                wake: &self.wake,
+                waker: &self.waker,
+                future: step,
+            });
+        }
+        self.wake.in_step.store(false, Ordering::Relaxed);
+        self.software_finished()
     }
 
-    /// mqsim patch: [`Self::tick`] for a host whose clock reads simulated
-    /// time `sim`, with its clock watched.
-    pub(crate) fn tick_at(&mut self, duration: Duration, watch: Option<Watch>) -> Result<bool> {
-        let walk = watch.and_then(|w| {
-            if w.walk.is_zero() {
-                self.wake.arm(w.now, w.start, w.now + duration);
-                None
-            } else {
-                self.wake.arm(w.now, w.start - w.walk, w.now + w.walk);
-                Some(Walk {
-                    local: &self.local,
-                    by: w.walk,
-                    sleep: None,
-                    step: (w.start, duration),
-                })
+    /// mqsim patch: one step of a host with idle hosts skipped, in one
+    /// `block_on` (whose entry seeds the RNG that orders `select!`
+    /// branches): the host's paused clock moves from simulated time `from`
+    /// to `to`, the step's time, and the timers due by then fire
+    /// ([`move_clock`]); `deliver` then hands it the messages due; then its
+    /// tasks run at `to` until none is runnable ([`run_tasks`]). Returns
+    /// whether the software finished.
+    pub(crate) fn step_to(
+        &mut self,
+        from: Duration,
+        to: Duration,
+        tick: Duration,
+        deliver: impl FnOnce(),
+    ) -> Result<bool> {
+        let (wake, local, waker) = (&*self.wake, &self.local, &self.waker);
+        wake.in_step.store(true, Ordering::Relaxed);
+        let late = self.tokio.block_on(async {
+            let late = move_clock(wake, local, waker, to - from, tick).await;
+            if !late {
+                deliver();
+                run_tasks(wake, local, waker).await;
             }
+            late
         });
-        // mqsim patch: polled through the host's `HostWake`.
-        let step = pin!(self.local.run_until(StepEnd {
-            duration,
-            sleep: None,
-            wake: &self.wake,
-        }));
-        self.wake.in_step.store(true, Ordering::Relaxed);
-        self.tokio.block_on(Watched {
-            wake: &self.wake,
-            waker: &self.waker,
-            future: step,
-            walk,
-        });
-        self.wake.in_step.store(false, Ordering::Relaxed);
-        self.wake.disarm();
+        wake.in_step.store(false, Ordering::Relaxed);
+        if late {
+            return Err(unseen_timer(&self.nodename, from, to - tick.min(to - from)).into());
+        }
+        self.software_finished()
+    }
 
+    /// mqsim patch: [`move_clock`] alone, for the end of a run, when every
+    /// host's clock is moved to the end to look for a timer the simulation
+    /// cannot see.
+    pub(crate) fn move_clock_to(&mut self, from: Duration, to: Duration, tick: Duration) -> Result {
+        let (wake, local, waker) = (&*self.wake, &self.local, &self.waker);
+        wake.in_step.store(true, Ordering::Relaxed);
+        let late = (self.tokio).block_on(move_clock(wake, local, waker, to - from, tick));
+        wake.in_step.store(false, Ordering::Relaxed);
+        wake.woken.store(false, Ordering::Relaxed);
+        if late {
+            return Err(unseen_timer(&self.nodename, from, to - tick.min(to - from)).into());
+        }
+        Ok(())
+    }
+
+    /// Whether the software finished (Err if it failed), taking its result.
+    fn software_finished(&mut self) -> Result<bool> {
         // pull for software completion
         match &self.handle {
             Some(handle) if handle.is_finished() => {
@@ -494,36 +377,6 @@ impl<'a> Rt<'a> {
             Some(_) => Ok(false),
             None => Ok(true),
         }
-    }
-
-    /// mqsim patch: moves this host's paused clock on by `by`, from
-    /// simulated time `sim`, without running any of its tasks, so a host
-    /// skipped while idle starts its next step at the simulation's time. No
-    /// timer of the host's the simulation knows of is due in that time (that
-    /// is why it was skipped); the clock is walked, not set, so that the
-    /// watch catches one it does not know of.
-    pub(crate) fn walk_clock(&mut self, by: Duration, sim: Duration) {
-        if by.is_zero() {
-            return;
-        }
-        let now = self.now();
-        self.wake.arm(now, sim, now + by);
-        self.wake.in_step.store(true, Ordering::Relaxed);
-        let done = pin!(std::future::pending::<()>());
-        self.tokio.block_on(Watched {
-            wake: &self.wake,
-            waker: &self.waker,
-            future: done,
-            walk: Some(Walk {
-                local: &self.local,
-                by,
-                sleep: None,
-                step: (sim + by, Duration::ZERO),
-            }),
-        }
-        .until_walked());
-        self.wake.in_step.store(false, Ordering::Relaxed);
-        self.wake.disarm();
     }
 
     pub(crate) fn crash(&mut self) {
@@ -577,13 +430,6 @@ fn init(config: &mut Config) -> (Runtime, LocalSet) {
         tokio_builder.enable_io();
     }
 
-    if let Some(wake) = &config.wake {
-        let before = wake.clone();
-        tokio_builder.on_thread_park(move || before.before_park());
-        let after = wake.clone();
-        tokio_builder.on_thread_unpark(move || after.after_park());
-    }
-
     #[cfg(tokio_unstable)]
     if let Some(rng) = &mut config.rng {
         let bytes: [u8; 32] = rand::Rng::random(rng);
@@ -620,4 +466,105 @@ fn new_local() -> LocalSet {
 
 fn with<R>(tokio: &Runtime, local: &LocalSet, f: impl FnOnce() -> R) -> R {
     tokio.block_on(async { local.run_until(async { f() }).await })
+}
+
+/// mqsim patch: moves a host's paused clock on by `by` and fires the
+/// timers due by then, in the order of their millisecond (tokio's wheel
+/// keeps no order within one), running none of its `LocalSet`'s tasks:
+/// `tokio::time::advance` makes the clock jump, and its yield lets the
+/// runtime's timer driver fire what is due at a zero-length park.
+///
+/// It moves in two hops: to the start of the step's tick, then over the
+/// tick. Every timer the simulation knows of (`crate::time`) due by the
+/// end lies in the last tick (the host would have run earlier otherwise),
+/// so a task woken in the
+/// first hop was woken by a timer the simulation cannot see, which fired
+/// late because the host idled: returns true then, with the clock left at
+/// the first hop. A timer of any kind due in the last tick fires on time.
+/// (Best effort: a task already queued when its timer fires, woken while
+/// its host idled, is not woken again, so that timer goes unseen; and a
+/// `tokio::spawn`ed task woken while its host idled runs in the first hop,
+/// so a wake it gives is reported as such a timer.)
+async fn move_clock(
+    wake: &HostWake,
+    local: &LocalSet,
+    waker: &Waker,
+    by: Duration,
+    tick: Duration,
+) -> bool {
+    // A wake while the host idled took the `LocalSet`'s waker: give it
+    // back (a finished future runs no task) so that a timer's wake shows.
+    let rearm = pin!(local.run_until(std::future::ready(())));
+    let _ = rearm.poll(&mut Context::from_waker(waker));
+    let last = tick.min(by);
+    let first = by - last;
+    if !first.is_zero() {
+        let wakes = wake.wakes.load(Ordering::Relaxed);
+        tokio::time::advance(first).await;
+        if wake.wakes.load(Ordering::Relaxed) != wakes {
+            return true;
+        }
+    }
+    tokio::time::advance(last).await;
+    false
+}
+
+/// mqsim patch: runs a host's tasks until none is runnable. The `LocalSet`
+/// runs a bounded batch of tasks a poll and wakes its waker when some are
+/// left; once a poll leaves none, one zero-length park of the runtime wakes
+/// what was deferred to it (a task that yielded, or spent its cooperative
+/// budget) and runs tasks spawned on the runtime itself (`tokio::spawn`,
+/// as turmoil's loopback delivery does); the host is done when that woke
+/// none of its tasks and left no runtime task queued.
+async fn run_tasks(wake: &HostWake, local: &LocalSet, waker: &Waker) {
+    let mut parked = false;
+    std::future::poll_fn(|cx| loop {
+        if parked && !wake.woken.load(Ordering::Relaxed) && !runtime_tasks_queued() {
+            return Poll::Ready(());
+        }
+        // A bounded number of batches between parks: a task that keeps
+        // waking itself must not starve what is deferred to the runtime
+        // (as lock-step, which parks after every batch, does not).
+        for _ in 0..BATCHES_PER_PARK {
+            wake.woken.store(false, Ordering::Relaxed);
+            let run = pin!(local.run_until(std::future::pending::<()>()));
+            let _ = run.poll(&mut Context::from_waker(waker));
+            if !wake.woken.load(Ordering::Relaxed) {
+                break;
+            }
+        }
+        // Woken, the runtime parks for no time before it polls this again;
+        // `woken` still set (batches left) keeps this from returning Ready.
+        parked = true;
+        cx.waker().wake_by_ref();
+        return Poll::Pending;
+    })
+    .await
+}
+
+/// How many `LocalSet` batches [`run_tasks`] runs between two parks.
+const BATCHES_PER_PARK: usize = 16;
+
+/// Whether tasks spawned on the current runtime wait in its queues.
+fn runtime_tasks_queued() -> bool {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    if metrics.num_alive_tasks() == 0 {
+        return false;
+    }
+    #[cfg(tokio_unstable)]
+    if metrics.worker_local_queue_depth(0) > 0 {
+        return true;
+    }
+    metrics.global_queue_depth() > 0
+}
+
+/// mqsim patch: the error for a timer made outside `crate::time`.
+fn unseen_timer(host: &str, from: Duration, to: Duration) -> String {
+    format!(
+        "host {host}: a timer the simulation cannot see (a bare tokio::time \
+         sleep, timeout or interval?) was due between {from:?} and {to:?}, \
+         while the host idled, and fired late; with idle hosts skipped a \
+         host's timers must come from turmoil::time, or the host is not woken \
+         for them"
+    )
 }

@@ -1,14 +1,14 @@
 use rand::{rngs::SmallRng, seq::SliceRandom, Rng, SeedableRng};
 use std::cell::RefCell;
-use std::future::Future;
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::net::IpAddr;
 use std::ops::DerefMut;
 use std::sync::{Arc, Mutex};
 use std::time::UNIX_EPOCH;
 
 use crate::FxIndexMap as IndexMap;
-use tokio::time::Duration;
+use tokio::time::{Duration, Instant};
 use tracing::Level;
 
 use crate::host::HostTimer;
@@ -66,6 +66,9 @@ struct Sched {
     /// The simulated time its runtime's clock shows (it stands still while
     /// the host is skipped).
     synced_to: Duration,
+    /// Its runtime's clock reading at `synced_to`, once read (the clock
+    /// moves only by the steps, by exactly their span).
+    clock: Option<Instant>,
     /// Its entry in `agenda`.
     due_at: Option<Duration>,
     /// Whether its software (a client's) has finished.
@@ -167,7 +170,7 @@ impl<'a> Sim<'a> {
         let config = rt::Config {
             enable_io: self.config.enable_tokio_io,
             rng: Some(rng),
-            wake: Some(self.new_host_wake(addr)),
+            wake: Some(self.new_host_wake()),
         };
         self.clients.push(self.rts.len());
 
@@ -214,7 +217,7 @@ impl<'a> Sim<'a> {
         let config = rt::Config {
             enable_io: self.config.enable_tokio_io,
             rng: Some(rng),
-            wake: Some(self.new_host_wake(addr)),
+            wake: Some(self.new_host_wake()),
         };
 
         let rt = World::enter(&self.world, || Rt::host(nodename, host, config));
@@ -224,17 +227,14 @@ impl<'a> Sim<'a> {
 
     /// mqsim patch: the wake of the host about to be added; it runs in the
     /// next step.
-    fn new_host_wake(&mut self, addr: IpAddr) -> Arc<HostWake> {
+    fn new_host_wake(&mut self) -> Arc<HostWake> {
         let index = self.rts.len();
-        let deadlines = self.config.skip_idle_hosts.then(|| {
-            self.world.borrow().hosts[&addr].deadlines.clone()
-        });
         self.sched.push(Sched {
             synced_to: self.elapsed,
             ..Sched::default()
         });
         self.carry.push(index);
-        HostWake::new(index, self.ready.clone(), deadlines)
+        HostWake::new(index, self.ready.clone())
     }
 
     /// mqsim patch: host `index`'s runtime was replaced (crash, bounce): its
@@ -243,6 +243,7 @@ impl<'a> Sim<'a> {
         let elapsed = self.elapsed;
         let sched = &mut self.sched[index];
         sched.synced_to = elapsed;
+        sched.clock = None;
         if let Some(at) = sched.due_at.take() {
             self.agenda.remove(&(at, index));
         }
@@ -607,12 +608,13 @@ impl<'a> Sim<'a> {
     ///
     /// Hosts run in the order they were added, as in a full step, but only
     /// those with work: woken while idle (a message delivered, a wake from
-    /// outside), a task left runnable by their last step, a message
-    /// deliverable to them, or a timer of theirs due by the step's end. A
-    /// message or wake for a host later in the order makes it run in this
-    /// step, for one already passed in the next, as a full step would. A
-    /// skipped host's clock stands still; it is moved to the step's start
-    /// before the host next runs.
+    /// outside), a message deliverable to them, or a timer of theirs due by
+    /// the step's start. A message or wake for a host later in the order
+    /// makes it run in this step, for one already passed in the next, as a
+    /// full step would. A skipped host's clock stands still; a host's step
+    /// moves it to the step's start, fires the timers due by then, and runs
+    /// the host's tasks at that time until none is runnable
+    /// ([`Rt::step_to`]).
     fn step_hosts_with_work(&mut self) -> Result<bool> {
         tracing::trace!(target: TRACING_TARGET, "step {}", self.steps);
         let tick = self.config.tick;
@@ -622,8 +624,10 @@ impl<'a> Sim<'a> {
         self.world.borrow_mut().topology.tick_by(tick);
 
         let mut due: BTreeSet<usize> = self.carry.drain(..).collect();
+        // A host's step runs its tasks at `start`, after the timers due by
+        // then fired (`Rt::step_to`).
         while let Some(&(at, index)) = self.agenda.first() {
-            if at > end {
+            if at > start {
                 break;
             }
             self.agenda.pop_first();
@@ -640,8 +644,24 @@ impl<'a> Sim<'a> {
             }
             let _span_guard = tracing::span!(Level::INFO, "node", name = &*rt.nodename,).entered();
             let sched = &mut self.sched[index];
-            let watch = {
+            // The step first moves the host's clock to `start`.
+            let clock = {
                 let mut world = self.world.borrow_mut();
+                world.current = Some(addr);
+                let host = world.current_host_mut();
+                host.timer.set_sim_elapsed(start);
+                let clock = sched.clock.take().unwrap_or_else(|| rt.now());
+                let clock = clock + (start - sched.synced_to);
+                host.timer.freeze_at(clock);
+                clock
+            };
+
+            let from = sched.synced_to;
+            // Messages are handed over once the host's timers due by now
+            // fired (a wake from either runs the task in this step).
+            let world = &self.world;
+            let deliver = || {
+                let mut world = world.borrow_mut();
                 let World {
                     rng,
                     topology,
@@ -650,36 +670,25 @@ impl<'a> Sim<'a> {
                 } = world.deref_mut();
                 let host = hosts.get_mut(&addr).expect("missing host");
                 topology.deliver_messages(rng, host);
-                world.current = Some(addr);
-                // The step first walks the host's clock to `start`.
-                let watch = rt::Watch {
-                    now: rt.now(),
-                    start,
-                    walk: start - sched.synced_to,
-                };
-                let host = world.current_host_mut();
-                host.timer.set_sim_elapsed(start);
-                host.timer.now(watch.now + watch.walk);
-                watch
             };
-
-            let finished = World::enter(&self.world, || rt.tick_at(tick, Some(watch)))?;
+            // On an error the clock is not where `clock` says: it is left
+            // unknown (`None`), read again if the simulation goes on.
+            let finished = World::enter(world, || rt.step_to(from, start, tick, deliver))?;
             self.host_steps += 1;
             sched.steps += 1;
-            if let Some(at) = rt.wake.take_unseen_timer() {
-                return Err(unseen_timer(&rt.nodename, at).into());
-            }
-            sched.synced_to = end;
+            sched.clock = Some(clock);
+            sched.synced_to = start;
             sched.finished = finished;
-            if rt.wake.has_work() {
-                after.push(index);
-            }
 
             let mut world = self.world.borrow_mut();
             world.current = None;
             // The host's first timer may have changed; one not after this
             // step's start is stale (see `Deadlines::first_after`).
-            let first = world.hosts[&addr].deadlines.lock().unwrap().first_after(start);
+            let first = world.hosts[&addr]
+                .deadlines
+                .lock()
+                .unwrap()
+                .first_after(start);
             drop(world);
             if let Some(at) = sched.due_at.take() {
                 self.agenda.remove(&(at, index));
@@ -708,15 +717,21 @@ impl<'a> Sim<'a> {
             return Ok(());
         }
         let elapsed = self.elapsed;
-        for (rt, sched) in self.rts.values_mut().zip(&mut self.sched) {
+        for ((&addr, rt), sched) in self.rts.iter_mut().zip(&mut self.sched) {
             if !rt.is_software_running() {
                 continue;
             }
-            rt.walk_clock(elapsed - sched.synced_to, sched.synced_to);
+            // Tasks spawned on a host's runtime run as its clock moves, in
+            // the host's context.
+            self.world.borrow_mut().current = Some(addr);
+            let clock = sched.clock.take();
+            let moved = World::enter(&self.world, || {
+                rt.move_clock_to(sched.synced_to, elapsed, self.config.tick)
+            });
+            self.world.borrow_mut().current = None;
+            moved?;
+            sched.clock = clock.map(|c| c + (elapsed - sched.synced_to));
             sched.synced_to = elapsed;
-            if let Some(at) = rt.wake.take_unseen_timer() {
-                return Err(unseen_timer(&rt.nodename, at).into());
-            }
         }
         Ok(())
     }
@@ -724,10 +739,15 @@ impl<'a> Sim<'a> {
     /// mqsim patch: hosts woken or sent a message since the last look run
     /// in this step if they come after host `passed` in the order, else in
     /// the next.
-    fn take_wakes(&mut self, passed: Option<usize>, due: &mut BTreeSet<usize>, after: &mut Vec<usize>) {
+    fn take_wakes(
+        &mut self,
+        passed: Option<usize>,
+        due: &mut BTreeSet<usize>,
+        after: &mut Vec<usize>,
+    ) {
         // A host's own wakes from before its step (the messages delivered
-        // to it) were served by it; any after its last poll show in
-        // `has_work`.
+        // to it) were served by it; it runs until no task of its is
+        // runnable, so none is left after.
         let woken: Vec<usize> = std::mem::take(&mut *self.ready.lock().unwrap())
             .into_iter()
             .filter(|&i| Some(i) != passed)
@@ -746,16 +766,6 @@ impl<'a> Sim<'a> {
             }
         }
     }
-}
-
-/// mqsim patch: the error for a timer made outside `crate::time`.
-fn unseen_timer(host: &str, at: Duration) -> String {
-    format!(
-        "host {host}: a timer the simulation cannot see fired at {at:?} (a bare \
-         tokio::time sleep, timeout or interval?); with idle hosts skipped a \
-         host's timers must come from turmoil::time, or the host is not woken \
-         for them"
-    )
 }
 
 #[cfg(test)]
