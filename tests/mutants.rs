@@ -73,7 +73,7 @@ target = "store-0"
 latency = "40ms..80ms"
 for = "4s"
 [[fault]]
-at = "3s"
+at = "3500ms"
 kind = "crash"
 target = "consumer-0"
 restart_after = "2s"

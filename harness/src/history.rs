@@ -494,8 +494,13 @@ impl KeyMap {
 /// at that time until none is runnable (turmoil's `Rt::step_to`), instead
 /// of running its tasks and then sleeping to the tick's end: a host woken
 /// by a timer runs once instead of twice, and its runtime is entered less
-/// often, so `select!` draws differ.
-pub const HISTORY_VERSION: u32 = 5;
+/// often, so `select!` draws differ. 6: every host's tasks run in one
+/// runtime shared by all hosts (each in its own `LocalSet`), entered once
+/// per step for every host with work: the clock moves and timers fire once
+/// for all of them, then each runs in turn, and what a task deferred (a
+/// yield) runs after every host had its turn. The runtime's one seed
+/// orders every `select!`, so draws differ.
+pub const HISTORY_VERSION: u32 = 6;
 
 /// The whole record of a run.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

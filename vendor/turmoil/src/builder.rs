@@ -88,19 +88,21 @@ impl Builder {
     /// every tick; a step where no host has work costs next to nothing.
     ///
     /// A host's tasks see the same time and the same messages at the same
-    /// steps as without it, but a step is run differently: in one
-    /// `block_on`, the host's clock jumps to the step's time and the timers
-    /// due fire, the messages due are handed over, then its tasks run until
-    /// none is runnable. Its tokio runtime is entered fewer times, which
-    /// changes the order `select!` picks ready branches in: the same seed
-    /// gives a different (equally deterministic) run than with it off.
-    /// Timers must come from [`crate::time`]: a bare `tokio::time::sleep`
-    /// does not wake an idle host (the run fails, naming the host, when one
-    /// fires late because its host idled; best effort: not when its task
-    /// was already woken). Hosts' tasks should be spawned with `spawn_local`:
-    /// a `tokio::spawn`ed task runs only while its host runs, and its wakes
-    /// while the host idles are not seen (a wake it then gives may be
-    /// reported as a timer the simulation cannot see).
+    /// steps as without it, but a step is run differently: every host's
+    /// tasks run in one tokio runtime shared by all hosts (each host's in
+    /// its own `LocalSet`), in one `block_on` per step with work: the clock
+    /// jumps to the step's time and the timers due fire, then each host
+    /// with work in turn is handed its messages and runs its tasks until
+    /// none is runnable; what a task deferred (a yield) runs after every
+    /// host had its turn. The one runtime's seed orders every `select!`:
+    /// the same seed gives a different (equally deterministic) run than
+    /// with it off. Timers must come from [`crate::time`]: a bare
+    /// `tokio::time::sleep` does not wake an idle host (the run fails,
+    /// naming the host, when one fires while its host has no work; best
+    /// effort: not when its task was already woken). Hosts' tasks must be
+    /// spawned with `spawn_local`: a task on the shared runtime itself
+    /// would run in no host, so a `tokio::spawn` fails the run, naming the
+    /// host.
     /// [`Self::enable_random_order`] is ignored: hosts with work run in the
     /// order they were added. The tick must be a whole number of
     /// milliseconds: tokio's timer wheel rounds deadlines up to the next
@@ -108,9 +110,8 @@ impl Builder {
     /// simulation woke its host for, and the host may not be woken for it
     /// again.
     ///
-    /// It needs `--cfg tokio_unstable` (seeded `select!` draws, and the
-    /// runtime's local queue it looks at before a step ends); without it,
-    /// turning it on panics.
+    /// It needs `--cfg tokio_unstable` (seeded `select!` draws); without
+    /// it, turning it on panics.
     pub fn skip_idle_hosts(&mut self, value: bool) -> &mut Self {
         #[cfg(not(tokio_unstable))]
         assert!(!value, "skip_idle_hosts needs --cfg tokio_unstable");

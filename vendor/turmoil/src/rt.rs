@@ -1,7 +1,7 @@
 use std::future::Future;
 use std::mem;
 use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -101,8 +101,6 @@ pub(crate) struct HostWake {
     index: usize,
     woken: AtomicBool,
     in_step: AtomicBool,
-    /// How many times it was woken: a timer that fires wakes it.
-    wakes: AtomicU64,
     runtime: Mutex<Option<Waker>>,
     ready: Arc<Mutex<Vec<usize>>>,
 }
@@ -113,7 +111,6 @@ impl HostWake {
             index,
             woken: AtomicBool::new(false),
             in_step: AtomicBool::new(false),
-            wakes: AtomicU64::new(0),
             runtime: Mutex::new(None),
             ready,
         })
@@ -126,7 +123,6 @@ impl Wake for HostWake {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.wakes.fetch_add(1, Ordering::Relaxed);
         let was = self.woken.swap(true, Ordering::Relaxed);
         if self.in_step.load(Ordering::Relaxed) {
             if let Some(w) = self.runtime.lock().unwrap().as_ref() {
@@ -312,66 +308,48 @@ impl<'a> Rt<'a> {
         self.software_finished()
     }
 
-    /// mqsim patch: one step of a host with idle hosts skipped, in one
-    /// `block_on` (whose entry seeds the RNG that orders `select!`
-    /// branches): the host's paused clock moves from simulated time `from`
-    /// to `to`, the step's time, and the timers due by then fire
-    /// ([`move_clock`]); `deliver` then hands it the messages due; then its
-    /// tasks run at `to` until none is runnable ([`run_tasks`]). Returns
-    /// whether the software finished.
-    pub(crate) fn step_to(
-        &mut self,
-        from: Duration,
-        to: Duration,
-        tick: Duration,
-        deliver: impl FnOnce(),
-    ) -> Result<bool> {
+    /// mqsim patch (shared runtime): runs the host's tasks, inside the
+    /// simulation's one runtime, until none is runnable or
+    /// [`BATCHES_PER_PARK`] batches ran. Returns true if a task is still
+    /// runnable: the runtime must park (to wake what is deferred) and the
+    /// host run again.
+    pub(crate) fn run_batches(&mut self) -> bool {
         let (wake, local, waker) = (&*self.wake, &self.local, &self.waker);
         wake.in_step.store(true, Ordering::Relaxed);
-        let late = self.tokio.block_on(async {
-            let late = move_clock(wake, local, waker, to - from, tick).await;
-            if !late {
-                deliver();
-                run_tasks(wake, local, waker).await;
+        let mut more = false;
+        for _ in 0..BATCHES_PER_PARK {
+            wake.woken.store(false, Ordering::Relaxed);
+            let run = pin!(local.run_until(std::future::pending::<()>()));
+            let _ = run.poll(&mut Context::from_waker(waker));
+            more = wake.woken.load(Ordering::Relaxed);
+            if !more {
+                break;
             }
-            late
-        });
-        wake.in_step.store(false, Ordering::Relaxed);
-        if late {
-            return Err(unseen_timer(&self.nodename, from, to - tick.min(to - from)).into());
         }
+        wake.in_step.store(false, Ordering::Relaxed);
+        wake.woken.store(false, Ordering::Relaxed);
+        more
+    }
+
+    /// mqsim patch (shared runtime): whether the software finished.
+    pub(crate) fn finished(&mut self) -> Result<bool> {
         self.software_finished()
     }
 
-    /// mqsim patch: [`move_clock`] alone, for the end of a run, when every
-    /// host's clock is moved to the end to look for a timer the simulation
-    /// cannot see.
-    pub(crate) fn move_clock_to(&mut self, from: Duration, to: Duration, tick: Duration) -> Result {
-        let (wake, local, waker) = (&*self.wake, &self.local, &self.waker);
-        wake.in_step.store(true, Ordering::Relaxed);
-        let late = (self.tokio).block_on(move_clock(wake, local, waker, to - from, tick));
-        wake.in_step.store(false, Ordering::Relaxed);
-        wake.woken.store(false, Ordering::Relaxed);
-        if late {
-            return Err(unseen_timer(&self.nodename, from, to - tick.min(to - from)).into());
-        }
-        Ok(())
-    }
-
     /// Whether the software finished (Err if it failed), taking its result.
+    /// mqsim patch: the finished task's handle is polled, not blocked on, as
+    /// this runs inside the simulation's runtime when idle hosts are skipped.
     fn software_finished(&mut self) -> Result<bool> {
-        // pull for software completion
-        match &self.handle {
+        match &mut self.handle {
             Some(handle) if handle.is_finished() => {
-                // Consume handle to extract task result
-                if let Some(h) = self.handle.take() {
-                    match self.tokio.block_on(h) {
-                        // If the host was crashed the JoinError is cancelled, which
-                        // needs to be handled to not fail the simulation.
-                        Err(je) if je.is_cancelled() => {}
-                        res => res??,
-                    }
-                };
+                let mut h = self.handle.take().expect("matched");
+                match pin!(&mut h).poll(&mut Context::from_waker(Waker::noop())) {
+                    // If the host was crashed the JoinError is cancelled, which
+                    // needs to be handled to not fail the simulation.
+                    Poll::Ready(Err(je)) if je.is_cancelled() => {}
+                    Poll::Ready(res) => res??,
+                    Poll::Pending => unreachable!("a finished task's handle is ready"),
+                }
                 Ok(true)
             }
             Some(_) => Ok(false),
@@ -418,6 +396,53 @@ impl<'a> Rt<'a> {
         _ = mem::replace(&mut self.tokio, tokio);
         drop(mem::replace(&mut self.local, local));
     }
+}
+
+thread_local! {
+    /// mqsim patch: whether the simulation's shared runtime runs on this
+    /// thread (idle hosts skipped), whose hosts' tasks live in their
+    /// `LocalSet`s.
+    static IN_SHARED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// mqsim patch: marks the shared runtime as running for as long as it lives.
+pub(crate) struct SharedRunning(());
+
+impl SharedRunning {
+    pub(crate) fn enter() -> SharedRunning {
+        IN_SHARED.with(|s| s.set(true));
+        SharedRunning(())
+    }
+}
+
+impl Drop for SharedRunning {
+    fn drop(&mut self) {
+        IN_SHARED.with(|s| s.set(false));
+    }
+}
+
+/// mqsim patch: spawns a task of the current host's: on the host's
+/// `LocalSet` when the hosts share a runtime (a task on the runtime itself
+/// would run in no host), else on the host's own runtime.
+pub(crate) fn spawn_on_host<F>(future: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    if IN_SHARED.with(|s| s.get()) {
+        tokio::task::spawn_local(future);
+    } else {
+        tokio::spawn(future);
+    }
+}
+
+/// mqsim patch: the one runtime the hosts' tasks run in when idle hosts
+/// are skipped (see `Sim::step_hosts_with_work`).
+pub(crate) fn shared_runtime(rng: SmallRng) -> Runtime {
+    let mut config = Config {
+        rng: Some(rng),
+        ..Config::default()
+    };
+    init(&mut config).0
 }
 
 fn init(config: &mut Config) -> (Runtime, LocalSet) {
@@ -468,98 +493,11 @@ fn with<R>(tokio: &Runtime, local: &LocalSet, f: impl FnOnce() -> R) -> R {
     tokio.block_on(async { local.run_until(async { f() }).await })
 }
 
-/// mqsim patch: moves a host's paused clock on by `by` and fires the
-/// timers due by then, in the order of their millisecond (tokio's wheel
-/// keeps no order within one), running none of its `LocalSet`'s tasks:
-/// `tokio::time::advance` makes the clock jump, and its yield lets the
-/// runtime's timer driver fire what is due at a zero-length park.
-///
-/// It moves in two hops: to the start of the step's tick, then over the
-/// tick. Every timer the simulation knows of (`crate::time`) due by the
-/// end lies in the last tick (the host would have run earlier otherwise),
-/// so a task woken in the
-/// first hop was woken by a timer the simulation cannot see, which fired
-/// late because the host idled: returns true then, with the clock left at
-/// the first hop. A timer of any kind due in the last tick fires on time.
-/// (Best effort: a task already queued when its timer fires, woken while
-/// its host idled, is not woken again, so that timer goes unseen; and a
-/// `tokio::spawn`ed task woken while its host idled runs in the first hop,
-/// so a wake it gives is reported as such a timer.)
-async fn move_clock(
-    wake: &HostWake,
-    local: &LocalSet,
-    waker: &Waker,
-    by: Duration,
-    tick: Duration,
-) -> bool {
-    // A wake while the host idled took the `LocalSet`'s waker: give it
-    // back (a finished future runs no task) so that a timer's wake shows.
-    let rearm = pin!(local.run_until(std::future::ready(())));
-    let _ = rearm.poll(&mut Context::from_waker(waker));
-    let last = tick.min(by);
-    let first = by - last;
-    if !first.is_zero() {
-        let wakes = wake.wakes.load(Ordering::Relaxed);
-        tokio::time::advance(first).await;
-        if wake.wakes.load(Ordering::Relaxed) != wakes {
-            return true;
-        }
-    }
-    tokio::time::advance(last).await;
-    false
-}
-
-/// mqsim patch: runs a host's tasks until none is runnable. The `LocalSet`
-/// runs a bounded batch of tasks a poll and wakes its waker when some are
-/// left; once a poll leaves none, one zero-length park of the runtime wakes
-/// what was deferred to it (a task that yielded, or spent its cooperative
-/// budget) and runs tasks spawned on the runtime itself (`tokio::spawn`,
-/// as turmoil's loopback delivery does); the host is done when that woke
-/// none of its tasks and left no runtime task queued.
-async fn run_tasks(wake: &HostWake, local: &LocalSet, waker: &Waker) {
-    let mut parked = false;
-    std::future::poll_fn(|cx| loop {
-        if parked && !wake.woken.load(Ordering::Relaxed) && !runtime_tasks_queued() {
-            return Poll::Ready(());
-        }
-        // A bounded number of batches between parks: a task that keeps
-        // waking itself must not starve what is deferred to the runtime
-        // (as lock-step, which parks after every batch, does not).
-        for _ in 0..BATCHES_PER_PARK {
-            wake.woken.store(false, Ordering::Relaxed);
-            let run = pin!(local.run_until(std::future::pending::<()>()));
-            let _ = run.poll(&mut Context::from_waker(waker));
-            if !wake.woken.load(Ordering::Relaxed) {
-                break;
-            }
-        }
-        // Woken, the runtime parks for no time before it polls this again;
-        // `woken` still set (batches left) keeps this from returning Ready.
-        parked = true;
-        cx.waker().wake_by_ref();
-        return Poll::Pending;
-    })
-    .await
-}
-
-/// How many `LocalSet` batches [`run_tasks`] runs between two parks.
+/// How many `LocalSet` batches [`Rt::run_batches`] runs before the runtime parks.
 const BATCHES_PER_PARK: usize = 16;
 
-/// Whether tasks spawned on the current runtime wait in its queues.
-fn runtime_tasks_queued() -> bool {
-    let metrics = tokio::runtime::Handle::current().metrics();
-    if metrics.num_alive_tasks() == 0 {
-        return false;
-    }
-    #[cfg(tokio_unstable)]
-    if metrics.worker_local_queue_depth(0) > 0 {
-        return true;
-    }
-    metrics.global_queue_depth() > 0
-}
-
 /// mqsim patch: the error for a timer made outside `crate::time`.
-fn unseen_timer(host: &str, from: Duration, to: Duration) -> String {
+pub(crate) fn unseen_timer(host: &str, from: Duration, to: Duration) -> String {
     format!(
         "host {host}: a timer the simulation cannot see (a bare tokio::time \
          sleep, timeout or interval?) was due between {from:?} and {to:?}, \

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::ops::DerefMut;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::UNIX_EPOCH;
 
 use crate::FxIndexMap as IndexMap;
@@ -58,6 +59,12 @@ pub struct Sim<'a> {
     /// mqsim patch: (when its first timer is due, host), one per host with
     /// a timer.
     agenda: BTreeSet<(Duration, usize)>,
+
+    /// mqsim patch: with idle hosts skipped, the one runtime every host's
+    /// tasks run in, its clock, and the simulated time that clock shows.
+    shared: Option<tokio::runtime::Runtime>,
+    shared_clock: Option<Instant>,
+    shared_synced_to: Duration,
 }
 
 /// mqsim patch: a host's stepping state.
@@ -66,9 +73,6 @@ struct Sched {
     /// The simulated time its runtime's clock shows (it stands still while
     /// the host is skipped).
     synced_to: Duration,
-    /// Its runtime's clock reading at `synced_to`, once read (the clock
-    /// moves only by the steps, by exactly their span).
-    clock: Option<Instant>,
     /// Its entry in `agenda`.
     due_at: Option<Duration>,
     /// Whether its software (a client's) has finished.
@@ -97,6 +101,9 @@ impl<'a> Sim<'a> {
             host_steps: 0,
             clients: Vec::new(),
             agenda: BTreeSet::new(),
+            shared: None,
+            shared_clock: None,
+            shared_synced_to: Duration::ZERO,
         }
     }
 
@@ -243,7 +250,6 @@ impl<'a> Sim<'a> {
         let elapsed = self.elapsed;
         let sched = &mut self.sched[index];
         sched.synced_to = elapsed;
-        sched.clock = None;
         if let Some(at) = sched.due_at.take() {
             self.agenda.remove(&(at, index));
         }
@@ -624,8 +630,7 @@ impl<'a> Sim<'a> {
         self.world.borrow_mut().topology.tick_by(tick);
 
         let mut due: BTreeSet<usize> = self.carry.drain(..).collect();
-        // A host's step runs its tasks at `start`, after the timers due by
-        // then fired (`Rt::step_to`).
+        let mut timer_due: BTreeSet<usize> = BTreeSet::new();
         while let Some(&(at, index)) = self.agenda.first() {
             if at > start {
                 break;
@@ -633,71 +638,22 @@ impl<'a> Sim<'a> {
             self.agenda.pop_first();
             self.sched[index].due_at = None;
             due.insert(index);
+            timer_due.insert(index);
         }
         let mut after = Vec::new();
         self.take_wakes(None, &mut due, &mut after);
 
-        while let Some(index) = due.pop_first() {
-            let (&addr, rt) = self.rts.get_index_mut(index).expect("missing host");
-            if !rt.is_software_running() {
-                continue;
+        if !due.is_empty() {
+            if self.shared.is_none() {
+                let seed = self.world.borrow_mut().rng.random();
+                self.shared = Some(rt::shared_runtime(SmallRng::from_seed(seed)));
             }
-            let _span_guard = tracing::span!(Level::INFO, "node", name = &*rt.nodename,).entered();
-            let sched = &mut self.sched[index];
-            // The step first moves the host's clock to `start`.
-            let clock = {
-                let mut world = self.world.borrow_mut();
-                world.current = Some(addr);
-                let host = world.current_host_mut();
-                host.timer.set_sim_elapsed(start);
-                let clock = sched.clock.take().unwrap_or_else(|| rt.now());
-                let clock = clock + (start - sched.synced_to);
-                host.timer.freeze_at(clock);
-                clock
-            };
-
-            let from = sched.synced_to;
-            // Messages are handed over once the host's timers due by now
-            // fired (a wake from either runs the task in this step).
-            let world = &self.world;
-            let deliver = || {
-                let mut world = world.borrow_mut();
-                let World {
-                    rng,
-                    topology,
-                    hosts,
-                    ..
-                } = world.deref_mut();
-                let host = hosts.get_mut(&addr).expect("missing host");
-                topology.deliver_messages(rng, host);
-            };
-            // On an error the clock is not where `clock` says: it is left
-            // unknown (`None`), read again if the simulation goes on.
-            let finished = World::enter(world, || rt.step_to(from, start, tick, deliver))?;
-            self.host_steps += 1;
-            sched.steps += 1;
-            sched.clock = Some(clock);
-            sched.synced_to = start;
-            sched.finished = finished;
-
-            let mut world = self.world.borrow_mut();
-            world.current = None;
-            // The host's first timer may have changed; one not after this
-            // step's start is stale (see `Deadlines::first_after`).
-            let first = world.hosts[&addr]
-                .deadlines
-                .lock()
-                .unwrap()
-                .first_after(start);
-            drop(world);
-            if let Some(at) = sched.due_at.take() {
-                self.agenda.remove(&(at, index));
-            }
-            if let Some(at) = first {
-                sched.due_at = Some(at);
-                self.agenda.insert((at, index));
-            }
-            self.take_wakes(Some(index), &mut due, &mut after);
+            let shared = self.shared.take().expect("made above");
+            let running = rt::SharedRunning::enter();
+            let res = shared.block_on(self.run_due(start, due, timer_due, &mut after));
+            drop(running);
+            self.shared = Some(shared);
+            res?;
         }
         self.carry = after;
 
@@ -708,32 +664,202 @@ impl<'a> Sim<'a> {
         self.check_duration(is_finished)
     }
 
-    /// mqsim patch: with idle hosts skipped, moves every running host's
-    /// clock to the simulation's time and fails if one of them had a timer
-    /// the simulation could not see due by now: it would never have been
-    /// woken for it. Call it when a run ends.
+    /// mqsim patch: inside the shared runtime, moves its clock to `start`
+    /// (firing the timers due) and runs the hosts with work in order.
+    async fn run_due(
+        &mut self,
+        start: Duration,
+        mut due: BTreeSet<usize>,
+        timer_due: BTreeSet<usize>,
+        after: &mut Vec<usize>,
+    ) -> Result {
+        let clock = self.move_clock(start, (&due, &timer_due)).await?;
+
+        let mut again: BTreeSet<usize> = BTreeSet::new();
+        let mut first_round = true;
+        loop {
+            while let Some(index) = due.pop_first() {
+                self.run_host(index, start, clock, first_round, &mut again)?;
+                if first_round {
+                    self.take_wakes(Some(index), &mut due, after);
+                } else {
+                    self.take_wakes(None, &mut again, after);
+                }
+            }
+            // Wakes deferred (a yield, a spent budget) and tasks spawned on
+            // the runtime itself run at a zero-length park; the hosts they
+            // woke run again.
+            let mut yielded = false;
+            std::future::poll_fn(|cx| {
+                if yielded {
+                    return Poll::Ready(());
+                }
+                yielded = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            })
+            .await;
+            let woken = std::mem::take(&mut *self.ready.lock().unwrap());
+            again.extend(woken);
+            if again.is_empty() {
+                return Ok(());
+            }
+            due = std::mem::take(&mut again);
+            first_round = false;
+        }
+    }
+
+    /// mqsim patch: moves the shared runtime's clock from where it stands
+    /// to simulated time `to`, firing the timers due by then, and returns
+    /// its reading. It moves in two hops: to the start of the last tick,
+    /// then over it. Every timer the simulation knows of (`crate::time`)
+    /// due by `to` lies in the last tick (the hosts would have run earlier
+    /// otherwise), so a task woken in the first hop was woken by a timer the
+    /// simulation cannot see, which fired late; so was one woken in the
+    /// last tick on a host with no work in the step (`due`) and no timer
+    /// the simulation knows of due (`timers`).
+    /// A timer of any kind due in the last tick on a host with work fires
+    /// on time. (Best effort: a task already queued when its timer fires,
+    /// woken while its host idled, is not woken again, so that timer goes
+    /// unseen.)
+    async fn move_clock(
+        &mut self,
+        to: Duration,
+        (due, timers): (&BTreeSet<usize>, &BTreeSet<usize>),
+    ) -> Result<Instant> {
+        let tick = self.config.tick;
+        let from = self.shared_synced_to;
+        let by = to - from;
+        if !by.is_zero() {
+            let last = tick.min(by);
+            let first = by - last;
+            if !first.is_zero() {
+                tokio::time::advance(first).await;
+                self.unseen_wakes(from, to - last, |_| false)?;
+            }
+            tokio::time::advance(last).await;
+            self.unseen_wakes(from, to, |i| due.contains(&i) || timers.contains(&i))?;
+        }
+        self.shared_synced_to = to;
+        let clock = *self.shared_clock.get_or_insert_with(Instant::now);
+        let clock = clock + by;
+        self.shared_clock = Some(clock);
+        debug_assert_eq!(clock, Instant::now());
+        Ok(clock)
+    }
+
+    /// mqsim patch: fails for a host woken while the clock moved, unless
+    /// `expected` says it has work in the step.
+    fn unseen_wakes(
+        &mut self,
+        from: Duration,
+        to: Duration,
+        expected: impl Fn(usize) -> bool,
+    ) -> Result {
+        let woken = std::mem::take(&mut *self.ready.lock().unwrap());
+        match woken.into_iter().find(|&i| !expected(i)) {
+            Some(i) => Err(rt::unseen_timer(&self.rts[i].nodename, from, to).into()),
+            None => Ok(()),
+        }
+    }
+
+    /// mqsim patch: one host's turn in a step of the shared runtime.
+    fn run_host(
+        &mut self,
+        index: usize,
+        start: Duration,
+        clock: Instant,
+        count: bool,
+        again: &mut BTreeSet<usize>,
+    ) -> Result {
+        let (&addr, rt) = self.rts.get_index_mut(index).expect("missing host");
+        if !rt.is_software_running() {
+            return Ok(());
+        }
+        let sched = &mut self.sched[index];
+        {
+            let mut world = self.world.borrow_mut();
+            world.current = Some(addr);
+            let World {
+                rng,
+                topology,
+                hosts,
+                ..
+            } = world.deref_mut();
+            let host = hosts.get_mut(&addr).expect("missing host");
+            host.timer.set_sim_elapsed(start);
+            host.timer.freeze_at(clock);
+            topology.deliver_messages(rng, host);
+        }
+        let world = &self.world;
+        let (more, finished) = World::enter(world, || {
+            let more = rt.run_batches();
+            (more, rt.finished())
+        });
+        // The runtime runs nothing of its own: a task on it was spawned by
+        // this host, and would run outside of it.
+        if tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks()
+            > 0
+        {
+            return Err(format!(
+                "host {}: a task was spawned with tokio::spawn; with idle hosts skipped \
+                 the hosts share one runtime, whose own tasks run in no host: spawn it \
+                 with tokio::task::spawn_local",
+                rt.nodename
+            )
+            .into());
+        }
+        if count {
+            self.host_steps += 1;
+            sched.steps += 1;
+        }
+        sched.synced_to = start;
+        sched.finished = finished?;
+        if more {
+            again.insert(index);
+        }
+        let mut world = self.world.borrow_mut();
+        world.current = None;
+        let first = world.hosts[&addr]
+            .deadlines
+            .lock()
+            .unwrap()
+            .first_after(start);
+        drop(world);
+        if let Some(at) = sched.due_at.take() {
+            self.agenda.remove(&(at, index));
+        }
+        if let Some(at) = first {
+            sched.due_at = Some(at);
+            self.agenda.insert((at, index));
+        }
+        Ok(())
+    }
+
+    /// mqsim patch: with idle hosts skipped, moves the hosts' clock to the
+    /// simulation's time and fails if a timer the simulation could not see
+    /// was due by now: its host would never have been woken for it. Call it
+    /// when a run ends.
     pub fn check_unseen_timers(&mut self) -> Result {
         if !self.config.skip_idle_hosts {
             return Ok(());
         }
-        let elapsed = self.elapsed;
-        for ((&addr, rt), sched) in self.rts.iter_mut().zip(&mut self.sched) {
-            if !rt.is_software_running() {
-                continue;
-            }
-            // Tasks spawned on a host's runtime run as its clock moves, in
-            // the host's context.
-            self.world.borrow_mut().current = Some(addr);
-            let clock = sched.clock.take();
-            let moved = World::enter(&self.world, || {
-                rt.move_clock_to(sched.synced_to, elapsed, self.config.tick)
-            });
-            self.world.borrow_mut().current = None;
-            moved?;
-            sched.clock = clock.map(|c| c + (elapsed - sched.synced_to));
-            sched.synced_to = elapsed;
-        }
-        Ok(())
+        let Some(shared) = self.shared.take() else {
+            return Ok(());
+        };
+        // A timer the simulation knows of may be due by the end.
+        let timers: BTreeSet<usize> = (self.agenda.iter())
+            .take_while(|&&(at, _)| at <= self.elapsed)
+            .map(|&(_, i)| i)
+            .collect();
+        let none = BTreeSet::new();
+        let running = rt::SharedRunning::enter();
+        let res = shared.block_on(self.move_clock(self.elapsed, (&none, &timers)));
+        drop(running);
+        self.shared = Some(shared);
+        res.map(|_| ())
     }
 
     /// mqsim patch: hosts woken or sent a message since the last look run

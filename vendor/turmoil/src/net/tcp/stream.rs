@@ -434,7 +434,8 @@ fn send_loopback(src: SocketAddr, dst: SocketAddr, message: Protocol) {
         return;
     }
 
-    tokio::spawn(async move {
+    // mqsim patch: see `spawn_on_host`.
+    crate::rt::spawn_on_host(async move {
         // FIXME: Forces delivery on the next step which better aligns with the
         // remote networking behavior.
         // https://github.com/tokio-rs/turmoil/issues/132
