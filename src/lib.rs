@@ -213,7 +213,10 @@ pub use turmoil;
 /// hosts × ticks. tokio does not tell when a runtime's next timer is due, so
 /// a host's timers must come from here (a [`Handler`](consumer::Handler)'s
 /// `Context::sleep` does). A bare `tokio::time::sleep` would not wake an
-/// idle host: the run fails instead, naming the host and the time.
+/// idle host: the run fails instead, naming the host and when the timer
+/// was due. Every host's tasks run in one runtime, so an actor spawns its
+/// tasks with `tokio::task::spawn_local`: a task `tokio::spawn`ed would run
+/// in no host, and the run fails, naming the host that spawned it.
 ///
 /// ```
 /// # async fn actor() {

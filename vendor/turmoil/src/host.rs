@@ -160,8 +160,8 @@ pub(crate) struct HostTimer {
     since_epoch: Duration,
 
     /// mqsim patch: whether the host's clock stands still while it runs
-    /// (idle hosts skipped: its clock moves only between its tasks' polls,
-    /// see `Rt::step_to`), so its elapsed time is `elapsed` with no clock
+    /// (idle hosts skipped: the clock moves only between steps, see
+    /// `Sim::run_due`), so its elapsed time is `elapsed` with no clock
     /// read.
     frozen: bool,
 }

@@ -45,6 +45,10 @@ pub struct Config {
 
     /// mqsim patch: the host's wake (see [`HostWake`]).
     pub(crate) wake: Option<Arc<HostWake>>,
+
+    /// mqsim patch: the runtime every host's tasks run in when idle hosts
+    /// are skipped; its context is where a host's software is made.
+    pub(crate) shared: Option<tokio::runtime::Handle>,
 }
 
 /// Per host simulated runtime.
@@ -57,9 +61,12 @@ pub struct Rt<'a> {
 
     /// Handle to the Tokio runtime driving this simulated host. Each runtime
     /// may have a different sense of "now" which simulates clock skew.
+    /// (mqsim patch: with idle hosts skipped, the host's tasks run in the
+    /// simulation's shared runtime instead; this one is not driven.)
     tokio: Runtime,
 
-    /// Local task set used for running !Send tasks.
+    /// Local task set used for running !Send tasks. (mqsim patch: with idle
+    /// hosts skipped, all of the host's tasks: dropping it cancels them.)
     local: LocalSet,
 
     /// A user readable name to identify the node.
@@ -195,7 +202,7 @@ impl<'a> Rt<'a> {
     {
         let (tokio, local) = init(&mut config);
 
-        let handle = with(&tokio, &local, || tokio::task::spawn_local(client));
+        let handle = spawn(&tokio, &local, config.shared.as_ref(), || client);
         let wake = config.wake();
 
         Self {
@@ -218,7 +225,7 @@ impl<'a> Rt<'a> {
         let (tokio, local) = init(&mut config);
 
         let software: Software = Box::new(move || Box::pin(software()));
-        let handle = with(&tokio, &local, || tokio::task::spawn_local(software()));
+        let handle = spawn(&tokio, &local, config.shared.as_ref(), &software);
         let wake = config.wake();
 
         Self {
@@ -343,7 +350,10 @@ impl<'a> Rt<'a> {
         match &mut self.handle {
             Some(handle) if handle.is_finished() => {
                 let mut h = self.handle.take().expect("matched");
-                match pin!(&mut h).poll(&mut Context::from_waker(Waker::noop())) {
+                // Unconstrained: the budget of the `block_on` this runs in
+                // may be spent (many hosts finish in one step).
+                let h = pin!(tokio::task::coop::unconstrained(&mut h));
+                match h.poll(&mut Context::from_waker(Waker::noop())) {
                     // If the host was crashed the JoinError is cancelled, which
                     // needs to be handled to not fail the simulation.
                     Poll::Ready(Err(je)) if je.is_cancelled() => {}
@@ -375,9 +385,8 @@ impl<'a> Rt<'a> {
         self.cancel_tasks();
 
         if let Kind::Host { software } = &self.kind {
-            let handle = with(&self.tokio, &self.local, || {
-                tokio::task::spawn_local(software())
-            });
+            let shared = self.config.shared.as_ref();
+            let handle = spawn(&self.tokio, &self.local, shared, software);
             self.handle.replace(handle);
         };
     }
@@ -390,6 +399,8 @@ impl<'a> Rt<'a> {
     /// all resources are dropped.
     ///
     /// Both the [`Runtime`] and [`LocalSet`] are replaced with new instances.
+    /// (mqsim patch: with idle hosts skipped, the tasks live in the
+    /// `LocalSet`, whose drop cancels them.)
     fn cancel_tasks(&mut self) {
         let (tokio, local) = init(&mut self.config);
 
@@ -437,9 +448,10 @@ where
 
 /// mqsim patch: the one runtime the hosts' tasks run in when idle hosts
 /// are skipped (see `Sim::step_hosts_with_work`).
-pub(crate) fn shared_runtime(rng: SmallRng) -> Runtime {
+pub(crate) fn shared_runtime(rng: SmallRng, enable_io: bool) -> Runtime {
     let mut config = Config {
         rng: Some(rng),
+        enable_io,
         ..Config::default()
     };
     init(&mut config).0
@@ -493,6 +505,27 @@ fn with<R>(tokio: &Runtime, local: &LocalSet, f: impl FnOnce() -> R) -> R {
     tokio.block_on(async { local.run_until(async { f() }).await })
 }
 
+/// Makes a host's software and spawns it on the host's `LocalSet`. mqsim
+/// patch: with a shared runtime (idle hosts skipped) it is made in that
+/// runtime's context, where it will run, not in the host's own.
+fn spawn<F>(
+    tokio: &Runtime,
+    local: &LocalSet,
+    shared: Option<&tokio::runtime::Handle>,
+    make: impl FnOnce() -> F,
+) -> JoinHandle<Result>
+where
+    F: Future<Output = Result> + 'static,
+{
+    match shared {
+        Some(shared) => {
+            let _entered = shared.enter();
+            local.spawn_local(make())
+        }
+        None => with(tokio, local, || tokio::task::spawn_local(make())),
+    }
+}
+
 /// How many `LocalSet` batches [`Rt::run_batches`] runs before the runtime parks.
 const BATCHES_PER_PARK: usize = 16;
 
@@ -500,9 +533,8 @@ const BATCHES_PER_PARK: usize = 16;
 pub(crate) fn unseen_timer(host: &str, from: Duration, to: Duration) -> String {
     format!(
         "host {host}: a timer the simulation cannot see (a bare tokio::time \
-         sleep, timeout or interval?) was due between {from:?} and {to:?}, \
-         while the host idled, and fired late; with idle hosts skipped a \
-         host's timers must come from turmoil::time, or the host is not woken \
-         for them"
+         sleep, timeout or interval?) woke it while it had no work; it was due \
+         between {from:?} and {to:?}; with idle hosts skipped a host's timers \
+         must come from turmoil::time, or the host is not woken for them"
     )
 }

@@ -53,7 +53,7 @@ pub struct Sim<'a> {
     /// mqsim patch: the indexes in `rts` of the clients.
     clients: Vec<usize>,
 
-    /// mqsim patch: how many times a host's runtime ran a step.
+    /// mqsim patch: how many times a host ran in a step.
     host_steps: u64,
 
     /// mqsim patch: (when its first timer is due, host), one per host with
@@ -70,9 +70,6 @@ pub struct Sim<'a> {
 /// mqsim patch: a host's stepping state.
 #[derive(Default)]
 struct Sched {
-    /// The simulated time its runtime's clock shows (it stands still while
-    /// the host is skipped).
-    synced_to: Duration,
     /// Its entry in `agenda`.
     due_at: Option<Duration>,
     /// Whether its software (a client's) has finished.
@@ -82,7 +79,12 @@ struct Sched {
 }
 
 impl<'a> Sim<'a> {
-    pub(crate) fn new(config: Config, world: World) -> Self {
+    pub(crate) fn new(config: Config, mut world: World) -> Self {
+        // mqsim patch: with idle hosts skipped, one runtime for all hosts.
+        let shared = config.skip_idle_hosts.then(|| {
+            let seed = world.rng.random();
+            rt::shared_runtime(SmallRng::from_seed(seed), config.enable_tokio_io)
+        });
         let since_epoch = config
             .epoch
             .duration_since(UNIX_EPOCH)
@@ -101,14 +103,14 @@ impl<'a> Sim<'a> {
             host_steps: 0,
             clients: Vec::new(),
             agenda: BTreeSet::new(),
-            shared: None,
+            shared,
             shared_clock: None,
             shared_synced_to: Duration::ZERO,
         }
     }
 
-    /// mqsim patch: how many times, so far, a host's runtime ran for a step
-    /// (every running host at every step, unless idle hosts are skipped).
+    /// mqsim patch: how many times, so far, a host ran in a step (every
+    /// running host at every step, unless idle hosts are skipped).
     pub fn host_steps(&self) -> u64 {
         self.host_steps
     }
@@ -178,6 +180,7 @@ impl<'a> Sim<'a> {
             enable_io: self.config.enable_tokio_io,
             rng: Some(rng),
             wake: Some(self.new_host_wake()),
+            shared: self.shared.as_ref().map(|rt| rt.handle().clone()),
         };
         self.clients.push(self.rts.len());
 
@@ -225,6 +228,7 @@ impl<'a> Sim<'a> {
             enable_io: self.config.enable_tokio_io,
             rng: Some(rng),
             wake: Some(self.new_host_wake()),
+            shared: self.shared.as_ref().map(|rt| rt.handle().clone()),
         };
 
         let rt = World::enter(&self.world, || Rt::host(nodename, host, config));
@@ -236,20 +240,15 @@ impl<'a> Sim<'a> {
     /// next step.
     fn new_host_wake(&mut self) -> Arc<HostWake> {
         let index = self.rts.len();
-        self.sched.push(Sched {
-            synced_to: self.elapsed,
-            ..Sched::default()
-        });
+        self.sched.push(Sched::default());
         self.carry.push(index);
         HostWake::new(index, self.ready.clone())
     }
 
-    /// mqsim patch: host `index`'s runtime was replaced (crash, bounce): its
-    /// clock starts at the simulation's time, and its timers are gone.
+    /// mqsim patch: host `index`'s tasks were dropped (crash, bounce): its
+    /// timers are gone.
     fn restarted(&mut self, index: usize, runs: bool) {
-        let elapsed = self.elapsed;
         let sched = &mut self.sched[index];
-        sched.synced_to = elapsed;
         if let Some(at) = sched.due_at.take() {
             self.agenda.remove(&(at, index));
         }
@@ -617,10 +616,9 @@ impl<'a> Sim<'a> {
     /// outside), a message deliverable to them, or a timer of theirs due by
     /// the step's start. A message or wake for a host later in the order
     /// makes it run in this step, for one already passed in the next, as a
-    /// full step would. A skipped host's clock stands still; a host's step
-    /// moves it to the step's start, fires the timers due by then, and runs
-    /// the host's tasks at that time until none is runnable
-    /// ([`Rt::step_to`]).
+    /// full step would. With no host to run, the step costs a few
+    /// comparisons; else it is one `block_on` of the runtime all hosts share
+    /// ([`Self::run_due`]).
     fn step_hosts_with_work(&mut self) -> Result<bool> {
         tracing::trace!(target: TRACING_TARGET, "step {}", self.steps);
         let tick = self.config.tick;
@@ -644,11 +642,7 @@ impl<'a> Sim<'a> {
         self.take_wakes(None, &mut due, &mut after);
 
         if !due.is_empty() {
-            if self.shared.is_none() {
-                let seed = self.world.borrow_mut().rng.random();
-                self.shared = Some(rt::shared_runtime(SmallRng::from_seed(seed)));
-            }
-            let shared = self.shared.take().expect("made above");
+            let shared = self.shared.take().expect("made with the simulation");
             let running = rt::SharedRunning::enter();
             let res = shared.block_on(self.run_due(start, due, timer_due, &mut after));
             drop(running);
@@ -665,7 +659,10 @@ impl<'a> Sim<'a> {
     }
 
     /// mqsim patch: inside the shared runtime, moves its clock to `start`
-    /// (firing the timers due) and runs the hosts with work in order.
+    /// (firing the timers due, [`Self::move_clock`]) and runs the hosts
+    /// with work in order ([`Self::run_host`]), then parks for no time to
+    /// wake what was deferred, and runs the hosts that woke, until none
+    /// does.
     async fn run_due(
         &mut self,
         start: Duration,
@@ -675,53 +672,48 @@ impl<'a> Sim<'a> {
     ) -> Result {
         let clock = self.move_clock(start, (&due, &timer_due)).await?;
 
-        let mut again: BTreeSet<usize> = BTreeSet::new();
-        let mut first_round = true;
+        // Hosts that ran in this step (a host's step counts once).
+        let mut ran = BTreeSet::new();
+        let mut again = BTreeSet::new();
         loop {
             while let Some(index) = due.pop_first() {
-                self.run_host(index, start, clock, first_round, &mut again)?;
-                if first_round {
-                    self.take_wakes(Some(index), &mut due, after);
-                } else {
-                    self.take_wakes(None, &mut again, after);
-                }
+                let first = ran.insert(index);
+                self.run_host(index, start, clock, first, &mut again)?;
+                self.take_wakes(Some(index), &mut due, after);
             }
-            // Wakes deferred (a yield, a spent budget) and tasks spawned on
-            // the runtime itself run at a zero-length park; the hosts they
-            // woke run again.
-            let mut yielded = false;
+            // Wakes deferred (a yield, a spent budget) run at a zero-length
+            // park; the hosts they woke, and those that ran their batches'
+            // bound, run again in this step.
+            let mut parked = false;
             std::future::poll_fn(|cx| {
-                if yielded {
+                if parked {
                     return Poll::Ready(());
                 }
-                yielded = true;
+                parked = true;
                 cx.waker().wake_by_ref();
                 Poll::Pending
             })
             .await;
-            let woken = std::mem::take(&mut *self.ready.lock().unwrap());
-            again.extend(woken);
+            again.extend(std::mem::take(&mut *self.ready.lock().unwrap()));
             if again.is_empty() {
                 return Ok(());
             }
             due = std::mem::take(&mut again);
-            first_round = false;
         }
     }
 
     /// mqsim patch: moves the shared runtime's clock from where it stands
-    /// to simulated time `to`, firing the timers due by then, and returns
-    /// its reading. It moves in two hops: to the start of the last tick,
-    /// then over it. Every timer the simulation knows of (`crate::time`)
-    /// due by `to` lies in the last tick (the hosts would have run earlier
-    /// otherwise), so a task woken in the first hop was woken by a timer the
-    /// simulation cannot see, which fired late; so was one woken in the
-    /// last tick on a host with no work in the step (`due`) and no timer
-    /// the simulation knows of due (`timers`).
-    /// A timer of any kind due in the last tick on a host with work fires
-    /// on time. (Best effort: a task already queued when its timer fires,
-    /// woken while its host idled, is not woken again, so that timer goes
-    /// unseen.)
+    /// to simulated time `to`, firing the timers due by then (no task runs),
+    /// and returns its reading. It moves in two hops: to the start of the
+    /// last tick, then over it. Every timer the simulation knows of
+    /// (`crate::time`) due by `to` lies in the last tick (its host would
+    /// have run earlier otherwise), so a task woken in the first hop was
+    /// woken by a timer the simulation cannot see, which fired late; so was
+    /// one woken in the last tick on a host with no work (`due`) and no
+    /// timer the simulation knows of due then (`timers`). A timer of any
+    /// kind due in the last tick of a host with work fires on time. (Best
+    /// effort: a task already queued when its timer fires, woken while its
+    /// host idled, is not woken again, so that timer goes unseen.)
     async fn move_clock(
         &mut self,
         to: Duration,
@@ -729,6 +721,9 @@ impl<'a> Sim<'a> {
     ) -> Result<Instant> {
         let tick = self.config.tick;
         let from = self.shared_synced_to;
+        // Read once, before the clock first moves: from then on it moves
+        // only here, by exactly the steps' spans.
+        let base = *self.shared_clock.get_or_insert_with(Instant::now);
         let by = to - from;
         if !by.is_zero() {
             let last = tick.min(by);
@@ -740,16 +735,16 @@ impl<'a> Sim<'a> {
             tokio::time::advance(last).await;
             self.unseen_wakes(from, to, |i| due.contains(&i) || timers.contains(&i))?;
         }
+        let clock = base + by;
         self.shared_synced_to = to;
-        let clock = *self.shared_clock.get_or_insert_with(Instant::now);
-        let clock = clock + by;
         self.shared_clock = Some(clock);
         debug_assert_eq!(clock, Instant::now());
         Ok(clock)
     }
 
-    /// mqsim patch: fails for a host woken while the clock moved, unless
-    /// `expected` says it has work in the step.
+    /// mqsim patch: fails for a running host woken while the clock moved,
+    /// unless `expected` says it has work. (A host whose software stopped
+    /// is not run again: what its leftover tasks do is of no consequence.)
     fn unseen_wakes(
         &mut self,
         from: Duration,
@@ -757,13 +752,19 @@ impl<'a> Sim<'a> {
         expected: impl Fn(usize) -> bool,
     ) -> Result {
         let woken = std::mem::take(&mut *self.ready.lock().unwrap());
-        match woken.into_iter().find(|&i| !expected(i)) {
+        let unseen =
+            (woken.into_iter()).find(|&i| !expected(i) && self.rts[i].is_software_running());
+        match unseen {
             Some(i) => Err(rt::unseen_timer(&self.rts[i].nodename, from, to).into()),
             None => Ok(()),
         }
     }
 
-    /// mqsim patch: one host's turn in a step of the shared runtime.
+    /// mqsim patch: one host's turn in a step of the shared runtime: its
+    /// elapsed time set and frozen, its messages due handed over, its tasks
+    /// run until none is runnable (or the batches' bound: then it goes in
+    /// `again`), its first timer put on the agenda. `count`: its first turn
+    /// in the step.
     fn run_host(
         &mut self,
         index: usize,
@@ -776,7 +777,6 @@ impl<'a> Sim<'a> {
         if !rt.is_software_running() {
             return Ok(());
         }
-        let sched = &mut self.sched[index];
         {
             let mut world = self.world.borrow_mut();
             world.current = Some(addr);
@@ -791,18 +791,20 @@ impl<'a> Sim<'a> {
             host.timer.freeze_at(clock);
             topology.deliver_messages(rng, host);
         }
-        let world = &self.world;
-        let (more, finished) = World::enter(world, || {
+        let (more, finished) = World::enter(&self.world, || {
             let more = rt.run_batches();
             (more, rt.finished())
         });
+        let first = {
+            let mut world = self.world.borrow_mut();
+            world.current = None;
+            let deadlines = world.hosts[&addr].deadlines.lock().unwrap();
+            deadlines.first_after(start)
+        };
         // The runtime runs nothing of its own: a task on it was spawned by
-        // this host, and would run outside of it.
-        if tokio::runtime::Handle::current()
-            .metrics()
-            .num_alive_tasks()
-            > 0
-        {
+        // this host, and would run in no host.
+        let metrics = tokio::runtime::Handle::current().metrics();
+        if metrics.num_alive_tasks() > 0 {
             return Err(format!(
                 "host {}: a task was spawned with tokio::spawn; with idle hosts skipped \
                  the hosts share one runtime, whose own tasks run in no host: spawn it \
@@ -811,23 +813,15 @@ impl<'a> Sim<'a> {
             )
             .into());
         }
+        let sched = &mut self.sched[index];
         if count {
             self.host_steps += 1;
             sched.steps += 1;
         }
-        sched.synced_to = start;
         sched.finished = finished?;
         if more {
             again.insert(index);
         }
-        let mut world = self.world.borrow_mut();
-        world.current = None;
-        let first = world.hosts[&addr]
-            .deadlines
-            .lock()
-            .unwrap()
-            .first_after(start);
-        drop(world);
         if let Some(at) = sched.due_at.take() {
             self.agenda.remove(&(at, index));
         }
@@ -849,14 +843,15 @@ impl<'a> Sim<'a> {
         let Some(shared) = self.shared.take() else {
             return Ok(());
         };
-        // A timer the simulation knows of may be due by the end.
+        // Hosts with work in a next step, and timers the simulation knows
+        // of due by the end.
+        let due: BTreeSet<usize> = self.carry.iter().copied().collect();
         let timers: BTreeSet<usize> = (self.agenda.iter())
             .take_while(|&&(at, _)| at <= self.elapsed)
             .map(|&(_, i)| i)
             .collect();
-        let none = BTreeSet::new();
         let running = rt::SharedRunning::enter();
-        let res = shared.block_on(self.move_clock(self.elapsed, (&none, &timers)));
+        let res = shared.block_on(self.move_clock(self.elapsed, (&due, &timers)));
         drop(running);
         self.shared = Some(shared);
         res.map(|_| ())

@@ -6,9 +6,10 @@
 //! due, so a host that waits on time must wait through these functions: they
 //! are tokio's (`sleep`, `sleep_until`, `timeout`, `interval`) and, inside a
 //! simulated host, also tell the simulation the deadline. A host that waits
-//! on a bare `tokio::time::sleep` and nothing else is never woken for it
-//! while skipping is on; outside a simulation, or with skipping off, these
-//! behave exactly as tokio's.
+//! on a bare `tokio::time::sleep` and nothing else is not woken for it while
+//! skipping is on (the run fails when the simulation sees it fire, naming
+//! the host); outside a simulation, or with skipping off, these behave
+//! exactly as tokio's.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -258,7 +259,7 @@ mod tests {
         assert_eq!(first(&deadlines), Some(Duration::from_millis(5)));
     }
 
-    /// A host's tasks run inside its runtime's `block_on`, whose entry
+    /// Hosts' tasks run inside the shared runtime's `block_on`, whose entry
     /// seeds the RNG an unbiased `select!` draws from: the same simulation
     /// seed picks the same branches, run after run on the same thread.
     /// (Polled outside `block_on`, a task draws from the thread's own
@@ -500,5 +501,89 @@ mod tests {
         let lock_step = read_at(false);
         assert!(lock_step >= 20, "{lock_step}");
         assert_eq!(read_at(true), lock_step);
+    }
+
+    /// Many hosts finishing in one step: each finished software's result
+    /// is taken inside the shared runtime's `block_on`, whose cooperative
+    /// budget (128) must not make it look unfinished.
+    #[test]
+    fn two_hundred_clients_finish_in_one_step() {
+        let mut sim = Builder::new().skip_idle_hosts(true).build();
+        for i in 0..200 {
+            sim.client(format!("c{i}"), async {
+                sleep(Duration::from_millis(5)).await;
+                Ok(())
+            });
+        }
+        sim.run().unwrap();
+    }
+
+    /// Messages with no latency between two hosts: a reply to a host
+    /// already passed in the step waits for the next, as in lock-step, so
+    /// a ping-pong moves through time instead of spinning in one step, also
+    /// when its tasks yield (the hosts they wake run again in the step).
+    #[test]
+    fn a_zero_latency_ping_pong_moves_through_time_as_in_lock_step() {
+        use crate::net::{TcpListener, TcpStream};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let done_at = |skip: bool| {
+            let mut sim = Builder::new()
+                .skip_idle_hosts(skip)
+                .min_message_latency(Duration::ZERO)
+                .max_message_latency(Duration::ZERO)
+                .build();
+            sim.client("a", async {
+                let (mut s, _) = TcpListener::bind("0.0.0.0:7").await?.accept().await?;
+                let mut b = [0u8; 1];
+                for _ in 0..50 {
+                    s.read_exact(&mut b).await?;
+                    // A yield: what is deferred runs after the park that
+                    // ends the hosts' turns.
+                    tokio::task::yield_now().await;
+                    s.write_all(&b).await?;
+                }
+                Ok(())
+            });
+            let at = std::rc::Rc::new(std::cell::Cell::new(0));
+            let out = at.clone();
+            sim.client("b", async move {
+                let mut s = TcpStream::connect("a:7").await?;
+                let mut b = [1u8; 1];
+                for _ in 0..50 {
+                    s.write_all(&b).await?;
+                    s.read_exact(&mut b).await?;
+                    tokio::task::yield_now().await;
+                }
+                out.set(crate::elapsed().as_millis() as u64);
+                Ok(())
+            });
+            sim.run().unwrap();
+            at.get()
+        };
+        let lock_step = done_at(false);
+        assert!(lock_step >= 50, "{lock_step}");
+        assert_eq!(done_at(true), lock_step);
+    }
+
+    /// Steps before any host was added move no clock: a host added later
+    /// sees its timers fire when the simulation says.
+    #[test]
+    fn a_host_added_after_empty_steps_keeps_time() {
+        let mut sim = Builder::new().skip_idle_hosts(true).build();
+        for _ in 0..5 {
+            sim.step().unwrap();
+        }
+        let at = std::rc::Rc::new(std::cell::Cell::new(Duration::ZERO));
+        let out = at.clone();
+        sim.client("late", async move {
+            let start = Instant::now();
+            sleep(Duration::from_millis(10)).await;
+            assert_eq!(start.elapsed(), Duration::from_millis(10));
+            assert_eq!(crate::elapsed(), Duration::from_millis(10));
+            out.set(crate::sim_elapsed().unwrap());
+            Ok(())
+        });
+        sim.run().unwrap();
+        assert_eq!(at.get(), Duration::from_millis(15));
     }
 }
