@@ -822,12 +822,15 @@ impl<'a> Sim<'a> {
         if more {
             again.insert(index);
         }
-        if let Some(at) = sched.due_at.take() {
-            self.agenda.remove(&(at, index));
-        }
-        if let Some(at) = first {
-            sched.due_at = Some(at);
-            self.agenda.insert((at, index));
+        // The agenda holds the host's first timer (most steps leave it be).
+        if sched.due_at != first {
+            if let Some(at) = sched.due_at.take() {
+                self.agenda.remove(&(at, index));
+            }
+            if let Some(at) = first {
+                sched.due_at = Some(at);
+                self.agenda.insert((at, index));
+            }
         }
         Ok(())
     }
@@ -869,16 +872,14 @@ impl<'a> Sim<'a> {
         // A host's own wakes from before its step (the messages delivered
         // to it) were served by it; it runs until no task of its is
         // runnable, so none is left after.
-        let woken: Vec<usize> = std::mem::take(&mut *self.ready.lock().unwrap())
-            .into_iter()
-            .filter(|&i| Some(i) != passed)
-            .collect();
-        let arrivals = std::mem::take(&mut self.world.borrow_mut().topology.arrivals);
-        let indexes = woken.into_iter().chain(
-            arrivals
-                .into_iter()
-                .filter_map(|addr| self.rts.get_index_of(&addr)),
-        );
+        // Drained in place: the lists keep their buffers from step to step.
+        let mut ready = self.ready.lock().unwrap();
+        let woken = ready.drain(..).filter(|&i| Some(i) != passed);
+        let mut world = self.world.borrow_mut();
+        let rts = &self.rts;
+        let arrivals =
+            (world.topology.arrivals.drain(..)).filter_map(|addr| rts.get_index_of(&addr));
+        let indexes = woken.chain(arrivals);
         for index in indexes {
             if passed.is_some_and(|p| index <= p) {
                 after.push(index);
