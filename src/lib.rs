@@ -214,7 +214,7 @@ pub use turmoil;
 /// a host's timers must come from here (a [`Handler`](consumer::Handler)'s
 /// `Context::sleep` does). A bare `tokio::time::sleep` would not wake an
 /// idle host: the run fails instead, naming the host and when the timer
-/// was due. Every host's tasks run in one runtime, so an actor spawns its
+/// was due (best effort: not when its task was already woken). Every host's tasks run in one runtime, so an actor spawns its
 /// tasks with `tokio::task::spawn_local`: a task `tokio::spawn`ed would run
 /// in no host, and the run fails, naming the host that spawned it.
 ///

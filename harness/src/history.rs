@@ -498,8 +498,8 @@ impl KeyMap {
 /// runtime shared by all hosts (each in its own `LocalSet`), entered once
 /// per step for every host with work: the clock moves and timers fire once
 /// for all of them, then each runs in turn, and what a task deferred (a
-/// yield) runs after every host had its turn. The runtime's one seed
-/// orders every `select!`, so draws differ.
+/// yield) runs after every host had its turn (or in the next step). The
+/// runtime's one seed orders every `select!`, so draws differ.
 pub const HISTORY_VERSION: u32 = 6;
 
 /// The whole record of a run.

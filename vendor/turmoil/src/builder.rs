@@ -94,7 +94,8 @@ impl Builder {
     /// jumps to the step's time and the timers due fire, then each host
     /// with work in turn is handed its messages and runs its tasks until
     /// none is runnable; what a task deferred (a yield) runs after every
-    /// host had its turn. The one runtime's seed orders every `select!`:
+    /// host had its turn (or in the next step, if another host woke its
+    /// host after its turn). The one runtime's seed orders every `select!`:
     /// the same seed gives a different (equally deterministic) run than
     /// with it off. Timers must come from [`crate::time`]: a bare
     /// `tokio::time::sleep` does not wake an idle host (the run fails,
@@ -111,7 +112,9 @@ impl Builder {
     /// again.
     ///
     /// It needs `--cfg tokio_unstable` (seeded `select!` draws); without
-    /// it, turning it on panics.
+    /// it, turning it on panics. The shared runtime is driven only in steps
+    /// with work, so it cannot be combined with
+    /// [`Self::enable_tokio_io`] (building the simulation panics).
     pub fn skip_idle_hosts(&mut self, value: bool) -> &mut Self {
         #[cfg(not(tokio_unstable))]
         assert!(!value, "skip_idle_hosts needs --cfg tokio_unstable");

@@ -416,19 +416,20 @@ thread_local! {
     static IN_SHARED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// mqsim patch: marks the shared runtime as running for as long as it lives.
-pub(crate) struct SharedRunning(());
+/// mqsim patch: marks the shared runtime as running for as long as it
+/// lives, then restores what was marked before (a simulation inside
+/// another's host).
+pub(crate) struct SharedRunning(bool);
 
 impl SharedRunning {
     pub(crate) fn enter() -> SharedRunning {
-        IN_SHARED.with(|s| s.set(true));
-        SharedRunning(())
+        SharedRunning(IN_SHARED.with(|s| s.replace(true)))
     }
 }
 
 impl Drop for SharedRunning {
     fn drop(&mut self) {
-        IN_SHARED.with(|s| s.set(false));
+        IN_SHARED.with(|s| s.set(self.0));
     }
 }
 
@@ -448,10 +449,9 @@ where
 
 /// mqsim patch: the one runtime the hosts' tasks run in when idle hosts
 /// are skipped (see `Sim::step_hosts_with_work`).
-pub(crate) fn shared_runtime(rng: SmallRng, enable_io: bool) -> Runtime {
+pub(crate) fn shared_runtime(rng: SmallRng) -> Runtime {
     let mut config = Config {
         rng: Some(rng),
-        enable_io,
         ..Config::default()
     };
     init(&mut config).0

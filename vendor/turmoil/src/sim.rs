@@ -81,9 +81,16 @@ struct Sched {
 impl<'a> Sim<'a> {
     pub(crate) fn new(config: Config, mut world: World) -> Self {
         // mqsim patch: with idle hosts skipped, one runtime for all hosts.
+        // It is driven only in steps with work, so a real socket's readiness
+        // (tokio IO) would never make a host due.
+        assert!(
+            !(config.skip_idle_hosts && config.enable_tokio_io),
+            "skip_idle_hosts cannot be combined with enable_tokio_io: a host \
+             waiting on real IO would never be woken"
+        );
         let shared = config.skip_idle_hosts.then(|| {
             let seed = world.rng.random();
-            rt::shared_runtime(SmallRng::from_seed(seed), config.enable_tokio_io)
+            rt::shared_runtime(SmallRng::from_seed(seed))
         });
         let since_epoch = config
             .epoch
@@ -789,7 +796,13 @@ impl<'a> Sim<'a> {
             let host = hosts.get_mut(&addr).expect("missing host");
             host.timer.set_sim_elapsed(start);
             host.timer.freeze_at(clock);
-            topology.deliver_messages(rng, host);
+            // Messages are handed over at a host's first turn in the step
+            // only: one that came after it waits for the next step, as in
+            // lock-step (else a zero-latency exchange whose tasks yield
+            // could run to its end in one step).
+            if count {
+                topology.deliver_messages(rng, host);
+            }
         }
         let (more, finished) = World::enter(&self.world, || {
             let more = rt.run_batches();

@@ -586,4 +586,57 @@ mod tests {
         sim.run().unwrap();
         assert_eq!(at.get(), Duration::from_millis(15));
     }
+
+    /// A host that yields after it replied runs again in the step (the
+    /// park wakes it), but is handed no message that came after its first
+    /// turn: a zero-latency exchange still takes one step a round trip.
+    #[test]
+    fn a_host_run_again_in_a_step_gets_no_later_message() {
+        use crate::net::{TcpListener, TcpStream};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let done_at = |skip: bool| {
+            let mut sim = Builder::new()
+                .skip_idle_hosts(skip)
+                .min_message_latency(Duration::ZERO)
+                .max_message_latency(Duration::ZERO)
+                .build();
+            sim.client("a", async {
+                let (mut s, _) = TcpListener::bind("0.0.0.0:7").await?.accept().await?;
+                let mut b = [0u8; 1];
+                for _ in 0..50 {
+                    s.read_exact(&mut b).await?;
+                    s.write_all(&b).await?;
+                    tokio::task::yield_now().await;
+                }
+                Ok(())
+            });
+            let at = std::rc::Rc::new(std::cell::Cell::new(0));
+            let out = at.clone();
+            sim.client("b", async move {
+                let mut s = TcpStream::connect("a:7").await?;
+                let mut b = [1u8; 1];
+                for _ in 0..50 {
+                    s.write_all(&b).await?;
+                    s.read_exact(&mut b).await?;
+                }
+                out.set(crate::elapsed().as_millis() as u64);
+                Ok(())
+            });
+            sim.run().unwrap();
+            at.get()
+        };
+        let lock_step = done_at(false);
+        assert!(lock_step >= 50, "{lock_step}");
+        assert_eq!(done_at(true), lock_step);
+    }
+
+    /// Real IO is polled only in steps with work: the two do not mix.
+    #[test]
+    #[should_panic(expected = "skip_idle_hosts cannot be combined with enable_tokio_io")]
+    fn tokio_io_is_refused_with_idle_hosts_skipped() {
+        let _ = Builder::new()
+            .skip_idle_hosts(true)
+            .enable_tokio_io()
+            .build();
+    }
 }
