@@ -338,16 +338,11 @@ impl<'a> Rt<'a> {
         more
     }
 
-    /// mqsim patch (shared runtime): whether the software finished.
-    pub(crate) fn finished(&mut self) -> Result<bool> {
-        self.software_finished()
-    }
-
     /// Whether the software finished (Err if it failed), taking its result.
     /// mqsim patch: the finished task's handle is polled, not blocked on, as
     /// this runs inside the simulation's runtime when idle hosts are skipped.
-    fn software_finished(&mut self) -> Result<bool> {
-        match &mut self.handle {
+    pub(crate) fn software_finished(&mut self) -> Result<bool> {
+        match &self.handle {
             Some(handle) if handle.is_finished() => {
                 let mut h = self.handle.take().expect("matched");
                 // Unconstrained: the budget of the `block_on` this runs in

@@ -806,7 +806,7 @@ impl<'a> Sim<'a> {
         }
         let (more, finished) = World::enter(&self.world, || {
             let more = rt.run_batches();
-            (more, rt.finished())
+            (more, rt.software_finished())
         });
         let first = {
             let mut world = self.world.borrow_mut();
