@@ -170,6 +170,14 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// `bench`'s memory figure, measured in a process of its own: runs
+    /// `messages` messages and prints the resident size before the run and
+    /// the peak after it, in bytes.
+    #[command(hide = true)]
+    BenchMemory {
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        messages: u64,
+    },
     /// Check scenario files without running them.
     Validate {
         #[arg(required = true)]
@@ -303,6 +311,16 @@ pub fn main(model: impl Fn() -> Box<dyn Model> + Sync) -> ExitCode {
             Err(e) => {
                 eprintln!("error: {e}");
                 ExitCode::from(EXIT_BAD_INPUT)
+            }
+        },
+        Command::BenchMemory { messages } => match bench::memory_of_run(messages) {
+            Ok((before, peak)) => {
+                print(&format!("{before} {peak}\n"));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_SIM_FAILED)
             }
         },
         Command::List { dir } => list(model, &dir),

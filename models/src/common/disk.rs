@@ -84,6 +84,12 @@ impl AppendFile {
         self.dirty.extend_from_slice(bytes);
     }
 
+    /// Appends what `encode` adds to the page cache, encoded in place (no
+    /// buffer of the caller's per record).
+    pub fn append_with(&mut self, encode: impl FnOnce(&mut Vec<u8>)) {
+        encode(&mut self.dirty);
+    }
+
     /// Writes the page cache out and fsyncs, if anything is dirty.
     pub fn sync(&mut self) -> io::Result<()> {
         if self.dirty.is_empty() {

@@ -14,17 +14,19 @@ pub const LOG_RECORD: usize = 48;
 const OFFSET_RECORD: usize = 16;
 
 pub fn encode_record(r: &Stored, out: &mut Vec<u8>) {
-    let start = out.len();
-    out.extend_from_slice(&r.offset.to_le_bytes());
-    out.extend_from_slice(&r.id.producer.to_le_bytes());
-    out.extend_from_slice(&r.id.seq.to_le_bytes());
-    out.extend_from_slice(&r.key.to_le_bytes());
-    out.extend_from_slice(&r.append_us.to_le_bytes());
-    out.extend_from_slice(&r.epoch.to_le_bytes());
-    out.extend_from_slice(&r.pid.to_le_bytes());
-    out.extend_from_slice(&r.pseq.to_le_bytes());
-    let c = crc(&out[start..]);
-    out.extend_from_slice(&c.to_le_bytes());
+    // Laid out in a fixed array, then appended once.
+    let mut b = [0u8; LOG_RECORD];
+    b[0..8].copy_from_slice(&r.offset.to_le_bytes());
+    b[8..12].copy_from_slice(&r.id.producer.to_le_bytes());
+    b[12..16].copy_from_slice(&r.id.seq.to_le_bytes());
+    b[16..20].copy_from_slice(&r.key.to_le_bytes());
+    b[20..28].copy_from_slice(&r.append_us.to_le_bytes());
+    b[28..32].copy_from_slice(&r.epoch.to_le_bytes());
+    b[32..40].copy_from_slice(&r.pid.to_le_bytes());
+    b[40..44].copy_from_slice(&r.pseq.to_le_bytes());
+    let c = crc(&b[..44]);
+    b[44..48].copy_from_slice(&c.to_le_bytes());
+    out.extend_from_slice(&b);
 }
 
 /// Decodes the longest valid prefix: records with good CRCs and increasing

@@ -120,9 +120,7 @@ impl Replica {
     /// Appends to memory and the page cache (durable at the next sync).
     pub fn append(&mut self, s: Stored) {
         debug_assert_eq!(s.offset, self.log_end());
-        let mut buf = Vec::with_capacity(crate::log::files::LOG_RECORD);
-        encode_record(&s, &mut buf);
-        self.file.0.append(&buf);
+        self.file.0.append_with(|out| encode_record(&s, out));
         self.note(&s);
         // A long log grows by a quarter, not by doubling: at millions of
         // records a doubling reserves hundreds of MB never used (large

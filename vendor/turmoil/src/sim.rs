@@ -65,6 +65,23 @@ pub struct Sim<'a> {
     shared: Option<tokio::runtime::Runtime>,
     shared_clock: Option<Instant>,
     shared_synced_to: Duration,
+    /// The shared runtime's task count, read after each host's turn
+    /// (kept: the runtime itself is out of `shared` while it runs).
+    shared_metrics: Option<tokio::runtime::RuntimeMetrics>,
+
+    /// mqsim patch: the sets a step with work uses, kept (emptied) from
+    /// step to step.
+    sets: StepSets,
+}
+
+/// mqsim patch: the hosts of one step with work: due to run, due for a
+/// timer, already run, to run again.
+#[derive(Default)]
+struct StepSets {
+    due: HostSet,
+    timer_due: HostSet,
+    ran: HostSet,
+    again: HostSet,
 }
 
 /// mqsim patch: a host's stepping state.
@@ -110,9 +127,11 @@ impl<'a> Sim<'a> {
             host_steps: 0,
             clients: Vec::new(),
             agenda: BTreeSet::new(),
+            shared_metrics: shared.as_ref().map(|rt| rt.metrics()),
             shared,
             shared_clock: None,
             shared_synced_to: Duration::ZERO,
+            sets: StepSets::default(),
         }
     }
 
@@ -276,7 +295,7 @@ impl<'a> Sim<'a> {
         for h in hosts {
             let rt = self.rts.get_mut(&h).expect("missing host");
 
-            self.world.borrow_mut().current = Some(h);
+            self.world.borrow_mut().set_current(Some(h));
 
             World::enter(&self.world, || {
                 rt.crash();
@@ -296,7 +315,7 @@ impl<'a> Sim<'a> {
             self.restarted(index, false);
         }
 
-        self.world.borrow_mut().current = None;
+        self.world.borrow_mut().set_current(None);
     }
 
     /// Bounces the resolved hosts. The software is restarted.
@@ -320,12 +339,12 @@ impl<'a> Sim<'a> {
         for h in hosts {
             let rt = self.rts.get_mut(&h).expect("missing host");
 
-            self.world.borrow_mut().current = Some(h);
+            self.world.borrow_mut().set_current(Some(h));
 
             World::enter(&self.world, || f(h, rt));
         }
 
-        self.world.borrow_mut().current = None;
+        self.world.borrow_mut().set_current(None);
     }
 
     /// Check whether a host has software running.
@@ -570,7 +589,7 @@ impl<'a> Sim<'a> {
                 topology.deliver_messages(rng, hosts.get_mut(&addr).expect("missing host"));
 
                 // Set the current host (see method docs)
-                world.current = Some(addr);
+                world.set_current(Some(addr));
 
                 world.current_host_mut().timer.now(rt.now());
             }
@@ -584,7 +603,7 @@ impl<'a> Sim<'a> {
 
             // Unset the current host
             let mut world = self.world.borrow_mut();
-            world.current = None;
+            world.set_current(None);
 
             world.tick(addr, tick);
         }
@@ -634,8 +653,9 @@ impl<'a> Sim<'a> {
 
         self.world.borrow_mut().topology.tick_by(tick);
 
-        let mut due: BTreeSet<usize> = self.carry.drain(..).collect();
-        let mut timer_due: BTreeSet<usize> = BTreeSet::new();
+        let mut sets = std::mem::take(&mut self.sets);
+        let StepSets { due, timer_due, .. } = &mut sets;
+        due.extend(self.carry.drain(..));
         while let Some(&(at, index)) = self.agenda.first() {
             if at > start {
                 break;
@@ -645,17 +665,22 @@ impl<'a> Sim<'a> {
             due.insert(index);
             timer_due.insert(index);
         }
-        let mut after = Vec::new();
-        self.take_wakes(None, &mut due, &mut after);
+        let mut after = std::mem::take(&mut self.carry);
+        self.take_wakes(None, due, &mut after);
 
-        if !due.is_empty() {
+        let res = if sets.due.is_empty() {
+            Ok(())
+        } else {
             let shared = self.shared.take().expect("made with the simulation");
             let running = rt::SharedRunning::enter();
-            let res = shared.block_on(self.run_due(start, due, timer_due, &mut after));
+            let res = shared.block_on(self.run_due(start, &mut sets, &mut after));
             drop(running);
             self.shared = Some(shared);
-            res?;
-        }
+            res
+        };
+        sets.clear();
+        self.sets = sets;
+        res?;
         self.carry = after;
 
         // Clients only: a simulation of hosts alone pays nothing per host.
@@ -673,20 +698,23 @@ impl<'a> Sim<'a> {
     async fn run_due(
         &mut self,
         start: Duration,
-        mut due: BTreeSet<usize>,
-        timer_due: BTreeSet<usize>,
+        sets: &mut StepSets,
         after: &mut Vec<usize>,
     ) -> Result {
-        let clock = self.move_clock(start, (&due, &timer_due)).await?;
+        let StepSets {
+            due,
+            timer_due,
+            ran,
+            again,
+        } = sets;
+        let clock = self.move_clock(start, (due, timer_due)).await?;
 
-        // Hosts that ran in this step (a host's step counts once).
-        let mut ran = BTreeSet::new();
-        let mut again = BTreeSet::new();
+        // `ran`: hosts that ran in this step (a host's step counts once).
         loop {
             while let Some(index) = due.pop_first() {
                 let first = ran.insert(index);
-                self.run_host(index, start, clock, first, &mut again)?;
-                self.take_wakes(Some(index), &mut due, after);
+                self.run_host(index, start, clock, first, again)?;
+                self.take_wakes(Some(index), due, after);
             }
             // Wakes deferred (a yield, a spent budget) run at a zero-length
             // park; the hosts they woke, and those that ran their batches'
@@ -701,11 +729,11 @@ impl<'a> Sim<'a> {
                 Poll::Pending
             })
             .await;
-            again.extend(std::mem::take(&mut *self.ready.lock().unwrap()));
+            again.extend(self.ready.lock().unwrap().drain(..));
             if again.is_empty() {
                 return Ok(());
             }
-            due = std::mem::take(&mut again);
+            std::mem::swap(due, again);
         }
     }
 
@@ -724,7 +752,7 @@ impl<'a> Sim<'a> {
     async fn move_clock(
         &mut self,
         to: Duration,
-        (due, timers): (&BTreeSet<usize>, &BTreeSet<usize>),
+        (due, timers): (&HostSet, &HostSet),
     ) -> Result<Instant> {
         let tick = self.config.tick;
         let from = self.shared_synced_to;
@@ -740,7 +768,7 @@ impl<'a> Sim<'a> {
                 self.unseen_wakes(from, to - last, |_| false)?;
             }
             tokio::time::advance(last).await;
-            self.unseen_wakes(from, to, |i| due.contains(&i) || timers.contains(&i))?;
+            self.unseen_wakes(from, to, |i| due.contains(i) || timers.contains(i))?;
         }
         let clock = base + by;
         self.shared_synced_to = to;
@@ -758,9 +786,9 @@ impl<'a> Sim<'a> {
         to: Duration,
         expected: impl Fn(usize) -> bool,
     ) -> Result {
-        let woken = std::mem::take(&mut *self.ready.lock().unwrap());
-        let unseen =
-            (woken.into_iter()).find(|&i| !expected(i) && self.rts[i].is_software_running());
+        // Drained in place, as in `take_wakes`.
+        let unseen = (self.ready.lock().unwrap().drain(..))
+            .find(|&i| !expected(i) && self.rts[i].is_software_running());
         match unseen {
             Some(i) => Err(rt::unseen_timer(&self.rts[i].nodename, from, to).into()),
             None => Ok(()),
@@ -778,22 +806,23 @@ impl<'a> Sim<'a> {
         start: Duration,
         clock: Instant,
         count: bool,
-        again: &mut BTreeSet<usize>,
+        again: &mut HostSet,
     ) -> Result {
         let (&addr, rt) = self.rts.get_index_mut(index).expect("missing host");
         if !rt.is_software_running() {
             return Ok(());
         }
+        let host_index;
         {
             let mut world = self.world.borrow_mut();
-            world.current = Some(addr);
+            host_index = world.set_current(Some(addr)).expect("missing host");
             let World {
                 rng,
                 topology,
                 hosts,
                 ..
             } = world.deref_mut();
-            let host = hosts.get_mut(&addr).expect("missing host");
+            let host = &mut hosts[host_index];
             host.timer.set_sim_elapsed(start);
             host.timer.freeze_at(clock);
             // Messages are handed over at a host's first turn in the step
@@ -810,14 +839,14 @@ impl<'a> Sim<'a> {
         });
         let first = {
             let mut world = self.world.borrow_mut();
-            world.current = None;
-            let deadlines = world.hosts[&addr].deadlines.lock().unwrap();
+            world.set_current(None);
+            let deadlines = world.hosts[host_index].deadlines.lock().unwrap();
             deadlines.first_after(start)
         };
         // The runtime runs nothing of its own: a task on it was spawned by
         // this host, and would run in no host.
-        let metrics = tokio::runtime::Handle::current().metrics();
-        if metrics.num_alive_tasks() > 0 {
+        let spawned = (self.shared_metrics.as_ref()).is_some_and(|m| m.num_alive_tasks() > 0);
+        if spawned {
             return Err(format!(
                 "host {}: a task was spawned with tokio::spawn; with idle hosts skipped \
                  the hosts share one runtime, whose own tasks run in no host: spawn it \
@@ -861,8 +890,8 @@ impl<'a> Sim<'a> {
         };
         // Hosts with work in a next step, and timers the simulation knows
         // of due by the end.
-        let due: BTreeSet<usize> = self.carry.iter().copied().collect();
-        let timers: BTreeSet<usize> = (self.agenda.iter())
+        let due: HostSet = self.carry.iter().copied().collect();
+        let timers: HostSet = (self.agenda.iter())
             .take_while(|&&(at, _)| at <= self.elapsed)
             .map(|&(_, i)| i)
             .collect();
@@ -876,12 +905,7 @@ impl<'a> Sim<'a> {
     /// mqsim patch: hosts woken or sent a message since the last look run
     /// in this step if they come after host `passed` in the order, else in
     /// the next.
-    fn take_wakes(
-        &mut self,
-        passed: Option<usize>,
-        due: &mut BTreeSet<usize>,
-        after: &mut Vec<usize>,
-    ) {
+    fn take_wakes(&mut self, passed: Option<usize>, due: &mut HostSet, after: &mut Vec<usize>) {
         // A host's own wakes from before its step (the messages delivered
         // to it) were served by it; it runs until no task of its is
         // runnable, so none is left after.
@@ -900,6 +924,86 @@ impl<'a> Sim<'a> {
                 due.insert(index);
             }
         }
+    }
+}
+
+/// mqsim patch: a set of host indexes taken out in ascending order (as a
+/// step runs its hosts): a bitset, so a step's inserts and removals
+/// allocate nothing once it has grown to the number of hosts.
+#[derive(Default)]
+struct HostSet {
+    words: Vec<u64>,
+    /// No word below this one holds a member.
+    low: usize,
+    len: usize,
+}
+
+impl HostSet {
+    /// Adds `i`; false if it was in already.
+    fn insert(&mut self, i: usize) -> bool {
+        let (w, bit) = (i / 64, 1u64 << (i % 64));
+        if w >= self.words.len() {
+            self.words.resize(w + 1, 0);
+        }
+        if self.words[w] & bit != 0 {
+            return false;
+        }
+        self.words[w] |= bit;
+        self.low = if self.len == 0 { w } else { self.low.min(w) };
+        self.len += 1;
+        true
+    }
+
+    fn contains(&self, i: usize) -> bool {
+        (self.words.get(i / 64)).is_some_and(|w| w & (1u64 << (i % 64)) != 0)
+    }
+
+    /// Removes and returns the smallest member.
+    fn pop_first(&mut self) -> Option<usize> {
+        if self.len == 0 {
+            return None;
+        }
+        while self.words[self.low] == 0 {
+            self.low += 1;
+        }
+        let w = self.words[self.low];
+        let bit = w.trailing_zeros() as usize;
+        self.words[self.low] = w & (w - 1);
+        self.len -= 1;
+        Some(self.low * 64 + bit)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn clear(&mut self) {
+        while self.pop_first().is_some() {}
+    }
+}
+
+impl Extend<usize> for HostSet {
+    fn extend<I: IntoIterator<Item = usize>>(&mut self, iter: I) {
+        for i in iter {
+            self.insert(i);
+        }
+    }
+}
+
+impl FromIterator<usize> for HostSet {
+    fn from_iter<I: IntoIterator<Item = usize>>(iter: I) -> Self {
+        let mut set = HostSet::default();
+        set.extend(iter);
+        set
+    }
+}
+
+impl StepSets {
+    fn clear(&mut self) {
+        self.due.clear();
+        self.timer_due.clear();
+        self.ran.clear();
+        self.again.clear();
     }
 }
 
@@ -929,6 +1033,32 @@ mod test {
         net::{TcpListener, TcpStream},
         sim_elapsed, since_epoch, Builder, Result, Sim, World,
     };
+
+    /// mqsim patch: hosts come out of a step's set in ascending order,
+    /// each once, whatever the order they went in.
+    #[test]
+    fn host_set_takes_hosts_in_order() {
+        let mut set = super::HostSet::default();
+        for i in [130, 3, 64, 3, 0, 199, 64, 65] {
+            set.insert(i);
+        }
+        assert!(set.contains(199) && !set.contains(1) && !set.contains(5000));
+        assert!(!set.insert(130));
+        let mut out = Vec::new();
+        while let Some(i) = set.pop_first() {
+            out.push(i);
+            if i == 64 {
+                // Taken in while taking out, below and above the cursor.
+                set.insert(2);
+                set.insert(70);
+            }
+        }
+        assert_eq!(out, [0, 3, 64, 2, 65, 70, 130, 199]);
+        assert!(set.is_empty() && set.pop_first().is_none());
+        set.extend([9, 8]);
+        set.clear();
+        assert!(set.is_empty() && !set.contains(9));
+    }
 
     #[test]
     fn client_error() {

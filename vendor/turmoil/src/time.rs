@@ -11,7 +11,6 @@
 //! the host); outside a simulation, or with skipping off, these behave
 //! exactly as tokio's.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -24,9 +23,13 @@ use tokio::time::{Duration, Instant};
 use crate::world::World;
 
 /// The deadlines (simulated time since the start of the simulation) of a
-/// host's pending timers, as a multiset.
+/// host's pending timers, as a multiset: (deadline, count), ascending. A
+/// sorted `VecDeque`, not a `BTreeMap`: most timers are set later than all
+/// the others (added at the back) and end in about the order they were set
+/// (removed near the front, which shifts the shorter side), and adding or
+/// removing one allocates nothing once the queue has grown.
 #[derive(Default)]
-pub(crate) struct Deadlines(BTreeMap<Duration, u32>);
+pub(crate) struct Deadlines(std::collections::VecDeque<(Duration, u32)>);
 
 impl Deadlines {
     /// The first deadline after `t`. One at or before the start of a step
@@ -36,22 +39,32 @@ impl Deadlines {
     /// polls it. Without this, one such sleep kept its host stepping at
     /// every tick.
     pub(crate) fn first_after(&self, t: Duration) -> Option<Duration> {
-        use std::ops::Bound::{Excluded, Unbounded};
-        self.0
-            .range((Excluded(t), Unbounded))
-            .next()
-            .map(|(&at, _)| at)
+        let i = self.0.partition_point(|&(at, _)| at <= t);
+        self.0.get(i).map(|&(at, _)| at)
     }
 
     fn add(&mut self, at: Duration) {
-        *self.0.entry(at).or_default() += 1;
+        // The usual case first: later than every other.
+        if self.0.back().is_none_or(|&(last, _)| last < at) {
+            self.0.push_back((at, 1));
+            return;
+        }
+        match self.0.binary_search_by_key(&at, |&(d, _)| d) {
+            Ok(i) => self.0[i].1 += 1,
+            Err(i) => self.0.insert(i, (at, 1)),
+        }
     }
 
     fn remove(&mut self, at: Duration) {
-        if let Some(n) = self.0.get_mut(&at) {
-            *n -= 1;
-            if *n == 0 {
-                self.0.remove(&at);
+        // The usual case first: the earliest.
+        let found = match self.0.front() {
+            Some(&(first, _)) if first == at => Ok(0),
+            _ => self.0.binary_search_by_key(&at, |&(d, _)| d),
+        };
+        if let Ok(i) = found {
+            self.0[i].1 -= 1;
+            if self.0[i].1 == 0 {
+                self.0.remove(i);
             }
         }
     }
@@ -257,6 +270,21 @@ mod tests {
         assert_eq!(first(&deadlines), Some(Duration::from_millis(3)));
         deadlines.remove(Duration::from_millis(3));
         assert_eq!(first(&deadlines), Some(Duration::from_millis(5)));
+        // Set between others, and one never set: the order holds.
+        deadlines.add(Duration::from_millis(9));
+        deadlines.add(Duration::from_millis(7));
+        deadlines.remove(Duration::from_millis(6));
+        let ms = |d: &Deadlines| {
+            d.0.iter()
+                .map(|&(at, n)| (at.as_millis(), n))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ms(&deadlines), [(5, 1), (7, 1), (9, 1)]);
+        assert_eq!(
+            deadlines.first_after(Duration::from_millis(6)),
+            Some(Duration::from_millis(7))
+        );
+        assert_eq!(deadlines.first_after(Duration::from_millis(9)), None);
     }
 
     /// Hosts' tasks run inside the shared runtime's `block_on`, whose entry

@@ -176,6 +176,18 @@ struct Link {
     /// Messages that are ready to be delivered.
     deliverable: IndexMap<IpAddr, VecDeque<Envelope>>,
 
+    /// mqsim patch: no message in `sent` is due before this (None: none
+    /// is scheduled), so a tick before it skips the scan of `sent`.
+    next_due: Option<Instant>,
+
+    /// mqsim patch: whether `Topology::busy` holds this link.
+    busy: bool,
+
+    /// mqsim patch: a host's emptied queue of `deliverable`, kept for the
+    /// next message that becomes deliverable (one allocation per link, not
+    /// one per delivery).
+    spare: VecDeque<Envelope>,
+
     /// The current network time, moved forward with [`Link::tick`].
     now: Instant,
 }
@@ -297,6 +309,12 @@ impl Topology {
                 .links
                 .get_index_mut(index)
                 .expect("links are never removed");
+            // Nothing deliverable, to anyone: delivering changes nothing,
+            // and noting it would change nothing either (its clock is set
+            // when it is next used).
+            if link.deliverable.is_empty() {
+                continue;
+            }
             link.now = self.now;
             link.deliver_messages(&self.config, rand, dst);
             // A message the host could not take goes back on the link.
@@ -315,11 +333,16 @@ impl Topology {
     /// mqsim patch: after link `index` was used, keeps `busy` and `arrivals`
     /// up to date.
     fn note(&mut self, index: usize) {
-        let (_, link) = self.links.get_index(index).expect("links are never removed");
-        if link.sent.is_empty() {
-            self.busy.remove(&index);
-        } else {
-            self.busy.insert(index);
+        let (_, link) = (self.links.get_index_mut(index)).expect("links are never removed");
+        // The set is touched only when the link's state changes.
+        let busy = !link.sent.is_empty();
+        if busy != link.busy {
+            link.busy = busy;
+            if busy {
+                self.busy.insert(index);
+            } else {
+                self.busy.remove(&index);
+            }
         }
         self.arrivals.extend(link.deliverable.keys().copied());
     }
@@ -373,7 +396,10 @@ impl Topology {
         let mut touched = std::mem::take(&mut self.touched);
         touched.extend(self.busy.iter().copied());
         for &index in &touched {
-            let (_, link) = self.links.get_index_mut(index).expect("links are never removed");
+            let (_, link) = self
+                .links
+                .get_index_mut(index)
+                .expect("links are never removed");
             link.tick(self.now);
             self.note(index);
         }
@@ -385,6 +411,9 @@ impl Topology {
         let now = self.now;
         for link in self.links.values_mut() {
             link.now = now;
+            link.busy = true;
+            // The caller may make any message due now (`SentRef::deliver`).
+            link.next_due = Some(now);
         }
         // The caller may deliver any message.
         self.busy.extend(0..self.links.len());
@@ -428,6 +457,9 @@ impl Link {
             config: config::Link::default(),
             sent: VecDeque::new(),
             deliverable: IndexMap::default(),
+            next_due: None,
+            busy: false,
+            spare: VecDeque::new(),
             now,
         }
     }
@@ -500,6 +532,9 @@ impl Link {
             protocol: message,
         };
 
+        if let DeliveryStatus::DeliverAfter(at) = sent.status {
+            self.next_due = Some(self.next_due.map_or(at, |due| due.min(at)));
+        }
         self.sent.push_back(sent);
         Ok(())
     }
@@ -510,6 +545,13 @@ impl Link {
     }
 
     fn process_deliverables(&mut self) {
+        // mqsim patch: nothing is due yet (the common case: a message waits
+        // out its latency over several ticks), so nothing moves.
+        match self.next_due {
+            Some(due) if due <= self.now => {}
+            _ => return,
+        }
+        let mut next_due: Option<Instant> = None;
         // TODO: `drain_filter` is not yet stable, and so we have a low quality
         // implementation here that avoids clones.
         let mut deliverable = 0;
@@ -526,12 +568,15 @@ impl Link {
                     };
                     self.deliverable
                         .entry(sent.dst.ip())
-                        .or_default()
+                        .or_insert_with(|| std::mem::take(&mut self.spare))
                         .push_back(envelope);
                     deliverable += 1;
+                } else {
+                    next_due = Some(next_due.map_or(time, |due| due.min(time)));
                 }
             }
         }
+        self.next_due = next_due;
     }
 
     // FIXME: This implementation does not respect message delivery order. If
@@ -549,16 +594,17 @@ impl Link {
         if self.deliverable.is_empty() {
             return;
         }
-        let Some(deliverable) = self.deliverable.swap_remove(&host.addr) else {
+        let Some(mut deliverable) = self.deliverable.swap_remove(&host.addr) else {
             return;
         };
 
-        for message in deliverable {
+        for message in deliverable.drain(..) {
             let (src, dst) = (message.src, message.dst);
             if let Err(message) = host.receive_from_network(message) {
                 let _ = self.enqueue_message(global_config, rand, dst, src, message);
             }
         }
+        self.spare = deliverable;
     }
 
     // Randomly break or repair this link.
@@ -596,6 +642,7 @@ impl Link {
         for sent in &mut self.sent {
             if let DeliveryStatus::Hold = sent.status {
                 sent.deliver(self.now);
+                self.next_due = Some(self.now);
             }
         }
     }

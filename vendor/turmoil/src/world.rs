@@ -30,8 +30,14 @@ pub(crate) struct World {
     // Maps multicast groups to udp destination addresses.
     pub(crate) multicast_groups: MulticastGroups,
 
-    /// If set, this is the current host being executed.
+    /// If set, this is the current host being executed. Set it with
+    /// [`World::set_current`].
     pub(crate) current: Option<IpAddr>,
+
+    /// mqsim patch: where `current` is in `hosts` (hosts are never removed),
+    /// so the several lookups of the current host per task poll index the
+    /// map instead of hashing its address.
+    current_index: Option<usize>,
 
     /// Random number generator used for all decisions. To make execution
     /// deterministic, reuse the same seed.
@@ -58,6 +64,7 @@ impl World {
             dns: Dns::new(addrs),
             multicast_groups: MulticastGroups::default(),
             current: None,
+            current_index: None,
             rng,
             tick_duration,
         }
@@ -96,19 +103,38 @@ impl World {
         CURRENT.set(world, f)
     }
 
+    /// Sets (or clears) the host being executed; returns its index in
+    /// `hosts`.
+    pub(crate) fn set_current(&mut self, addr: Option<IpAddr>) -> Option<usize> {
+        self.current = addr;
+        self.current_index = addr.and_then(|a| self.hosts.get_index_of(&a));
+        self.current_index
+    }
+
     pub(crate) fn current_host_mut(&mut self) -> &mut Host {
-        let addr = self.current.expect("current host missing");
-        self.hosts.get_mut(&addr).expect("host missing")
+        self.current.expect("current host missing");
+        let index = self.current_index.expect("host missing");
+        &mut self.hosts[index]
     }
 
     pub(crate) fn current_host(&self) -> &Host {
-        let addr = self.current.expect("current host missing");
-        self.hosts.get(&addr).expect("host missing")
+        self.current.expect("current host missing");
+        let index = self.current_index.expect("host missing");
+        &self.hosts[index]
+    }
+
+    /// The current host and the world's rng, borrowed together.
+    #[cfg(feature = "unstable-fs")]
+    pub(crate) fn current_host_and_rng(&mut self) -> (&mut Host, &mut dyn RngCore) {
+        self.current.expect("current host missing");
+        let index = self.current_index.expect("host missing");
+        (&mut self.hosts[index], &mut *self.rng)
     }
 
     pub(crate) fn try_current_host(&self) -> TurmoilResult<&Host> {
-        let addr = self.current.ok_or("current host missing")?;
-        self.hosts.get(&addr).ok_or_else(|| "host missing".into())
+        self.current.ok_or("current host missing")?;
+        let index = self.current_index.ok_or("host missing")?;
+        Ok(&self.hosts[index])
     }
 
     pub(crate) fn lookup(&mut self, host: impl ToIpAddr) -> IpAddr {

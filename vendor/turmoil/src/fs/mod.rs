@@ -216,19 +216,16 @@ impl FsContext<'_> {
         } else {
             // Fall back to World::current for main simulation thread
             World::current(|world| {
-                let addr = world.current.expect("current host missing");
-                let now = world.hosts[&addr].timer.since_epoch();
-
-                // Destructure world to get disjoint mutable borrows of hosts and rng
-                let World { hosts, rng, .. } = world;
-                let host = hosts.get_mut(&addr).unwrap();
+                // mqsim patch: the current host by index, not by address.
+                let (host, rng) = world.current_host_and_rng();
+                let now = host.timer.since_epoch();
 
                 // Lock the filesystem mutex
                 let mut fs_guard = host.fs.lock().unwrap();
 
                 f(FsContext {
                     fs: &mut fs_guard,
-                    rng: &mut **rng,
+                    rng,
                     now,
                 })
             })
@@ -260,18 +257,15 @@ impl FsContext<'_> {
         } else {
             // Fall back to World::current_if_set
             World::current_if_set(|world| {
-                let addr = world.current.expect("current host missing");
-                let now = world.hosts[&addr].timer.since_epoch();
-
-                let World { hosts, rng, .. } = world;
-                let host = hosts.get_mut(&addr).unwrap();
+                let (host, rng) = world.current_host_and_rng();
+                let now = host.timer.since_epoch();
 
                 // Lock the filesystem mutex
                 let mut fs_guard = host.fs.lock().unwrap();
 
                 f(FsContext {
                     fs: &mut fs_guard,
-                    rng: &mut **rng,
+                    rng,
                     now,
                 })
             })
@@ -990,7 +984,13 @@ pub(crate) struct Fs {
     pub(crate) io_latency: Option<IoLatency>,
     /// Page cache (None = no cache simulation)
     pub(crate) page_cache: Option<PageCache>,
+    /// mqsim patch: where a path was last found in `persisted_files`, by a
+    /// hash of its bytes (see [`Fs::persisted_file_mut`]).
+    file_hints: Vec<(u64, usize)>,
 }
+
+/// mqsim patch: slots in [`Fs::file_hints`].
+const FILE_HINTS: usize = 64;
 
 impl Fs {
     /// Create a new empty filesystem.
@@ -1008,6 +1008,7 @@ impl Fs {
             synced_entries,
             pending: Vec::new(),
             open_handles: IndexMap::default(),
+            file_hints: vec![(0, usize::MAX); FILE_HINTS],
             next_fd: 0,
             sync_probability: config.sync_probability,
             capacity: config.capacity,
@@ -1666,8 +1667,11 @@ impl Fs {
         // usual case), the file exists and the ops apply to it in order; one
         // lookup instead of four.
         if self.pending.iter().all(|op| is_data_op_on(op, path)) {
-            if let Some(file_data) = self.persisted_files.get_mut(path) {
-                for op in std::mem::take(&mut self.pending) {
+            if let Some(file_data) =
+                persisted_file_mut(&mut self.persisted_files, &mut self.file_hints, path)
+            {
+                // Drained, not taken: the queue keeps its allocation.
+                for op in self.pending.drain(..) {
                     apply_data_op(file_data, &op);
                 }
                 return Ok(());
@@ -2344,6 +2348,33 @@ fn apply_data_op(file_data: &mut FileData, op: &PendingOp) {
         }
         _ => unreachable!("not a data op"),
     }
+}
+
+/// mqsim patch: `files.get_mut(path)` through a hint: the index where the
+/// path was last found, by a hash of its bytes, checked against the key at
+/// that index (a stale or colliding hint costs the usual lookup, never a
+/// wrong file). A `Path` hashes component by component, which made that
+/// lookup most of the cost of a write and its fsync.
+fn persisted_file_mut<'a>(
+    files: &'a mut IndexMap<PathBuf, FileData>,
+    hints: &mut [(u64, usize)],
+    path: &Path,
+) -> Option<&'a mut FileData> {
+    use std::hash::Hasher;
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let mut hasher = rustc_hash::FxHasher::default();
+    hasher.write(bytes);
+    let hash = hasher.finish();
+    let slot = (hash as usize) % hints.len();
+    let (hinted, index) = hints[slot];
+    let hit = hinted == hash
+        && (files.get_index(index)).is_some_and(|(p, _)| p.as_os_str() == path.as_os_str());
+    if hit {
+        return files.get_index_mut(index).map(|(_, file)| file);
+    }
+    let (index, _, file) = files.get_full_mut(path)?;
+    hints[slot] = (hash, index);
+    Some(file)
 }
 
 /// Whether `op` is a write or length change of `path`'s data.
